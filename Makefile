@@ -1,0 +1,49 @@
+# The compendium's entry points. `make all` regenerates everything on the demo cohort; `make test` runs all tests.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+COHORT ?= demo
+JOBS ?= 2
+STAMP := $(VENV)/.installed
+
+.PHONY: all test setup lock demo-data references lint bench clean help
+
+help:
+	@echo "make all         set up .venv from the lock and regenerate the compendium (COHORT=$(COHORT))"
+	@echo "make test        set up .venv and run the full test suite (unit, real-data, nbval)"
+	@echo "make references  re-execute the nbval reference notebooks after an intended change"
+	@echo "make bench       run the benchmarks"
+	@echo "make lock        re-resolve requirements.lock from pyproject.toml"
+
+$(STAMP): requirements.lock pyproject.toml
+	@set -e; if [[ ! -x $(PY) ]]; then py=$$(tools/find_python.sh); echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+all: $(STAMP)
+	$(PY) run_all.py --cohort $(COHORT) --jobs $(JOBS)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadgroup tests
+	$(PY) -m pytest -p no:xdist --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/reference
+
+references: $(STAMP)
+	$(PY) tools/refresh_references.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_benchmarks.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests notebooks run_all.py benchmarks
+
+lock:
+	@set -e; py=$$(tools/find_python.sh); "$$py" -m venv /tmp/dream-lock-venv; /tmp/dream-lock-venv/bin/pip install --quiet uv
+	/tmp/dream-lock-venv/bin/uv pip compile pyproject.toml --extra test --python-version 3.12 -o requirements.lock
+
+clean:
+	rm -rf results figures/demo figures/ci

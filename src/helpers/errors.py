@@ -1,0 +1,36 @@
+"""Errors raised when input data break the data contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["DataContractError"]
+
+
+class DataContractError(ValueError):
+    """An input file does not follow the data contract.
+
+    The message always names the file and, where it applies, the row, column or channel and what is wrong, so that a
+    user can fix the file without reading a traceback.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None,
+        problem: str,
+        *,
+        row: int | str | None = None,
+        column: str | None = None,
+        channel: str | None = None,
+    ):
+        where = []
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        if channel is not None:
+            where.append(f"channel '{channel}'")
+        loc = f" ({', '.join(where)})" if where else ""
+        self.path = None if path is None else Path(path)
+        self.row, self.column, self.channel, self.problem = row, column, channel, problem
+        super().__init__(f"{path}{loc}: {problem}" if path is not None else f"{loc.strip()} {problem}".strip())

@@ -1,0 +1,35 @@
+"""Where things are: the repository root, cohorts, result and figure folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["repo_root", "resolve", "public_data_root"]
+
+
+def repo_root(start: str | Path | None = None) -> Path:
+    """The compendium's root: the first parent of ``start`` (default: cwd) holding ``pyproject.toml`` and ``src/helpers``.
+
+    Falls back to the folder this package is installed from (editable install), so notebooks work from any folder.
+    """
+    here = Path(start or Path.cwd()).resolve()
+    for cand in (here, *here.parents):
+        if (cand / "pyproject.toml").is_file() and (cand / "src" / "helpers").is_dir():
+            return cand
+    pkg_root = Path(__file__).resolve().parents[2]
+    if (pkg_root / "pyproject.toml").is_file():
+        return pkg_root
+    raise FileNotFoundError(f"cannot find the compendium root above {here}")
+
+
+def resolve(path: str | Path) -> Path:
+    """Resolve a path given relative to the repository root (absolute paths pass through)."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else repo_root() / p
+
+
+def public_data_root() -> Path:
+    """The local mirror of public datasets: ``$DREAM_PUBLIC_DATA`` or ``<repo>/../shared/data``."""
+    env = os.environ.get("DREAM_PUBLIC_DATA")
+    return Path(env).expanduser().resolve() if env else (repo_root().parent / "shared" / "data").resolve()

@@ -1,0 +1,173 @@
+"""The simulated DREAM cohort: deterministic by seed, written in the data contract's layout, with its planted truth.
+
+``simulate_cohort(out_dir, scale="ci" | "full", seed=...)`` writes clinical.csv, samples.csv, one folder per assay
+(dst/, cytometry/, scrna/, barcodes/) exactly as a lab would deliver them, and truth/ (never read by the analyses).
+``ensure_cohort`` does the same incrementally: it regenerates only the parts whose simulator code, scale or seed
+changed. Command line: ``python -m helpers.simulate --scale ci --seed 20261129 --out data/simulated/ci``.
+
+Each assay has its own simulator module ``helpers.simulate.<axis>`` with
+``simulate_<axis>(tables, out_dir, *, scale, seed)`` that writes ``<out_dir>/<axis>/`` and ``<out_dir>/truth/<axis>*``
+and draws from its own random stream, so that the assays can be regenerated independently.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from .cohort import PLANTED_EFFECTS, CohortTables, simulate_patients
+
+__all__ = [
+    "simulate_cohort",
+    "ensure_cohort",
+    "simulate_patients",
+    "CohortTables",
+    "PLANTED_EFFECTS",
+    "SCALES",
+    "DEFAULT_SEED",
+    "AXIS_SIMULATORS",
+]
+
+SCALES = ("ci", "full")
+DEFAULT_SEED = 20261129
+AXIS_SIMULATORS = ("dst", "cytometry", "scrna", "barcodes")
+_PKG = Path(__file__).resolve().parent
+_BASE_FILES = [_PKG / "cohort.py", _PKG.parent / "clinical.py", _PKG.parent / "io.py"]
+
+
+def _digest(parts: list[bytes]) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(hashlib.sha256(p).digest())
+    return h.hexdigest()[:16]
+
+
+def _base_fingerprint(scale: str, seed: int, n_patients: int) -> str:
+    return _digest([f"{scale}|{seed}|{n_patients}".encode(), *(f.read_bytes() for f in _BASE_FILES)])
+
+
+def _axis_fingerprint(axis: str, base_fp: str) -> str:
+    module = importlib.import_module(f".{axis}", __name__)
+    files = [Path(module.__file__)] + [_PKG.parent / rel for rel in getattr(module, "DEPENDS_ON", ())]
+    return _digest([base_fp.encode(), *(f.read_bytes() for f in files)])
+
+
+def _run_axis(axis: str, tables: CohortTables, out: Path, *, scale: str, seed: int, progress: bool) -> None:
+    """Simulate one assay into a temporary cohort folder, then move its outputs into ``out``."""
+    t0 = time.perf_counter()
+    module = importlib.import_module(f".{axis}", __name__)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{axis}.", dir=out.parent))
+    try:
+        (tmp / "truth").mkdir()
+        getattr(module, f"simulate_{axis}")(tables, tmp, scale=scale, seed=seed)
+        for old in [out / axis, *(out / "truth").glob(f"{axis}*")]:
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        for item in tmp.iterdir():
+            if item.name == "truth":
+                for f in item.iterdir():
+                    f.rename(out / "truth" / f.name)
+            else:
+                item.rename(out / item.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if progress:
+        print(f"[simulate] {axis}: {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def ensure_cohort(
+    out_dir: str | Path,
+    *,
+    scale: str = "ci",
+    seed: int = DEFAULT_SEED,
+    n_patients: int = 120,
+    axes: tuple[str, ...] = AXIS_SIMULATORS,
+    progress: bool = False,
+) -> Path:
+    """Bring ``out_dir`` up to date with the simulator code: regenerate only the stale parts.
+
+    The patients (clinical.csv, samples.csv, truth/) and each assay carry a fingerprint of the code, scale and seed
+    that made them (``.stamps/``). Safe to call from several processes at once (an exclusive file lock serialises it).
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stamps = out / ".stamps"
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamps.mkdir(exist_ok=True)
+        base_fp = _base_fingerprint(scale, seed, n_patients)
+        base_stamp = stamps / "patients"
+        tables = None
+        base_fresh = base_stamp.is_file() and base_stamp.read_text().strip() == base_fp
+        if not base_fresh:
+            t0 = time.perf_counter()
+            for f in stamps.iterdir():  # every assay depends on the patients
+                f.unlink()
+            tables = simulate_patients(n_patients, seed=seed)
+            tables.write(out)
+            (out / "COHORT").write_text(
+                f"simulated DREAM cohort\nscale: {scale}\nseed: {seed}\npatients: {n_patients}\n"
+            )
+            base_stamp.write_text(base_fp + "\n")
+            if progress:
+                print(f"[simulate] patients, clinical and samples: {time.perf_counter() - t0:.1f} s", flush=True)
+        for axis in axes:
+            fp = _axis_fingerprint(axis, base_fp)
+            stamp = stamps / axis
+            if stamp.is_file() and stamp.read_text().strip() == fp and (out / axis).exists():
+                continue
+            stamp.unlink(missing_ok=True)
+            tables = tables or simulate_patients(n_patients, seed=seed)
+            _run_axis(axis, tables, out, scale=scale, seed=seed, progress=progress)
+            stamp.write_text(fp + "\n")
+    return out
+
+
+def simulate_cohort(
+    out_dir: str | Path,
+    *,
+    scale: str = "ci",
+    seed: int = DEFAULT_SEED,
+    n_patients: int = 120,
+    axes: tuple[str, ...] = AXIS_SIMULATORS,
+    progress: bool = True,
+) -> Path:
+    """Generate the simulated cohort from scratch into ``out_dir``, replacing it only once the new one is complete.
+
+    Parameters
+    ----------
+    out_dir
+        Target folder.
+    scale
+        ``"ci"`` (seconds, under 50 MB; tests and nbval) or ``"full"`` (the demo cohort of ``make all``).
+    seed
+        Same seed, same bytes.
+    n_patients
+        Patients in the cohort.
+    axes
+        Which assay simulators to run.
+    progress
+        Print one line per step.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new.", dir=out.parent))
+    try:
+        ensure_cohort(tmp, scale=scale, seed=seed, n_patients=n_patients, axes=axes, progress=progress)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(old / "x")
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        (out.parent / f".{tmp.name}.lock").unlink(missing_ok=True)
+    return out

@@ -1,0 +1,22 @@
+"""Command line: python -m helpers.simulate --scale {ci,full} --seed N --out FOLDER."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import AXIS_SIMULATORS, DEFAULT_SEED, SCALES, simulate_cohort
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m helpers.simulate", description=__doc__)
+    ap.add_argument("--scale", choices=SCALES, default="ci")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--patients", type=int, default=120)
+    ap.add_argument("--axes", nargs="+", choices=AXIS_SIMULATORS, default=list(AXIS_SIMULATORS))
+    ap.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    a = ap.parse_args(argv)
+    simulate_cohort(a.out, scale=a.scale, seed=a.seed, n_patients=a.patients, axes=tuple(a.axes))
+
+
+if __name__ == "__main__":
+    main()
