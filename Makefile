@@ -21,6 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	mkdir -p $(VENV)/share/jupyter/lab/settings && cp config/jupyterlab/overrides.json $(VENV)/share/jupyter/lab/settings/
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -44,6 +45,7 @@ lint: $(STAMP)
 lock:
 	@set -e; py=$$(tools/find_python.sh); "$$py" -m venv /tmp/dream-lock-venv; /tmp/dream-lock-venv/bin/pip install --quiet uv
 	/tmp/dream-lock-venv/bin/uv pip compile pyproject.toml --extra test --python-version 3.12 -o requirements.lock
+	$$(tools/find_python.sh) tools/sync_environment.py
 
 clean:
 	rm -rf results figures/demo figures/ci

@@ -93,9 +93,14 @@ def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, path: Path) -> pd.Da
         check = fc.get("check")
         value = fc.get("failure_case")
         n = len(exc.failure_cases)
-        what = "duplicated value" if "unique" in str(check) or "duplicates" in str(check) else f"fails check {check}"
+        if "unique" in str(check) or "duplicates" in str(check):
+            same = exc.failure_cases[(exc.failure_cases["column"] == col) & (exc.failure_cases["failure_case"] == value)]
+            lines = sorted(int(i) + 2 for i in same["index"].dropna())
+            raise DataContractError(
+                path, f"duplicated value {value!r} (lines {', '.join(map(str, lines))})", row=row, column=col
+            ) from None
         raise DataContractError(
-            path, f"{what}: {value!r}" + (f" ({n - 1} more problem(s))" if n > 1 else ""), row=row, column=col
+            path, f"fails check {check}: {value!r}" + (f" ({n - 1} more problem(s))" if n > 1 else ""), row=row, column=col
         ) from None
 
 

@@ -1,0 +1,719 @@
+"""Run the compendium's notebooks as a DAG with papermill: incremental, atomic, with provenance.
+
+``run_all.py`` is the command line; this module holds the logic so that it can be tested.
+
+- Notebooks are discovered in ``notebooks/NN_name.py`` (Jupytext percent format). Their header metadata
+  ``dream: {inputs: [...], upstream: [...]}`` says which data sub-folders they read and which notebooks' outputs they
+  need; the axis notebooks are independent, the integration runs after them.
+- Parameters: the notebook's defaults < ``config/cohorts/<cohort>.yaml`` (``parameters.all`` then
+  ``parameters.<notebook>``) < command-line overrides.
+- Incremental: a notebook is skipped when the fingerprint of everything it depends on (its source, the helper
+  package, its parameters, its input data and its upstream outputs) equals the one of its last successful run.
+- Atomic: each run writes into staging folders that replace ``results/<cohort>/<notebook>/`` and
+  ``figures/<cohort>/<notebook>/`` only when the notebook succeeds; a failure leaves the last good outputs intact.
+- Scale-out: runs are submitted to a ``concurrent.futures`` executor, a process pool by default or a
+  dask.distributed cluster (``Client.get_executor()``), which needs a file system shared with the workers.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import datetime as dt
+import hashlib
+import html
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .io import sha256_file, write_text
+from .paths import repo_root
+
+__all__ = [
+    "NotebookSpec",
+    "CohortConfig",
+    "discover_notebooks",
+    "load_cohort",
+    "plan_runs",
+    "run_pipeline",
+    "execute_notebook",
+]
+
+NOTEBOOK_PATTERN = re.compile(r"^\d{2}_[A-Za-z0-9_]+\.py$")
+KEY_PACKAGES = [
+    "numpy", "pandas", "scipy", "scanpy", "anndata", "statsmodels", "scikit-learn", "lifelines", "pydeseq2",
+    "flowkit", "flowio", "flowsom", "dnaio", "papermill", "jupytext", "nbval", "dask", "distributed", "matplotlib",
+    "seaborn", "pandera", "harmonypy", "decoupler", "pynndescent", "umap-learn", "leidenalg",
+]  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class NotebookSpec:
+    """One notebook of the DAG."""
+
+    name: str  # stem, e.g. "01_dst"
+    path: Path
+    inputs: tuple[str, ...]
+    upstream: tuple[str, ...]
+    defaults: dict[str, Any]
+
+
+@dataclasses.dataclass
+class CohortConfig:
+    """A cohort: where its data are and how each notebook is parameterised for it."""
+
+    name: str
+    data_dir: Path | None
+    description: str = ""
+    simulate: dict | None = None
+    notebooks: list[str] | None = None  # explicit list; None = every notebook whose inputs the data folder has
+    datasets: list[str] = dataclasses.field(default_factory=list)  # public datasets (registry names) it reads
+    parameters: dict[str, dict] = dataclasses.field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------------------- discovery
+def _parameters_defaults(nb) -> dict[str, Any]:
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            ns: dict[str, Any] = {}
+            exec(compile(cell.source, "<parameters>", "exec"), {}, ns)  # noqa: S102 - our own notebooks' literals
+            return {k: v for k, v in ns.items() if not k.startswith("_")}
+    raise ValueError("no cell tagged 'parameters'")
+
+
+def discover_notebooks(notebook_dir: Path | None = None) -> dict[str, NotebookSpec]:
+    """Find ``NN_name.py`` notebooks and read their DAG metadata and parameter defaults."""
+    import jupytext
+
+    notebook_dir = notebook_dir or repo_root() / "notebooks"
+    specs = {}
+    for path in sorted(notebook_dir.iterdir()):
+        if not NOTEBOOK_PATTERN.match(path.name):
+            continue
+        nb = jupytext.read(path)
+        meta = nb.metadata.get("dream", {})
+        try:
+            defaults = _parameters_defaults(nb)
+        except Exception as exc:
+            raise ValueError(f"{path}: cannot read its parameters cell: {exc}") from exc
+        specs[path.stem] = NotebookSpec(
+            name=path.stem,
+            path=path,
+            inputs=tuple(meta.get("inputs", [])),
+            upstream=tuple(meta.get("upstream", [])),
+            defaults=defaults,
+        )
+    for spec in specs.values():
+        unknown = [u for u in spec.upstream if u not in specs]
+        if unknown:
+            raise ValueError(f"{spec.path}: unknown upstream notebook(s) {unknown}")
+    _toposort(specs, list(specs))  # raises on cycles
+    return specs
+
+
+def _toposort(specs: dict[str, NotebookSpec], names: list[str]) -> list[str]:
+    order, state = [], {}
+
+    def visit(n: str, stack: tuple[str, ...]) -> None:
+        if state.get(n) == "done":
+            return
+        if state.get(n) == "visiting":
+            raise ValueError(f"dependency cycle: {' -> '.join((*stack, n))}")
+        state[n] = "visiting"
+        for u in specs[n].upstream:
+            if u in names:
+                visit(u, (*stack, n))
+        state[n] = "done"
+        order.append(n)
+
+    for n in sorted(names):
+        visit(n, ())
+    return order
+
+
+# ------------------------------------------------------------------------------------------------------------ cohorts
+def load_cohort(cohort: str, *, config_dir: Path | None = None) -> CohortConfig:
+    """A named cohort from ``config/cohorts/<name>.yaml``, or a data folder that follows the data contract."""
+    root = repo_root()
+    config_dir = config_dir or root / "config" / "cohorts"
+    cfg_file = config_dir / f"{cohort}.yaml"
+    if cfg_file.is_file():
+        cfg = yaml.safe_load(cfg_file.read_text()) or {}
+        data_dir = cfg.get("data_dir")
+        return CohortConfig(
+            name=cfg.get("name", cohort),
+            data_dir=None if data_dir is None else (root / data_dir if not Path(data_dir).is_absolute() else Path(data_dir)),
+            description=cfg.get("description", ""),
+            simulate=cfg.get("simulate"),
+            notebooks=cfg.get("notebooks"),
+            datasets=list(cfg.get("datasets", [])),
+            parameters=cfg.get("parameters", {}) or {},
+        )
+    path = Path(cohort).expanduser()
+    if path.is_dir():
+        if not (path / "clinical.csv").is_file():
+            raise FileNotFoundError(f"{path}: not a cohort folder (no clinical.csv); see data/README.md")
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.resolve().name)
+        return CohortConfig(name=name, data_dir=path.resolve(), description=f"data folder {path}")
+    known = sorted(p.stem for p in config_dir.glob("*.yaml"))
+    raise FileNotFoundError(f"unknown cohort {cohort!r}: neither a named cohort ({', '.join(known)}) nor a folder")
+
+
+# -------------------------------------------------------------------------------------------------------- checksums
+class ChecksumCache:
+    """sha256 of files, cached by (size, mtime) so that a no-change run does not re-read gigabytes."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.data = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            self.data = {}
+        self.dirty = False
+
+    def sha(self, f: Path) -> str:
+        st = f.stat()
+        key = str(f.resolve())
+        hit = self.data.get(key)
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            return hit[2]
+        digest = sha256_file(f)
+        self.data[key] = [st.st_size, st.st_mtime_ns, digest]
+        self.dirty = True
+        return digest
+
+    def tree(self, folder: Path, *, base: Path | None = None) -> dict[str, str]:
+        base = base or folder
+        if folder.is_file():
+            return {folder.relative_to(base).as_posix(): self.sha(folder)}
+        return {
+            f.relative_to(base).as_posix(): self.sha(f)
+            for f in sorted(folder.rglob("*"))
+            if f.is_file() and not any(part.startswith(".") for part in f.relative_to(base).parts)
+        }
+
+    def save(self) -> None:
+        if self.dirty:
+            write_text(json.dumps(self.data, sort_keys=True), self.path)
+            self.dirty = False
+
+
+def _digest_obj(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def helpers_digest() -> str:
+    """Digest of the helper package's source (any change may change any notebook's results)."""
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(pkg.rglob("*")):
+        if f.is_file() and f.suffix in {".py", ".yaml", ".yml", ".json", ".xml"} and "__pycache__" not in f.parts:
+            h.update(f.relative_to(pkg).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------- planning
+@dataclasses.dataclass
+class RunTask:
+    """Everything one notebook run needs; picklable, so that it can go to another process or a dask worker."""
+
+    name: str
+    source: str  # notebook path
+    parameters: dict[str, Any]
+    staging_results: str
+    staging_figures: str
+    root: str
+    progress_bar: bool = False
+    kernel_name: str = "python3"
+
+
+@dataclasses.dataclass
+class PlanItem:
+    spec: NotebookSpec
+    parameters: dict[str, Any]
+    status: str  # "run", "skip" (up to date), "n/a" (cohort lacks inputs)
+    reason: str
+    fingerprint: str = ""
+    inputs: dict[str, str] = dataclasses.field(default_factory=dict)
+    parts: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _final_dirs(root: Path, cohort: str, name: str, results_root: Path, figures_root: Path) -> tuple[Path, Path]:
+    return results_root / cohort / name, figures_root / cohort / name
+
+
+def _rel(p: Path, root: Path) -> str:
+    try:
+        return p.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def _coerce_override(value: str) -> Any:
+    return yaml.safe_load(value)
+
+
+def plan_runs(
+    cohort: CohortConfig,
+    specs: dict[str, NotebookSpec],
+    *,
+    only: list[str] | None = None,
+    force: bool = False,
+    overrides: dict[str, Any] | None = None,
+    results_root: Path | None = None,
+    figures_root: Path | None = None,
+) -> list[PlanItem]:
+    """Decide, in DAG order, which notebooks run, with which parameters, and which are up to date."""
+    root = repo_root()
+    results_root = results_root or root / "results"
+    figures_root = figures_root or root / "figures"
+    overrides = overrides or {}
+    cache = ChecksumCache(results_root / cohort.name / ".state" / "checksums.json")
+    hdigest = helpers_digest()
+
+    # Which notebooks apply to this cohort.
+    applicable = {}
+    for name, spec in specs.items():
+        if cohort.notebooks is not None:
+            ok = name in cohort.notebooks
+            why = "listed by the cohort" if ok else "not listed by the cohort"
+        else:
+            missing = [
+                i for i in ("clinical.csv", *spec.inputs) if cohort.data_dir is None or not (cohort.data_dir / i).exists()
+            ]
+            ok, why = (not missing), ("inputs present" if not missing else f"cohort has no {', '.join(missing)}")
+        applicable[name] = (ok, why)
+    if only:
+        unknown = [o for o in only if o not in specs and not any(n.split("_", 1)[-1] == o for n in specs)]
+        if unknown:
+            raise ValueError(f"--only: unknown notebook(s) {unknown}; known: {', '.join(specs)}")
+        only_set = {n for n in specs if n in only or n.split("_", 1)[-1] in only}
+    else:
+        only_set = set(specs)
+
+    for key in overrides:
+        target, _, k = key.rpartition(".")
+        if target and target not in specs:
+            raise ValueError(f"override {key!r}: unknown notebook {target!r}")
+        if not target and not any(k in s.defaults for s in specs.values()):
+            raise ValueError(f"override {key!r}: no notebook has a parameter {k!r}")
+    order = _toposort(specs, list(specs))
+    plan: list[PlanItem] = []
+    for name in order:
+        spec = specs[name]
+        ok, why = applicable[name]
+        final_res, final_fig = _final_dirs(root, cohort.name, name, results_root, figures_root)
+        params = dict(spec.defaults)
+        params.update(
+            cohort=cohort.name,
+            data_dir=_rel(cohort.data_dir, root) if cohort.data_dir is not None else "",
+            output_dir=_rel(final_res, root),
+            figures_dir=_rel(final_fig, root),
+        )
+        if "upstream_dirs" in spec.defaults or spec.upstream:
+            params["upstream_dirs"] = {
+                u: _rel(_final_dirs(root, cohort.name, u, results_root, figures_root)[0], root)
+                for u in spec.upstream
+                if applicable[u][0]
+            }
+        # Cohort-wide and unprefixed overrides apply where the notebook has the parameter; targeted ones must exist.
+        params.update({k: v for k, v in (cohort.parameters.get("all", {}) or {}).items() if k in spec.defaults})
+        params.update(cohort.parameters.get(name, {}) or {})
+        for key, value in overrides.items():
+            target, _, k = key.rpartition(".")
+            if target == name or (target == "" and k in spec.defaults):
+                params[k] = value
+        unknown = [k for k in params if k not in spec.defaults and k not in ("upstream_dirs",)]
+        if unknown:
+            raise ValueError(f"{spec.path.name}: unknown parameter(s) {unknown}; its parameters: {list(spec.defaults)}")
+        if not ok:
+            plan.append(PlanItem(spec, params, "n/a", why))
+            continue
+        if name not in only_set:
+            plan.append(PlanItem(spec, params, "n/a", "not selected by --only"))
+            continue
+
+        # Fingerprint of everything the run depends on.
+        inputs: dict[str, str] = {}
+        if cohort.data_dir is not None:
+            for sub in ("clinical.csv", "samples.csv", *spec.inputs):
+                p = cohort.data_dir / sub
+                if p.exists():
+                    for rel, digest in cache.tree(p, base=cohort.data_dir).items():
+                        inputs[f"data/{rel}"] = digest
+        if cohort.datasets:
+            from .registry import load_registry
+
+            reg = load_registry()
+            for d in cohort.datasets:
+                inputs[f"public/{d}"] = reg[d]["sha256"]
+        parts = {
+            "notebook": hashlib.sha256(spec.path.read_bytes()).hexdigest(),
+            "helpers": hdigest,
+            "parameters": params,
+            "inputs": inputs,
+            "upstream": _upstream_digests(spec, applicable, results_root / cohort.name),
+        }
+        fp = _digest_obj(parts)
+        state_file = results_root / cohort.name / ".state" / f"{name}.json"
+        last = json.loads(state_file.read_text()) if state_file.is_file() else {}
+        upstream_reruns = [u for u in spec.upstream if any(p.spec.name == u and p.status == "run" for p in plan)]
+        if force:
+            status, reason = "run", "--force"
+        elif upstream_reruns:
+            status, reason = "run", f"upstream {', '.join(upstream_reruns)} will run"
+        elif last.get("fingerprint") == fp and final_res.is_dir():
+            status, reason = "skip", "up to date"
+        elif not last:
+            status, reason = "run", "never run"
+        else:
+            status, reason = "run", "inputs, code or parameters changed"
+        plan.append(PlanItem(spec, params, status, reason, fp, inputs, parts))
+    cache.save()
+    return plan
+
+
+def _upstream_digests(spec: NotebookSpec, applicable: dict, run_dir: Path) -> dict[str, str]:
+    """Digests of the upstream notebooks' last good outputs (from their state files)."""
+    out = {}
+    for u in spec.upstream:
+        if applicable.get(u, (False,))[0]:
+            state = run_dir / ".state" / f"{u}.json"
+            out[u] = json.loads(state.read_text()).get("outputs_digest", "") if state.is_file() else "missing"
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------- execution
+def execute_notebook(task: RunTask) -> dict[str, Any]:
+    """Execute one notebook with papermill into its staging folders; runs in a worker process.
+
+    Returns a dict with ``status`` ("ok" / "failed"), ``seconds`` and, on failure, the failing cell and error.
+    """
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    t0 = time.perf_counter()
+    res_dir = Path(task.staging_results)
+    res_dir.mkdir(parents=True, exist_ok=True)
+    Path(task.staging_figures).mkdir(parents=True, exist_ok=True)
+    src_ipynb = res_dir / f".{task.name}.source.ipynb"
+    out_ipynb = res_dir / f"{task.name}.ipynb"
+    nb = jupytext.read(task.source)
+    nb.metadata.setdefault("kernelspec", {"name": task.kernel_name, "display_name": "Python 3", "language": "python"})
+    nbformat.write(nb, src_ipynb)
+    result: dict[str, Any] = {"name": task.name, "status": "ok"}
+    try:
+        pm.execute_notebook(
+            str(src_ipynb),
+            str(out_ipynb),
+            parameters=task.parameters,
+            cwd=task.root,
+            kernel_name=task.kernel_name,
+            progress_bar=task.progress_bar,
+            log_output=False,
+            report_mode=False,
+        )
+    except pm.PapermillExecutionError as exc:
+        result.update(
+            status="failed",
+            cell=exc.exec_count,
+            cell_index=exc.cell_index,
+            error=f"{exc.ename}: {exc.evalue}",
+        )
+    except Exception as exc:  # kernel died, missing kernel, ...
+        result.update(status="failed", cell=None, error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
+    finally:
+        src_ipynb.unlink(missing_ok=True)
+    if result["status"] == "ok":
+        try:
+            from nbconvert import HTMLExporter
+
+            body, _ = HTMLExporter().from_filename(str(out_ipynb))
+            (res_dir / f"{task.name}.html").write_text(body)
+        except Exception as exc:  # the HTML is a convenience; the run itself succeeded
+            result["html_error"] = str(exc)
+    result["seconds"] = round(time.perf_counter() - t0, 2)
+    return result
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace ``final`` by ``staging`` (two renames on one file system; the old copy is removed afterwards)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    trash = None
+    if final.exists():
+        trash = final.with_name(f".{final.name}.old-{os.getpid()}-{time.time_ns()}")
+        final.rename(trash)
+    staging.rename(final)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _git_info(root: Path) -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False).stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    return {"commit": commit or None, "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for p in KEY_PACKAGES:
+        try:
+            out[p] = importlib.metadata.version(p)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _write_index(run_dir: Path, figures_dir: Path, manifest: dict) -> None:
+    rows = []
+    for name, nb in manifest["notebooks"].items():
+        link = f"{name}/{name}.html"
+        figs = sorted((figures_dir / name).glob("*.png")) if (figures_dir / name).is_dir() else []
+        fig_links = " ".join(
+            f'<a href="{html.escape(os.path.relpath(f, run_dir))}">{html.escape(f.stem)}</a>'
+            f' (<a href="{html.escape(os.path.relpath(f.with_suffix(".pdf"), run_dir))}">pdf</a>)'
+            for f in figs
+        )
+        nb_link = f'<a href="{html.escape(link)}">{html.escape(name)}</a>' if (run_dir / link).is_file() else name
+        rows.append(
+            f"<tr><td>{nb_link}</td><td>{html.escape(nb['status'])}</td><td>{nb.get('seconds', '')}</td>"
+            f"<td>{fig_links}</td></tr>"
+        )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>DREAM compendium: "
+        f"{html.escape(manifest['cohort'])}</title><style>body{{font-family:sans-serif}}td,th{{padding:4px 10px;"
+        "border-bottom:1px solid #ddd;text-align:left}}</style></head><body>"
+        f"<h1>DREAM compendium, cohort {html.escape(manifest['cohort'])}</h1>"
+        f"<p>commit {html.escape(str(manifest['git']['commit']))}{' (dirty)' if manifest['git']['dirty'] else ''}"
+        f", finished {html.escape(manifest['finished'])}; <a href='manifest.json'>manifest</a></p>"
+        "<table><tr><th>notebook</th><th>status</th><th>seconds</th><th>figures</th></tr>"
+        + "".join(rows)
+        + "</table></body></html>\n"
+    )
+    write_text(page, run_dir / "index.html")
+
+
+def run_pipeline(
+    cohort: CohortConfig,
+    *,
+    only: list[str] | None = None,
+    jobs: int = 1,
+    force: bool = False,
+    dry_run: bool = False,
+    overrides: dict[str, Any] | None = None,
+    scheduler: str | None = None,
+    local_cluster: int | None = None,
+    results_root: Path | None = None,
+    figures_root: Path | None = None,
+    notebook_dir: Path | None = None,
+    log=print,
+) -> int:
+    """Plan and run the DAG for ``cohort``; return the exit status (0 when every planned notebook succeeded)."""
+    root = repo_root()
+    results_root = Path(results_root or root / "results")
+    figures_root = Path(figures_root or root / "figures")
+    t_start = time.perf_counter()
+
+    if cohort.simulate and not dry_run:
+        from .simulate import ensure_cohort
+
+        sim = cohort.simulate
+        log(f"[run_all] simulated cohort {cohort.name}: scale {sim.get('scale', 'ci')}, seed {sim.get('seed')}")
+        ensure_cohort(cohort.data_dir, scale=sim.get("scale", "ci"), seed=int(sim["seed"]), progress=True)
+    elif cohort.data_dir is not None and not cohort.data_dir.is_dir() and not cohort.simulate:
+        log(f"[run_all] error: data folder {cohort.data_dir} does not exist")
+        return 2
+
+    specs = discover_notebooks(notebook_dir)
+    plan = plan_runs(
+        cohort, specs, only=only, force=force, overrides=overrides, results_root=results_root, figures_root=figures_root
+    )
+    width = max(len(p.spec.name) for p in plan)
+    for item in plan:
+        log(f"[run_all] {item.spec.name:<{width}}  {item.status:<4}  {item.reason}")
+    if dry_run:
+        return 0
+    to_run = [p for p in plan if p.status == "run"]
+    run_dir = results_root / cohort.name
+    fig_dir = figures_root / cohort.name
+    (run_dir / ".staging").mkdir(parents=True, exist_ok=True)
+    (fig_dir / ".staging").mkdir(parents=True, exist_ok=True)
+    manifest_path = run_dir / "manifest.json"
+    previous = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    results: dict[str, dict] = {}
+
+    executor: cf.Executor
+    client = cluster = None
+    if scheduler or local_cluster:
+        from dask.distributed import Client, LocalCluster
+
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(n_workers=local_cluster, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        executor = client.get_executor(pure=False)
+        log(f"[run_all] submitting to dask.distributed scheduler {client.scheduler.address}")
+    else:
+        executor = cf.ProcessPoolExecutor(max_workers=max(1, jobs))
+
+    def make_task(item: PlanItem) -> RunTask:
+        stage_r = Path(tempfile.mkdtemp(prefix=f"{item.spec.name}-", dir=run_dir / ".staging"))
+        stage_f = Path(tempfile.mkdtemp(prefix=f"{item.spec.name}-", dir=fig_dir / ".staging"))
+        params = dict(item.parameters, output_dir=_rel(stage_r, root), figures_dir=_rel(stage_f, root))
+        return RunTask(
+            name=item.spec.name,
+            source=str(item.spec.path),
+            parameters=params,
+            staging_results=str(stage_r),
+            staging_figures=str(stage_f),
+            root=str(root),
+            progress_bar=(len(to_run) == 1 and jobs == 1 and not client and sys.stderr.isatty()),
+        )
+
+    pending = {p.spec.name: p for p in to_run}
+    running: dict[cf.Future, tuple[PlanItem, RunTask]] = {}
+    done: set[str] = {p.spec.name for p in plan if p.status == "skip"}
+    failed: set[str] = set()
+    try:
+        while pending or running:
+            for name in list(pending):
+                item = pending[name]
+                ups = [u for u in item.spec.upstream if u in pending or any(r[0].spec.name == u for r in running.values())]
+                bad = [u for u in item.spec.upstream if u in failed]
+                if bad:
+                    results[name] = {"status": "skipped", "error": f"upstream failed: {', '.join(bad)}"}
+                    failed.add(name)
+                    del pending[name]
+                    log(f"[run_all] {name}: not run, upstream failed ({', '.join(bad)})")
+                elif not ups:
+                    task = make_task(item)
+                    log(f"[run_all] {name}: started")
+                    running[executor.submit(execute_notebook, task)] = (item, task)
+                    del pending[name]
+            if not running:
+                continue
+            finished, _ = cf.wait(list(running), return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                item, task = running.pop(fut)
+                name = item.spec.name
+                try:
+                    res = fut.result()
+                except Exception as exc:  # the worker itself died
+                    res = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "cell": None}
+                final_r, final_f = _final_dirs(root, cohort.name, name, results_root, figures_root)
+                if res["status"] == "ok":
+                    outputs = ChecksumCache(Path(task.staging_results) / ".unused").tree(Path(task.staging_results))
+                    outputs.update(
+                        {f"figures/{k}": v for k, v in ChecksumCache(Path("/dev/null")).tree(Path(task.staging_figures)).items()}
+                    )
+                    _swap_in(Path(task.staging_results), final_r)
+                    _swap_in(Path(task.staging_figures), final_f)
+                    if item.spec.upstream:  # upstream outputs may have changed during this run
+                        item.parts["upstream"] = _upstream_digests(item.spec, {u: (True,) for u in item.parts["upstream"]}, run_dir)
+                        item.fingerprint = _digest_obj(item.parts)
+                    state = {
+                        "fingerprint": item.fingerprint,
+                        "outputs_digest": _digest_obj({k: v for k, v in outputs.items() if not k.endswith((".ipynb", ".html"))}),
+                        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    }
+                    write_text(json.dumps(state, indent=1, sort_keys=True), run_dir / ".state" / f"{name}.json")
+                    res["outputs"] = outputs
+                    done.add(name)
+                    log(f"[run_all] {name}: ok in {res['seconds']:.1f} s")
+                else:
+                    executed = Path(task.staging_results) / f"{name}.ipynb"
+                    if executed.is_file():  # kept aside for debugging, never over the last good outputs
+                        (run_dir / ".failed").mkdir(exist_ok=True)
+                        shutil.copyfile(executed, run_dir / ".failed" / f"{name}.ipynb")
+                        res["failed_notebook"] = _rel(run_dir / ".failed" / f"{name}.ipynb", root)
+                    shutil.rmtree(task.staging_results, ignore_errors=True)
+                    shutil.rmtree(task.staging_figures, ignore_errors=True)
+                    failed.add(name)
+                    where = f"cell {res.get('cell')}" if res.get("cell") is not None else "before any cell"
+                    log(f"[run_all] {name}: FAILED at {where}: {res.get('error')}")
+                res["parameters"] = item.parameters
+                res["inputs"] = item.inputs
+                results[name] = res
+    finally:
+        executor.shutdown(wait=True) if not client else None
+        if client:
+            client.close()
+        if cluster:
+            cluster.close()
+
+    # Manifest and index: previous entries are kept for notebooks that did not run now.
+    nb_entries = dict(previous.get("notebooks", {}))
+    for item in plan:
+        name = item.spec.name
+        if name in results:
+            r = results[name]
+            entry = {
+                "status": r["status"],
+                "seconds": r.get("seconds"),
+                "parameters": r.get("parameters"),
+                "fingerprint": item.fingerprint,
+                "inputs_digest": _digest_obj(r.get("inputs", {})),
+                "n_inputs": len(r.get("inputs", {})),
+            }
+            if r["status"] == "ok":
+                entry["outputs"] = r.get("outputs", {})
+            else:
+                entry["error"] = r.get("error")
+                entry["failed_cell"] = r.get("cell")
+                entry["last_good"] = nb_entries.get(name, {}).get("outputs") is not None
+                if name in nb_entries and "outputs" in nb_entries[name]:
+                    entry["outputs"] = nb_entries[name]["outputs"]
+            nb_entries[name] = entry
+        elif item.status == "skip":
+            nb_entries.setdefault(name, {"status": "ok"})
+            nb_entries[name]["skipped_last_run"] = True
+    manifest = {
+        "cohort": cohort.name,
+        "description": cohort.description,
+        "data_dir": _rel(cohort.data_dir, root) if cohort.data_dir else None,
+        "datasets": cohort.datasets,
+        "git": _git_info(root),
+        "versions": _versions(),
+        "platform": platform.platform(),
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - t_start, 2),
+        "notebooks": nb_entries,
+    }
+    write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n", manifest_path)
+    _write_index(run_dir, fig_dir, manifest)
+    for d in (run_dir / ".staging", fig_dir / ".staging"):
+        shutil.rmtree(d, ignore_errors=True)
+
+    n_ok = sum(1 for r in results.values() if r["status"] == "ok")
+    n_skip = sum(1 for p in plan if p.status == "skip")
+    log(
+        f"[run_all] cohort {cohort.name}: {n_ok} ran, {n_skip} up to date, {len(failed)} failed "
+        f"in {time.perf_counter() - t_start:.1f} s; index: {_rel(run_dir / 'index.html', root)}"
+    )
+    if failed:
+        log("[run_all] failures:")
+        for name in sorted(failed):
+            r = results[name]
+            cell = f"cell {r['cell']}" if r.get("cell") is not None else "-"
+            extra = f"; executed copy: {r['failed_notebook']}" if r.get("failed_notebook") else ""
+            log(f"  {name}: {cell}: {r.get('error')} (last good outputs kept{extra})")
+        return 1
+    return 0
