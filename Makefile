@@ -6,7 +6,7 @@ COHORT ?= demo
 JOBS ?= 2
 STAMP := $(VENV)/.installed
 
-.PHONY: all test setup lock demo-data references lint bench clean help
+.PHONY: all test setup lock references lint bench clean help lab
 
 help:
 	@echo "make all         set up .venv from the lock and regenerate the compendium (COHORT=$(COHORT))"
@@ -17,8 +17,7 @@ help:
 
 $(STAMP): requirements.lock pyproject.toml
 	@set -e; if [[ ! -x $(PY) ]]; then py=$$(tools/find_python.sh); echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV); fi
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	mkdir -p $(VENV)/share/jupyter/lab/settings && cp config/jupyterlab/overrides.json $(VENV)/share/jupyter/lab/settings/
@@ -31,7 +30,8 @@ all: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup tests
-	$(PY) -m pytest -p no:xdist --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/reference
+	$(PY) -m pytest -p no:xdist --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/reference
 
 references: $(STAMP)
 	$(PY) tools/refresh_references.py
@@ -49,3 +49,6 @@ lock:
 
 clean:
 	rm -rf results figures/demo figures/ci
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab

@@ -1,0 +1,287 @@
+"""DST data contract: reader exports, plate maps, the plate manifest and long-format tables, validated on read.
+
+The layout is documented in ``docs/dst.md``. Every loader raises :class:`~helpers.errors.DataContractError` naming the
+file, the row (1-based line number, header = line 1), column or well, and what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from ..errors import DataContractError
+
+__all__ = [
+    "CONC_UNITS",
+    "ROLES",
+    "read_reader_export",
+    "read_plate_map",
+    "load_plate_manifest",
+    "load_plates",
+    "read_long_table",
+]
+
+ROW_LETTERS = "ABCDEFGHIJKLMNOP"
+N_ROWS, N_COLS = 16, 24
+# Concentration units accepted in plate maps and long tables, as factors to micromolar.
+CONC_UNITS = {"pM": 1e-6, "nM": 1e-3, "uM": 1.0, "µM": 1.0, "mM": 1e3, "M": 1e6}
+ROLES = ("sample", "neg_control", "pos_control", "empty")
+SATURATED_TOKENS = {"OVER", "OVRFLW", "OVERFLOW", "SAT"}
+_WELL = r"^[A-P](0[1-9]|1[0-9]|2[0-4])$"
+
+
+def _read_csv(path: Path, **kw) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataContractError(path, "file not found")
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=[""], **kw)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataContractError(path, f"cannot be parsed as CSV: {exc}") from exc
+
+
+def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, path: Path) -> pd.DataFrame:
+    """Validate with pandera; report the first failure as file, line and column."""
+    missing = [c for c, col in schema.columns.items() if col.required and c not in df.columns]
+    if missing:
+        raise DataContractError(path, f"missing required column(s): {', '.join(missing)}", column=missing[0])
+    try:
+        return schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases.iloc[0]
+        idx = fc.get("index")
+        row = None if idx is None or pd.isna(idx) else int(idx) + 2
+        check = str(fc.get("check"))
+        what = "duplicated value" if "unique" in check or "duplicates" in check else f"fails check {check}"
+        n = len(exc.failure_cases)
+        raise DataContractError(
+            path,
+            f"{what}: {fc.get('failure_case')!r}" + (f" ({n - 1} more problem(s))" if n > 1 else ""),
+            row=row,
+            column=fc.get("column"),
+        ) from None
+
+
+def read_reader_export(path: str | Path) -> np.ndarray:
+    """Read a 384-well plate reader export into a 16 x 24 array of raw signal.
+
+    The export holds free header lines, then a grid header line ``,1,2,...,24`` and 16 lines ``A,...`` to ``P,...``.
+    Saturated wells (``OVER``, ``OVRFLW``) become ``inf`` so that QC flags them; empty cells are an error.
+
+    Parameters
+    ----------
+    path
+        The export (CSV text).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (16, 24), float, row A first.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataContractError(path, "file not found")
+    lines = path.read_text(errors="replace").splitlines()
+    header_at = next((i for i, ln in enumerate(lines) if re.fullmatch(r"\s*,\s*1\s*,\s*2\s*,.*", ln)), None)
+    if header_at is None:
+        raise DataContractError(path, "no plate grid found (expected a line ',1,2,...,24' before rows A-P)")
+    cols = [c.strip() for c in lines[header_at].split(",")[1:]]
+    if cols != [str(c) for c in range(1, N_COLS + 1)]:
+        raise DataContractError(path, f"grid header must list columns 1-24, got {len(cols)} column(s)",
+                                row=header_at + 1)
+    grid = np.full((N_ROWS, N_COLS), np.nan)
+    body = lines[header_at + 1 : header_at + 1 + N_ROWS]
+    if len(body) < N_ROWS:
+        raise DataContractError(path, f"plate grid is truncated: {len(body)} of 16 rows", row=header_at + 1 + len(body))
+    for r, ln in enumerate(body):
+        line_no = header_at + 2 + r
+        cells = [c.strip() for c in ln.split(",")]
+        if cells[0] != ROW_LETTERS[r]:
+            raise DataContractError(path, f"expected row letter {ROW_LETTERS[r]!r}, got {cells[0]!r}", row=line_no)
+        if len(cells) - 1 != N_COLS:
+            raise DataContractError(path, f"row {ROW_LETTERS[r]} has {len(cells) - 1} values, expected 24",
+                                    row=line_no)
+        for c, v in enumerate(cells[1:]):
+            if v.upper() in SATURATED_TOKENS:
+                grid[r, c] = np.inf
+                continue
+            try:
+                grid[r, c] = float(v)
+            except ValueError:
+                raise DataContractError(path, f"well {ROW_LETTERS[r]}{c + 1:02d}: not a number: {v!r}",
+                                        row=line_no, column=str(c + 1)) from None
+            if grid[r, c] < 0 or not np.isfinite(grid[r, c]):
+                raise DataContractError(path, f"well {ROW_LETTERS[r]}{c + 1:02d}: invalid signal {v!r}",
+                                        row=line_no, column=str(c + 1))
+    return grid
+
+
+def _unit_check(s: pd.Series) -> pd.Series:
+    return s.isna() | s.isin(list(CONC_UNITS))
+
+
+PLATE_MAP_SCHEMA = pa.DataFrameSchema(
+    {
+        "well": pa.Column(str, pa.Check.str_matches(_WELL), unique=True),
+        "role": pa.Column(str, pa.Check.isin(ROLES)),
+        "drug": pa.Column(str, nullable=True),
+        "conc": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+        "conc_unit": pa.Column(str, pa.Check(_unit_check, name="known_unit"), nullable=True),
+        "drug2": pa.Column(str, nullable=True, required=False),
+        "conc2": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True, required=False),
+        "conc2_unit": pa.Column(str, pa.Check(_unit_check, name="known_unit"), nullable=True, required=False),
+        "replicate": pa.Column(int, pa.Check.ge(0), required=False, coerce=True),
+    },
+    strict=False,
+)
+
+
+def read_plate_map(path: str | Path) -> pd.DataFrame:
+    """Read and validate a plate map; concentrations are converted to uM.
+
+    Parameters
+    ----------
+    path
+        CSV with columns ``well, role, drug, conc, conc_unit`` and, for the dose-matrix region, ``drug2, conc2,
+        conc2_unit``; optional ``replicate``. Roles: sample, neg_control (DMSO), pos_control (killing control), empty.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``well, row, col, role, drug, conc_uM, drug2, conc2_uM, replicate``; ``row`` and ``col`` are 0-based.
+    """
+    path = Path(path)
+    df = _read_csv(path, dtype={"well": str, "role": str, "drug": str, "conc_unit": str, "drug2": str,
+                                "conc2_unit": str})
+    df = _validate(df, PLATE_MAP_SCHEMA, path)
+    for c in ("drug2", "conc2", "conc2_unit"):
+        if c not in df:
+            df[c] = np.nan
+    if "replicate" not in df:
+        df["replicate"] = 1
+    # Sample wells need a drug with a concentration and its unit (a matrix well may carry 0 of one drug).
+    sample = df["role"] == "sample"
+    for col in ("drug", "conc", "conc_unit"):
+        bad = np.flatnonzero(sample & df[col].isna())
+        if len(bad):
+            raise DataContractError(path, f"sample well {df['well'].iat[bad[0]]} has no {col}", row=int(bad[0]) + 2,
+                                    column=col)
+    for conc, unit in (("conc", "conc_unit"), ("conc2", "conc2_unit")):
+        bad = np.flatnonzero(df[conc].notna() & df[unit].isna())
+        if len(bad):
+            raise DataContractError(path, f"concentration without unit in well {df['well'].iat[bad[0]]}",
+                                    row=int(bad[0]) + 2, column=unit)
+    out = pd.DataFrame(
+        {
+            "well": df["well"],
+            "row": df["well"].str[0].map(ROW_LETTERS.index).astype(int),
+            "col": df["well"].str[1:].astype(int) - 1,
+            "role": df["role"],
+            "drug": df["drug"].fillna(""),
+            "conc_uM": df["conc"] * df["conc_unit"].map(CONC_UNITS),
+            "drug2": df["drug2"].fillna(""),
+            "conc2_uM": df["conc2"] * df["conc2_unit"].map(CONC_UNITS),
+            "replicate": df["replicate"].astype(int),
+        }
+    )
+    return out
+
+
+MANIFEST_SCHEMA = pa.DataFrameSchema(
+    {
+        "plate_id": pa.Column(str, pa.Check.str_matches(r"^[A-Za-z0-9_.-]+$"), unique=True),
+        "sample_id": pa.Column(str),
+        "reader_file": pa.Column(str),
+        "map_file": pa.Column(str),
+        "plate_replicate": pa.Column(int, pa.Check.ge(1), required=False, coerce=True),
+        "read_date": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}-\d{2}$"), required=False),
+    },
+    strict=False,
+)
+
+
+def load_plate_manifest(dst_dir: str | Path, *, samples: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read ``<dst_dir>/plates.csv``; with ``samples``, every plate's sample must be in samples.csv."""
+    path = Path(dst_dir) / "plates.csv"
+    df = _validate(_read_csv(path, dtype=str), MANIFEST_SCHEMA, path)
+    if samples is not None:
+        unknown = ~df["sample_id"].isin(samples["sample_id"])
+        if unknown.any():
+            i = int(np.flatnonzero(unknown)[0])
+            raise DataContractError(path, f"sample {df['sample_id'].iat[i]!r} is not in samples.csv", row=i + 2,
+                                    column="sample_id")
+    return df
+
+
+def load_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Load every plate of the manifest into one long table of wells.
+
+    Parameters
+    ----------
+    dst_dir
+        The cohort's ``dst/`` folder (``plates.csv``, reader exports, plate maps).
+    samples
+        Optional samples table to check plate-to-sample links against.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per mapped well: ``plate_id, sample_id, well, row, col, role, drug, conc_uM, drug2, conc2_uM,
+        replicate, signal`` (``inf`` = saturated read).
+    """
+    dst_dir = Path(dst_dir)
+    manifest = load_plate_manifest(dst_dir, samples=samples)
+    frames = []
+    for rec in manifest.itertuples(index=False):
+        grid = read_reader_export(dst_dir / rec.reader_file)
+        pmap = read_plate_map(dst_dir / rec.map_file)
+        pmap.insert(0, "sample_id", rec.sample_id)
+        pmap.insert(0, "plate_id", rec.plate_id)
+        pmap["signal"] = grid[pmap["row"].to_numpy(), pmap["col"].to_numpy()]
+        frames.append(pmap)
+    if not frames:
+        raise DataContractError(dst_dir / "plates.csv", "no plates listed")
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_long_table(path: str | Path) -> pd.DataFrame:
+    """Read an already-normalised long-format table (public cohorts, or the CLI's ``--input``).
+
+    Accepted columns: ``sample`` (or ``sample_id``), ``drug``, ``conc_uM`` (or ``conc`` + ``conc_unit``),
+    ``viability_pct``; optional ``replicate``. Concentrations must be positive and finite, viabilities finite.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sample, drug, conc_uM, viability_pct`` (plus any other columns, untouched).
+    """
+    path = Path(path)
+    df = _read_csv(path, dtype={"sample": str, "sample_id": str, "drug": str, "conc_unit": str})
+    if "sample" not in df and "sample_id" in df:
+        df = df.rename(columns={"sample_id": "sample"})
+    if "conc_uM" not in df and {"conc", "conc_unit"} <= set(df.columns):
+        bad = np.flatnonzero(~df["conc_unit"].isin(list(CONC_UNITS)))
+        if len(bad):
+            raise DataContractError(path, f"unknown concentration unit {df['conc_unit'].iat[bad[0]]!r} (allowed: "
+                                    f"{', '.join(CONC_UNITS)})", row=int(bad[0]) + 2, column="conc_unit")
+        df["conc_uM"] = pd.to_numeric(df["conc"], errors="coerce") * df["conc_unit"].map(CONC_UNITS)
+    schema = pa.DataFrameSchema(
+        {
+            "sample": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "drug": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "conc_uM": pa.Column(float, [pa.Check.gt(0), pa.Check(np.isfinite, name="finite")], coerce=True),
+            "viability_pct": pa.Column(float, pa.Check(np.isfinite, name="finite"), coerce=True),
+        },
+        strict=False,
+    )
+    for col in ("conc_uM", "viability_pct"):  # a non-number gets a precise message before pandera's coercion
+        if col in df and not pd.api.types.is_numeric_dtype(df[col]):
+            num = pd.to_numeric(df[col], errors="coerce")
+            bad = np.flatnonzero(num.isna())
+            if len(bad):
+                raise DataContractError(path, f"not a number: {df[col].iat[bad[0]]!r}", row=int(bad[0]) + 2,
+                                        column=col)
+    return _validate(df, schema, path)

@@ -1,0 +1,170 @@
+"""Gene sets of the AML hierarchy and the signatures scored on single cells.
+
+All hierarchy programmes come from the real public gene sets (registry dataset ``aml_gene_sets``): the Zeng et al.
+2022 (Nat Med 28:1212) cell-type gene sets of the leukemic hierarchy, MSigDB Hallmark (Liberzon et al. 2015) and the
+compiled signatures (LSC17 weights of Ng et al. 2016 Nature 540:433, BCL2 family, Hallmark OXPHOS). The normal
+bone-marrow populations have no file in that dataset, so their canonical markers are listed here (textbook markers
+also used by van Galen et al. 2019 Cell 176:1265 to label normal cells).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from ..errors import DataContractError
+from ..registry import dataset_path
+
+__all__ = [
+    "HIERARCHY_STATES",
+    "NORMAL_TYPES",
+    "CELL_TYPES",
+    "MONOCYTIC_STATES",
+    "LSPC_STATES",
+    "NORMAL_MARKERS",
+    "SYMBOL_ALIASES",
+    "read_gmt",
+    "hierarchy_gene_sets",
+    "signatures",
+    "lsc17_weights",
+    "mito_genes",
+    "hb_genes",
+]
+
+#: The seven leukemic states of Zeng et al. 2022, from the most primitive to the most differentiated.
+HIERARCHY_STATES = (
+    "LSPC-Quiescent",
+    "LSPC-Primed",
+    "LSPC-Cycle",
+    "GMP-like",
+    "ProMono-like",
+    "Mono-like",
+    "cDC-like",
+)
+LSPC_STATES = ("LSPC-Quiescent", "LSPC-Primed", "LSPC-Cycle")
+MONOCYTIC_STATES = ("ProMono-like", "Mono-like")
+NORMAL_TYPES = ("T", "B", "NK", "Erythroid", "Myeloid")
+CELL_TYPES = HIERARCHY_STATES + NORMAL_TYPES
+
+#: Canonical markers of the normal populations of an AML bone marrow (T, B, NK, erythroid, mature myeloid).
+NORMAL_MARKERS = {
+    "T": ["CD3D", "CD3E", "CD3G", "CD2", "CD247", "IL7R", "TRAC", "CD8A", "CD4", "LCK", "CD6", "CD5"],
+    "B": ["MS4A1", "CD79A", "CD79B", "CD19", "PAX5", "CD22", "BANK1", "VPREB3", "FCRLA", "TCL1A"],
+    "NK": ["NKG7", "GNLY", "KLRD1", "KLRF1", "PRF1", "GZMB", "NCAM1", "KLRB1", "FGFBP2", "SH2D1B"],
+    "Erythroid": ["HBB", "HBA1", "HBA2", "HBD", "GYPA", "CA1", "ALAS2", "AHSP", "KLF1", "GATA1"],
+    "Myeloid": ["CSF3R", "FCGR3B", "CXCR2", "MME", "CMTM2", "FPR1", "MNDA", "SELL", "CXCR1", "PROK2"],
+}
+
+#: Old symbols used by the published signatures -> current HGNC symbols (data/README.md of the mirror).
+SYMBOL_ALIASES = {"KIAA0125": "FAM30A", "NGFRAP1": "BEX3", "GPR56": "ADGRG1", "C19orf77": "SMIM24"}
+
+_MITO = ("MT-ND1", "MT-ND2", "MT-CO1", "MT-CO2", "MT-ATP8", "MT-ATP6", "MT-CO3", "MT-ND3", "MT-ND4L", "MT-ND4",
+         "MT-ND5", "MT-ND6", "MT-CYB")  # fmt: skip
+_HB = ("HBB", "HBA1", "HBA2", "HBD", "HBG1", "HBG2", "HBM", "HBQ1", "HBZ", "HBE1")
+
+
+def read_gmt(path: str | Path) -> dict[str, list[str]]:
+    """Read a GMT file (name, description, genes...; tab-separated) into ``{name: genes}``.
+
+    Raises
+    ------
+    DataContractError
+        When a line has no genes or a set name is repeated.
+    """
+    path = Path(path)
+    out: dict[str, list[str]] = {}
+    for i, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("\t")]
+        genes = [g for g in parts[2:] if g]
+        if len(parts) < 3 or not genes:
+            raise DataContractError(path, "a GMT line needs a name, a description and at least one gene", row=i)
+        if parts[0] in out:
+            raise DataContractError(path, f"gene set '{parts[0]}' appears twice", row=i)
+        out[parts[0]] = list(dict.fromkeys(genes))  # keep order, drop repeats
+    return out
+
+
+@functools.cache
+def _zeng_sets() -> dict[str, list[str]]:
+    return read_gmt(dataset_path("aml_gene_sets", "AMLCellType_Genesets.gmt"))
+
+
+@functools.cache
+def _hallmark_sets() -> dict[str, list[str]]:
+    return read_gmt(dataset_path("aml_gene_sets", "h.all.v7.0.symbols.gmt"))
+
+
+def hallmark_sets() -> dict[str, list[str]]:
+    """MSigDB Hallmark gene sets (v7.0), ``{name: genes}``."""
+    return {k: list(v) for k, v in _hallmark_sets().items()}
+
+
+def hierarchy_gene_sets(*, top: int = 100, include_normal: bool = True) -> dict[str, list[str]]:
+    """Gene sets of the Zeng 2022 leukemic states (and the normal populations).
+
+    Parameters
+    ----------
+    top
+        Which Zeng list to use where there are two (``100`` or ``250`` top genes); LSPC-Quiescent has one list.
+    include_normal
+        Add :data:`NORMAL_MARKERS`.
+
+    Returns
+    -------
+    dict
+        ``{cell type: genes}`` in the order of :data:`CELL_TYPES`.
+    """
+    if top not in (100, 250):
+        raise ValueError(f"top must be 100 or 250, got {top}")
+    zeng = _zeng_sets()
+    out = {}
+    for state in HIERARCHY_STATES:
+        key = state if state in zeng else f"{state}-Top{top}"
+        out[state] = list(zeng[key])
+    if include_normal:
+        out.update({k: list(v) for k, v in NORMAL_MARKERS.items()})
+    return out
+
+
+@functools.cache
+def _signatures() -> dict:
+    with open(dataset_path("aml_gene_sets", "aml_signatures.json")) as fh:
+        return json.load(fh)
+
+
+def signatures() -> dict[str, list[str]]:
+    """Gene lists of the scored programmes: LSC17, BCL2 family (anti-apoptotic, effectors, BH3-only) and OXPHOS."""
+    s = _signatures()
+    bcl2 = s["BCL2_family"]
+    return {
+        "LSC17": [SYMBOL_ALIASES.get(g, g) for g in s["LSC17_Ng2016"]["weights"]],
+        "BCL2_anti_apoptotic": list(bcl2["anti_apoptotic"]),
+        "BCL2_effectors": list(bcl2["pro_apoptotic_effectors"]),
+        "BCL2_BH3_only": list(bcl2["BH3_only"]),
+        "OXPHOS": list(s["HALLMARK_OXIDATIVE_PHOSPHORYLATION"]["genes"]),
+    }
+
+
+def lsc17_weights(*, current_symbols: bool = True) -> dict[str, float]:
+    """The 17 LSC17 weights of Ng et al. 2016 (score = sum of weight x log2 expression).
+
+    Parameters
+    ----------
+    current_symbols
+        Translate the paper's old symbols (KIAA0125, NGFRAP1, GPR56) to current HGNC symbols.
+    """
+    w = _signatures()["LSC17_Ng2016"]["weights"]
+    return {(SYMBOL_ALIASES.get(g, g) if current_symbols else g): float(v) for g, v in w.items()}
+
+
+def mito_genes() -> list[str]:
+    """The 13 protein-coding mitochondrial genes (``MT-`` prefix, human)."""
+    return list(_MITO)
+
+
+def hb_genes() -> list[str]:
+    """Haemoglobin genes counted in the haemoglobin fraction (HBB, HBA1/2, HBD, HBG1/2, HBM, HBQ1, HBZ, HBE1)."""
+    return list(_HB)
