@@ -29,6 +29,7 @@ all: $(STAMP)
 	$(PY) run_all.py --cohort $(COHORT) --jobs $(JOBS)
 
 test: $(STAMP)
+	$(PY) -m helpers.simulate --scale ci --out data/simulated/ci --incremental
 	$(PY) -m pytest -n 2 --dist loadgroup tests
 	$(PY) -m pytest -p no:xdist --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/reference

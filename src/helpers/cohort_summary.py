@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from .clinical import clinical_endpoints, eln2024_less_intensive, load_clinical, load_samples
-from .plotting import OKABE_ITO, RESPONSE_COLORS
+from .plotting import RESPONSE_COLORS, TIMEPOINT_COLORS
 
 __all__ = ["load_cohort_tables", "response_by_risk", "assay_availability", "plot_cohort_overview"]
 
@@ -69,7 +69,7 @@ def plot_cohort_overview(clinical: pd.DataFrame, samples: pd.DataFrame) -> plt.F
     axes[0].set(xlabel="ELN 2024 risk (less-intensive therapy)", ylabel="Patients (n)")
     axes[0].legend(["CR/CRi, no relapse", "CR/CRi, relapsed", "primary resistant"], frameon=False, fontsize=7)
     av = assay_availability(samples).drop(columns="samples")
-    av.T.plot.bar(ax=axes[1], color=OKABE_ITO[:3], width=0.75, rot=0)
+    av.T.plot.bar(ax=axes[1], color=[TIMEPOINT_COLORS[t] for t in av.index], width=0.75, rot=0)
     axes[1].set(xlabel="Assay", ylabel="Samples (n)")
     axes[1].legend(title="Timepoint", frameon=False, fontsize=7, title_fontsize=7)
     return fig

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import AXIS_SIMULATORS, DEFAULT_SEED, SCALES, simulate_cohort
+from . import AXIS_SIMULATORS, DEFAULT_SEED, SCALES, ensure_cohort, simulate_cohort
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,8 +14,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--patients", type=int, default=120)
     ap.add_argument("--axes", nargs="+", choices=AXIS_SIMULATORS, default=list(AXIS_SIMULATORS))
     ap.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    ap.add_argument("--incremental", action="store_true",
+                    help="regenerate only the parts whose simulator code, scale or seed changed")
     a = ap.parse_args(argv)
-    simulate_cohort(a.out, scale=a.scale, seed=a.seed, n_patients=a.patients, axes=tuple(a.axes))
+    if a.incremental:
+        ensure_cohort(a.out, scale=a.scale, seed=a.seed, n_patients=a.patients, axes=tuple(a.axes), progress=True)
+    else:
+        simulate_cohort(a.out, scale=a.scale, seed=a.seed, n_patients=a.patients, axes=tuple(a.axes))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,213 @@
+"""Loading the single-cell data of a cohort: the sample sheet and one 10x output per sample, into one AnnData.
+
+Data contract (``<data_dir>/scrna/``, see docs/scrna.md): ``sample_sheet.csv`` with columns ``sample_id`` and ``path``
+(the sample's Cell Ranger output relative to the sheet's folder: a ``filtered_feature_bc_matrix.h5`` file or the
+matrix-market folder), optional extra columns copied to every cell (e.g. ``chemistry``, ``library_batch``). Patient and
+timepoint come from ``samples.csv``; every sample listed there with the ``scrna`` assay must be in the sheet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import scipy.sparse as sp
+
+from ..errors import DataContractError
+from ..registry import dataset_path
+from .tenx import read_10x
+
+__all__ = ["SHEET_SCHEMA", "read_sample_sheet", "load_samples_10x", "load_cohort_scrna", "load_aml027", "load_larry"]
+
+SHEET_SCHEMA = pa.DataFrameSchema(
+    {
+        "sample_id": pa.Column(str, pa.Check.str_matches(r"^[A-Za-z0-9_.-]+$"), unique=True),
+        "path": pa.Column(str, pa.Check.str_length(min_value=1)),
+    },
+    strict=False,
+)
+
+
+def read_sample_sheet(path: str | Path) -> pd.DataFrame:
+    """Read and validate a scRNA sample sheet; ``path`` values become absolute paths that must exist.
+
+    Raises
+    ------
+    DataContractError
+        Unreadable CSV, missing column, bad or duplicated sample id (with the line numbers), or a missing 10x output.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataContractError(path, "sample sheet not found")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataContractError(path, f"cannot be parsed as CSV: {exc}") from None
+    missing = [c for c in SHEET_SCHEMA.columns if c not in df.columns]
+    if missing:
+        raise DataContractError(path, f"missing required column(s): {', '.join(missing)}", column=missing[0])
+    try:
+        df = SHEET_SCHEMA.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases.iloc[0]
+        col, value, check = fc.get("column"), fc.get("failure_case"), str(fc.get("check"))
+        idx = fc.get("index")
+        row = None if idx is None or pd.isna(idx) else int(idx) + 2  # line number, header = line 1
+        if "unique" in check or "duplicates" in check:
+            lines = sorted(int(i) + 2 for i in df.index[df[col] == value])
+            raise DataContractError(path, f"duplicated value {value!r} (lines {', '.join(map(str, lines))})",
+                                    row=row, column=col) from None
+        raise DataContractError(path, f"fails check {check}: {value!r}", row=row, column=col) from None
+    full = [(path.parent / p) for p in df["path"]]
+    for i, f in enumerate(full):
+        if not f.exists():
+            raise DataContractError(path, f"10x output '{df['path'].iloc[i]}' not found", row=i + 2, column="path")
+    df = df.copy()
+    df["path"] = [str(f) for f in full]
+    return df
+
+
+def load_samples_10x(sheet: pd.DataFrame, *, join: str = "exact") -> ad.AnnData:
+    """Read every sample of a validated sheet and concatenate them (cells x genes, raw counts).
+
+    Parameters
+    ----------
+    sheet
+        Output of :func:`read_sample_sheet` (extra columns are copied to ``obs``).
+    join
+        ``"exact"``: all samples must have the same genes in the same order (one Cell Ranger reference), else a
+        :class:`DataContractError` naming the first sample that differs; ``"inner"``: keep the genes common to all.
+
+    Returns
+    -------
+    AnnData
+        ``obs_names`` = ``<sample_id>_<barcode>``, ``obs['sample_id']``, ``obs['barcode']`` and the sheet's columns;
+        ``var['gene_ids']``.
+    """
+    if join not in ("exact", "inner"):
+        raise ValueError(f"join must be 'exact' or 'inner', got {join!r}")
+    parts = []
+    ref_ids = None
+    meta_cols = [c for c in sheet.columns if c not in ("sample_id", "path")]
+    for row in sheet.itertuples(index=False):
+        a = read_10x(Path(row.path))
+        ids = a.var["gene_ids"].to_numpy()
+        if ref_ids is None:
+            ref_ids = ids
+        elif join == "exact" and (len(ids) != len(ref_ids) or np.any(ids != ref_ids)):
+            raise DataContractError(row.path, f"sample '{row.sample_id}' has {len(ids)} features that differ from "
+                                    f"the first sample's {len(ref_ids)} (different Cell Ranger reference?)",
+                                    column="features")
+        a.obs["barcode"] = a.obs_names.astype(str)
+        a.obs["sample_id"] = row.sample_id
+        for c in meta_cols:
+            a.obs[c] = getattr(row, c)
+        a.obs_names = [f"{row.sample_id}_{b}" for b in a.obs_names]
+        parts.append(a)
+    if not parts:
+        raise ValueError("the sample sheet lists no sample")
+    if join == "exact":
+        var = parts[0].var.copy()
+        out = ad.AnnData(X=sp.vstack([p.X for p in parts], format="csr"),
+                         obs=pd.concat([p.obs for p in parts]), var=var)
+    else:
+        out = ad.concat(parts, join="inner", merge="first")
+    out.obs["sample_id"] = pd.Categorical(out.obs["sample_id"], categories=list(sheet["sample_id"]))
+    return out
+
+
+def load_cohort_scrna(data_dir: str | Path, *, samples: pd.DataFrame | None = None) -> ad.AnnData:
+    """Load a cohort's scRNA-seq: ``scrna/sample_sheet.csv`` cross-checked with ``samples.csv``.
+
+    Parameters
+    ----------
+    data_dir
+        Cohort folder (data contract layout).
+    samples
+        The validated sample table (default: read with :func:`helpers.clinical.load_samples`).
+
+    Returns
+    -------
+    AnnData
+        Raw counts with ``obs`` columns ``sample_id``, ``patient_id``, ``timepoint``, ``barcode``.
+    """
+    from ..clinical import load_samples
+
+    data_dir = Path(data_dir)
+    samples = load_samples(data_dir) if samples is None else samples
+    sheet_path = data_dir / "scrna" / "sample_sheet.csv"
+    sheet = read_sample_sheet(sheet_path)
+    known = samples.set_index("sample_id")
+    for i, sid in enumerate(sheet["sample_id"]):
+        if sid not in known.index:
+            raise DataContractError(sheet_path, f"sample '{sid}' is not in samples.csv", row=i + 2, column="sample_id")
+        if "scrna" not in str(known.loc[sid, "assays"]).split(";"):
+            raise DataContractError(sheet_path, f"sample '{sid}' has no 'scrna' in the assays of samples.csv",
+                                    row=i + 2, column="sample_id")
+    expected = samples.loc[samples["assays"].str.split(";").apply(lambda a: "scrna" in a), "sample_id"]
+    absent = sorted(set(expected) - set(sheet["sample_id"]))
+    if absent:
+        raise DataContractError(sheet_path, f"samples.csv lists scrna for {absent[:3]} but the sheet does not",
+                                column="sample_id")
+    adata = load_samples_10x(sheet)
+    adata.obs["patient_id"] = known.loc[adata.obs["sample_id"].astype(str), "patient_id"].to_numpy()
+    adata.obs["timepoint"] = pd.Categorical(known.loc[adata.obs["sample_id"].astype(str), "timepoint"].to_numpy(),
+                                            categories=["diagnosis", "remission", "relapse"])
+    return adata
+
+
+def load_aml027() -> ad.AnnData:
+    """The real AML027 pre-transplant bone marrow (Zheng et al. 2017), raw counts, as a one-sample cohort.
+
+    Returns
+    -------
+    AnnData
+        5,150 cells x 12,658 genes with ``obs`` ``sample_id = patient_id = "AML027"``, ``timepoint = "diagnosis"``.
+    """
+    path = dataset_path("aml027_bmmc", "aml027_pre_10x.h5ad")
+    a = ad.read_h5ad(path)
+    x = a.X
+    if not sp.issparse(x) or (x.data.size and np.any(x.data != np.round(x.data))):
+        raise DataContractError(path, "expected raw integer UMI counts in X")
+    a.X = sp.csr_matrix(x, dtype=np.float32)
+    a.obs["barcode"] = a.obs_names.astype(str)
+    a.obs["sample_id"] = pd.Categorical(["AML027"] * a.n_obs)
+    a.obs["patient_id"] = "AML027"
+    a.obs["timepoint"] = pd.Categorical(["diagnosis"] * a.n_obs, categories=["diagnosis", "remission", "relapse"])
+    a.obs_names = [f"AML027_{b}" for b in a.obs_names]
+    a.var["gene_ids"] = a.var_names.astype(str)
+    return a
+
+
+def load_larry() -> ad.AnnData:
+    """The LARRY clonal subset (Weinreb et al. 2020) with its cell x clone matrix checked.
+
+    ``obsm['X_clone']`` (binary cells x clones) is the bridge to barcoding: cells sharing a clone share a lentiviral
+    barcode. Adds ``obs['clone_id']`` (the cell's clone, -1 when none) and ``obs['clone_size']`` (cells in that clone).
+
+    Raises
+    ------
+    DataContractError
+        When the clone matrix is missing, not binary, has the wrong number of rows, or gives a cell several clones.
+    """
+    path = dataset_path("larry_clonal_subset", "test_adata_preprocessed.h5ad")
+    a = ad.read_h5ad(path)
+    if "X_clone" not in a.obsm:
+        raise DataContractError(path, "no obsm['X_clone'] cell x clone matrix", column="X_clone")
+    c = sp.csr_matrix(a.obsm["X_clone"])
+    if c.shape[0] != a.n_obs:
+        raise DataContractError(path, f"X_clone has {c.shape[0]} rows for {a.n_obs} cells", column="X_clone")
+    if c.nnz and not np.all(np.isin(c.data, [0, 1])):
+        raise DataContractError(path, "X_clone must be binary", column="X_clone")
+    per_cell = np.asarray(c.sum(axis=1)).ravel()
+    if np.any(per_cell > 1):
+        raise DataContractError(path, f"cell {a.obs_names[np.argmax(per_cell)]} belongs to several clones",
+                                column="X_clone")
+    clone = np.where(per_cell > 0, np.asarray(c.argmax(axis=1)).ravel(), -1)
+    sizes = np.asarray(c.sum(axis=0)).ravel()
+    a.obs["clone_id"] = clone
+    a.obs["clone_size"] = np.where(clone >= 0, sizes[np.maximum(clone, 0)], 0).astype(int)
+    return a
