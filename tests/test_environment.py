@@ -54,3 +54,15 @@ def test_the_running_environment_is_the_lock(pins):
     assert sys.version_info[:2] == (3, 12)
     for name in ("numpy", "pandas", "scanpy", "anndata", "papermill", "jupytext", "flowkit", "pydeseq2"):
         assert version(name) == pins[name], f"installed {name} {version(name)} differs from the lock"
+
+
+def test_setup_finds_a_python_312_by_itself():
+    import subprocess
+
+    out = subprocess.run(["bash", str(ROOT / "tools" / "find_python.sh")], capture_output=True, text=True, check=True)
+    found = out.stdout.strip()
+    ver = subprocess.run([found, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
+    assert ver.stdout.strip() == "(3, 12)"
+    bad = subprocess.run(["/bin/bash", str(ROOT / "tools" / "find_python.sh")], capture_output=True, text=True,
+                         env={"PATH": "/nonexistent", "HOME": "/nonexistent"})
+    assert bad.returncode != 0 and "no Python 3.12" in bad.stderr

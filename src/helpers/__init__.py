@@ -1,0 +1,20 @@
+"""Helpers of the DREAM compendium: every computation behind the notebooks, importable and tested.
+
+Sub-packages, one per concern: ``dst`` (drug sensitivity testing), ``cytometry``, ``scrna``, ``barcodes``,
+``integration``, ``simulate`` (the simulated cohort), plus ``clinical`` (clinical and sample tables), ``io``
+(deterministic atomic writing), ``errors``, ``paths``, ``registry`` (public datasets), ``plotting`` and ``pipeline``
+(the notebook runner behind ``run_all.py``).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import DataContractError
+from .paths import repo_root, resolve
+from .registry import dataset_path
+
+try:
+    __version__ = version("dream-helpers")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0"
+
+__all__ = ["DataContractError", "dataset_path", "repo_root", "resolve", "__version__"]
