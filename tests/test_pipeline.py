@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.pipeline import CohortConfig, discover_notebooks, run_pipeline
 from helpers.paths import repo_root
+from helpers.pipeline import CohortConfig, discover_notebooks, run_pipeline
 
 pytestmark = pytest.mark.xdist_group("pipeline")
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .errors import DataContractError
+from .validation import read_csv_checked, validate_frame
 
 __all__ = [
     "MUTATION_COLUMNS",
@@ -70,50 +71,16 @@ SAMPLES_SCHEMA = pa.DataFrameSchema(
 )
 
 
-def _read_csv(path: Path, dtypes: dict) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataContractError(path, "file not found")
-    try:
-        return pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataContractError(path, f"cannot be parsed as CSV: {exc}") from exc
-
-
-def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, path: Path) -> pd.DataFrame:
-    missing = [c for c in schema.columns if c not in df.columns]
-    if missing:
-        raise DataContractError(path, f"missing required column(s): {', '.join(missing)}", column=missing[0])
-    try:
-        return schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        fc = exc.failure_cases.iloc[0]
-        row = fc.get("index")
-        row = None if row is None or pd.isna(row) else int(row) + 2  # 1-based line number incl. the header
-        col = fc.get("column")
-        check = fc.get("check")
-        value = fc.get("failure_case")
-        n = len(exc.failure_cases)
-        if "unique" in str(check) or "duplicates" in str(check):
-            same = exc.failure_cases[(exc.failure_cases["column"] == col) & (exc.failure_cases["failure_case"] == value)]
-            lines = sorted(int(i) + 2 for i in same["index"].dropna())
-            raise DataContractError(
-                path, f"duplicated value {value!r} (lines {', '.join(map(str, lines))})", row=row, column=col
-            ) from None
-        raise DataContractError(
-            path, f"fails check {check}: {value!r}" + (f" ({n - 1} more problem(s))" if n > 1 else ""), row=row, column=col
-        ) from None
-
-
 def load_clinical(data_dir: str | Path) -> pd.DataFrame:
     """Read and validate ``<data_dir>/clinical.csv``; dates stay ISO strings, mutation flags are 0/1 integers."""
     path = Path(data_dir) / "clinical.csv"
-    df = _read_csv(path, {"patient_id": str, "response_date": str, "relapse_date": str})
+    df = read_csv_checked(path, dtype={"patient_id": str, "response_date": str, "relapse_date": str})
     for c in ["age", "relapse", "monocytic", *MUTATION_COLUMNS]:
         if c in df and not pd.api.types.is_integer_dtype(df[c]):
             bad = df.index[pd.to_numeric(df[c], errors="coerce").isna()]
             raise DataContractError(path, f"expected an integer, got {df.loc[bad[0], c]!r}" if len(bad) else
                                     "expected integers", row=int(bad[0]) + 2 if len(bad) else None, column=c)
-    df = _validate(df, CLINICAL_SCHEMA, path)
+    df = validate_frame(df, CLINICAL_SCHEMA, path)
     bad = df.index[(df["relapse"] == 1) & df["relapse_date"].isna()]
     if len(bad):
         raise DataContractError(path, "relapse = 1 but relapse_date is empty", row=int(bad[0]) + 2, column="relapse_date")
@@ -123,7 +90,7 @@ def load_clinical(data_dir: str | Path) -> pd.DataFrame:
 def load_samples(data_dir: str | Path, *, clinical: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read and validate ``<data_dir>/samples.csv``; with ``clinical``, every sample's patient must exist."""
     path = Path(data_dir) / "samples.csv"
-    df = _validate(_read_csv(path, {"sample_id": str, "patient_id": str, "assays": str}), SAMPLES_SCHEMA, path)
+    df = validate_frame(read_csv_checked(path, dtype={"sample_id": str, "patient_id": str, "assays": str}), SAMPLES_SCHEMA, path)
     df["assays"] = df["assays"].fillna("")
     if clinical is not None:
         unknown = ~df["patient_id"].isin(clinical["patient_id"])

@@ -1,0 +1,51 @@
+"""Reading and validating contract tables: one place that turns pandera failures into clear file/row/column errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from .errors import DataContractError
+
+__all__ = ["read_csv_checked", "validate_frame"]
+
+
+def read_csv_checked(path: str | Path, **kwargs) -> pd.DataFrame:
+    """``pd.read_csv`` with empty cells as missing and a :class:`DataContractError` for missing or unparsable files."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataContractError(path, "file not found")
+    kwargs.setdefault("keep_default_na", False)
+    kwargs.setdefault("na_values", [""])
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataContractError(path, f"cannot be parsed as a table: {exc}") from exc
+
+
+def validate_frame(df: pd.DataFrame, schema: pa.DataFrameSchema, path: str | Path) -> pd.DataFrame:
+    """Validate ``df`` with ``schema``; the first problem is raised naming the file, line (1-based, header = 1) and column.
+
+    Duplicates name every line holding the duplicated value.
+    """
+    missing = [c for c, col in schema.columns.items() if col.required and c not in df.columns]
+    if missing:
+        raise DataContractError(path, f"missing required column(s): {', '.join(missing)}", column=missing[0])
+    try:
+        return schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        fc = cases.iloc[0]
+        idx = fc.get("index")
+        row = None if idx is None or pd.isna(idx) else int(idx) + 2
+        col, check, value = fc.get("column"), str(fc.get("check")), fc.get("failure_case")
+        if "unique" in check or "duplicates" in check:
+            same = cases[(cases["column"] == col) & (cases["failure_case"] == value)]
+            lines = sorted(int(i) + 2 for i in same["index"].dropna())
+            raise DataContractError(
+                path, f"duplicated value {value!r} (lines {', '.join(map(str, lines))})", row=row, column=col
+            ) from None
+        more = f" ({len(cases) - 1} more problem(s))" if len(cases) > 1 else ""
+        raise DataContractError(path, f"fails check {check}: {value!r}{more}", row=row, column=col) from None
