@@ -51,11 +51,16 @@ def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, path: Path) -> pd.Da
     try:
         return schema.validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        fc = exc.failure_cases.iloc[0]
+        cases = exc.failure_cases
+        fc = cases.iloc[0]
+        check = str(fc.get("check"))
+        dup = "unique" in check or "duplicates" in check
+        if dup:  # point at the repeat, not at the first occurrence
+            same = cases[(cases["column"] == fc.get("column")) & (cases["check"].astype(str) == check)]
+            fc = same.loc[pd.to_numeric(same["index"], errors="coerce").idxmax()]
         idx = fc.get("index")
         row = None if idx is None or pd.isna(idx) else int(idx) + 2
-        check = str(fc.get("check"))
-        what = "duplicated value" if "unique" in check or "duplicates" in check else f"fails check {check}"
+        what = "duplicated value" if dup else f"fails check {check}"
         n = len(exc.failure_cases)
         raise DataContractError(
             path,

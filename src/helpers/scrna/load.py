@@ -8,6 +8,7 @@ timepoint come from ``samples.csv``; every sample listed there with the ``scrna`
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import anndata as ad
@@ -194,7 +195,9 @@ def load_larry() -> ad.AnnData:
         When the clone matrix is missing, not binary, has the wrong number of rows, or gives a cell several clones.
     """
     path = dataset_path("larry_clonal_subset", "test_adata_preprocessed.h5ad")
-    a = ad.read_h5ad(path)
+    with warnings.catch_warnings():  # written by an older anndata: its format notices are expected
+        warnings.simplefilter("ignore")
+        a = ad.read_h5ad(path)
     if "X_clone" not in a.obsm:
         raise DataContractError(path, "no obsm['X_clone'] cell x clone matrix", column="X_clone")
     c = sp.csr_matrix(a.obsm["X_clone"])

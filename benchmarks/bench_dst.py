@@ -1,0 +1,112 @@
+"""Benchmark: fit every BeatAML 2.0 curve (about 58,000) in one call, against a per-curve curve_fit loop.
+
+Run alone: ``python benchmarks/bench_dst.py [--quick]``. Single process. The baseline (a per-curve
+``scipy.optimize.curve_fit`` loop, the usual way) is timed on a random sample of curves in the same run and
+extrapolated per curve; the table reports curves per second and the ratio. Accuracy against the published BeatAML fits
+is printed beside it (targets: >= 20,000 curves/s and >= 50x the loop for the probit model, with median |dAUC| <= 0.1
+and >= 90 % of VEN / AZA curves within 1 AUC unit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import OptimizeWarning, curve_fit
+from scipy.special import ndtr
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from helpers.dst import beataml  # noqa: E402
+from helpers.dst.fit import fit_ll4, fit_probit, ll4_inhibition, pad_curves, probit_auc  # noqa: E402
+
+
+def _best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _loop_probit(conc, via):
+    """The per-curve baseline: curve_fit of 100 * Phi(a + b log10 c) on each curve, then the same AUC."""
+    out = []
+    for c, v in zip(conc, via, strict=True):
+        m = np.isfinite(v)
+        x = np.log10(c[m])
+        y = np.clip(v[m], 0, 100)
+        try:
+            (a, b), _ = curve_fit(lambda x, a, b: 100 * ndtr(a + b * x), x, y, p0=[0.5, -0.5], maxfev=2000)
+        except RuntimeError:
+            a, b = np.nan, np.nan
+        out.append(probit_auc(a, b, x.min(), x.max()))
+    return out
+
+
+def _loop_ll4(conc, via):
+    out = []
+    for c, v in zip(conc, via, strict=True):
+        m = np.isfinite(v)
+        x, y = np.log10(c[m]), 100 - v[m]
+        top = np.clip(y.max(), 0, 100)
+        try:
+            p, _ = curve_fit(lambda x, b, cc, top=top: ll4_inhibition(x, top, b, cc), x, y, p0=[1.0, x.mean()],
+                             bounds=([0.1, x.min()], [2.5, x.max()]), maxfev=2000)
+        except (RuntimeError, ValueError):
+            p = (np.nan, np.nan)
+        out.append(p)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller baseline sample and fewer repeats")
+    a = ap.parse_args(argv)
+    n_loop, repeat = (200, 1) if a.quick else (1000, 3)
+    warnings.simplefilter("ignore", OptimizeWarning)
+    warnings.simplefilter("ignore", RuntimeWarning)
+
+    t0 = time.perf_counter()
+    pts = beataml.load_points()
+    index, conc, via = pad_curves(pts, ["patient_id", "drug"])
+    load_s = time.perf_counter() - t0
+    n = len(conc)
+    rng = np.random.default_rng(0)
+    sample = rng.choice(n, size=n_loop, replace=False)
+
+    rows = []
+    t_vec = _best_of(lambda: fit_probit(conc, via), repeat)
+    t_loop = _best_of(lambda: _loop_probit(conc[sample], via[sample]), 1)
+    rows.append(("probit (BeatAML)", n, t_vec, n / t_vec, n_loop / t_loop))
+    t_vec4 = _best_of(lambda: fit_ll4(conc, 100 - via), 1)
+    t_loop4 = _best_of(lambda: _loop_ll4(conc[sample], via[sample]), 1)
+    rows.append(("ll4 (Breeze bounds)", n, t_vec4, n / t_vec4, n_loop / t_loop4))
+
+    fits = fit_probit(conc, via)
+    fits = beataml.compare_with_published(
+        __import__("pandas").concat([index, fits], axis=1), beataml.load_published())
+    print(f"BeatAML 2.0: {n} curves loaded in {load_s:.1f} s; baseline loop on {n_loop} random curves\n")
+    print(f"{'model':<22}{'curves':>8}{'vectorised s':>14}{'curves/s':>12}{'loop curves/s':>15}{'ratio':>8}")
+    for name, k, t, cps, loop_cps in rows:
+        print(f"{name:<22}{k:>8}{t:>14.3f}{cps:>12.0f}{loop_cps:>15.0f}{cps / loop_cps:>8.0f}x")
+    print("\naccuracy of the probit refit on curves with one underlying published fit:")
+    for drug in ["Venetoclax", "Azacytidine", None]:
+        g = fits if drug is None else fits[fits["drug"] == drug]
+        s = g[g["single_fit"]]
+        d = s["d_auc"].abs()
+        print(f"  {drug or 'all inhibitors':<16} n={len(s):>6}  median |dAUC| = {d.median():.4f}  "
+              f"within 1 AUC: {100 * (d <= 1).mean():.1f} %  median |d intercept| = "
+              f"{s['d_intercept'].abs().median():.1e}")
+    ok = rows[0][3] >= 20000 and rows[0][3] / rows[0][4] >= 50
+    print(f"\ntarget (probit >= 20,000 curves/s and >= 50x the loop): {'met' if ok else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Genetic barcoding of xenografts: extraction from FASTQ, error correction, counts, diversity, clonal dynamics and
+the test of pre-existing, heritable resistance to AZA/VEN. Command line: ``python -m helpers.barcodes --help``."""
+
+from .contract import ARMS, SHEET_COLUMNS, TIMEPOINTS, BarcodeDataset, load_barcode_dataset, load_sample_sheet
+from .correct import CLUSTER_METHODS, cluster_barcodes, collapse_counts, correct_counts, neighbour_pairs
+from .counts import correct_by_group, count_libraries, detection_thresholds, sample_counts, wide_matrix
+from .diversity import diversity_table, gini, hill_numbers
+from .dynamics import DOMINANT_THRESHOLD, dominant_clones, fold_changes, frequency_table, shared_clones
+from .extract import REJECT_REASONS, ExtractionResult, extract_barcodes, iter_fastq_blocks
+from .features import FEATURE_DICTIONARY, pdx_features
+from .patterns import BC32_GFP, PYCASHIER_DEFAULT, ReadPattern, parse_pattern, read_pattern_file
+from .qc import correlation_matrix, rarefaction, replicate_correlation
+from .resistance import ResistanceResult, bh_qvalues, resistance_test, uniform_overlap_test
+from .singlecell import clone_state_table, load_clone_matrix, shared_clones_with_cells, state_enrichment
+
+__all__ = [
+    "ARMS", "SHEET_COLUMNS", "TIMEPOINTS", "BarcodeDataset", "load_barcode_dataset", "load_sample_sheet",
+    "CLUSTER_METHODS", "cluster_barcodes", "collapse_counts", "correct_counts", "neighbour_pairs",
+    "correct_by_group", "count_libraries", "detection_thresholds", "sample_counts", "wide_matrix",
+    "diversity_table", "gini", "hill_numbers",
+    "DOMINANT_THRESHOLD", "dominant_clones", "fold_changes", "frequency_table", "shared_clones",
+    "REJECT_REASONS", "ExtractionResult", "extract_barcodes", "iter_fastq_blocks",
+    "FEATURE_DICTIONARY", "pdx_features",
+    "BC32_GFP", "PYCASHIER_DEFAULT", "ReadPattern", "parse_pattern", "read_pattern_file",
+    "correlation_matrix", "rarefaction", "replicate_correlation",
+    "ResistanceResult", "bh_qvalues", "resistance_test", "uniform_overlap_test",
+    "clone_state_table", "load_clone_matrix", "shared_clones_with_cells", "state_enrichment",
+]  # fmt: skip

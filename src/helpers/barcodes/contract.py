@@ -1,0 +1,111 @@
+"""The barcoding data contract: sample sheet, library pattern and FASTQ files, validated on load.
+
+Layout of ``<data_dir>/barcodes/`` (see docs/barcodes.md)::
+
+    sample_sheet.csv       one row per sequenced PCR library
+    library_pattern.txt    the library's read pattern (``pattern: ...``)
+    fastq/<library>.fastq.gz
+
+Sample sheet columns: ``file`` (relative to ``barcodes/``), ``library_id`` (unique), ``pdx_id``, ``patient_id``,
+``sample_id`` (the patient sample the xenograft came from), ``mouse_id``, ``arm`` (``vehicle`` or ``aza_ven``),
+``timepoint`` (``pre_treatment``, ``post_treatment`` or ``relapse``), ``pcr_replicate`` (positive integer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataContractError
+from .patterns import ReadPattern, read_pattern_file
+
+__all__ = ["SHEET_COLUMNS", "ARMS", "TIMEPOINTS", "BarcodeDataset", "load_sample_sheet", "load_barcode_dataset"]
+
+SHEET_COLUMNS = ("file", "library_id", "pdx_id", "patient_id", "sample_id", "mouse_id", "arm", "timepoint",
+                 "pcr_replicate")  # fmt: skip
+ARMS = ("vehicle", "aza_ven")
+TIMEPOINTS = ("pre_treatment", "post_treatment", "relapse")
+
+
+@dataclass
+class BarcodeDataset:
+    """A validated barcoding data folder."""
+
+    root: Path
+    sheet: pd.DataFrame
+    pattern: ReadPattern
+
+    def fastq_path(self, library_id: str) -> Path:
+        """Absolute path of a library's FASTQ file."""
+        return self.root / self.sheet.set_index("library_id").loc[library_id, "file"]
+
+
+def load_sample_sheet(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
+    """Read and validate ``sample_sheet.csv``.
+
+    Raises
+    ------
+    DataContractError
+        Missing file or column, empty cell, unknown arm or timepoint, non-integer or non-positive PCR replicate,
+        duplicated library, a mouse in two arms or two PDX, a duplicated (mouse, timepoint, replicate), a PDX with
+        two patients, or (``check_files``) a FASTQ file that does not exist. The message names the row (1-based data
+        row, header excluded) and column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataContractError(path, "sample sheet not found")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataContractError(path, f"not a readable CSV ({exc})") from None
+    missing = [c for c in SHEET_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataContractError(path, f"missing required column(s): {', '.join(missing)}", column=missing[0])
+    for col in SHEET_COLUMNS:
+        empty = df.index[df[col].str.strip() == ""]
+        if len(empty):
+            raise DataContractError(path, "empty value", row=int(empty[0]) + 1, column=col)
+    for col, allowed in (("arm", ARMS), ("timepoint", TIMEPOINTS)):
+        bad = df.index[~df[col].isin(allowed)]
+        if len(bad):
+            raise DataContractError(path, f"{df.loc[bad[0], col]!r} is not one of {', '.join(allowed)}",
+                                    row=int(bad[0]) + 1, column=col)  # fmt: skip
+    rep = pd.to_numeric(df["pcr_replicate"], errors="coerce")
+    bad = df.index[rep.isna() | (rep < 1) | (rep % 1 != 0)]
+    if len(bad):
+        raise DataContractError(path, f"PCR replicate must be a positive integer, got {df.loc[bad[0], 'pcr_replicate']!r}",
+                                row=int(bad[0]) + 1, column="pcr_replicate")  # fmt: skip
+    df["pcr_replicate"] = rep.astype("int64")
+    dup = df.index[df["library_id"].duplicated()]
+    if len(dup):
+        raise DataContractError(path, f"duplicated library {df.loc[dup[0], 'library_id']!r}", row=int(dup[0]) + 1,
+                                column="library_id")  # fmt: skip
+    dup = df.index[df.duplicated(["mouse_id", "timepoint", "pcr_replicate"])]
+    if len(dup):
+        raise DataContractError(path, "duplicated (mouse_id, timepoint, pcr_replicate)", row=int(dup[0]) + 1,
+                                column="pcr_replicate")  # fmt: skip
+    for key, col in (("mouse_id", "arm"), ("mouse_id", "pdx_id"), ("pdx_id", "patient_id")):
+        n = df.groupby(key)[col].transform("nunique")
+        bad = df.index[n > 1]
+        if len(bad):
+            raise DataContractError(path, f"{key} {df.loc[bad[0], key]!r} has more than one {col}",
+                                    row=int(bad[0]) + 1, column=col)  # fmt: skip
+    if check_files:
+        for i, f in enumerate(df["file"]):
+            if not (path.parent / f).is_file():
+                raise DataContractError(path, f"FASTQ file {f!r} not found", row=i + 1, column="file")
+    return df
+
+
+def load_barcode_dataset(data_dir: str | Path) -> BarcodeDataset:
+    """Load ``<data_dir>/barcodes`` (or a ``barcodes`` folder itself): sample sheet and library pattern."""
+    root = Path(data_dir)
+    if (root / "barcodes").is_dir():
+        root = root / "barcodes"
+    if not root.is_dir():
+        raise DataContractError(root, "barcoding folder not found")
+    sheet = load_sample_sheet(root / "sample_sheet.csv")
+    pattern = read_pattern_file(root / "library_pattern.txt")
+    return BarcodeDataset(root, sheet, pattern)

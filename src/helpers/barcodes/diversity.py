@@ -1,0 +1,91 @@
+"""Clonal diversity: Hill numbers and the classical indices, per sample (columns of a barcode x sample matrix).
+
+Hill numbers (Hill 1973; Chao et al. 2014): ``qD = (sum p_i^q)^(1/(1-q))``; q = 0 richness, q -> 1
+``exp(Shannon)``, q = 2 inverse Simpson, q -> inf ``1 / max p``. Shannon uses natural logarithms; Simpson is the
+Gini-Simpson index ``1 - sum p^2`` (vegan's and barcodetrackR's ``simpson``); the Gini coefficient measures inequality of
+clone sizes among detected clones (0 = all equal).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["hill_numbers", "diversity_table", "gini"]
+
+
+def _as_matrix(counts) -> tuple[np.ndarray, list]:
+    if isinstance(counts, pd.DataFrame):
+        return counts.to_numpy(dtype=float), list(counts.columns)
+    if isinstance(counts, pd.Series):
+        return counts.to_numpy(dtype=float)[:, None], [counts.name]
+    arr = np.asarray(counts, dtype=float)
+    return (arr[:, None] if arr.ndim == 1 else arr), list(range(1 if arr.ndim == 1 else arr.shape[1]))
+
+
+def hill_numbers(counts, q=(0, 0.5, 1, 2, np.inf)) -> pd.DataFrame | pd.Series:
+    """Hill numbers of order ``q`` for each column of ``counts`` (counts or proportions; zeros ignored).
+
+    Returns a Series indexed by q for a 1-D input, otherwise a DataFrame (rows = q, columns = samples).
+    """
+    x, cols = _as_matrix(counts)
+    if (x < 0).any():
+        raise ValueError("counts must be non-negative")
+    tot = x.sum(axis=0)
+    p = np.divide(x, tot, out=np.zeros_like(x), where=tot > 0)
+    out = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logp = np.where(p > 0, np.log(np.where(p > 0, p, 1)), 0.0)
+        for order in q:
+            if order == 0:
+                v = (p > 0).sum(axis=0).astype(float)
+            elif order == 1:
+                v = np.exp(-(p * logp).sum(axis=0))
+            elif np.isinf(order):
+                v = 1.0 / p.max(axis=0)
+            else:
+                v = np.where(p > 0, p**order, 0.0).sum(axis=0) ** (1.0 / (1.0 - order))
+            out[float(order)] = np.where(tot > 0, v, np.nan)
+    df = pd.DataFrame(out, index=cols).T
+    df.index.name = "q"
+    return df.iloc[:, 0].rename(None) if np.ndim(counts) == 1 else df
+
+
+def gini(counts) -> np.ndarray:
+    """Gini coefficient of the non-zero clone sizes of each column."""
+    x, _ = _as_matrix(counts)
+    out = []
+    for col in x.T:
+        v = np.sort(col[col > 0])
+        n = v.size
+        if n == 0:
+            out.append(np.nan)
+            continue
+        ranks = np.arange(1, n + 1)
+        out.append(float((2 * (ranks * v).sum()) / (n * v.sum()) - (n + 1) / n))
+    return np.array(out)
+
+
+def diversity_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per sample (column): total reads, richness, Shannon, Simpson, inverse Simpson, Gini, Hill numbers q=0.5,1,2,inf."""
+    h = hill_numbers(counts)
+    x, cols = _as_matrix(counts)
+    tot = x.sum(axis=0)
+    p = np.divide(x, tot, out=np.zeros_like(x), where=tot > 0)
+    sum_p2 = (p**2).sum(axis=0)
+    df = pd.DataFrame(
+        {
+            "reads": tot,
+            "richness": h.loc[0.0].to_numpy(),
+            "shannon": np.log(h.loc[1.0].to_numpy()),
+            "simpson": np.where(tot > 0, 1 - sum_p2, np.nan),
+            "inverse_simpson": h.loc[2.0].to_numpy(),
+            "gini": gini(counts),
+            "hill_0.5": h.loc[0.5].to_numpy(),
+            "hill_1": h.loc[1.0].to_numpy(),
+            "hill_2": h.loc[2.0].to_numpy(),
+            "hill_inf": h.loc[np.inf].to_numpy(),
+        },
+        index=pd.Index(cols, name="sample"),
+    )
+    return df

@@ -1,0 +1,96 @@
+"""Per-PDX features of the barcoding axis for the integration table, and their data dictionary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .diversity import diversity_table
+from .dynamics import DOMINANT_THRESHOLD, dominant_clones
+from .resistance import ResistanceResult
+
+__all__ = ["pdx_features", "FEATURE_DICTIONARY"]
+
+_SRC = "barcoding (PDX)"
+FEATURE_DICTIONARY = pd.DataFrame(
+    [
+        ("sample_id", "", _SRC, "patient sample the xenograft was derived from (diagnosis)"),
+        ("patient_id", "", _SRC, "patient"),
+        ("timepoint", "", _SRC, "timepoint of the source sample"),
+        ("pdx_id", "", _SRC, "patient-derived xenograft"),
+        ("bc_n_mice_treated", "mice", _SRC, "AZA/VEN mice with pre- and post-treatment samples"),
+        ("bc_n_mice_vehicle", "mice", _SRC, "vehicle mice with pre- and post-treatment samples"),
+        ("bc_pre_richness", "clones", _SRC, "detected barcodes before treatment, mean over mice (Hill q=0)"),
+        ("bc_pre_shannon", "nats", _SRC, "Shannon entropy of clone frequencies before treatment, mean over mice"),
+        ("bc_pre_simpson", "1", _SRC, "Gini-Simpson index 1 - sum p^2 before treatment, mean over mice"),
+        ("bc_pre_hill_1", "clones", _SRC, "Hill number q=1 (exp Shannon) before treatment, mean over mice"),
+        ("bc_pre_hill_2", "clones", _SRC, "Hill number q=2 (inverse Simpson) before treatment, mean over mice"),
+        ("bc_post_hill_2_treated", "clones", _SRC, "Hill number q=2 after AZA/VEN, mean over treated mice"),
+        ("bc_post_hill_2_vehicle", "clones", _SRC, "Hill number q=2 after vehicle, mean over vehicle mice"),
+        ("bc_dominant_post_treated", "clones", _SRC,
+         f"clones over {DOMINANT_THRESHOLD:.0%} of a sample after AZA/VEN, mean over treated mice"),
+        ("bc_dominant_post_vehicle", "clones", _SRC,
+         f"clones over {DOMINANT_THRESHOLD:.0%} of a sample after vehicle, mean over vehicle mice"),
+        ("bc_n_resistant_clones", "clones", _SRC,
+         "pre-existing barcodes called heritably resistant (stratified resampling test, BH q <= 0.05)"),
+        ("bc_resistant_clone_fraction", "1", _SRC, "called resistant clones / barcodes tested"),
+        ("bc_resistant_pre_share", "1", _SRC, "summed pre-treatment frequency of the called clones, mean over mice"),
+        ("bc_resistant_post_share_treated", "1", _SRC,
+         "summed post-treatment frequency of the called clones, mean over treated mice"),
+        ("bc_resistance_p", "1", _SRC, "PDX-level p-value of heritable pre-existing resistance (max statistic)"),
+        ("bc_resistance_score", "-log10 p", _SRC, "-log10 of bc_resistance_p"),
+    ],
+    columns=["name", "unit", "source", "definition"],
+)  # fmt: skip
+
+
+def pdx_features(samples: pd.DataFrame, result: ResistanceResult, sheet: pd.DataFrame, *,
+                 pre: str = "pre_treatment", post: str = "post_treatment") -> pd.DataFrame:  # fmt: skip
+    """One row per PDX: diversity before treatment, dominance after it, the resistant clones and the test's p-value."""
+    det = samples[samples["detected"]]
+    div = {}
+    for key, sub in det.groupby("sample_key"):
+        m = sub.set_index("barcode")[["count"]]
+        div[key] = diversity_table(m).iloc[0]
+    div = pd.DataFrame(div).T
+    meta = det.drop_duplicates("sample_key").set_index("sample_key")[["pdx_id", "mouse_id", "arm", "timepoint"]]
+    div = div.join(meta)
+    dom = dominant_clones(samples)
+    src = sheet.drop_duplicates("pdx_id").set_index("pdx_id")
+    called = result.barcodes[result.barcodes["resistant"]] if len(result.barcodes) else pd.DataFrame(
+        columns=["pdx_id", "barcode"])  # fmt: skip
+    rows = []
+    for pdx in sorted(src.index):
+        d = div[div["pdx_id"] == pdx]
+        pre_d = d[d["timepoint"] == pre]
+        post_t = d[(d["timepoint"] == post) & (d["arm"] == "aza_ven")]
+        post_v = d[(d["timepoint"] == post) & (d["arm"] == "vehicle")]
+        dm = dom[(dom["pdx_id"] == pdx) & (dom["timepoint"] == post)]
+        res = result.pdx.set_index("pdx_id").loc[pdx] if pdx in set(result.pdx.get("pdx_id", [])) else None
+        cl = set(called.loc[called["pdx_id"] == pdx, "barcode"])
+        s = det[det["pdx_id"] == pdx]
+        share = s[s["barcode"].isin(cl)].groupby(["sample_key", "timepoint", "arm"])["frequency"].sum()
+        all_keys = s.drop_duplicates("sample_key").set_index("sample_key")[["timepoint", "arm"]]
+        share = share.droplevel([1, 2]).reindex(all_keys.index, fill_value=0.0)
+        pre_share = share[all_keys["timepoint"] == pre].mean()
+        post_share = share[(all_keys["timepoint"] == post) & (all_keys["arm"] == "aza_ven")].mean()
+        p = float(res["p_value"]) if res is not None else np.nan
+        n_tested = int(res["n_barcodes"]) if res is not None else 0
+        rows.append({
+            "sample_id": src.loc[pdx, "sample_id"], "patient_id": src.loc[pdx, "patient_id"],
+            "timepoint": "diagnosis", "pdx_id": pdx,
+            "bc_n_mice_treated": int(res["n_treated"]) if res is not None else 0,
+            "bc_n_mice_vehicle": int(res["n_vehicle"]) if res is not None else 0,
+            "bc_pre_richness": pre_d["richness"].mean(), "bc_pre_shannon": pre_d["shannon"].mean(),
+            "bc_pre_simpson": pre_d["simpson"].mean(), "bc_pre_hill_1": pre_d["hill_1"].mean(),
+            "bc_pre_hill_2": pre_d["hill_2"].mean(),
+            "bc_post_hill_2_treated": post_t["hill_2"].mean(), "bc_post_hill_2_vehicle": post_v["hill_2"].mean(),
+            "bc_dominant_post_treated": dm.loc[dm["arm"] == "aza_ven", "n_dominant"].mean(),
+            "bc_dominant_post_vehicle": dm.loc[dm["arm"] == "vehicle", "n_dominant"].mean(),
+            "bc_n_resistant_clones": len(cl),
+            "bc_resistant_clone_fraction": len(cl) / n_tested if n_tested else np.nan,
+            "bc_resistant_pre_share": pre_share, "bc_resistant_post_share_treated": post_share,
+            "bc_resistance_p": p, "bc_resistance_score": -np.log10(p) if p == p else np.nan,
+        })  # fmt: skip
+    out = pd.DataFrame(rows, columns=FEATURE_DICTIONARY["name"])
+    return out

@@ -1,0 +1,112 @@
+"""Figures of the barcoding axis (matplotlib; colour-blind-safe palettes of :mod:`helpers.plotting`)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..plotting import ARM_COLORS, OKABE_ITO
+
+__all__ = ["plot_read_fates", "plot_rarefaction", "plot_clone_bars", "plot_resistance", "plot_pvalue_qq"]
+
+_FATE_COLORS = {"matched": "#009E73", "rejected_low_quality": "#E69F00", "rejected_no_pattern": "#999999",
+                "rejected_n_in_barcode": "#CC79A7", "rejected_too_short": "#56B4E9",
+                "rejected_barcode_length": "#0072B2"}  # fmt: skip
+
+
+def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id") -> plt.Figure:
+    """Stacked bars: share of reads matched or rejected (by reason) per library."""
+    cols = [c for c in _FATE_COLORS if c in qc]
+    frac = qc[cols].div(qc["reads"], axis=0) * 100
+    fig, ax = plt.subplots(figsize=(max(4, 0.12 * len(qc) + 2), 3))
+    bottom = np.zeros(len(qc))
+    for c in cols:
+        ax.bar(np.arange(len(qc)), frac[c], bottom=bottom, color=_FATE_COLORS[c], width=0.9,
+               label=c.replace("rejected_", "rejected: ").replace("_", " "))  # fmt: skip
+        bottom += frac[c].to_numpy()
+    ax.set_xlabel(f"library ({len(qc)})")
+    ax.set_ylabel("reads (%)")
+    ax.set_xticks([])
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.set_title("Fate of reads per library")
+    return fig
+
+
+def plot_rarefaction(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, colors: dict[str, str] | None = None) -> plt.Figure:
+    """Rarefaction curves: expected distinct barcodes against subsampled reads, one line per sample."""
+    fig, ax = plt.subplots(figsize=(4.2, 3))
+    for k, (name, (x, y)) in enumerate(curves.items()):
+        ax.plot(x, y, lw=1, color=(colors or {}).get(name, OKABE_ITO[k % len(OKABE_ITO)]), alpha=0.8)
+    ax.set_xlabel("reads subsampled")
+    ax.set_ylabel("distinct barcodes expected")
+    ax.set_title("Saturation (rarefaction)")
+    return fig
+
+
+def plot_clone_bars(freq: pd.DataFrame, resistant: set[str], *, arms: dict[str, str], top: int = 25,
+                    title: str = "") -> plt.Figure:  # fmt: skip
+    """Stacked clone frequencies per mouse before and after treatment; called resistant clones in vermillion shades.
+
+    ``freq`` is barcode x (mouse_id, timepoint) (see :func:`helpers.barcodes.frequency_table`).
+    """
+    cols = sorted(freq.columns, key=lambda c: (arms.get(c[0], ""), c[0], c[1] != "pre_treatment"))
+    top_bc = list(freq.max(axis=1).sort_values(ascending=False).index[:top])
+    fig, ax = plt.subplots(figsize=(0.5 * len(cols) + 2.5, 3.4))
+    bottom = np.zeros(len(cols))
+    grey = ["#BBBBBB", "#DDDDDD"]
+    res_cols = ["#D55E00", "#E69F00", "#CC79A7"]
+    for k, bc in enumerate(top_bc):
+        v = freq.loc[bc, cols].to_numpy() * 100
+        color = res_cols[k % 3] if bc in resistant else grey[k % 2]
+        ax.bar(np.arange(len(cols)), v, bottom=bottom, color=color, width=0.8, edgecolor="white", linewidth=0.3)
+        bottom += v
+    ax.bar(np.arange(len(cols)), 100 - bottom, bottom=bottom, color="#F4F4F4", width=0.8)
+    ax.set_xticks(np.arange(len(cols)))
+    ax.set_xticklabels([f"{c[0].split('-')[-1]} {'pre' if c[1] == 'pre_treatment' else 'post'}" for c in cols],
+                       rotation=90, fontsize=7)  # fmt: skip
+    for t, c in zip(ax.get_xticklabels(), cols, strict=True):
+        t.set_color(ARM_COLORS.get(arms.get(c[0], ""), "black"))
+    ax.set_ylabel("clone frequency (%)")
+    ax.set_xlabel("mouse and time (grey labels: vehicle; vermillion: AZA/VEN)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title or f"Top {top} clones; coloured: called resistant")
+    return fig
+
+
+def plot_resistance(barcodes: pd.DataFrame, *, truth: set[str] | None = None) -> plt.Figure:
+    """Per-barcode statistic against -log10 p; called barcodes filled, planted ones (if given) circled."""
+    fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    y = -np.log10(barcodes["p_value"].to_numpy())
+    x = barcodes["statistic"].to_numpy()
+    called = barcodes["resistant"].to_numpy()
+    ax.scatter(x[~called], y[~called], s=8, color="#999999", label="not called", lw=0)
+    ax.scatter(x[called], y[called], s=14, color="#D55E00", label="called resistant", lw=0)
+    if truth is not None:
+        t = barcodes["barcode"].isin(truth).to_numpy()
+        ax.scatter(x[t], y[t], s=40, facecolors="none", edgecolors="#0072B2", lw=0.8, label="planted resistant")
+    ax.set_xlabel("statistic S (treated consensus z - vehicle z)")
+    ax.set_ylabel("-log10 p (stratified resampling)")
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title("Heritable resistance per barcode")
+    return fig
+
+
+def plot_pvalue_qq(pvalues: dict[str, np.ndarray]) -> plt.Figure:
+    """QQ plot of p-values against the uniform distribution (a calibrated test follows the diagonal under the null)."""
+    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    top = 0
+    for k, (name, p) in enumerate(pvalues.items()):
+        p = np.sort(np.asarray(p, dtype=float))
+        e = (np.arange(1, p.size + 1) - 0.5) / p.size
+        ax.plot(-np.log10(e), -np.log10(p), ".", ms=3, color=OKABE_ITO[(k * 4 + 5) % 8], label=name)
+        top = max(top, -np.log10(e).max(), -np.log10(p).max())
+    ax.plot([0, top], [0, top], color="black", lw=0.8, ls="--")
+    ax.set_xlabel("expected -log10 p (uniform)")
+    ax.set_ylabel("observed -log10 p")
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title("No resistant clone planted")
+    return fig
+
+

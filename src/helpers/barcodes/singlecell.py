@@ -1,0 +1,76 @@
+"""Bridge from clone counts to single cells: which transcriptional states do given clones occupy?
+
+A clone-aware single-cell experiment (LARRY, Weinreb et al. 2020; or the barcode read out of 10x libraries) gives a
+binary cell x clone matrix (``adata.obsm['X_clone']``). With clone names that match the barcodes of the bulk counts,
+the resistant clones found in the mice can be looked up among the cells: their states, and whether they are biased
+towards a state compared with all clones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..errors import DataContractError
+
+__all__ = ["clone_state_table", "shared_clones_with_cells", "state_enrichment", "load_clone_matrix"]
+
+
+def load_clone_matrix(path, *, clone_key: str = "X_clone", clone_names=None):
+    """Read an h5ad with a cell x clone matrix; returns ``(adata, clone_names)``.
+
+    Clone names come from ``adata.uns['clone_names']`` when present, else ``clone_names``, else ``clone_0...``.
+    """
+    import warnings
+
+    import anndata as ad
+
+    try:
+        with warnings.catch_warnings():  # files from older anndata versions read fine but warn about their encoding
+            warnings.simplefilter("ignore")
+            adata = ad.read_h5ad(path)
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataContractError(path, f"not a readable h5ad file ({exc})") from None
+    if clone_key not in adata.obsm:
+        raise DataContractError(path, f"no cell x clone matrix in obsm['{clone_key}']", column=clone_key)
+    n = adata.obsm[clone_key].shape[1]
+    names = adata.uns.get("clone_names", clone_names)
+    names = [f"clone_{i}" for i in range(n)] if names is None else [str(x) for x in names]
+    if len(names) != n:
+        raise DataContractError(path, f"{len(names)} clone names for {n} clone columns", column=clone_key)
+    return adata, names
+
+
+def clone_state_table(adata, clone_names, *, clone_key: str = "X_clone", state_key: str = "state_info",
+                      time_key: str | None = "time_info") -> pd.DataFrame:  # fmt: skip
+    """Cells per clone, state (and time point): long table ``clone, state[, time], n_cells``."""
+    x = sp.csr_matrix(adata.obsm[clone_key])
+    cells, clones = x.nonzero()
+    df = pd.DataFrame({"clone": np.asarray(clone_names, dtype=object)[clones],
+                       "state": adata.obs[state_key].astype(str).to_numpy()[cells]})  # fmt: skip
+    keys = ["clone", "state"]
+    if time_key is not None and time_key in adata.obs:
+        df["time"] = adata.obs[time_key].astype(str).to_numpy()[cells]
+        keys.append("time")
+    return df.groupby(keys, as_index=False).size().rename(columns={"size": "n_cells"})
+
+
+def shared_clones_with_cells(barcodes, clone_names) -> list[str]:
+    """Clones present both among bulk barcodes and among the single-cell clone names (sorted)."""
+    return sorted(set(map(str, barcodes)) & set(map(str, clone_names)))
+
+
+def state_enrichment(table: pd.DataFrame, clones) -> pd.DataFrame:
+    """State composition of ``clones`` against all clones: cells, fractions and the log2 ratio per state.
+
+    ``table`` is the output of :func:`clone_state_table`.
+    """
+    clones = set(map(str, clones))
+    per_state = table.groupby("state")["n_cells"].sum()
+    sel = table[table["clone"].isin(clones)].groupby("state")["n_cells"].sum().reindex(per_state.index, fill_value=0)
+    out = pd.DataFrame({"cells_selected": sel, "cells_all": per_state})
+    out["fraction_selected"] = out["cells_selected"] / max(out["cells_selected"].sum(), 1)
+    out["fraction_all"] = out["cells_all"] / out["cells_all"].sum()
+    out["log2_ratio"] = np.log2((out["fraction_selected"] + 1e-3) / (out["fraction_all"] + 1e-3))
+    return out.sort_values("cells_all", ascending=False)

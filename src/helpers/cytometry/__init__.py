@@ -1,0 +1,61 @@
+"""Functional flow cytometry (axis 2): FCS reading, compensation, transforms, QC, gating as data, read-outs.
+
+Modules: ``fcs`` (reading, scrubbing), ``transforms`` (compensation, arcsinh, Gating-ML transforms), ``qc``,
+``gating`` (YAML strategies, Gating-ML 2.0, the gating entry point), ``contract`` (sample sheet, panels),
+``readouts`` (functional read-outs and features), ``clustering`` (FlowSOM, UMAP), ``plots``.
+Command line: ``python -m helpers.cytometry {gate, readouts, scrub}``.
+"""
+
+from .clustering import cluster_abundance, collect_events, run_flowsom, umap_embedding
+from .contract import CONDITIONS, CytometryInputs, check_panel, load_cytometry, load_panels, load_sample_sheet
+from .fcs import SAFE_KEYWORDS, FCSData, parse_spillover, read_fcs, scrub_metadata, write_fcs
+from .gating import (
+    Gate,
+    GatingOutcome,
+    Strategy,
+    apply_strategy,
+    compile_gatingml,
+    gate_file,
+    gate_files,
+    gate_workspace,
+    is_linear_dimension,
+    load_strategy,
+)
+from .qc import QC_THRESHOLDS, qc_file
+from .readouts import (
+    FEATURES,
+    MFI_READOUTS,
+    bcl2_family_score,
+    derive_cutoff,
+    feature_dictionary,
+    process_file,
+    process_files,
+    sample_features,
+    scenith_indices,
+    specific_apoptosis,
+)
+from .transforms import (
+    COFACTOR_FLOW,
+    COFACTOR_MASS,
+    arcsinh,
+    compensate,
+    fluorescence_columns,
+    gml_asinh,
+    gml_linear,
+    gml_log,
+    hyperlog,
+    logicle,
+)
+
+__all__ = [
+    "cluster_abundance", "collect_events", "run_flowsom", "umap_embedding",
+    "CONDITIONS", "CytometryInputs", "check_panel", "load_cytometry", "load_panels", "load_sample_sheet",
+    "SAFE_KEYWORDS", "FCSData", "parse_spillover", "read_fcs", "scrub_metadata", "write_fcs",
+    "Gate", "GatingOutcome", "Strategy", "apply_strategy", "compile_gatingml", "gate_file", "gate_files",
+    "gate_workspace", "is_linear_dimension", "load_strategy",
+    "QC_THRESHOLDS", "qc_file",
+    "FEATURES", "MFI_READOUTS", "bcl2_family_score", "derive_cutoff", "feature_dictionary", "process_file",
+    "process_files", "sample_features", "scenith_indices", "specific_apoptosis",
+    "COFACTOR_FLOW", "COFACTOR_MASS", "arcsinh", "compensate", "fluorescence_columns", "gml_asinh", "gml_linear",
+    "gml_log", "hyperlog", "logicle",
+]  # fmt: skip

@@ -1,0 +1,114 @@
+"""Command line of the cytometry axis: ``python -m helpers.cytometry {gate, readouts, scrub} ...``.
+
+Examples
+--------
+python -m helpers.cytometry gate --fcs a.fcs b.fcs --gates gates.xml --out stats.csv
+python -m helpers.cytometry readouts --sheet data/simulated/ci/cytometry/sample_sheet.csv --out results/cyto
+python -m helpers.cytometry scrub --fcs raw.fcs --out-dir shareable/
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataContractError
+from ..io import write_table
+
+__all__ = ["main"]
+
+
+def _gate(args: argparse.Namespace) -> int:
+    from .fcs import parse_spillover
+    from .gating import gate_files
+
+    spill = None
+    if args.spillover:
+        m = pd.read_csv(args.spillover)
+        spill = parse_spillover(",".join([str(m.shape[1]), *m.columns, *m.to_numpy().ravel().astype(str)]),
+                                path=args.spillover)  # fmt: skip
+    stats = gate_files(args.fcs, args.gates, spillover=spill)
+    write_table(stats[["file", "gate", "count", "percent_parent"]], args.out)
+    print(f"{len(args.fcs)} file(s), {stats['gate'].nunique()} gate(s) -> {args.out}")
+    return 0
+
+
+def _readouts(args: argparse.Namespace) -> int:
+    from .contract import load_panels, load_sample_sheet
+    from .readouts import feature_dictionary, process_files, sample_features
+
+    sheet = load_sample_sheet(args.sheet)
+    folder = Path(args.sheet).parent
+    gating = args.gating or next((str(folder / n) for n in ("gating.yaml",) if (folder / n).is_file()), "aml_functional")
+    if (folder / "panels.csv").is_file():
+        load_panels(folder / "panels.csv")
+    samples = pd.read_csv(args.samples) if args.samples else None
+    res = process_files(sheet, gating)
+    feats = sample_features(res, sheet, samples)
+    out = Path(args.out)
+    write_table(feats, out / "features.csv")
+    write_table(feature_dictionary(feats.columns), out / "features_dictionary.csv")
+    write_table(res["stats"], out / "population_stats.csv")
+    write_table(res["mfi"], out / "mfi.csv")
+    write_table(res["qc"], out / "qc.csv")
+    print(f"{len(sheet)} file(s), {len(feats)} sample(s) -> {out}")
+    return 0
+
+
+def _scrub(args: argparse.Namespace) -> int:
+    from .fcs import read_fcs, write_fcs
+
+    out = Path(args.out_dir)
+    for f in args.fcs:
+        write_fcs(read_fcs(f), out / Path(f).name)
+    print(f"{len(args.fcs)} file(s) written without identifying keywords -> {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (documented in docs/cytometry.md)."""
+    p = argparse.ArgumentParser(prog="python -m helpers.cytometry", description="Functional flow cytometry of DREAM.")
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("gate", help="apply a Gating-ML 2.0 file or a YAML strategy to FCS files",
+                       description="Gate FCS files; writes one row per file and gate: file, gate, count, "
+                                   "percent_parent.")  # fmt: skip
+    g.add_argument("--fcs", nargs="+", required=True, metavar="FILE", help="FCS 2.0/3.0/3.1 files")
+    g.add_argument("--gates", required=True,
+                   help="Gating-ML 2.0 XML (any gate type and transform of the standard), a YAML strategy file, or "
+                        "the name of a strategy shipped with the package (e.g. aml_functional)")  # fmt: skip
+    g.add_argument("--out", required=True, help="CSV to write")
+    g.add_argument("--spillover", help="CSV spillover matrix (header = detector names) replacing the files' own; "
+                                       "YAML strategies only")  # fmt: skip
+    g.set_defaults(func=_gate)
+    r = sub.add_parser("readouts", help="functional read-outs per sample from a sample sheet",
+                       description="Process every file of a sample sheet (QC, compensation, gating, MFIs) and write "
+                                   "features.csv, features_dictionary.csv, population_stats.csv, mfi.csv and qc.csv.")
+    r.add_argument("--sheet", required=True, help="sample_sheet.csv (file, sample_id, panel, condition, ven_um, aza_um)")
+    r.add_argument("--gating", help="YAML strategy (default: gating.yaml beside the sheet, else aml_functional)")
+    r.add_argument("--samples", help="the cohort's samples.csv, to add patient_id and timepoint")
+    r.add_argument("--out", required=True, help="output folder")
+    r.set_defaults(func=_readouts)
+    s = sub.add_parser("scrub", help="copy FCS files without identifying keywords",
+                       description="Rewrite FCS files keeping only channel and acquisition keywords ($OP, $DATE, "
+                                   "$SRC, $FIL, $COM, vendor free text... are dropped).")  # fmt: skip
+    s.add_argument("--fcs", nargs="+", required=True, metavar="FILE", help="FCS files")
+    s.add_argument("--out-dir", required=True, help="folder for the scrubbed copies (same file names)")
+    s.set_defaults(func=_scrub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; a data-contract violation exits with status 2 and a one-line message."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DataContractError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,188 @@
+"""The cytometry data contract: sample sheet, panel definition and FCS files, validated on load.
+
+Layout of ``<cohort>/cytometry/`` (see ``docs/cytometry.md``)::
+
+    sample_sheet.csv   file, sample_id, panel, condition, ven_um, aza_um   (one row per FCS file)
+    panels.csv         panel, marker, channel                             (marker = $PnS, channel = $PnN)
+    gating.yaml        the gating strategy (YAML, see strategies/aml_functional.yaml) or gating.xml (Gating-ML 2.0)
+    fcs/...            the FCS 3.0/3.1 files, paths relative to the cytometry folder
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from ..errors import DataContractError
+from .fcs import FCSData
+
+__all__ = [
+    "CONDITIONS",
+    "CytometryInputs",
+    "load_sample_sheet",
+    "load_panels",
+    "load_cytometry",
+    "check_panel",
+]
+
+# Allowed conditions per panel type. FUNC: drug exposure; PHENO: untreated phenotype / BCL2 family; SCENITH: the four
+# metabolic conditions of Arguello et al. 2020.
+CONDITIONS = {
+    "FUNC": ("untreated", "VEN", "AZA", "AZA+VEN"),
+    "PHENO": ("untreated",),
+    "SCENITH": ("Co", "DG", "O", "DGO"),
+}
+
+_SHEET_SCHEMA = pa.DataFrameSchema(
+    {
+        "file": pa.Column(str, pa.Check.str_length(min_value=1), unique=True),
+        "sample_id": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "panel": pa.Column(str, pa.Check.isin(list(CONDITIONS))),
+        "condition": pa.Column(str),
+        "ven_um": pa.Column(float, pa.Check.in_range(0, 100), coerce=True),
+        "aza_um": pa.Column(float, pa.Check.in_range(0, 100), coerce=True),
+    },
+    strict=False,
+)
+_PANEL_SCHEMA = pa.DataFrameSchema(
+    {
+        "panel": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "marker": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "channel": pa.Column(str, pa.Check.str_length(min_value=1)),
+    },
+    strict=False,
+)
+
+
+def _validate(schema: pa.DataFrameSchema, df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Run a pandera schema and turn its first failure into a DataContractError naming row and column."""
+    missing = [c for c in schema.columns if c not in df.columns]
+    if missing:
+        raise DataContractError(path, f"missing column (has: {', '.join(map(str, df.columns))})", column=missing[0])
+    try:
+        return schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases.iloc[0]
+        row = fc.get("index")
+        row = None if pd.isna(row) else int(row) + 2  # 1-based line number in the file, after the header
+        raise DataContractError(path, f"invalid value '{fc['failure_case']}': fails {fc['check']}", row=row,
+                                column=str(fc["column"])) from None  # fmt: skip
+
+
+def load_sample_sheet(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
+    """Read and validate ``sample_sheet.csv``.
+
+    Parameters
+    ----------
+    path
+        The sample sheet; ``file`` paths are relative to its folder.
+    check_files
+        Also check that every listed FCS file exists.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The sheet with an extra ``path`` column (absolute path of each file).
+
+    Raises
+    ------
+    DataContractError
+        Missing column, empty or duplicated file, unknown panel, a condition the panel does not allow, a negative or
+        non-numeric concentration (unit: uM), a file that does not exist; the message names the row and column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataContractError(path, "sample sheet not found")
+    df = pd.read_csv(path, dtype={"file": str, "sample_id": str, "panel": str, "condition": str})
+    df = _validate(_SHEET_SCHEMA, df, path)
+    for i, r in df.iterrows():
+        if r["condition"] not in CONDITIONS[r["panel"]]:
+            raise DataContractError(path, f"condition '{r['condition']}' is not one of {CONDITIONS[r['panel']]} for "
+                                          f"panel {r['panel']}", row=int(i) + 2, column="condition")  # fmt: skip
+    dup = df.duplicated(["sample_id", "panel", "condition"], keep=False)
+    if dup.any():
+        i = int(df.index[dup][1])
+        raise DataContractError(path, "two files for the same sample, panel and condition", row=i + 2,
+                                column="condition")  # fmt: skip
+    df["path"] = [str(path.parent / f) for f in df["file"]]
+    if check_files:
+        for i, p in enumerate(df["path"]):
+            if not Path(p).is_file():
+                raise DataContractError(path, f"listed FCS file does not exist: {df['file'].iat[i]}", row=i + 2,
+                                        column="file")  # fmt: skip
+    return df
+
+
+def load_panels(path: str | Path) -> dict[str, dict[str, str]]:
+    """Read ``panels.csv`` into ``{panel: {marker: channel}}``.
+
+    Raises
+    ------
+    DataContractError
+        Missing column, a marker listed twice in a panel, or two markers on one channel of a panel.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataContractError(path, "panel definition not found")
+    df = _validate(_PANEL_SCHEMA, pd.read_csv(path, dtype=str), path)
+    for cols, what in ((["panel", "marker"], "marker"), (["panel", "channel"], "channel")):
+        dup = df.duplicated(cols, keep="first")
+        if dup.any():
+            i = int(df.index[dup][0])
+            raise DataContractError(path, f"{what} '{df.at[i, what]}' listed twice in panel {df.at[i, 'panel']}",
+                                    row=i + 2, column=what)  # fmt: skip
+    return {p: dict(zip(g["marker"], g["channel"], strict=True)) for p, g in df.groupby("panel", sort=True)}
+
+
+def check_panel(data: FCSData, panel: dict[str, str], *, panel_name: str = "") -> None:
+    """Check that an FCS file carries every marker of its panel on the declared detector.
+
+    Raises
+    ------
+    DataContractError
+        Naming the file and the channel that is missing or carries another stain.
+    """
+    for marker, channel in panel.items():
+        if channel not in data.channels:
+            raise DataContractError(data.path, f"detector of marker '{marker}' (panel {panel_name}) is missing",
+                                    channel=channel)  # fmt: skip
+        stain = data.markers[data.channels.index(channel)]
+        if stain != marker:
+            raise DataContractError(data.path, f"detector carries '{stain}', panel {panel_name} says '{marker}'",
+                                    channel=channel)  # fmt: skip
+
+
+@dataclass
+class CytometryInputs:
+    """The validated cytometry inputs of a cohort."""
+
+    root: Path
+    sheet: pd.DataFrame
+    panels: dict[str, dict[str, str]]
+    gating: Path
+
+
+def load_cytometry(folder: str | Path) -> CytometryInputs:
+    """Load and validate a cohort's ``cytometry/`` folder (sample sheet, panels, gating definition).
+
+    Raises
+    ------
+    DataContractError
+        Missing folder or file, invalid sheet or panels, or a sheet naming a panel ``panels.csv`` does not define.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataContractError(root, "cytometry folder not found")
+    sheet = load_sample_sheet(root / "sample_sheet.csv")
+    panels = load_panels(root / "panels.csv")
+    unknown = sorted(set(sheet["panel"]) - set(panels))
+    if unknown:
+        raise DataContractError(root / "sample_sheet.csv", f"panel '{unknown[0]}' is not defined in panels.csv",
+                                column="panel")  # fmt: skip
+    gating = next((root / n for n in ("gating.yaml", "gating.xml") if (root / n).is_file()), None)
+    if gating is None:
+        raise DataContractError(root, "no gating definition (gating.yaml or gating.xml)")
+    return CytometryInputs(root, sheet, panels, gating)

@@ -1,0 +1,288 @@
+"""Reading FCS 2.0 / 3.0 / 3.1 files with clear errors, and scrubbing identifying keywords before anything is written.
+
+Parsing of the HEADER and TEXT segments and of integer data (bit widths, $PnE log amplification, $PnG gain) is left
+to FlowIO; float and double data are mapped straight from the file with numpy, which is what makes reading fast
+enough for the cohort (see ``benchmarks/bench_cytometry.py``). Files whose declared offsets do not match their size
+(a common quirk of older instrument software) are retried with FlowIO's tolerant options before giving up; a truncated
+or corrupt file raises :class:`helpers.errors.DataContractError` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import flowio
+import numpy as np
+import pandas as pd
+
+from ..errors import DataContractError
+from ..io import atomic_path
+
+__all__ = [
+    "FCSData",
+    "read_fcs",
+    "parse_spillover",
+    "scrub_metadata",
+    "write_fcs",
+    "SAFE_KEYWORDS",
+]
+
+# Keywords that describe the acquisition and the channels but cannot identify a patient, operator, place or date.
+# Everything else ($OP, $DATE, $BTIM, $ETIM, $SRC, $FIL, $INST, $COM, $SMNO, $CELLS, $PROJ, $EXP, instrument-vendor
+# free text such as "PATIENT ID" or "EXPORT USER NAME") is dropped by :func:`scrub_metadata`.
+SAFE_KEYWORDS = {
+    "$BYTEORD", "$DATATYPE", "$MODE", "$PAR", "$TOT", "$CYT", "$CYTSN", "$TIMESTEP", "$SPILLOVER", "$SPILL", "SPILL",
+    "$VOL", "$NEXTDATA", "$BEGINDATA", "$ENDDATA", "$BEGINANALYSIS", "$ENDANALYSIS", "$BEGINSTEXT", "$ENDSTEXT",
+    "$ORIGINALITY", "$ABRT", "$LOST",
+}  # fmt: skip
+_CHANNEL_KEY = re.compile(r"^\$P\d+[BEGRNSVLOTFDP]$", re.IGNORECASE)
+
+
+@dataclass
+class FCSData:
+    """Events and metadata of one FCS data set.
+
+    Attributes
+    ----------
+    path
+        The file read.
+    channels
+        Detector names ($PnN), one per column of ``events``.
+    markers
+        Stain names ($PnS); the detector name where a channel has none.
+    events
+        Event matrix (events x channels), float32, after FCS pre-processing: integer channels divided by their gain
+        and log-amplified channels decoded (``10^(decades raw / range) * log0``), time multiplied by $TIMESTEP.
+    metadata
+        The full TEXT segment with upper-case keys, as read. It may identify a patient: never write it out unscrubbed
+        (see :func:`scrub_metadata`).
+    version
+        FCS version of the header ("2.0", "3.0", "3.1").
+    """
+
+    path: Path
+    channels: list[str]
+    markers: list[str]
+    events: np.ndarray
+    metadata: dict[str, str] = field(repr=False)
+    version: str = "3.1"
+
+    @property
+    def n_events(self) -> int:
+        """Number of events."""
+        return int(self.events.shape[0])
+
+    @property
+    def spillover(self) -> pd.DataFrame | None:
+        """The embedded spillover matrix ($SPILLOVER, $SPILL or SPILL), detectors x detectors, or None."""
+        for key in ("$SPILLOVER", "$SPILL", "SPILL"):
+            if key in self.metadata:
+                return parse_spillover(self.metadata[key], path=self.path)
+        return None
+
+    def column(self, name: str) -> int:
+        """Index of a channel given by marker ($PnS) or detector ($PnN) name."""
+        if name in self.markers:
+            return self.markers.index(name)
+        if name in self.channels:
+            return self.channels.index(name)
+        raise DataContractError(self.path, f"no channel or marker named '{name}' (markers: {', '.join(self.markers)})",
+                                channel=name)  # fmt: skip
+
+    def frame(self) -> pd.DataFrame:
+        """Events as a DataFrame with marker names as columns."""
+        return pd.DataFrame(self.events, columns=self.markers)
+
+
+def _open_flowdata(path: Path, *, only_text: bool) -> flowio.FlowData:
+    """FlowIO parse with increasingly tolerant offset handling; a clear error if the file is not a readable FCS."""
+    attempts = [{}, {"ignore_offset_discrepancy": True}, {"ignore_offset_discrepancy": True, "use_header_offsets": True},
+                {"ignore_offset_error": True}]  # fmt: skip
+    last = None
+    for opts in attempts:
+        try:
+            return flowio.FlowData(str(path), only_text=only_text, **opts)
+        except (flowio.exceptions.DataOffsetDiscrepancyError, flowio.exceptions.FCSParsingError) as err:
+            last = err
+        except (ValueError, IndexError, KeyError, UnicodeDecodeError, struct.error) as err:
+            last = err
+            break
+    raise DataContractError(path, f"not a readable FCS file: {type(last).__name__}: {last}")
+
+
+def _check_header(path: Path) -> None:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(58)
+    if len(head) < 58 or not head.startswith(b"FCS"):
+        raise DataContractError(path, f"not an FCS file: the header must start with 'FCS' and hold 58 bytes "
+                                      f"(found {head[:10]!r}, {size} bytes)")  # fmt: skip
+    try:
+        text_end = int(head[18:26])
+        data_end = int(head[34:42]) if head[34:42].strip() else 0
+    except ValueError as err:
+        raise DataContractError(path, f"corrupt FCS header offsets: {head[10:58]!r}") from err
+    if text_end >= size:
+        raise DataContractError(path, f"truncated file: the TEXT segment ends at byte {text_end} but the file has "
+                                      f"{size} bytes")  # fmt: skip
+    if data_end >= size + 1:
+        raise DataContractError(path, f"truncated file: the DATA segment ends at byte {data_end} but the file has "
+                                      f"{size} bytes")  # fmt: skip
+
+
+def read_fcs(path: str | Path, *, dtype: type = np.float32, preprocess: bool = True) -> FCSData:
+    """Read one FCS file (2.0, 3.0 or 3.1) into an :class:`FCSData`.
+
+    Parameters
+    ----------
+    path
+        The file.
+    dtype
+        Floating type of the event matrix (float32 halves memory; float64 for exact comparison with other readers).
+    preprocess
+        Apply $PnG gain, $PnE log decoding and $TIMESTEP (default); False returns the values as stored.
+
+    Returns
+    -------
+    FCSData
+
+    Raises
+    ------
+    DataContractError
+        File missing, not an FCS file, truncated (the DATA segment runs past the end of the file or holds fewer
+        bytes than $TOT x $PAR values), unsupported mode, or non-finite event values (naming the channel).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataContractError(path, "file not found")
+    _check_header(path)
+    fd = _open_flowdata(path, only_text=True)
+    text = {_key(k): v for k, v in fd.text.items()}
+    mode = text.get("$MODE", "L").upper()
+    if mode != "L":
+        raise DataContractError(path, f"only list-mode data are supported ($MODE = {mode})")
+    channels = list(fd.pnn_labels)
+    markers = [s.strip() if s and s.strip() else n for n, s in zip(fd.pnn_labels, fd.pns_labels, strict=True)]
+    n_ch, n_ev = fd.channel_count, fd.event_count
+    start, stop = fd.header["data_start"], fd.header["data_stop"]
+    if start == 0 and stop == 0:  # FCS 3.x with large files: offsets only in TEXT
+        start, stop = int(text.get("$BEGINDATA", 0)), int(text.get("$ENDDATA", 0))
+    dtype_code = fd.data_type
+    if dtype_code in ("F", "D"):
+        width = 4 if dtype_code == "F" else 8
+        need = n_ev * n_ch * width
+        size = path.stat().st_size
+        if start + need > size:
+            raise DataContractError(path, f"truncated file: {n_ev} events x {n_ch} channels need {need} bytes from "
+                                          f"byte {start}, but the file has {size} bytes")  # fmt: skip
+        order = "<" if text.get("$BYTEORD", "1,2,3,4").startswith("1") else ">"
+        raw = np.fromfile(path, dtype=f"{order}f{width}", count=n_ev * n_ch, offset=start)
+        # np.fromfile returns a fresh array: scaling it in place is safe.
+        events = raw.reshape(n_ev, n_ch).astype(dtype, copy=False)
+        gains = np.array([fd.channels[i + 1]["png"] or 1.0 for i in range(n_ch)], dtype=np.float64)
+        if preprocess and np.any(gains != 1.0):
+            events /= gains.astype(dtype)
+        if preprocess and fd.time_index is not None and text.get("$TIMESTEP", "").strip():
+            events[:, fd.time_index] *= dtype(float(text["$TIMESTEP"]))
+    else:
+        try:
+            full = _open_flowdata(path, only_text=False)
+            events = full.as_array(preprocess=preprocess).astype(dtype, copy=False)
+        except DataContractError:
+            raise
+        except Exception as err:  # FlowIO raises bare errors on short integer data
+            raise DataContractError(path, f"cannot decode the DATA segment ({dtype_code}): {err}") from err
+        if events.shape != (n_ev, n_ch):
+            raise DataContractError(path, f"DATA segment holds {events.size} values, expected {n_ev} x {n_ch}")
+    finite = np.isfinite(events)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite.all(axis=0))[0])
+        raise DataContractError(path, "non-finite event values", channel=channels[bad])
+    return FCSData(path=path, channels=channels, markers=markers, events=events, metadata=text, version=fd.version)
+
+
+def _key(k: str) -> str:
+    # FlowIO lower-cases keywords and strips the leading '$' of standard ones; restore the standard form.
+    standard = {"beginanalysis", "begindata", "beginstext", "byteord", "datatype", "endanalysis", "enddata", "endstext",
+                "mode", "nextdata", "par", "tot", "cyt", "cytsn", "timestep", "spillover", "spill", "vol", "op",
+                "date", "btim", "etim", "src", "fil", "inst", "com", "smno", "cells", "proj", "exp", "sys",
+                "originality", "abrt", "lost", "last_modified", "last_modifier", "plateid", "platename", "wellid",
+                "unicode", "csmode", "csvbits", "cstot", "gate"}  # fmt: skip
+    low = k.lower()
+    if low in standard or re.match(r"^p\d+[a-z]$", low) or re.match(r"^g\d+[a-z]$", low) or re.match(r"^r\d+[a-z]$", low):
+        return "$" + low.upper()
+    return k.upper()
+
+
+def parse_spillover(text: str, *, path: str | Path | None = None) -> pd.DataFrame:
+    """Parse an FCS spillover string ``n, name_1..name_n, v_11..v_nn`` into a detectors x detectors DataFrame.
+
+    Rows are the dyes (source detector), columns the detectors that see their light, as the FCS 3.1 standard defines.
+
+    Raises
+    ------
+    DataContractError
+        Wrong number of values or non-numeric entries.
+    """
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        n = int(float(parts[0]))
+    except ValueError as err:
+        raise DataContractError(path, f"spillover matrix: first value must be the channel count, got {parts[0]!r}") from err
+    if len(parts) != 1 + n + n * n:
+        raise DataContractError(path, f"spillover matrix: {n} channels need {1 + n + n * n} values, found {len(parts)}")
+    names = parts[1 : 1 + n]
+    try:
+        vals = np.array([float(v) for v in parts[1 + n :]], dtype=np.float64).reshape(n, n)
+    except ValueError as err:
+        raise DataContractError(path, f"spillover matrix: non-numeric value ({err})") from err
+    return pd.DataFrame(vals, index=names, columns=names)
+
+
+def scrub_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """Keep only keywords that cannot identify a patient (channel keywords and :data:`SAFE_KEYWORDS`).
+
+    A whitelist rather than a blacklist: vendors add free-text keywords (patient, sample or operator names) under
+    names nobody can enumerate, so anything not known to be safe is dropped.
+    """
+    keep = {}
+    for k, v in metadata.items():
+        key = k.upper()
+        if key in SAFE_KEYWORDS or _CHANNEL_KEY.match(key):
+            keep[key] = v
+    return keep
+
+
+def write_fcs(data: FCSData, path: str | Path, *, events: np.ndarray | None = None) -> Path:
+    """Write ``data`` (or a subset of its events) as an FCS 3.1 file with scrubbed metadata only.
+
+    Parameters
+    ----------
+    data
+        Source data set (its channel names, stains and spillover are kept).
+    path
+        Target file (written atomically).
+    events
+        Optional event matrix to write instead of ``data.events`` (e.g. the events of one gate).
+    """
+    ev = np.array(data.events if events is None else events, dtype=np.float32)
+    meta = scrub_metadata(data.metadata)
+    # FlowIO writes the structural keywords itself; pass only descriptive ones. Events are already pre-processed
+    # (gain divided out), so $PnG is left at 1, and the time channel goes back to $TIMESTEP units.
+    structural = re.compile(r"^\$(P\d+[BNSEG]|BEGIN|END|BYTEORD|DATATYPE|MODE|NEXTDATA|PAR|TOT)", re.IGNORECASE)
+    extra = {k: v for k, v in meta.items() if not structural.match(k)}
+    step = float(meta.get("$TIMESTEP", "") or 1.0)
+    up = [c.upper() for c in data.channels]
+    if "TIME" in up and step != 1.0:
+        ev[:, up.index("TIME")] /= np.float32(step)
+    buf = io.BytesIO()
+    flowio.create_fcs(buf, ev.ravel(), data.channels, opt_channel_names=data.markers,
+                      metadata_dict=extra)  # fmt: skip
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
+    return path

@@ -1,0 +1,128 @@
+"""DST figures: plate heatmaps, dose-response curves, waterfalls, ROC curves, group comparisons, synergy landscapes.
+
+Every function returns a matplotlib Figure (saved by the caller with :func:`helpers.plotting.save_figure`), with
+labelled axes and units and the colour-blind-safe palettes of :mod:`helpers.plotting`.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..plotting import OKABE_ITO, RESPONSE_COLORS
+from .fit import ll4_inhibition
+from .response import roc_curve
+
+__all__ = ["plot_plate_heatmaps", "plot_curves", "plot_waterfall", "plot_roc", "plot_groups", "plot_synergy_landscape"]
+
+ROWS = "ABCDEFGHIJKLMNOP"
+
+
+def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[str]) -> plt.Figure:
+    """Raw luminescence of a few plates as 16 x 24 heatmaps (log scale), titled with Z' and the QC verdict."""
+    n = len(plate_ids)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.2), squeeze=False)
+    q = qc.set_index("plate_id")
+    for ax, pid in zip(axes[0], plate_ids, strict=True):
+        w = wells[wells["plate_id"] == pid]
+        grid = np.full((16, 24), np.nan)
+        grid[w["row"].to_numpy(), w["col"].to_numpy()] = np.log10(np.clip(w["signal"].to_numpy(), 1, 1e7))
+        im = ax.imshow(grid, cmap="cividis", aspect="auto")
+        bad = w[w["well_flag"] != ""]
+        ax.scatter(bad["col"], bad["row"], marker="x", color="#D55E00", s=18, label="flagged well")
+        ax.set_xticks(range(0, 24, 4), [str(c + 1) for c in range(0, 24, 4)])
+        ax.set_yticks(range(0, 16, 3), [ROWS[r] for r in range(0, 16, 3)])
+        ax.set_xlabel("plate column")
+        ax.set_ylabel("plate row")
+        verdict = "pass" if q.loc[pid, "qc_pass"] else "FAIL"
+        ax.set_title(f"{pid} ({q.loc[pid, 'sample_id']}): Z' {q.loc[pid, 'z_prime']:.2f}, {verdict}")
+        fig.colorbar(im, ax=ax, label="log10 luminescence (RLU)")
+    return fig
+
+
+def plot_curves(points: pd.DataFrame, fits: pd.DataFrame, *, drug: str, groups: pd.Series | None = None,
+                max_curves: int = 40) -> plt.Figure:
+    """Measured viability and fitted 4PL curves of one drug for several samples, coloured by group."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.4))
+    f = fits[fits["drug"] == drug].head(max_curves)
+    palette = dict(RESPONSE_COLORS)
+    for rec in f.itertuples(index=False):
+        grp = groups.get(rec.sample_id, "unknown") if groups is not None else "all"
+        col = palette.get(grp, "#999999")
+        pts = points[(points["sample_id"] == rec.sample_id) & (points["drug"] == drug)]
+        ax.scatter(pts["conc_uM"], pts["viability_pct"], s=6, color=col, alpha=0.5)
+        x = np.linspace(np.log10(rec.min_conc_uM), np.log10(rec.max_conc_uM), 100)
+        ax.plot(10**x, 100 - ll4_inhibition(x, rec.top, rec.slope, rec.log10_ic50_uM), color=col, lw=0.8, alpha=0.8)
+    if groups is not None:
+        for g, c in palette.items():
+            ax.plot([], [], color=c, label=g.replace("_", " "))
+        ax.legend(frameon=False, fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{drug} concentration (uM)")
+    ax.set_ylabel("viability (% of DMSO)")
+    ax.set_ylim(-10, 130)
+    return fig
+
+
+def plot_waterfall(values: pd.Series, groups: pd.Series, *, ylabel: str, cutoff: float | None = None) -> plt.Figure:
+    """Samples sorted by a sensitivity value, bars coloured by clinical group, with an optional cut-off line."""
+    v = values.dropna().sort_values(ascending=False)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    cols = [RESPONSE_COLORS.get(groups.get(i, ""), "#999999") for i in v.index]
+    ax.bar(np.arange(len(v)), v.to_numpy(), color=cols, width=0.9)
+    if cutoff is not None:
+        ax.axhline(cutoff, color="#000000", lw=0.8, ls="--", label=f"cut-off {cutoff:.3g}")
+    for g, c in RESPONSE_COLORS.items():
+        ax.bar([np.nan], [np.nan], color=c, label=g.replace("_", " "))
+    ax.legend(frameon=False, fontsize=7, ncol=2)
+    ax.set_xlabel("samples, ranked")
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, dict]) -> plt.Figure:
+    """ROC curves of several scores for the same label, with AUC and bootstrap interval in the legend."""
+    fig, ax = plt.subplots(figsize=(3.6, 3.4))
+    for (name, (score, label)), col in zip(curves.items(), OKABE_ITO, strict=False):
+        r = roc_curve(score, label)
+        a = aucs[name]
+        ax.step(r["fpr"], r["tpr"], where="post", color=col,
+                label=f"{name}: {a['auc']:.2f} ({a['ci_low']:.2f}-{a['ci_high']:.2f})")
+    ax.plot([0, 1], [0, 1], color="#999999", lw=0.6, ls=":")
+    ax.set_xlabel("1 - specificity (false positive rate)")
+    ax.set_ylabel("sensitivity (true positive rate)")
+    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    return fig
+
+
+def plot_groups(df: pd.DataFrame, *, value: str, group: str, order: list[str], ylabel: str) -> plt.Figure:
+    """Box plots with jittered points of ``value`` by ``group``."""
+    fig, ax = plt.subplots(figsize=(0.9 * len(order) + 1.2, 3.2))
+    data = [df.loc[df[group] == g, value].dropna().to_numpy() for g in order]
+    ax.boxplot(data, showfliers=False, widths=0.5)
+    rng = np.random.default_rng(0)
+    for i, (d, col) in enumerate(zip(data, OKABE_ITO, strict=False)):
+        ax.scatter(i + 1 + rng.uniform(-0.15, 0.15, len(d)), d, s=6, color=col, alpha=0.6)
+    ax.set_xticks(range(1, len(order) + 1), [f"{g}\n(n={len(d)})" for g, d in zip(order, data, strict=True)])
+    ax.set_xlabel(group.replace("_", " "))
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def plot_synergy_landscape(cells: pd.DataFrame, block_id: str, *, score: str = "zip", block: str = "sample_id",
+                           conc_row: str = "conc_uM", conc_col: str = "conc2_uM", row_drug: str = "Azacitidine",
+                           col_drug: str = "Venetoclax") -> plt.Figure:
+    """Synergy landscape of one dose matrix: the score per cell as a diverging heatmap (positive = synergy)."""
+    c = cells[cells[block] == block_id]
+    mat = c.pivot(index=conc_row, columns=conc_col, values=score)
+    lim = max(10.0, float(np.nanmax(np.abs(mat.to_numpy()))))
+    fig, ax = plt.subplots(figsize=(4.2, 3.4))
+    im = ax.imshow(mat.to_numpy(), cmap="PuOr_r", vmin=-lim, vmax=lim, origin="lower", aspect="auto")
+    ax.set_xticks(range(mat.shape[1]), [f"{v:.2g}" for v in mat.columns], rotation=45)
+    ax.set_yticks(range(mat.shape[0]), [f"{v:.2g}" for v in mat.index])
+    ax.set_xlabel(f"{col_drug} (uM)")
+    ax.set_ylabel(f"{row_drug} (uM)")
+    ax.set_title(f"{block_id}: {score.upper()} synergy")
+    fig.colorbar(im, ax=ax, label=f"{score.upper()} score (% inhibition)")
+    return fig

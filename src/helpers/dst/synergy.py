@@ -1,0 +1,288 @@
+"""Synergy of two-drug dose matrices: Bliss, HSA, Loewe and ZIP per cell and per block (SynergyFinder conventions).
+
+A block is a matrix of % inhibition with the row drug's concentrations on rows and the column drug's on columns, the
+first row and column at zero concentration (the monotherapies). Scores are observed minus expected, in % inhibition
+(positive = synergy); cells with a zero concentration score 0.
+
+- HSA: expected = max(y1, y2). Bliss: expected = y1 + y2 - y1 y2 / 100 (observed monotherapies).
+- Loewe: expected y solves x1 / X1(y) + x2 / X2(y) = 1 with X_i the inverse of the monotherapy's 4-parameter
+  log-logistic fit; where no solution exists, the larger of the two monotherapy curves at x1 + x2; capped at 100.
+- ZIP (Yadav et al. 2015): expected = y1 + y2 - y1 y2 / 100 with y_i the fitted monotherapies; observed = average of
+  the two fitted surfaces obtained by refitting each row (and each column) of the matrix as a log-logistic curve whose
+  bottom is fixed at the other drug's fitted effect and top at 100.
+
+Monotherapies are fitted with the 4-parameter log-logistic of R's drc (``LL.4``: c + (d - c) / (1 + exp(b (ln x -
+ln e)))), zero concentrations entering as 1e-10 as SynergyFinder does. All fits of a block, and of many blocks, run
+together in one vectorised Levenberg-Marquardt (no per-curve loop). Block p-values for the mean use
+exp(-0.717 z - 0.416 z^2) (SynergyFinder 3 documentation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["fit_drc_ll4", "drc_ll4", "synergy_scores", "block_synergy", "synergy_table"]
+
+ZERO_DOSE = 1e-10
+
+
+def drc_ll4(x, b, c, d, e):
+    """drc's LL.4 at concentration x (> 0): c + (d - c) / (1 + exp(b (ln x - ln e)))."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return c + (d - c) / (1 + np.exp(b * (np.log(x) - np.log(e))))
+
+
+def fit_drc_ll4(dose, resp, *, fix_c=None, fix_d=None, max_iter: int = 200) -> dict[str, np.ndarray]:
+    """Least-squares LL.4 fits of many curves at once (batched Levenberg-Marquardt, several starts).
+
+    Parameters
+    ----------
+    dose, resp
+        Arrays (n_curves, n_points); zero doses are replaced by 1e-10; NaN responses are ignored.
+    fix_c, fix_d
+        Optional per-curve fixed bottom (c) and top (d); NaN or None = free.
+
+    Returns
+    -------
+    dict
+        ``b, c, d, e`` (arrays of n_curves), ``sse`` and ``fitted`` (n_curves, n_points).
+    """
+    dose = np.atleast_2d(np.asarray(dose, float))
+    y = np.atleast_2d(np.asarray(resp, float))
+    y = np.where(np.isfinite(dose), y, np.nan)
+    dose = np.where(~np.isfinite(dose), 1.0, np.where(dose <= 0, ZERO_DOSE, dose))
+    n, k = y.shape
+    w = np.isfinite(y).astype(float)
+    y0 = np.where(w > 0, y, 0.0)
+    lx = np.log(dose)
+    fc = np.full(n, np.nan) if fix_c is None else np.broadcast_to(np.asarray(fix_c, float), (n,)).copy()
+    fd = np.full(n, np.nan) if fix_d is None else np.broadcast_to(np.asarray(fix_d, float), (n,)).copy()
+    free = np.column_stack([np.ones(n), np.isnan(fc), np.isnan(fd), np.ones(n)])  # b, c, d, log e
+
+    def model(p):
+        b, c, d, le = (p[:, i : i + 1] for i in range(4))
+        z = np.clip(b * (lx - le), -700, 700)
+        ez = np.exp(z)
+        g = 1 / (1 + ez)
+        f = c + (d - c) * g
+        dg = -(d - c) * g * g * ez  # d f / d z
+        jac = np.stack([dg * (lx - le), 1 - g, g, -dg * b], axis=2) * free[:, None, :]
+        return f, jac
+
+    ymin = np.nanmin(np.where(w > 0, y, np.nan), axis=1)
+    ymax = np.nanmax(np.where(w > 0, y, np.nan), axis=1)
+    lxs = np.where(dose > ZERO_DOSE, lx, np.nan)
+    mid = np.nanmedian(lxs, axis=1)
+    span = np.nanmax(lxs, axis=1) - np.nanmin(lxs, axis=1)
+    best = {"p": np.full((n, 4), np.nan), "sse": np.full(n, np.inf)}
+    # Least squares on LL.4 has local optima (a plateau can be explained by a shallow or a steep curve): a grid of
+    # slopes and mid-points is tried and the best fit kept, as a global optimiser would.
+    starts = [(b0, sh) for b0 in (-0.7, -1.5, -4.0) for sh in (-0.35, -0.1, 0.1, 0.35)] + [(1.0, 0.0)]
+    for b0, shift in starts:
+        p = np.column_stack([
+            np.full(n, b0),
+            np.where(np.isnan(fc), ymin, fc),
+            np.where(np.isnan(fd), ymax, fd),
+            mid + shift * span,
+        ])
+        f, jac = model(p)
+        r = (y0 - f) * w
+        sse = (r * r).sum(1)
+        lam = np.full(n, 1e-3)
+        stall = 0
+        for _ in range(max_iter):
+            jw = jac * w[:, :, None]
+            jtj = np.einsum("nki,nkj->nij", jw, jw) + np.eye(4) * (1 - free)[:, None, :]
+            jtr = np.einsum("nki,nk->ni", jw, r)
+            diag = np.einsum("nii->ni", jtj)
+            a = jtj + (lam[:, None] * np.maximum(diag, 1e-12))[:, :, None] * np.eye(4)
+            # A tiny ridge keeps the system solvable for flat or missing responses.
+            a += 1e-10 * np.eye(4)
+            step = np.linalg.solve(a, jtr[:, :, None])[:, :, 0] * free
+            step = np.where(np.isfinite(step), step, 0.0)
+            p_new = p + step
+            p_new[:, 3] = np.clip(p_new[:, 3], -60.0, 60.0)  # keep e finite
+            f_new, jac_new = model(p_new)
+            r_new = (y0 - f_new) * w
+            sse_new = (r_new * r_new).sum(1)
+            better = np.isfinite(sse_new) & (sse_new < sse)
+            p = np.where(better[:, None], p_new, p)
+            jac = np.where(better[:, None, None], jac_new, jac)
+            r = np.where(better[:, None], r_new, r)
+            sse = np.where(better, sse_new, sse)
+            lam = np.where(better, lam / 3, np.minimum(lam * 5, 1e10))
+            stall = 0 if better.any() else stall + 1
+            if stall >= 8 or (lam >= 1e10).all():
+                break
+        take = sse < best["sse"] - 1e-12
+        best["p"][take], best["sse"][take] = p[take], sse[take]
+    p = best["p"]
+    fitted, _ = model(p)
+    return {"b": p[:, 0], "c": p[:, 1], "d": p[:, 2], "e": np.exp(p[:, 3]), "sse": best["sse"], "fitted": fitted}
+
+
+def _loewe_expected(x1, x2, par1, par2):
+    """Loewe expected inhibition, vectorised by bisection over cells and blocks.
+
+    ``x1``, ``x2``: concentrations, shape (B, R, C); ``par1``, ``par2``: LL.4 parameters (b, c, d, e) of the two
+    monotherapies, each an array of B blocks.
+    """
+    b1, c1, d1, e1 = (np.asarray(v, float)[:, None, None] for v in par1)
+    b2, c2, d2, e2 = (np.asarray(v, float)[:, None, None] for v in par2)
+
+    def inv(y, b, c, d, e):  # concentration giving effect y on an LL.4 curve
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return e * ((d - y) / (y - c)) ** (1 / b)
+
+    def g(y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return x1 / inv(y, b1, c1, d1, e1) + x2 / inv(y, b2, c2, d2, e2) - 1
+
+    # Both curves must rise (d > c); the solution lies where both inverses exist.
+    lo = np.maximum(np.minimum(c1, d1), np.minimum(c2, d2))
+    hi = np.minimum(np.maximum(c1, d1), np.maximum(c2, d2))
+    with np.errstate(invalid="ignore", over="ignore"):
+        fallback = np.maximum(drc_ll4(x1 + x2, b1, c1, d1, e1), drc_ll4(x1 + x2, b2, c2, d2, e2))
+    valid = (d1 > c1) & (d2 > c2) & (hi > lo)
+    span = np.where(valid, hi - lo, 1.0)
+    a = np.broadcast_to(lo + 1e-9 * span, x1.shape).copy()
+    z = np.broadcast_to(hi - 1e-9 * span, x1.shape).copy()
+    ga, gz = g(a), g(z)
+    solvable = valid & np.isfinite(ga) & np.isfinite(gz) & (ga > 0) & (gz < 0)
+    for _ in range(60):
+        m = (a + z) / 2
+        pos = g(m) > 0
+        a = np.where(pos, m, a)
+        z = np.where(pos, z, m)
+    y = np.where(solvable, (a + z) / 2, fallback)
+    return np.minimum(y, 100.0)
+
+
+def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-cell Bliss, HSA, Loewe and ZIP scores of one dose matrix or of a stack of same-shaped matrices.
+
+    Parameters
+    ----------
+    inhibition
+        % inhibition, shape (n_row, n_col) or (n_blocks, n_row, n_col); row 0 and column 0 are the zero
+        concentrations. All fits of all blocks run in one batch.
+    conc_row, conc_col
+        Concentrations of the row and column drug (first entry 0), shared by the blocks; any one unit per drug.
+
+    Returns
+    -------
+    dict
+        ``bliss, hsa, loewe, zip`` score matrices (shape of ``inhibition``, 0 on the monotherapy row/column), the
+        expected surfaces ``*_expected`` and the monotherapy LL.4 parameters ``row_fit`` / ``col_fit`` (b, c, d, e).
+    """
+    y = np.asarray(inhibition, float)
+    single = y.ndim == 2
+    y = y[None] if single else y
+    cr, cc = np.asarray(conc_row, float), np.asarray(conc_col, float)
+    nb, nr, nc = y.shape
+    if cr[0] != 0 or cc[0] != 0 or (nr, nc) != (len(cr), len(cc)):
+        raise ValueError("the matrix needs zero-concentration first row and column, and concentrations matching its shape")
+    y_row, y_col = y[:, :, 0], y[:, 0, :]  # monotherapy of the row drug (column 0) and of the column drug (row 0)
+    bliss = y_row[:, :, None] + y_col[:, None, :] - y_row[:, :, None] * y_col[:, None, :] / 100
+    hsa = np.maximum(y_row[:, :, None], y_col[:, None, :])
+    k = max(nr, nc)
+
+    def pad(v):
+        return np.pad(v, ((0, 0), (0, k - v.shape[1])), constant_values=np.nan)
+
+    fits = fit_drc_ll4(np.vstack([pad(np.broadcast_to(cr, (nb, nr))), pad(np.broadcast_to(cc, (nb, nc)))]),
+                       np.vstack([pad(y_row), pad(y_col)]))
+    prow = tuple(fits[q][:nb] for q in "bcde")
+    pcol = tuple(fits[q][nb:] for q in "bcde")
+    xr, xc = np.meshgrid(cr, cc, indexing="ij")
+    xr, xc = np.broadcast_to(xr, y.shape), np.broadcast_to(xc, y.shape)
+    loewe = _loewe_expected(xc, xr, pcol, prow)
+    # ZIP: fitted monotherapies at the nonzero doses, shape (B, R-1) and (B, C-1).
+    fr = drc_ll4(cr[None, 1:], *(v[:, None] for v in prow))
+    fc = drc_ll4(cc[None, 1:], *(v[:, None] for v in pcol))
+    comb = y[:, 1:, 1:]
+    # Each column j: the row drug's curve with bottom fixed at the column drug's fitted effect and top at 100; and
+    # symmetrically for each row. All blocks' columns (rows) form one batch.
+    col_fit = fit_drc_ll4(np.broadcast_to(cr[1:], (nb * (nc - 1), nr - 1)),
+                          comb.transpose(0, 2, 1).reshape(-1, nr - 1), fix_c=fc.ravel(), fix_d=100.0)["fitted"]
+    col_fit = col_fit.reshape(nb, nc - 1, nr - 1).transpose(0, 2, 1)
+    row_fit = fit_drc_ll4(np.broadcast_to(cc[1:], (nb * (nr - 1), nc - 1)), comb.reshape(-1, nc - 1),
+                          fix_c=fr.ravel(), fix_d=100.0)["fitted"].reshape(nb, nr - 1, nc - 1)
+    zip_exp = fr[:, :, None] + fc[:, None, :] - fr[:, :, None] * fc[:, None, :] / 100
+    zip_delta = np.zeros_like(y)
+    zip_delta[:, 1:, 1:] = (col_fit + row_fit) / 2 - zip_exp
+    out = {}
+    for name, expected in (("bliss", bliss), ("hsa", hsa), ("loewe", loewe)):
+        sc = y - expected
+        sc[:, 0, :], sc[:, :, 0] = 0.0, 0.0
+        out[name] = sc
+        out[f"{name}_expected"] = expected
+    out["zip"] = zip_delta
+    out["zip_expected"] = np.pad(zip_exp, ((0, 0), (1, 0), (1, 0)))
+    if single:
+        out = {q: v[0] for q, v in out.items()}
+        prow, pcol = tuple(v[0] for v in prow), tuple(v[0] for v in pcol)
+    out["row_fit"], out["col_fit"] = prow, pcol
+    return out
+
+
+def block_synergy(scores: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Block summaries over the combination cells: mean and maximum of each score, and the ZIP block p-value.
+
+    Returns one row per block (a single matrix gives one row).
+    """
+    out = {}
+    stack = {k: (v[None] if v.ndim == 2 else v) for k, v in scores.items() if k in ("bliss", "hsa", "loewe", "zip")}
+    for name, v in stack.items():
+        comb = v[:, 1:, 1:].reshape(len(v), -1)
+        out[f"{name}_mean"] = np.nanmean(comb, axis=1)
+        out[f"{name}_max"] = np.nanmax(comb, axis=1)
+    comb = stack["zip"][:, 1:, 1:].reshape(len(stack["zip"]), -1)
+    n = np.isfinite(comb).sum(1)
+    sd = np.nanstd(comb, axis=1, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.abs(np.nanmean(comb, axis=1)) / (sd / np.sqrt(n))
+    out["zip_p"] = np.exp(-0.717 * z - 0.416 * z * z)
+    return pd.DataFrame(out)
+
+
+def synergy_table(cells: pd.DataFrame, *, block: str = "block", conc_row: str = "conc_row", conc_col: str = "conc_col",
+                  response: str = "inhibition_pct") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Synergy of every block of a long table of combination cells, all blocks of one layout in one batch.
+
+    Parameters
+    ----------
+    cells
+        One row per cell (replicates are averaged): block id, the two concentrations and % inhibition. Blocks with
+        the same concentrations are scored together.
+
+    Returns
+    -------
+    per_cell : pandas.DataFrame
+        Block, concentrations, observed inhibition and the four scores.
+    per_block : pandas.DataFrame
+        One row per block with ``*_mean``, ``*_max`` and ``zip_p``.
+    """
+    mean = cells.groupby([block, conc_row, conc_col], sort=True)[response].mean().reset_index()
+    wide = mean.pivot_table(index=block, columns=[conc_row, conc_col], values=response, dropna=False)
+    # Group blocks by their set of tested cells (one plate layout = one group).
+    layout_key = wide.notna().apply(lambda r: tuple(r.to_numpy()), axis=1)
+    per_cell, per_block = [], []
+    for _, ids in wide.groupby(layout_key, sort=False).groups.items():
+        sub = wide.loc[ids].dropna(axis=1, how="all")
+        rows = np.unique(sub.columns.get_level_values(0).to_numpy(float))
+        cols = np.unique(sub.columns.get_level_values(1).to_numpy(float))
+        sub = sub.reindex(columns=pd.MultiIndex.from_product([rows, cols]))
+        mats = sub.to_numpy().reshape(len(sub), len(rows), len(cols))
+        sc = synergy_scores(mats, rows, cols)
+        rr, cc = np.meshgrid(rows, cols, indexing="ij")
+        nb = len(sub)
+        per_cell.append(pd.DataFrame({
+            block: np.repeat(sub.index.to_numpy(), rr.size), conc_row: np.tile(rr.ravel(), nb),
+            conc_col: np.tile(cc.ravel(), nb), response: mats.ravel(),
+            **{k: sc[k].ravel() for k in ("bliss", "hsa", "loewe", "zip")}}))
+        per_block.append(pd.concat([pd.DataFrame({block: sub.index.to_numpy()}), block_synergy(sc)], axis=1))
+    cell_df = pd.concat(per_cell, ignore_index=True).sort_values([block, conc_row, conc_col], ignore_index=True)
+    block_df = pd.concat(per_block, ignore_index=True).sort_values(block, ignore_index=True)
+    return cell_df, block_df

@@ -1,0 +1,268 @@
+"""Publication figures of the integration: forest plot, ROC curves, calibration, Kaplan-Meier with numbers at risk,
+biomarker heatmap, and the figure index that maps every figure to the notebook section that makes it.
+
+All figures use the colour-blind-safe palettes of :mod:`helpers.plotting` and carry axis labels with units; saving
+goes through :func:`helpers.plotting.save_figure` (PDF + PNG, reproducible bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from matplotlib.ticker import FuncFormatter
+from sklearn.metrics import roc_curve
+
+from ..io import write_table
+from ..plotting import OKABE_ITO, save_figure
+
+__all__ = [
+    "forest_plot", "roc_plot", "calibration_plot", "km_plot", "biomarker_heatmap", "group_boxplot", "paired_plot",
+    "FigureIndex",
+]
+
+
+def forest_plot(table: pd.DataFrame, *, label: str, estimate: str, low: str, high: str, xlabel: str,
+                p: str | None = "p", title: str = "", groups: str | None = None) -> plt.Figure:  # fmt: skip
+    """Forest plot of ratios (odds or hazard) on a log axis, one row per line of ``table`` (top to bottom).
+
+    Parameters
+    ----------
+    table
+        One row per effect; rows with a missing estimate are skipped.
+    label, estimate, low, high
+        Columns of the row label, the ratio and its confidence limits.
+    xlabel
+        Axis label, e.g. ``"odds ratio (95 % CI), log scale"``.
+    p
+        Column of p-values printed at the right (None to omit).
+    groups
+        Optional column whose values colour the points (e.g. the model or the source axis).
+    """
+    t = table.dropna(subset=[estimate, low, high]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(6.2, 0.32 * max(len(t), 3) + 1.0))
+    y = np.arange(len(t))[::-1]
+    cats = list(dict.fromkeys(t[groups])) if groups else [None]
+    colours = {c: OKABE_ITO[(i + 4) % len(OKABE_ITO)] for i, c in enumerate(cats)}
+    for yi, r in zip(y, t.itertuples(index=False), strict=False):
+        c = colours[getattr(r, groups)] if groups else OKABE_ITO[4]
+        ax.plot([getattr(r, low), getattr(r, high)], [yi, yi], color=c, lw=1.4)
+        ax.plot(getattr(r, estimate), yi, "s", color=c, ms=5)
+    ax.axvline(1.0, color="0.4", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    # Plain ratio labels (0.5, 1, 2...) read better than powers of ten.
+    lo_v, hi_v = float(t[low].min()) if len(t) else 0.5, float(t[high].max()) if len(t) else 2.0
+    ticks = [v for v in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo_v / 1.5 <= v <= hi_v * 1.5]
+    ax.set_xticks(ticks or [1])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    ax.set_yticks(y)
+    ax.set_yticklabels(t[label].astype(str))
+    ax.set_xlabel(xlabel)
+    ax.set_ylim(-0.8, len(t) - 0.2)
+    if p and p in t:
+        for yi, pv in zip(y, t[p], strict=False):
+            txt = "" if not np.isfinite(pv) else ("p<0.001" if pv < 0.001 else f"p={pv:.3f}")
+            ax.annotate(txt, (1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=7)
+    if groups:
+        for cat, col in colours.items():
+            ax.plot([], [], "s", color=col, label=str(cat))
+        ax.legend(frameon=False, fontsize=7, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, str]], *, title: str = "") -> plt.Figure:
+    """ROC curves, one per model: label -> (outcome, score, legend text such as the AUC with its CI)."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    for i, (name, (y, s, legend)) in enumerate(curves.items()):
+        fpr, tpr, _ = roc_curve(np.asarray(y, int), np.asarray(s, float))
+        ax.plot(fpr, tpr, color=OKABE_ITO[(i + 4) % len(OKABE_ITO)], lw=1.6, label=f"{name}: {legend}")
+    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel("1 - specificity (false-positive rate)")
+    ax.set_ylabel("sensitivity (true-positive rate)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_aspect("equal")
+    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def calibration_plot(bins: pd.DataFrame, summary: dict, *, title: str = "") -> plt.Figure:
+    """Observed versus predicted risk by bin with Wilson intervals; the diagonal is perfect calibration."""
+    fig, ax = plt.subplots(figsize=(4.0, 4.0))
+    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":")
+    ax.errorbar(bins["mean_predicted"], bins["observed"],
+                yerr=[bins["observed"] - bins["ci_low"], bins["ci_high"] - bins["observed"]],
+                fmt="o", color=OKABE_ITO[4], capsize=3)  # fmt: skip
+    ax.set_xlabel("predicted probability of primary resistance")
+    ax.set_ylabel("observed proportion primary resistant")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.text(0.03, 0.97, f"slope {summary['calibration_slope']:.2f}\nintercept {summary['calibration_intercept']:.2f}\n"
+            f"Brier {summary['brier']:.3f}", transform=ax.transAxes, va="top", fontsize=7)  # fmt: skip
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def km_plot(df: pd.DataFrame, time: str, event: str, group: str, *, xlabel: str, ylabel: str, title: str = "",
+            order: list[str] | None = None, colors: dict[str, str] | None = None, ticks: float = 6.0,
+            annotation: str = "") -> plt.Figure:  # fmt: skip
+    """Kaplan-Meier curves per group with censoring marks, 95 % bands and a numbers-at-risk table underneath.
+
+    Parameters
+    ----------
+    ticks
+        Spacing of the time ticks (months) at which the numbers at risk are counted.
+    annotation
+        Text written in the plot (e.g. the log-rank p-value).
+    """
+    d = df[[time, event, group]].dropna()
+    levels = order or sorted(d[group].astype(str).unique())
+    levels = [g for g in levels if (d[group].astype(str) == g).any()]
+    tmax = float(d[time].max()) if len(d) else 1.0
+    xt = np.arange(0, tmax + ticks, ticks)
+    fig = plt.figure(figsize=(5.6, 3.6 + 0.18 * len(levels)))
+    ax = fig.add_axes((0.14, 0.12 + 0.06 * len(levels), 0.82, 0.8 - 0.06 * len(levels)))
+    risk = []
+    for i, g in enumerate(levels):
+        sub = d[d[group].astype(str) == g]
+        col = (colors or {}).get(g, OKABE_ITO[(i + 4) % len(OKABE_ITO)])
+        km = KaplanMeierFitter().fit(sub[time], sub[event], label=f"{g} (n={len(sub)})")
+        km.plot_survival_function(ax=ax, ci_show=True, show_censors=True, color=col, lw=1.5,
+                                  censor_styles={"ms": 4, "marker": "|"}, ci_alpha=0.12)  # fmt: skip
+        risk.append((g, col, [int((sub[time] >= t).sum()) for t in xt]))
+    ax.set_xlim(0, xt[-1])
+    ax.set_ylim(0, 1.02)
+    ax.set_xticks(xt)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False, fontsize=7, loc="lower left")
+    if annotation:
+        ax.text(0.98, 0.97, annotation, transform=ax.transAxes, ha="right", va="top", fontsize=7)
+    if title:
+        ax.set_title(title)
+    # Numbers at risk, aligned with the time ticks, one row per group.
+    ax.text(-0.02, -0.2, "at risk", transform=ax.transAxes, ha="right", va="top", fontsize=7, fontweight="bold")
+    for k, (g, col, counts) in enumerate(risk):
+        yy = -0.2 - 0.075 * (k + 1)
+        ax.text(-0.02, yy, g, transform=ax.transAxes, ha="right", va="top", fontsize=7, color=col)
+        for t, c in zip(xt, counts, strict=False):
+            ax.text(t, yy, str(c), transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=7)
+    return fig
+
+
+def biomarker_heatmap(table: pd.DataFrame, features: list[str], *, group: str, sources: dict[str, str],
+                      group_order: list[str] | None = None, title: str = "") -> plt.Figure:  # fmt: skip
+    """Patients (columns, ordered by response group) x biomarkers (rows, grouped by source axis), z-scored.
+
+    Missing measurements are drawn in grey, so that a missing assay is visible rather than imputed.
+    """
+    order = group_order or sorted(table[group].dropna().unique())
+    t = table[table[group].isin(order)].copy()
+    t["_g"] = pd.Categorical(t[group], categories=order, ordered=True)
+    t = t.sort_values(["_g", "patient_id"] if "patient_id" in t else ["_g"], kind="stable")
+    feats = sorted(features, key=lambda f: (sources.get(f, "~"), features.index(f)))
+    z = t[feats].astype(float)
+    z = ((z - z.mean()) / z.std(ddof=0).replace(0, 1)).clip(-3, 3).T
+    fig, ax = plt.subplots(figsize=(7.5, 0.22 * len(feats) + 1.6))
+    cmap = plt.get_cmap("PuOr_r").with_extremes(bad="0.85")
+    im = ax.imshow(np.ma.masked_invalid(z.to_numpy()), aspect="auto", cmap=cmap, vmin=-3, vmax=3,
+                   interpolation="nearest")  # fmt: skip
+    ax.set_yticks(range(len(feats)))
+    ax.set_yticklabels([f"{f} [{sources.get(f, '?')}]" for f in feats], fontsize=7)
+    ax.set_xticks([])
+    counts = t["_g"].value_counts(sort=False)
+    edges = np.cumsum(counts.to_numpy())
+    start = 0
+    for g, e in zip(counts.index, edges, strict=False):
+        if e > start:
+            ax.axvline(e - 0.5, color="k", lw=0.8)
+            ax.text((start + e - 1) / 2, -0.7, f"{g} (n={e - start})", ha="center", va="bottom", fontsize=7)
+        start = e
+    ax.set_xlabel("patients, ordered by response group")
+    cb = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
+    cb.set_label("z-score (clipped at ±3); grey = not measured")
+    if title:
+        ax.set_title(title, pad=14)
+    return fig
+
+
+@dataclass
+class FigureIndex:
+    """Collects the figures a notebook saves and where they come from.
+
+    Each entry records the figure's file stem, its caption and the notebook section (the markdown heading of the
+    cell that draws it), and is written as ``figure_index.csv``.
+    """
+
+    notebook: str
+    figures_dir: Path
+    entries: list[dict] = field(default_factory=list)
+
+    def save(self, fig: plt.Figure, name: str, *, section: str, caption: str) -> list[Path]:
+        """Save ``fig`` as ``<figures_dir>/<name>.pdf/.png``, record it and close it."""
+        paths = save_figure(fig, Path(self.figures_dir) / name)
+        plt.close(fig)
+        self.entries.append({"figure": name, "files": ";".join(p.name for p in paths), "notebook": self.notebook,
+                             "section": section, "caption": caption})  # fmt: skip
+        return paths
+
+    def table(self) -> pd.DataFrame:
+        """The index as a table, in the order the figures were made."""
+        return pd.DataFrame(self.entries, columns=["figure", "files", "notebook", "section", "caption"])
+
+    def write(self, path: str | Path) -> Path:
+        """Write the index as CSV."""
+        return write_table(self.table(), path)
+
+
+def group_boxplot(table: pd.DataFrame, value: str, group: str, *, order: list[str], ylabel: str, xlabel: str,
+                  title: str = "", seed: int = 0) -> plt.Figure:  # fmt: skip
+    """Box plot with every patient drawn as a point (jittered with a fixed seed, so the figure is reproducible)."""
+    rng = np.random.default_rng(seed)
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(order), 3.6))
+    data = [table.loc[table[group] == g, value].dropna().to_numpy(float) for g in order]
+    ax.boxplot(data, positions=range(len(order)), widths=0.55, showfliers=False,
+               medianprops={"color": "k"}, boxprops={"color": "0.3"})  # fmt: skip
+    for i, x in enumerate(data):
+        ax.plot(i + rng.uniform(-0.18, 0.18, len(x)), x, "o", ms=2.5, alpha=0.6,
+                color=OKABE_ITO[(i + 4) % len(OKABE_ITO)])  # fmt: skip
+    ax.set_xticks(range(len(order)))
+    ax.set_xticklabels([f"{g}\n(n={len(x)})" for g, x in zip(order, data, strict=False)])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def paired_plot(samples: pd.DataFrame, features: list[str], *, units: dict[str, str], reference: str = "diagnosis",
+                contrast: str = "relapse", title: str = "") -> plt.Figure:  # fmt: skip
+    """One panel per feature: each patient's value at ``reference`` joined to its value at ``contrast``."""
+    n = max(len(features), 1)
+    fig, axes = plt.subplots(1, n, figsize=(2.2 * n + 0.4, 3.2), squeeze=False)
+    for ax, f in zip(axes[0], features, strict=False):
+        w = samples.pivot_table(index="patient_id", columns="timepoint", values=f, aggfunc="mean")
+        w = w.dropna(subset=[c for c in (reference, contrast) if c in w])
+        if reference in w and contrast in w:
+            for a, b in zip(w[reference], w[contrast], strict=False):
+                ax.plot([0, 1], [a, b], color=OKABE_ITO[5] if b > a else OKABE_ITO[4], lw=0.7, alpha=0.7)
+        ax.set_xticks([0, 1])
+        ax.set_xticklabels([reference, contrast])
+        ax.set_xlim(-0.3, 1.3)
+        ax.set_ylabel(f"{f} ({units.get(f, '') or 'a.u.'})")
+        ax.set_title(f"n={len(w)} pairs", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,139 @@
+"""Adaptive resistance: Kaplan-Meier estimates, log-rank tests and Cox models with the proportional-hazards check.
+
+Times are in months from CR/CRi (responders only). Cox effects follow the conventions of :mod:`.stats`: continuous
+covariates per standard deviation, 0/1 flags as is, categorical ones as indicators against their first level.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+
+from .stats import bh_fdr, design_matrix
+
+__all__ = ["km_summary", "logrank", "CoxFit", "fit_cox", "univariable_cox"]
+
+
+def km_summary(df: pd.DataFrame, time: str, event: str, group: str, *, at: tuple[float, ...] = (12.0, 24.0)) -> pd.DataFrame:
+    """Kaplan-Meier summary per group: patients, events, median with 95 % CI, survival at fixed times.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group, n, events, median, median_ci_low, median_ci_high, surv_<t>m`` (medians not reached are missing).
+    """
+    from lifelines.utils import median_survival_times
+
+    d = df[[time, event, group]].dropna()
+    rows = []
+    for g, sub in d.groupby(group, observed=True, sort=True):
+        km = KaplanMeierFitter().fit(sub[time], sub[event], label=str(g))
+        ci = median_survival_times(km.confidence_interval_)
+        med = km.median_survival_time_
+        row = {"group": str(g), "n": len(sub), "events": int(sub[event].sum()),
+               "median": med if np.isfinite(med) else np.nan,
+               "median_ci_low": _finite(ci.iloc[0, 0]), "median_ci_high": _finite(ci.iloc[0, 1])}  # fmt: skip
+        for t in at:
+            row[f"surv_{t:g}m"] = float(km.predict(t))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _finite(x) -> float:
+    x = float(x)
+    return x if np.isfinite(x) else np.nan
+
+
+def logrank(df: pd.DataFrame, time: str, event: str, group: str) -> dict:
+    """Log-rank test across the groups of ``group``: ``statistic, df, p, n, events``."""
+    d = df[[time, event, group]].dropna()
+    r = multivariate_logrank_test(d[time], d[group].astype(str), d[event])
+    return {"statistic": float(r.test_statistic), "df": int(r.degrees_of_freedom), "p": float(r.p_value),
+            "n": len(d), "events": int(d[event].sum())}  # fmt: skip
+
+
+@dataclass
+class CoxFit:
+    """A fitted Cox model.
+
+    Attributes
+    ----------
+    table
+        ``term, scale, hazard_ratio, ci_low, ci_high, p, ph_p`` (``ph_p``: Schoenfeld-residual test of proportional
+        hazards against rank-transformed time; small values flag a time-varying effect).
+    ph_global_p
+        Smallest per-term PH p-value, Bonferroni-adjusted over the terms.
+    concordance
+        Harrell's C of the fitted model (in-sample).
+    """
+
+    table: pd.DataFrame
+    model: CoxPHFitter
+    n: int
+    events: int
+    concordance: float
+    ph_global_p: float
+
+
+def fit_cox(df: pd.DataFrame, time: str, event: str, covariates: list[str], *, standardize: bool = True,
+            penalizer: float = 0.0) -> CoxFit:  # fmt: skip
+    """Cox proportional-hazards model on complete cases, with the PH check.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 5 events among the complete cases.
+    """
+    d = df[[time, event, *covariates]].dropna()
+    if d[event].sum() < 5:
+        raise ValueError(f"too few events for a Cox model of {event}: {int(d[event].sum())}")
+    X, scales = design_matrix(d, covariates, standardize=standardize)
+    data = pd.concat([d[[time, event]].astype(float), X], axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lifelines' convergence chatter would pollute notebook output
+        cph = CoxPHFitter(penalizer=penalizer).fit(data, duration_col=time, event_col=event)
+        ph = proportional_hazard_test(cph, data, time_transform="rank")
+    s = cph.summary
+    ph_p = ph.summary["p"].reindex(X.columns).to_numpy()
+    table = pd.DataFrame(
+        {
+            "term": X.columns,
+            "scale": [scales[c][0] for c in X.columns],
+            "hazard_ratio": s.loc[X.columns, "exp(coef)"].to_numpy(),
+            "ci_low": s.loc[X.columns, "exp(coef) lower 95%"].to_numpy(),
+            "ci_high": s.loc[X.columns, "exp(coef) upper 95%"].to_numpy(),
+            "p": s.loc[X.columns, "p"].to_numpy(),
+            "ph_p": ph_p,
+        }
+    )
+    glob = float(min(1.0, np.nanmin(ph_p) * len(ph_p))) if len(ph_p) else np.nan
+    return CoxFit(table, cph, len(d), int(d[event].sum()), float(cph.concordance_index_), glob)
+
+
+def univariable_cox(df: pd.DataFrame, time: str, event: str, features: list[str]) -> pd.DataFrame:
+    """One Cox model per feature: hazard ratio with CI, p, PH-check p, and Benjamini-Hochberg q over the features."""
+    rows = []
+    for f in features:
+        d = df[[time, event, f]].dropna()
+        if len(d) < 10 or d[event].sum() < 5 or d[f].nunique() < 2:
+            rows.append({"feature": f, "term": f, "n": len(d), "events": int(d[event].sum()), "note": "too few data"})
+            continue
+        try:
+            fit = fit_cox(d, time, event, [f])
+        except Exception as exc:  # noqa: BLE001 - a failed fit of one feature must not stop the screen
+            rows.append({"feature": f, "term": f, "n": len(d), "events": int(d[event].sum()),
+                         "note": f"failed: {type(exc).__name__}"})  # fmt: skip
+            continue
+        for r in fit.table.itertuples(index=False):
+            rows.append({"feature": f, "term": r.term, "scale": r.scale, "n": fit.n, "events": fit.events,
+                         "hazard_ratio": r.hazard_ratio, "ci_low": r.ci_low, "ci_high": r.ci_high, "p": r.p,
+                         "ph_p": r.ph_p, "note": ""})  # fmt: skip
+    cols = ["feature", "term", "scale", "n", "events", "hazard_ratio", "ci_low", "ci_high", "p", "q", "ph_p", "note"]
+    out = pd.DataFrame(rows, columns=[c for c in cols if c != "q"])
+    out["q"] = bh_fdr(out["p"])
+    return out[cols].sort_values(["p", "feature"], na_position="last", kind="stable").reset_index(drop=True)

@@ -1,0 +1,558 @@
+"""Assembling the integration tables: per-sample features of the four axes plus the clinical data.
+
+Each axis notebook writes ``<output_dir>/features.csv`` (one row per ``sample_id`` with ``patient_id`` and
+``timepoint``; patient-level cohorts such as BeatAML key on ``patient_id`` only) and ``features_dictionary.csv``
+(``name, unit, source, definition``). This module reads only those two files, checks them against the data contract,
+and builds
+
+- the longitudinal **sample table**: every sample of ``samples.csv`` with the features measured on it and, per axis,
+  an explicit ``status_<axis>`` column (``measured``, ``missing`` when the assay was planned but gave no features, or
+  ``not_planned``), so that a missing assay is never confused with a missing value;
+- the **patient table**: clinical data, ELN 2024 risk, endpoints, derived genetic groups and the features of the
+  diagnosis sample (the pre-treatment biology that a biomarker must use);
+- the **data dictionary** of every column of the patient table (name, unit, source, definition, level).
+
+The code is generic over feature columns: which features exist is read from the tables and their dictionaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataContractError
+
+__all__ = [
+    "AXIS_OF_NOTEBOOK",
+    "AXES",
+    "FeatureTable",
+    "load_feature_table",
+    "collect_features",
+    "combined_dictionary",
+    "remission_endpoints",
+    "genetic_groups",
+    "assemble_sample_table",
+    "assemble_patient_table",
+    "data_dictionary",
+    "CLINICAL_DICTIONARY",
+    "MARKER_ROLES",
+    "log_transform_concentrations",
+    "find_markers",
+    "biomarker_candidates",
+]
+
+# Upstream notebook -> assay name used in samples.csv's ``assays`` column.
+AXIS_OF_NOTEBOOK = {"01_dst": "dst", "02_cytometry": "cytometry", "03_scrna": "scrna", "04_barcodes": "barcoding"}
+AXES = tuple(AXIS_OF_NOTEBOOK.values())
+DICTIONARY_COLUMNS = ("name", "unit", "source", "definition")
+_ID_COLUMNS = ("sample_id", "patient_id", "timepoint")
+# Columns an axis may add to identify replicate units (e.g. one row per PDX mouse); not features.
+_REPLICATE_ID_COLUMNS = ("pdx_id", "mouse_id", "replicate", "arm", "lab_id", "specimen_id")
+
+
+@dataclass
+class FeatureTable:
+    """The features of one axis, checked against the data contract.
+
+    Attributes
+    ----------
+    axis
+        Assay name (``dst``, ``cytometry``, ``scrna``, ``barcoding``).
+    table
+        One row per key (``sample_id``, or ``patient_id`` for patient-level cohorts); id columns then features.
+    dictionary
+        ``name, unit, source, definition`` of every feature column (after renaming, see ``renamed``).
+    level
+        ``"sample"`` or ``"patient"``.
+    n_input_rows
+        Rows in features.csv before replicate rows (e.g. several PDX per sample) were averaged.
+    renamed
+        Original name -> name in ``table`` for features renamed to avoid a clash with another axis.
+    """
+
+    axis: str
+    table: pd.DataFrame
+    dictionary: pd.DataFrame
+    level: str
+    n_input_rows: int
+    renamed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return "sample_id" if self.level == "sample" else "patient_id"
+
+    @property
+    def features(self) -> list[str]:
+        return [c for c in self.table.columns if c not in _ID_COLUMNS]
+
+
+def _read(path: Path, **kw) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataContractError(path, "file not found")
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=["", "NA", "NaN", "nan"], **kw)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataContractError(path, f"cannot be parsed as CSV: {exc}") from exc
+
+
+def load_feature_table(folder: str | Path, *, axis: str) -> FeatureTable:
+    """Read and check ``<folder>/features.csv`` and ``<folder>/features_dictionary.csv`` of one axis.
+
+    Parameters
+    ----------
+    folder
+        Output folder of the axis notebook.
+    axis
+        Assay name, recorded as the source of every feature.
+
+    Returns
+    -------
+    FeatureTable
+        Numeric features only (text columns other than the ids are dropped: the integration models numbers); rows
+        that repeat a key (replicate units such as PDX mice) are averaged per key.
+
+    Raises
+    ------
+    DataContractError
+        Missing id column, an empty or duplicated key that cannot be averaged, a feature column without a dictionary
+        entry, a dictionary without its four columns, or a feature whose values are not numbers.
+    """
+    folder = Path(folder)
+    fpath, dpath = folder / "features.csv", folder / "features_dictionary.csv"
+    df = _read(fpath, dtype={"sample_id": str, "patient_id": str, "timepoint": str})
+    dic = _read(dpath, dtype=str)
+    missing = [c for c in DICTIONARY_COLUMNS if c not in dic.columns]
+    if missing:
+        raise DataContractError(dpath, f"missing required column(s): {', '.join(missing)}", column=missing[0])
+    if "patient_id" not in df.columns:
+        raise DataContractError(fpath, "missing required column 'patient_id'", column="patient_id")
+    level = "sample" if "sample_id" in df.columns else "patient"
+    key = "sample_id" if level == "sample" else "patient_id"
+    if level == "sample" and "timepoint" not in df.columns:
+        raise DataContractError(fpath, "a per-sample table needs a 'timepoint' column", column="timepoint")
+    for col in (key, "patient_id"):
+        empty = df.index[df[col].isna()]
+        if len(empty):
+            raise DataContractError(fpath, "empty identifier", row=int(empty[0]) + 2, column=col)
+    ids = [c for c in _ID_COLUMNS if c in df.columns]
+    reps = [c for c in _REPLICATE_ID_COLUMNS if c in df.columns]
+    feats = [c for c in df.columns if c not in ids and c not in reps]
+    documented = set(dic["name"].dropna())
+    for c in feats:
+        if c not in documented:
+            raise DataContractError(dpath, f"feature {c!r} of {fpath.name} has no dictionary entry", column="name")
+    numeric = []
+    for c in feats:
+        col = df[c]
+        if pd.api.types.is_bool_dtype(col):
+            df[c] = col.astype(float)
+        elif not pd.api.types.is_numeric_dtype(col):
+            conv = pd.to_numeric(col, errors="coerce")
+            bad = col.notna() & conv.isna()
+            if bad.all():
+                continue  # a text annotation column (documented): not a model feature
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise DataContractError(fpath, f"expected a number, got {col.iloc[i]!r}", row=i + 2, column=c)
+            df[c] = conv
+        numeric.append(c)
+    n_input = len(df)
+    if df[key].duplicated().any():
+        # Replicate units (one row per PDX mouse, per arm...) are averaged per key; the id columns must agree.
+        for col in ids:
+            if col == key:
+                continue
+            nun = df.groupby(key)[col].nunique()
+            if (nun > 1).any():
+                k = nun.index[nun > 1][0]
+                i = int(np.flatnonzero((df[key] == k).to_numpy())[1])
+                raise DataContractError(fpath, f"{key} {k!r} appears with different {col} values", row=i + 2, column=col)
+        first = df.groupby(key, sort=False)[[c for c in ids if c != key]].first()
+        means = df.groupby(key, sort=False)[numeric].mean()
+        df = first.join(means).reset_index()
+    table = df[[*ids, *numeric]].reset_index(drop=True)
+    d = dic.drop_duplicates("name").set_index("name").reindex(numeric).reset_index()[list(DICTIONARY_COLUMNS)]
+    d["source"] = [f"{axis}: {s}" if isinstance(s, str) and s and s != axis else axis for s in d["source"]]
+    return FeatureTable(axis=axis, table=table, dictionary=d, level=level, n_input_rows=n_input)
+
+
+def combined_dictionary(features: dict[str, FeatureTable]) -> pd.DataFrame:
+    """The dictionaries of all loaded axes in one table (``name, unit, source, definition``)."""
+    parts = [ft.dictionary for ft in features.values()]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(DICTIONARY_COLUMNS))
+
+
+def collect_features(upstream_dirs: dict[str, str | Path]) -> tuple[dict[str, FeatureTable], pd.DataFrame]:
+    """Load the feature tables of whichever upstream axes produced one.
+
+    Parameters
+    ----------
+    upstream_dirs
+        Upstream notebook name (``01_dst``...) -> its output folder (absolute or already resolved).
+
+    Returns
+    -------
+    features
+        Assay name -> :class:`FeatureTable`, in the order of ``AXIS_OF_NOTEBOOK``. Feature names that clash across
+        axes are prefixed with the assay name (``scrna_bcl2_score``).
+    status
+        One row per known axis: ``axis, notebook, status`` (``loaded`` / ``no features.csv`` / ``not run``),
+        ``rows``, ``features``.
+    """
+    out: dict[str, FeatureTable] = {}
+    rows = []
+    for nb, axis in AXIS_OF_NOTEBOOK.items():
+        folder = upstream_dirs.get(nb)
+        if folder is None:
+            rows.append({"axis": axis, "notebook": nb, "status": "not run", "rows": 0, "features": 0})
+            continue
+        folder = Path(folder)
+        if not (folder / "features.csv").is_file():
+            rows.append({"axis": axis, "notebook": nb, "status": "no features.csv", "rows": 0, "features": 0})
+            continue
+        ft = load_feature_table(folder, axis=axis)
+        out[axis] = ft
+        rows.append({"axis": axis, "notebook": nb, "status": "loaded", "rows": len(ft.table),
+                     "features": len(ft.features)})  # fmt: skip
+    # Disambiguate names used by more than one axis.
+    seen: dict[str, list[str]] = {}
+    for axis, ft in out.items():
+        for f in ft.features:
+            seen.setdefault(f, []).append(axis)
+    for axis, ft in out.items():
+        ren = {f: f"{axis}_{f}" for f in ft.features if len(seen[f]) > 1}
+        if ren:
+            ft.table = ft.table.rename(columns=ren)
+            ft.dictionary["name"] = ft.dictionary["name"].replace(ren)
+            ft.renamed = ren
+    return out, pd.DataFrame(rows)
+
+
+def genetic_groups(clinical: pd.DataFrame) -> pd.DataFrame:
+    """Derived genetic groups used by the models.
+
+    ``signalling``: FLT3-ITD, NRAS, KRAS or PTPN11 mutated (RAS/receptor tyrosine kinase signalling, linked to VEN
+    resistance); ``npm1_or_idh``: NPM1, IDH1 or IDH2 mutated (linked to VEN sensitivity). Missing calls stay missing.
+    """
+    def any_of(cols):
+        present = [c for c in cols if c in clinical]
+        m = clinical[present].astype(float)
+        val = (m.fillna(0) > 0).any(axis=1).astype(float)
+        # Unknown only when no gene is known to be mutated and at least one call is missing.
+        return val.where(val.eq(1) | m.notna().all(axis=1))
+
+    return pd.DataFrame(
+        {"signalling": any_of(["FLT3_ITD", "NRAS", "KRAS", "PTPN11"]), "npm1_or_idh": any_of(["NPM1", "IDH1", "IDH2"])},
+        index=clinical.index,
+    )
+
+
+def remission_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
+    """Endpoints measured from remission (responders only; missing for primary-resistant patients).
+
+    - ``relapse_months`` / ``relapse_event``: cause-specific time to relapse (deaths without relapse censored): the
+      hazard that adaptive resistance acts on.
+    - ``os_rem_months`` / ``os_rem_event``: overall survival from the response date.
+
+    Relapse-free survival (relapse or death) is ``rfs_months`` / ``rfs_event`` of :func:`helpers.clinical.clinical_endpoints`.
+    """
+    r = pd.to_datetime(clinical["response_date"])
+    rel = pd.to_datetime(clinical["relapse_date"])
+    fu = pd.to_datetime(clinical["last_followup_date"])
+    relapsed = clinical["relapse"] == 1
+    responder = r.notna() & clinical["best_response"].isin(["CR", "CRi"])
+    month = 30.4375
+    return pd.DataFrame(
+        {
+            "relapse_months": ((rel.where(relapsed, fu) - r).dt.days / month).where(responder),
+            "relapse_event": relapsed.astype(float).where(responder),
+            "os_rem_months": ((fu - r).dt.days / month).where(responder),
+            "os_rem_event": (clinical["vital_status"] == "dead").astype(float).where(responder),
+        },
+        index=clinical.index,
+    )
+
+
+def _status(samples: pd.DataFrame, measured: pd.Series, axis: str) -> pd.Series:
+    planned = samples["assays"].fillna("").str.split(";").map(lambda a: axis in a)
+    return pd.Series(
+        np.where(measured, "measured", np.where(planned, "missing", "not_planned")), index=samples.index, dtype=str
+    )
+
+
+def assemble_sample_table(samples: pd.DataFrame, features: dict[str, FeatureTable]) -> pd.DataFrame:
+    """The longitudinal table: every sample with its features and an explicit status per axis.
+
+    Parameters
+    ----------
+    samples
+        Validated samples.csv (:func:`helpers.clinical.load_samples`).
+    features
+        Per-sample feature tables (patient-level tables are ignored here).
+
+    Raises
+    ------
+    DataContractError
+        A feature row whose sample is not in samples.csv, or whose patient or timepoint disagrees with it.
+    """
+    out = samples[["sample_id", "patient_id", "timepoint", "collection_date"]].copy()
+    ref = samples.set_index("sample_id")
+    for axis, ft in features.items():
+        if ft.level != "sample":
+            continue
+        t = ft.table
+        path = f"{axis} features.csv"
+        unknown = ~t["sample_id"].isin(ref.index)
+        if unknown.any():
+            i = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise DataContractError(path, f"sample {t['sample_id'].iloc[i]!r} is not in samples.csv", row=i + 2,
+                                    column="sample_id")  # fmt: skip
+        for col in ("patient_id", "timepoint"):
+            bad = t[col].to_numpy() != ref.loc[t["sample_id"], col].to_numpy()
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise DataContractError(
+                    path, f"{col} {t[col].iloc[i]!r} disagrees with samples.csv "
+                    f"({ref.loc[t['sample_id'].iloc[i], col]!r})", row=i + 2, column=col,
+                )  # fmt: skip
+        out[f"status_{axis}"] = _status(samples, samples["sample_id"].isin(t["sample_id"]), axis).to_numpy()
+        out = out.merge(t.drop(columns=["patient_id", "timepoint"]), on="sample_id", how="left")
+    return out
+
+
+def assemble_patient_table(
+    clinical: pd.DataFrame,
+    samples: pd.DataFrame | None,
+    features: dict[str, FeatureTable],
+    *,
+    timepoint: str = "diagnosis",
+) -> pd.DataFrame:
+    """One row per patient: clinical data, endpoints, genetic groups and the features of one timepoint.
+
+    Parameters
+    ----------
+    clinical
+        Clinical table with ELN 2024 and endpoints (:func:`helpers.cohort_summary.load_cohort_tables`).
+    samples
+        Validated samples.csv, or None for patient-level cohorts.
+    features
+        Feature tables by assay (sample- or patient-level).
+    timepoint
+        Which sample's features describe the patient (pre-treatment: ``diagnosis``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Clinical columns, ``signalling``, ``npm1_or_idh``, remission endpoints, then per axis ``status_<axis>``
+        followed by its features (missing where the assay was not done or failed).
+    """
+    pt = clinical.copy()
+    groups = genetic_groups(pt)
+    for c in groups:
+        if c not in pt:
+            pt[c] = groups[c]
+    if {"response_date", "relapse_date", "last_followup_date"} <= set(pt.columns):
+        pt = pt.join(remission_endpoints(pt))
+    for axis, ft in features.items():
+        t = ft.table
+        if ft.level == "sample":
+            if samples is None:
+                raise DataContractError(f"{axis} features.csv", "per-sample features need samples.csv")
+            t = t[t["timepoint"] == timepoint]
+            keep = samples.loc[samples["timepoint"] == timepoint, ["patient_id", "assays"]]
+            # If a patient had several samples at this timepoint, average them (rare: repeat aspirates).
+            t = t.drop(columns=["sample_id", "timepoint"]).groupby("patient_id", sort=False).mean().reset_index()
+            planned = keep.groupby("patient_id")["assays"].agg(lambda a, ax=axis: any(ax in v.split(";") for v in a))
+        else:
+            t = t.drop(columns=[c for c in ("timepoint",) if c in t])
+            planned = pd.Series(True, index=t["patient_id"].unique())
+        unknown = ~t["patient_id"].isin(pt["patient_id"])
+        if unknown.any():
+            i = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise DataContractError(f"{axis} features.csv", f"patient {t['patient_id'].iloc[i]!r} is not in the "
+                                    "clinical table", row=i + 2, column="patient_id")  # fmt: skip
+        measured = pt["patient_id"].isin(t["patient_id"]).to_numpy()
+        plan = pt["patient_id"].map(planned).fillna(False).astype(bool).to_numpy()
+        pt[f"status_{axis}"] = np.where(measured, "measured", np.where(plan, "missing", "not_planned"))
+        pt = pt.merge(t, on="patient_id", how="left")
+    return pt.reset_index(drop=True)
+
+
+# Definitions of the clinical and derived columns of the patient table.
+CLINICAL_DICTIONARY = {
+    "patient_id": ("", "clinical", "Patient identifier"),
+    "age": ("years", "clinical", "Age at diagnosis"),
+    "sex": ("", "clinical", "Sex (F/M)"),
+    "karyotype": ("", "clinical", "Karyotype class (normal, intermediate_other, complex, unknown)"),
+    "fab": ("", "clinical", "FAB morphological subtype"),
+    "monocytic": ("0/1", "clinical", "Monocytic leukemia (FAB M4/M5)"),
+    "bm_blast_pct": ("%", "clinical", "Bone-marrow blasts at diagnosis"),
+    "diagnosis_date": ("date", "clinical", "Date of diagnosis"),
+    "best_response": ("", "clinical", "Best response to AZA/VEN (CR, CRi, MLFS, PR, refractory)"),
+    "response_date": ("date", "clinical", "Date of CR/CRi"),
+    "relapse": ("0/1", "clinical", "Relapse after CR/CRi"),
+    "relapse_date": ("date", "clinical", "Date of relapse"),
+    "last_followup_date": ("date", "clinical", "Date of death or last follow-up"),
+    "vital_status": ("", "clinical", "alive / dead at last follow-up"),
+    "eln2024": ("", "derived: genetics", "ELN 2024 genetic risk for less-intensive therapy (Dohner et al. 2024)"),
+    "responder": ("0/1", "derived: clinical", "CR or CRi (composite complete remission)"),
+    "primary_resistant": ("0/1", "derived: clinical", "No CR/CRi (primary resistance)"),
+    "rfs_months": ("months", "derived: clinical", "Relapse-free survival from CR/CRi (relapse or death)"),
+    "rfs_event": ("0/1", "derived: clinical", "Relapse or death (RFS event)"),
+    "os_months": ("months", "derived: clinical", "Overall survival from diagnosis"),
+    "os_event": ("0/1", "derived: clinical", "Death"),
+    "response_group": ("", "derived: clinical", "primary_resistant, responder_relapsed or responder_ongoing"),
+    "signalling": ("0/1", "derived: genetics", "FLT3-ITD, NRAS, KRAS or PTPN11 mutated"),
+    "npm1_or_idh": ("0/1", "derived: genetics", "NPM1, IDH1 or IDH2 mutated"),
+    "relapse_months": ("months", "derived: clinical", "Time from CR/CRi to relapse (deaths censored)"),
+    "relapse_event": ("0/1", "derived: clinical", "Relapse (cause-specific event)"),
+    "os_rem_months": ("months", "derived: clinical", "Overall survival from CR/CRi"),
+    "os_rem_event": ("0/1", "derived: clinical", "Death after CR/CRi"),
+}
+_GENE_NAMES = {"FLT3_ITD": "FLT3 internal tandem duplication"}
+
+
+def data_dictionary(
+    table: pd.DataFrame, features: dict[str, FeatureTable] | pd.DataFrame, *, level: str = "patient"
+) -> pd.DataFrame:
+    """Dictionary of every column of an integration table.
+
+    Parameters
+    ----------
+    table
+        Patient or sample table from this module.
+    features
+        The feature tables whose dictionaries describe the feature columns, or one combined dictionary table
+        (``name, unit, source, definition``).
+    level
+        Written in the ``level`` column (``patient`` or ``sample``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name, unit, source, definition, level, n_available``; columns no dictionary knows are described as such
+        rather than silently dropped.
+    """
+    known = {}
+    dics = [features] if isinstance(features, pd.DataFrame) else [ft.dictionary for ft in features.values()]
+    for dic in dics:
+        for r in dic.itertuples(index=False):
+            known[r.name] = (r.unit if isinstance(r.unit, str) else "", r.source, r.definition)
+    rows = []
+    for c in table.columns:
+        if c in known:
+            unit, src, definition = known[c]
+        elif c in CLINICAL_DICTIONARY:
+            unit, src, definition = CLINICAL_DICTIONARY[c]
+        elif c.startswith("status_"):
+            unit, src, definition = "", c[7:], "Assay status: measured, missing (planned, no result) or not_planned"
+        elif c in _GENE_NAMES or c.isupper():
+            unit, src, definition = "0/1", "clinical: genetics", f"{_GENE_NAMES.get(c, c)} mutated"
+        elif c == "sample_id":
+            unit, src, definition = "", "samples", "Sample identifier"
+        elif c == "timepoint":
+            unit, src, definition = "", "samples", "diagnosis, remission or relapse"
+        elif c == "collection_date":
+            unit, src, definition = "date", "samples", "Date of sample collection"
+        else:
+            unit, src, definition = "", "unknown", "not documented by any dictionary"
+        rows.append({"name": c, "unit": unit, "source": src, "definition": definition, "level": level,
+                     "n_available": int(table[c].notna().sum())})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+_CONC_UNITS = {"um", "µm", "nm", "mm", "m", "ug/ml", "ng/ml", "umol/l", "nmol/l"}
+
+# Functional biomarker roles of the study, matched against feature names (first matching pattern wins; among features
+# matching the same pattern, the best covered one). Patterns are deliberately loose: axis teams name features freely.
+MARKER_ROLES = {
+    "ex vivo VEN sensitivity": [r"^ven_auc$", r"^ven.*auc", r"^ven.*dss", r"ven.*ic50", r"venetoclax"],
+    "BCL2-family score": [r"mac.?score", r"bcl2.*(family|score)", r"bcl2"],
+    "monocytic fraction": [r"pct_monocytic", r"monocytic", r"mono"],
+    "LSC17": [r"lsc17", r"lsc_?17"],
+    "T/NK activation": [r"(t|nk).*activ", r"activation", r"immune"],
+}
+
+
+def log_transform_concentrations(
+    table: pd.DataFrame, dictionary: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Add ``log10_<name>`` for positive features measured in concentration units (IC50s are log-normal).
+
+    Parameters
+    ----------
+    table
+        Patient or sample table.
+    dictionary
+        ``name, unit, source, definition`` of the features.
+
+    Returns
+    -------
+    table
+        With the new columns.
+    dictionary
+        With one entry per new column.
+    mapping
+        Original feature -> its log10 column (use the log10 column in models).
+    """
+    out, mapping, extra = table.copy(), {}, []
+    for r in dictionary.itertuples(index=False):
+        unit = str(r.unit).strip().lower() if isinstance(r.unit, str) else ""
+        if r.name in out and unit in _CONC_UNITS:
+            x = pd.to_numeric(out[r.name], errors="coerce")
+            if (x.dropna() > 0).all() and x.notna().any():
+                out[f"log10_{r.name}"] = np.log10(x)
+                mapping[r.name] = f"log10_{r.name}"
+                extra.append({"name": f"log10_{r.name}", "unit": f"log10 {r.unit}", "source": r.source,
+                              "definition": f"log10 of {r.name}: {r.definition}"})  # fmt: skip
+    dic = pd.concat([dictionary, pd.DataFrame(extra, columns=list(DICTIONARY_COLUMNS))], ignore_index=True)
+    return out, dic, mapping
+
+
+_QC_PATTERN = r"(^|_)(qc|z_prime|zprime|ssmd|n_cells|n_events|n_reads|doublet)(_|$)|qc_pass"
+
+
+def biomarker_candidates(dictionary: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Feature columns that describe the leukemia, leaving out quality-control read-outs (Z', QC flags, counts).
+
+    A feature is QC when its name matches a QC pattern or its dictionary ``source`` mentions QC; QC columns stay in
+    the tables (they explain missing values) but are not screened as biomarkers.
+    """
+    import re
+
+    src = dict(zip(dictionary["name"], dictionary["source"].astype(str), strict=False))
+    return [c for c in columns
+            if not re.search(_QC_PATTERN, c, flags=re.I) and not re.search(r"\bqc\b", src.get(c, ""), flags=re.I)]
+
+
+def find_markers(table: pd.DataFrame, candidates: list[str], *, min_n: int = 10) -> dict[str, str]:
+    """Match the study's biomarker roles (:data:`MARKER_ROLES`) to feature columns present in ``table``.
+
+    Parameters
+    ----------
+    candidates
+        Feature columns to choose from (e.g. every numeric feature of the axes).
+    min_n
+        A feature needs at least this many measured patients.
+
+    Returns
+    -------
+    dict
+        Role -> feature column, for the roles found (a cohort without an axis simply lacks its roles).
+    """
+    import re
+
+    counts = {c: int(table[c].notna().sum()) for c in candidates if c in table}
+    found, used = {}, set()
+    for role, patterns in MARKER_ROLES.items():
+        for pat in patterns:
+            hits = [c for c in counts if re.search(pat, c, flags=re.I) and counts[c] >= min_n and c not in used]
+            if hits:
+                best = max(hits, key=lambda c: (counts[c], -candidates.index(c)))
+                found[role] = best
+                used.add(best)
+                break
+    return found

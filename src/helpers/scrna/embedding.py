@@ -1,0 +1,124 @@
+"""Normalisation, highly variable genes, PCA, Harmony integration, neighbours, Leiden clusters and UMAP.
+
+Choices (measured on these machines, see benchmarks/bench_scrna.py and docs/scrna.md):
+
+- kNN search is exact (scikit-learn) by default. pynndescent's numba compilation costs tens of seconds in every fresh
+  process, more than an exact search takes on a notebook-sized atlas (tens of thousands of cells in 30 dimensions);
+  exact neighbours are also bit-for-bit reproducible. ``knn="pynndescent"`` switches to the approximate search for
+  atlases of hundreds of thousands of cells.
+- Highly variable genes are chosen per sample and combined (scanpy's batch-aware selection), without the
+  mitochondrial and haemoglobin genes, so that neither damaged cells nor the red-cell soup drive the embedding.
+- Harmony (harmonypy) corrects the PCA embedding across patients; with one batch it is skipped.
+"""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+
+from .genesets import hb_genes
+
+__all__ = ["normalise", "select_hvg", "embed", "cluster_and_umap"]
+
+
+def normalise(adata: ad.AnnData, *, target_sum: float = 1e4) -> None:
+    """Keep raw counts in ``layers['counts']``; ``X`` becomes log1p of counts per ``target_sum`` (in place)."""
+    import scanpy as sc
+
+    adata.layers["counts"] = adata.X.copy()
+    sc.pp.normalize_total(adata, target_sum=target_sum)
+    sc.pp.log1p(adata)
+
+
+def select_hvg(adata: ad.AnnData, *, n_top_genes: int = 2000, batch_key: str | None = "sample_id") -> np.ndarray:
+    """Batch-aware highly variable genes on log-normalised ``X``, excluding MT- and haemoglobin genes.
+
+    Returns the boolean mask (also stored as ``var['highly_variable']``). Batches with fewer than 3 cells are pooled,
+    because a variance needs cells.
+    """
+    import scanpy as sc
+
+    key = None
+    if batch_key is not None and adata.obs[batch_key].nunique() > 1:
+        sizes = adata.obs[batch_key].value_counts()
+        small = sizes.index[sizes < 3]
+        key = "_hvg_batch"
+        adata.obs[key] = adata.obs[batch_key].astype(str).where(~adata.obs[batch_key].isin(small), "_pooled")
+    excluded = adata.var_names.str.upper().str.startswith("MT-") | adata.var_names.isin(hb_genes())
+    sub = adata[:, ~excluded]
+    n_top = int(min(n_top_genes, sub.n_vars))
+    hv = sc.pp.highly_variable_genes(sub, n_top_genes=n_top, batch_key=key, flavor="seurat", inplace=False)
+    mask = np.zeros(adata.n_vars, bool)
+    mask[np.flatnonzero(~excluded)[hv["highly_variable"].to_numpy()]] = True
+    adata.var["highly_variable"] = mask
+    if key is not None:
+        del adata.obs[key]
+    return mask
+
+
+def embed(
+    adata: ad.AnnData,
+    *,
+    n_pcs: int = 30,
+    batch_key: str | None = "patient_id",
+    seed: int = 0,
+    harmony_max_iter: int = 20,
+) -> str:
+    """PCA on the highly variable genes (scaled, clipped at 10) and Harmony across ``batch_key``.
+
+    Returns the name of the representation to build neighbours on (``X_pca_harmony`` or ``X_pca``).
+    """
+    import scanpy as sc
+
+    sub = adata[:, adata.var["highly_variable"]].copy()
+    sc.pp.scale(sub, max_value=10)
+    n_pcs = int(min(n_pcs, sub.n_vars - 1, sub.n_obs - 1))
+    sc.pp.pca(sub, n_comps=n_pcs, svd_solver="arpack", random_state=seed)
+    adata.obsm["X_pca"] = sub.obsm["X_pca"]
+    adata.uns["pca"] = sub.uns["pca"]
+    if batch_key is None or adata.obs[batch_key].nunique() < 2:
+        return "X_pca"
+    import harmonypy
+
+    ho = harmonypy.run_harmony(adata.obsm["X_pca"], adata.obs, batch_key, max_iter_harmony=harmony_max_iter,
+                               verbose=False, random_state=seed)
+    z = np.asarray(ho.Z_corr)
+    adata.obsm["X_pca_harmony"] = z if z.shape[0] == adata.n_obs else z.T
+    return "X_pca_harmony"
+
+
+def cluster_and_umap(
+    adata: ad.AnnData,
+    *,
+    use_rep: str = "X_pca_harmony",
+    n_neighbors: int = 15,
+    resolution: float = 1.0,
+    knn: str = "sklearn",
+    umap: bool = True,
+    seed: int = 0,
+) -> None:
+    """kNN graph, Leiden clusters (``obs['leiden']``) and UMAP (``obsm['X_umap']``), in place.
+
+    Parameters
+    ----------
+    use_rep
+        Representation in ``obsm`` (from :func:`embed`).
+    n_neighbors
+        Neighbours per cell.
+    resolution
+        Leiden resolution (igraph implementation, 2 iterations).
+    knn
+        ``"sklearn"`` (exact, default) or ``"pynndescent"`` (approximate; see module docstring).
+    umap
+        Compute the UMAP layout.
+    seed
+        Random state of Leiden and UMAP.
+    """
+    import scanpy as sc
+
+    if knn not in ("sklearn", "pynndescent"):
+        raise ValueError(f"knn must be 'sklearn' or 'pynndescent', got {knn!r}")
+    sc.pp.neighbors(adata, n_neighbors=n_neighbors, use_rep=use_rep, transformer=knn, random_state=seed)
+    sc.tl.leiden(adata, resolution=resolution, flavor="igraph", n_iterations=2, random_state=seed)
+    if umap:
+        sc.tl.umap(adata, random_state=seed, min_dist=0.3)

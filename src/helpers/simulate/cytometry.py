@@ -1,0 +1,443 @@
+"""Simulated functional flow cytometry: real FCS 3.1 files, one per sample, panel and condition.
+
+Three tubes per bone-marrow sample with cytometry (diagnosis and relapse):
+
+- ``FUNC`` (apoptosis and proliferation): cells cultured untreated or with venetoclax (VEN, 100 nM), azacitidine
+  (AZA, 1 uM) or both (AZA+VEN), then stained for the AML phenotype (CD45, CD34, CD117, CD38, CD33, CD14, CD11b),
+  Annexin V, 7-AAD and Ki-67.
+- ``PHENO`` (untreated, fixed and permeabilised): phenotype plus CD64, the intracellular BCL2, BCL-xL and MCL1 read in
+  leukemic stem cells, and T/NK cells (CD3, CD56) with their activation markers CD69, HLA-DR and PD-1.
+- ``SCENITH`` (Arguello et al. 2020): puromycin incorporation under Co (control), DG (2-deoxyglucose), O (oligomycin)
+  and DGO (both), with a short phenotype.
+
+Events are drawn per cell population (debris, doublets, leukemic stem cells, CD34+ blasts, monocytic leukemic cells,
+lymphocytes, NK cells, granulocytes, monocytes, erythroid cells) with log-normal marker intensities, then mixed by a
+spillover matrix that is also embedded in each file (``$SPILLOVER``), as a cytometer records them. Read-outs are tied to
+the per-sample latent biology (``tables.sample_truth``): leukemic fraction (``blast_pct``), monocytic fraction,
+leukemic stem cell fraction, BCL2 dependence (BCL2 high, MCL1 low), OXPHOS dependence (SCENITH), ex vivo VEN / AZA
+sensitivity (drug-induced apoptosis) and T/NK activation. A few files carry a planted acquisition problem (a clog: a
+gap in the time channel followed by a fluorescence shift) and saturated margin events. The raw files carry
+identifying keywords ($OP, $DATE, $SRC with a made-up patient name, ...) that the analysis must never write out.
+
+Planted truth: ``truth/cytometry_samples.csv`` (per sample), ``truth/cytometry_files.csv`` (per file) and
+``truth/cytometry_identifiers.csv`` (the identifying strings written into the raw files).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import flowio
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_path, write_table
+from .cohort import CohortTables
+
+__all__ = [
+    "simulate_cytometry",
+    "PANELS",
+    "CONDITIONS",
+    "DRUG_CONCENTRATIONS_UM",
+    "SPILLOVER",
+    "EVENTS",
+    "POPULATIONS",
+]
+
+DEPENDS_ON = ["io.py", "cytometry/strategies/aml_functional.yaml"]
+
+STREAM = 2
+SCATTER = ["FSC-A", "FSC-H", "SSC-A"]
+# Marker -> detector (fluorochrome) of the DREAM panels; a marker keeps its detector in every tube.
+DETECTORS = {
+    "CD45": "BV510-A",
+    "CD34": "APC-A",
+    "CD117": "PE-A",
+    "CD38": "PE-Cy7-A",
+    "CD33": "BV711-A",
+    "CD14": "BV421-A",
+    "CD11b": "BV605-A",
+    "CD64": "BV650-A",
+    "AnnexinV": "FITC-A",
+    "7-AAD": "PerCP-Cy5.5-A",
+    "Ki-67": "APC-R700-A",
+    "BCL2": "FITC-A",
+    "BCL-xL": "PE-CF594-A",
+    "MCL1": "APC-R700-A",
+    "CD3": "BUV395-A",
+    "CD56": "BUV737-A",
+    "CD69": "BV786-A",
+    "HLA-DR": "APC-Cy7-A",
+    "PD-1": "PE-Cy5-A",
+    "Puromycin": "FITC-A",
+}
+PANELS = {
+    "FUNC": ["CD45", "CD34", "CD117", "CD38", "CD33", "CD14", "CD11b", "AnnexinV", "7-AAD", "Ki-67"],
+    "PHENO": [
+        "CD45", "CD34", "CD117", "CD38", "CD33", "CD14", "CD11b", "CD64",
+        "BCL2", "BCL-xL", "MCL1", "CD3", "CD56", "CD69", "HLA-DR", "PD-1",
+    ],
+    "SCENITH": ["CD45", "CD34", "CD117", "CD33", "CD14", "Puromycin", "7-AAD"],
+}  # fmt: skip
+CONDITIONS = {"FUNC": ["untreated", "VEN", "AZA", "AZA+VEN"], "PHENO": ["untreated"], "SCENITH": ["Co", "DG", "O", "DGO"]}
+DRUG_CONCENTRATIONS_UM = {"untreated": (0.0, 0.0), "VEN": (0.1, 0.0), "AZA": (0.0, 1.0), "AZA+VEN": (0.1, 1.0)}
+# Events per file: (FUNC untreated, FUNC treated, PHENO, SCENITH). The CI scale stays under ~20 MB for the cohort.
+EVENTS = {"ci": (300, 200, 600, 100), "full": (5000, 2500, 6000, 1500)}
+
+# Spillover between detectors (fraction of the signal of the row's dye seen in the column's detector), a typical
+# 5-laser configuration: violet dyes spill into their red-shifted neighbours, PE into its tandems, APC into its tandems.
+_SPILL_PAIRS = {
+    ("FITC-A", "PE-A"): 0.21, ("FITC-A", "PerCP-Cy5.5-A"): 0.03, ("PE-A", "PE-CF594-A"): 0.32,
+    ("PE-A", "PerCP-Cy5.5-A"): 0.11, ("PE-A", "PE-Cy5-A"): 0.06, ("PE-A", "PE-Cy7-A"): 0.02,
+    ("PE-CF594-A", "PE-Cy5-A"): 0.18, ("PE-CF594-A", "PE-Cy7-A"): 0.04, ("PE-Cy5-A", "PerCP-Cy5.5-A"): 0.35,
+    ("PE-Cy5-A", "APC-A"): 0.08, ("PerCP-Cy5.5-A", "PE-Cy7-A"): 0.09, ("PerCP-Cy5.5-A", "PE-Cy5-A"): 0.12,
+    ("APC-A", "APC-R700-A"): 0.14, ("APC-A", "APC-Cy7-A"): 0.03, ("APC-A", "PE-Cy5-A"): 0.05,
+    ("APC-R700-A", "APC-Cy7-A"): 0.11, ("BV421-A", "BV510-A"): 0.12, ("BV510-A", "BV605-A"): 0.05,
+    ("BV605-A", "BV650-A"): 0.24, ("BV650-A", "BV711-A"): 0.19, ("BV711-A", "BV786-A"): 0.12,
+    ("BV650-A", "APC-A"): 0.04, ("BV711-A", "APC-R700-A"): 0.05, ("BUV395-A", "BV421-A"): 0.02,
+    ("BUV737-A", "APC-R700-A"): 0.06, ("BUV737-A", "BV711-A"): 0.03, ("PE-Cy7-A", "APC-Cy7-A"): 0.04,
+}  # fmt: skip
+_ALL_DETECTORS = sorted(set(DETECTORS.values()))
+SPILLOVER = pd.DataFrame(np.eye(len(_ALL_DETECTORS)), index=_ALL_DETECTORS, columns=_ALL_DETECTORS)
+for (_src, _dst), _v in _SPILL_PAIRS.items():
+    SPILLOVER.loc[_src, _dst] = _v
+
+# Cell populations and their marker levels: (mean log10 intensity, sd) for positive markers; absent = negative.
+POPULATIONS = [
+    "debris", "lsc", "cd34_blast", "cd117_blast", "mono_leuk", "t_cell", "nk_cell", "b_cell",
+    "granulocyte", "monocyte", "erythroid",
+]  # fmt: skip
+_SCATTER = {  # (FSC-A mean, sd, SSC-A mean, sd) in instrument units (range 262144)
+    "debris": (18000, 8000, 12000, 7000),
+    "lsc": (78000, 9000, 30000, 7000),
+    "cd34_blast": (82000, 10000, 34000, 8000),
+    "cd117_blast": (85000, 10000, 38000, 8000),
+    "mono_leuk": (98000, 12000, 62000, 12000),
+    "t_cell": (62000, 7000, 22000, 5000),
+    "nk_cell": (66000, 7000, 27000, 6000),
+    "b_cell": (60000, 7000, 20000, 5000),
+    "granulocyte": (105000, 13000, 150000, 22000),
+    "monocyte": (100000, 12000, 75000, 12000),
+    "erythroid": (55000, 8000, 15000, 4000),
+}
+_PHENOTYPE = {
+    "lsc": {
+        "CD45": (2.9, 0.15), "CD34": (3.8, 0.2), "CD117": (3.4, 0.25), "CD38": (1.9, 0.25), "CD33": (3.2, 0.3),
+        "HLA-DR": (3.3, 0.25),
+    },
+    "cd34_blast": {
+        "CD45": (2.95, 0.15), "CD34": (3.7, 0.25), "CD117": (3.4, 0.25), "CD38": (3.5, 0.2), "CD33": (3.3, 0.3),
+        "HLA-DR": (3.3, 0.25),
+    },
+    "cd117_blast": {"CD45": (3.0, 0.15), "CD117": (3.5, 0.25), "CD38": (3.4, 0.2), "CD33": (3.5, 0.3)},
+    "mono_leuk": {
+        "CD45": (3.3, 0.12), "CD33": (3.9, 0.2), "CD14": (3.4, 0.35), "CD11b": (3.6, 0.25), "CD64": (3.6, 0.2),
+        "CD38": (3.2, 0.25), "HLA-DR": (3.4, 0.25),
+    },
+    "t_cell": {"CD45": (3.95, 0.1), "CD3": (3.7, 0.15)},
+    "nk_cell": {"CD45": (3.9, 0.1), "CD56": (3.5, 0.2), "CD11b": (3.0, 0.3)},
+    "b_cell": {"CD45": (3.85, 0.1), "HLA-DR": (3.8, 0.15), "CD38": (2.8, 0.3)},
+    "granulocyte": {"CD45": (3.45, 0.1), "CD33": (2.9, 0.2), "CD11b": (3.7, 0.2), "CD64": (2.6, 0.3)},
+    "monocyte": {
+        "CD45": (3.85, 0.1), "CD33": (4.0, 0.15), "CD14": (4.0, 0.15), "CD11b": (3.8, 0.15), "CD64": (3.8, 0.15),
+        "HLA-DR": (3.6, 0.2), "CD38": (3.0, 0.2),
+    },
+    "erythroid": {"CD38": (2.5, 0.3)},
+}  # fmt: skip
+_LEUKEMIC = ("lsc", "cd34_blast", "cd117_blast", "mono_leuk")
+# Composition of the normal (non-leukemic) nucleated bone-marrow cells.
+_NORMAL_MIX = {"t_cell": 0.22, "nk_cell": 0.05, "b_cell": 0.05, "granulocyte": 0.45, "monocyte": 0.08, "erythroid": 0.15}
+_SCENITH_NORMAL = (55.0, 70.0)  # mitochondrial, glucose dependence (%) of normal cells
+_FIRST = ["Anna", "Bernd", "Carla", "Dieter", "Elke", "Frank", "Greta", "Hans", "Ines", "Jonas", "Karin", "Lukas"]
+_LAST = ["Maier", "Schulz", "Becker", "Hoffmann", "Wagner", "Koch", "Richter", "Wolf", "Neumann", "Krause"]
+_OPERATORS = ["M. Jung", "S. Vogel", "T. Brandt"]
+MAX_RANGE = 262143.0
+AUTOFLUOR = (30.0, 70.0)  # mean, sd of the unstained (negative) signal, instrument units
+
+
+def _logistic(x: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _sample_biology(truth: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Per-sample planted read-outs derived from the latent biology (one row per cytometry sample)."""
+    n = len(truth)
+    t = truth.reset_index(drop=True)
+    b2 = t["bcl2_dependence"].to_numpy()
+    mono = t["mono_frac"].to_numpy()
+    # Drug-induced killing of leukemic cells (48 h): Hill curves at the tested concentrations, slope 1.
+    ven_c, aza_c = DRUG_CONCENTRATIONS_UM["VEN"][0], DRUG_CONCENTRATIONS_UM["AZA"][1]
+    kill_ven = _logistic(np.log(10) * (np.log10(ven_c) - t["ven_log10_ic50_um"].to_numpy()))
+    kill_aza = 0.7 * _logistic(np.log(10) * (np.log10(aza_c) - t["aza_log10_ic50_um"].to_numpy()))
+    # The combination: Bliss independence plus a modest synergy, larger in BCL2-dependent leukemias.
+    bliss = 1 - (1 - kill_ven) * (1 - kill_aza)
+    kill_combo = np.clip(bliss + 0.25 * bliss * (1 - bliss) * (1 + 0.3 * b2), 0, 0.99)
+    mito = t["oxphos_dependence"].to_numpy()
+    gluc = np.clip(75 - 0.3 * (mito - 55) + rng.normal(0, 10, n), 5, 95)
+    act = t["immune_activation"].to_numpy()
+    leuk_frac = t["blast_pct"].to_numpy() / 100
+    lsc_of_leuk = np.minimum(t["lsc_frac"].to_numpy(), 0.9 * (1 - mono))
+    ki67 = np.clip(rng.beta(4, 5, n), 0.1, 0.8)
+    return pd.DataFrame(
+        {
+            "sample_id": t["sample_id"],
+            "patient_id": t["patient_id"],
+            "timepoint": t["timepoint"],
+            "leukemic_pct_of_cd45": 100 * leuk_frac,
+            "monocytic_pct_of_leukemic": 100 * mono,
+            "lsc_pct_of_leukemic": 100 * lsc_of_leuk,
+            "spontaneous_apoptosis_pct": 100 * np.clip(rng.beta(2.5, 12, n), 0.03, 0.5),
+            "specific_apoptosis_VEN": 100 * kill_ven,
+            "specific_apoptosis_AZA": 100 * kill_aza,
+            "specific_apoptosis_AZA+VEN": 100 * kill_combo,
+            "ki67_pct_untreated": 100 * ki67,
+            # AZA arrests proliferation in proportion to its killing; VEN barely changes cycling.
+            "ki67_pct_VEN": 100 * ki67 * (1 - 0.1 * kill_ven),
+            "ki67_pct_AZA": 100 * ki67 * (1 - 0.8 * kill_aza),
+            "ki67_pct_AZA+VEN": 100 * ki67 * (1 - 0.8 * kill_aza) * (1 - 0.1 * kill_ven),
+            "scenith_mito_dependence": mito,
+            "scenith_glucose_dependence": gluc,
+            "puromycin_co_mfi": 10 ** rng.normal(3.9, 0.12, n),
+            # BCL2 family in LSCs (log10 MFI): BCL2 up, MCL1 down with BCL2 dependence; MCL1 up in monocytic AML.
+            "lsc_bcl2_log10": 3.55 + 0.22 * b2 + rng.normal(0, 0.05, n),
+            "lsc_mcl1_log10": 3.25 - 0.12 * b2 + 0.3 * mono + rng.normal(0, 0.06, n),
+            "lsc_bclxl_log10": 3.0 - 0.06 * b2 + rng.normal(0, 0.08, n),
+            "t_activated_pct": 100 * _logistic(-1.4 + 0.9 * act),
+            "nk_activated_pct": 100 * _logistic(-1.0 + 0.8 * act),
+        }
+    )
+
+
+def _draw_events(
+    rng: np.random.Generator,
+    markers: list[str],
+    n: int,
+    bio: pd.Series,
+    panel: str,
+    condition: str,
+) -> tuple[np.ndarray, dict]:
+    """True (unspilled) intensities of ``n`` events: scatter, then the ``markers`` of the panel; plus event counts."""
+    leuk = bio["leukemic_pct_of_cd45"] / 100
+    mono = bio["monocytic_pct_of_leukemic"] / 100
+    lsc = bio["lsc_pct_of_leukemic"] / 100
+    imm = 1 - mono - lsc
+    cell_p = {"lsc": leuk * lsc, "cd34_blast": leuk * imm * 0.75, "cd117_blast": leuk * imm * 0.25,
+              "mono_leuk": leuk * mono}  # fmt: skip
+    for pop, share in _NORMAL_MIX.items():
+        cell_p[pop] = (1 - leuk) * share
+    p_debris, p_doublet = 0.06, 0.03
+    cell_w = np.array([cell_p[p] for p in POPULATIONS[1:]])
+    cell_w = cell_w / cell_w.sum()
+    probs = np.concatenate([[p_debris], (1 - p_debris - p_doublet) * cell_w, [p_doublet]])
+    pop_idx = rng.choice(len(POPULATIONS) + 1, size=n, p=probs)
+    doublet = pop_idx == len(POPULATIONS)
+    # A doublet is two cells stuck together: its first cell comes from the cell mix (its partner is added below).
+    pop_idx[doublet] = 1 + rng.choice(len(POPULATIONS) - 1, size=int(doublet.sum()), p=cell_w)
+    is_leuk = np.isin(pop_idx, [POPULATIONS.index(p) for p in _LEUKEMIC])
+
+    # Apoptosis state: 0 live, 1 early (Annexin V+), 2 late (Annexin V+ 7-AAD+).
+    base = bio["spontaneous_apoptosis_pct"] / 100
+    p_apo = np.where(is_leuk, base, 0.6 * base)
+    if panel == "FUNC" and condition != "untreated":
+        kill = bio[f"specific_apoptosis_{condition}"] / 100
+        # Normal lymphocytes are venetoclax-sensitive too; other normal cells hardly respond in 48 h.
+        lymph = np.isin(pop_idx, [POPULATIONS.index(p) for p in ("t_cell", "nk_cell", "b_cell")])
+        k_norm = np.where(lymph & ("VEN" in condition), 0.25, 0.05)
+        p_apo = p_apo + (1 - p_apo) * np.where(is_leuk, kill, k_norm)
+    if panel == "PHENO":
+        p_apo = p_apo * 0.5  # the fixed tube is run on freshly thawed cells, not after 48 h of culture
+    apo = np.where(rng.random(n) < p_apo, np.where(rng.random(n) < 0.55, 1, 2), 0)
+    debris = pop_idx == 0
+    apo[debris] = np.where(rng.random(int(debris.sum())) < 0.7, 2, 0)
+
+    sc = np.array([_SCATTER[p] for p in POPULATIONS])
+    fsc = rng.normal(sc[pop_idx, 0], sc[pop_idx, 1])
+    ssc = rng.normal(sc[pop_idx, 2], sc[pop_idx, 3])
+    shrink = np.where(apo == 2, 0.7, np.where(apo == 1, 0.85, 1.0))  # apoptotic cells shrink
+    fsc, ssc = np.abs(fsc * shrink) + 500, np.abs(ssc) + 300
+    fsc_h = fsc * rng.normal(0.82, 0.03, n)
+    if doublet.any():
+        partner = rng.normal(sc[pop_idx[doublet], 0], sc[pop_idx[doublet], 1])
+        fsc[doublet] += np.abs(partner)
+        fsc_h[doublet] *= rng.normal(1.1, 0.04, int(doublet.sum()))
+        ssc[doublet] *= 1.8
+
+    out = np.empty((n, 3 + len(markers)), dtype=np.float64)
+    out[:, 0], out[:, 1], out[:, 2] = fsc, fsc_h, ssc
+    mu = np.zeros(len(POPULATIONS))
+    sd = np.ones(len(POPULATIONS))
+    pos = np.zeros(len(POPULATIONS), dtype=bool)
+    lsc_i = POPULATIONS.index("lsc")
+    for j, m in enumerate(markers):
+        mu[:], sd[:], pos[:] = 0.0, 0.2, False
+        for i, p in enumerate(POPULATIONS):
+            if p in _PHENOTYPE and m in _PHENOTYPE[p]:
+                mu[i], sd[i] = _PHENOTYPE[p][m]
+                pos[i] = True
+        if m in ("BCL2", "MCL1", "BCL-xL"):
+            key = {"BCL2": "lsc_bcl2_log10", "MCL1": "lsc_mcl1_log10", "BCL-xL": "lsc_bclxl_log10"}[m]
+            lv = bio[key]
+            for p in _LEUKEMIC:
+                i = POPULATIONS.index(p)
+                # Blasts share the LSC level; monocytic cells have less BCL2 and more MCL1.
+                shift = {"BCL2": -0.35, "MCL1": 0.25, "BCL-xL": 0.05}[m] if p == "mono_leuk" else 0.0
+                mu[i], sd[i], pos[i] = lv + shift + (0.05 if i != lsc_i else 0.0), 0.18, True
+            for p in ("t_cell", "nk_cell", "b_cell", "granulocyte", "monocyte", "erythroid"):
+                i = POPULATIONS.index(p)
+                mu[i], sd[i], pos[i] = {"BCL2": 3.5, "MCL1": 3.2, "BCL-xL": 2.9}[m], 0.2, True
+        if m == "Ki-67":
+            mu[:], sd[:], pos[:] = 3.4, 0.2, True
+        if m == "Puromycin":
+            for i in range(len(POPULATIONS)):
+                mu[i], sd[i], pos[i] = 0.0, 0.13, True  # log10 fold on the sample's control level, set below
+        vals = np.where(pos[pop_idx], 10 ** rng.normal(mu[pop_idx], sd[pop_idx]), 0.0)
+        if m == "Ki-67":
+            p_ki = np.where(is_leuk, bio[f"ki67_pct_{condition}"] / 100 if panel == "FUNC" else 0.3, 0.08)
+            vals = np.where(rng.random(n) < p_ki, vals, 0.0)
+        if m == "Puromycin":
+            level = _scenith_levels(bio, condition)
+            vals = vals * np.where(is_leuk, level[0], level[1])
+        if m in ("CD69", "HLA-DR", "PD-1"):
+            act_p = np.select(
+                [pop_idx == POPULATIONS.index("t_cell"), pop_idx == POPULATIONS.index("nk_cell")],
+                [bio["t_activated_pct"] / 100, bio["nk_activated_pct"] / 100],
+                0.0,
+            )
+            activated = rng.random(n) < act_p
+            lvl = {"CD69": 3.4, "HLA-DR": 3.3, "PD-1": 3.2}[m]
+            vals = np.where(activated & ~pos[pop_idx], 10 ** rng.normal(lvl, 0.2, n), vals)
+        if m == "AnnexinV":
+            vals = np.where(apo >= 1, 10 ** rng.normal(3.7, 0.25, n), 10 ** rng.normal(1.6, 0.3, n))
+        if m == "7-AAD":
+            vals = np.where(apo == 2, 10 ** rng.normal(3.8, 0.2, n), 0.0)
+        if m == "CD45":
+            vals = vals * np.where(apo >= 1, 0.8, 1.0)
+        out[:, 3 + j] = vals + rng.normal(*AUTOFLUOR, n)
+    counts = {"n_debris": int(debris.sum()), "n_doublets": int(doublet.sum())}
+    return out, counts
+
+
+def _scenith_levels(bio: pd.Series, condition: str) -> tuple[float, float]:
+    """Median puromycin MFI of leukemic and of normal cells under a SCENITH condition."""
+    co = float(bio["puromycin_co_mfi"])
+    dgo_frac = 0.12  # translation left when both glycolysis and OXPHOS are blocked
+    res = []
+    for mito, gluc in ((bio["scenith_mito_dependence"], bio["scenith_glucose_dependence"]), _SCENITH_NORMAL):
+        delta = co * (1 - dgo_frac)
+        level = {"Co": co, "DG": co - gluc / 100 * delta, "O": co - mito / 100 * delta, "DGO": co - delta}[condition]
+        res.append(float(level))
+    return res[0], res[1]
+
+
+def _spill_string(detectors: list[str]) -> str:
+    sub = SPILLOVER.loc[detectors, detectors].to_numpy()
+    return ",".join([str(len(detectors)), *detectors, *(f"{v:.4f}" for v in sub.ravel())])
+
+
+def _fake_name(rng: np.random.Generator) -> str:
+    return f"{_FIRST[rng.integers(len(_FIRST))]} {_LAST[rng.integers(len(_LAST))]}"
+
+
+def _write_fcs(path: Path, data: np.ndarray, channels: list[str], labels: list[str], meta: dict) -> None:
+    buf = io.BytesIO()
+    flowio.create_fcs(buf, data.astype(np.float32).ravel(), channels, opt_channel_names=labels, metadata_dict=meta)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
+
+
+def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str = "ci", seed: int = 20261129) -> None:
+    """Write the cytometry part of the simulated cohort in the data-contract layout.
+
+    Parameters
+    ----------
+    tables
+        The cohort (``samples`` says which samples have cytometry; ``sample_truth`` holds their latent biology).
+    out_dir
+        Cohort folder; writes ``cytometry/fcs/<sample_id>/<panel>_<condition>.fcs``, ``cytometry/sample_sheet.csv``,
+        ``cytometry/panels.csv``, ``cytometry/gating.yaml`` and ``truth/cytometry_*.csv``.
+    scale
+        ``"ci"`` (a few hundred events per file) or ``"full"`` (thousands).
+    seed
+        Cohort seed; the stream is ``default_rng([seed, 2])``.
+    """
+    rng = np.random.default_rng([seed, STREAM])
+    out = Path(out_dir)
+    cyto = out / "cytometry"
+    n_untreated, n_treated, n_pheno, n_scenith = EVENTS[scale]
+    has = tables.samples["assays"].fillna("").str.split(";").map(lambda a: "cytometry" in a)
+    samples = tables.samples[has].reset_index(drop=True)
+    truth = tables.sample_truth.set_index("sample_id").loc[samples["sample_id"]].reset_index()
+    bio = _sample_biology(truth, rng)
+    names = {p: _fake_name(rng) for p in samples["patient_id"].unique()}
+    # Planted acquisition problems: a clog in ~4 % of files (time gap + fluorescence shift).
+    sheet, file_truth, ids = [], [], []
+    for i, srow in samples.iterrows():
+        b = bio.iloc[i]
+        date = pd.Timestamp(srow["collection_date"]) + pd.Timedelta(days=2)
+        for panel, conds in CONDITIONS.items():
+            markers = PANELS[panel]
+            detectors = [DETECTORS[m] for m in markers]
+            for cond in conds:
+                n = {"FUNC": n_untreated if cond == "untreated" else n_treated, "PHENO": n_pheno}.get(panel, n_scenith)
+                true, counts = _draw_events(rng, markers, n, b, panel, cond)
+                fluo = true[:, 3:] @ SPILLOVER.loc[detectors, detectors].to_numpy()
+                # Acquisition order and time (units of 0.01 s): Poisson arrivals at ~300 events/s.
+                time = np.cumsum(rng.exponential(1 / 3.0, n))
+                clog = rng.random() < 0.04
+                if clog:
+                    k = int(n * rng.uniform(0.4, 0.7))
+                    time[k:] += 400.0
+                    fluo[k:] *= 1.6  # pressure change after the clog: brighter fluorescence
+                data = np.column_stack([true[:, :3], fluo, time])
+                # Saturated events pile up at the top of the range (margin events).
+                n_margin = int(rng.binomial(n, 0.004))
+                if n_margin:
+                    idx = rng.choice(n, n_margin, replace=False)
+                    data[idx, 2] = MAX_RANGE
+                data[:, :3] = np.clip(data[:, :3], 0, MAX_RANGE)
+                data[:, 3:-1] = np.minimum(data[:, 3:-1], MAX_RANGE)
+                channels = [*SCATTER, *detectors, "Time"]
+                labels = [*SCATTER, *markers, "Time"]
+                cname = cond.replace("+", "-")
+                rel = f"fcs/{srow['sample_id']}/{panel}_{cname}.fcs"
+                meta = {
+                    "$CYT": "LSRFortessa",
+                    "$DATE": date.strftime("%d-%b-%Y").upper(),
+                    "$BTIM": "09:14:02",
+                    "$ETIM": "09:16:47",
+                    "$OP": _OPERATORS[i % len(_OPERATORS)],
+                    "$SRC": f"{names[srow['patient_id']]} BM",
+                    "$FIL": f"{names[srow['patient_id']].replace(' ', '_')}_{panel}_{cname}.fcs",
+                    "$INST": "University Hospital Haematology Lab",
+                    "$COM": f"patient {names[srow['patient_id']]}, born 1949",
+                    "$TIMESTEP": "0.01",
+                    "$SPILLOVER": _spill_string(detectors),
+                    "$VOL": "100",
+                    "TUBE NAME": f"{panel} {cond}",
+                    "EXPORT USER NAME": _OPERATORS[i % len(_OPERATORS)].replace(". ", ""),
+                    "PATIENT ID": names[srow["patient_id"]],
+                }
+                ranges = {f"$P{k + 1}R": "262144" for k in range(len(channels) - 1)}
+                ranges[f"$P{len(channels)}R"] = str(int(np.ceil(time[-1])) + 1)
+                meta.update(ranges)
+                _write_fcs(cyto / rel, data, channels, labels, meta)
+                ven, aza = DRUG_CONCENTRATIONS_UM.get(cond, (0.0, 0.0))
+                sheet.append({"file": rel, "sample_id": srow["sample_id"], "panel": panel, "condition": cond,
+                              "ven_um": ven, "aza_um": aza})  # fmt: skip
+                file_truth.append({"file": rel, "sample_id": srow["sample_id"], "panel": panel, "condition": cond,
+                                   "n_events": n, "clog": int(clog), "n_margin": n_margin, **counts})  # fmt: skip
+        ids.append({"patient_id": srow["patient_id"], "identifier": names[srow["patient_id"]]})
+    write_table(pd.DataFrame(sheet), cyto / "sample_sheet.csv")
+    panels = pd.DataFrame(
+        [{"panel": p, "marker": m, "channel": DETECTORS[m]} for p, ms in PANELS.items() for m in ms]
+    )
+    write_table(panels, cyto / "panels.csv")
+    strategy = Path(__file__).resolve().parents[1] / "cytometry" / "strategies" / "aml_functional.yaml"
+    shutil.copyfile(strategy, cyto / "gating.yaml")
+    write_table(bio, out / "truth" / "cytometry_samples.csv")
+    write_table(pd.DataFrame(file_truth), out / "truth" / "cytometry_files.csv")
+    ident = pd.DataFrame(ids).drop_duplicates().reset_index(drop=True)
+    ident = pd.concat([ident, pd.DataFrame({"patient_id": "", "identifier": _OPERATORS})], ignore_index=True)
+    write_table(ident, out / "truth" / "cytometry_identifiers.csv")

@@ -1,0 +1,166 @@
+"""FCS reading, compensation, transforms and scrubbing, checked against real public files and peer tools."""
+
+from __future__ import annotations
+
+import warnings
+
+import flowkit as fk
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.cytometry import (
+    arcsinh,
+    compensate,
+    gml_asinh,
+    hyperlog,
+    logicle,
+    parse_spillover,
+    qc_file,
+    read_fcs,
+    scrub_metadata,
+    write_fcs,
+)
+from helpers.cytometry.__main__ import main as cli
+from helpers.errors import DataContractError
+from helpers.registry import dataset_path
+from helpers.simulate import DEFAULT_SEED, ensure_cohort, simulate_patients
+from helpers.simulate.cytometry import simulate_cytometry
+
+
+@pytest.fixture(scope="module")
+def data1(public_data):
+    return dataset_path("gatingml2_compliance", "data1.fcs")
+
+
+def test_preprocessed_events_match_flowio_reference(data1):
+    ref = np.load(dataset_path("fcs_reading", "data1_preprocessed.npy"))
+    got = read_fcs(data1, dtype=np.float64)
+    assert got.events.shape == ref.shape == (13367, 8)
+    np.testing.assert_allclose(got.events, ref, rtol=1e-12, atol=1e-9)
+    raw = read_fcs(data1, dtype=np.float64, preprocess=False)
+    np.testing.assert_array_equal(raw.events, np.load(dataset_path("fcs_reading", "data1_original_events.npy")))
+    assert got.version == "2.0" and got.markers[2] == "CD4 FITC"
+
+
+def test_offset_quirk_file_reads_and_compensates_like_flowkit(public_data):
+    fcs = dataset_path("compensation", "test_comp_example.fcs")
+    data = read_fcs(fcs, dtype=np.float64)
+    assert data.n_events == 10703 and "CD33" in data.markers
+    spill = pd.read_csv(dataset_path("compensation", "comp_complete_example.csv"))
+    spill.index = spill.columns
+    comp = compensate(data, spill)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = fk.Sample(str(fcs), ignore_offset_error=True, subsample=0)
+        ref.apply_compensation(fk.Matrix(spill.to_numpy(), list(spill.columns)))
+        expected = ref.get_events(source="comp")
+    np.testing.assert_allclose(comp.events, expected, rtol=1e-6, atol=1e-6)
+    # Compensation actually changed the spilled channels (the file's own matrix is an identity placeholder).
+    j = data.channels.index("PE-A")
+    assert np.abs(comp.events[:, j] - data.events[:, j]).max() > 1
+
+
+def test_transforms_match_reference_values(public_data):
+    ref = pd.read_csv(dataset_path("transforms", "reference_transform_values.csv"))
+    x = ref["x"].to_numpy()
+    np.testing.assert_allclose(logicle(x, 262144, 0.5, 4.5, 0), ref["logicle_T262144_W0.5_M4.5_A0"], atol=1e-9)
+    np.testing.assert_allclose(hyperlog(x, 262144, 0.5, 4.5, 0), ref["hyperlog_T262144_W0.5_M4.5_A0"], atol=1e-9)
+    np.testing.assert_allclose(gml_asinh(x, 262144, 4.5, 0), ref["gml_asinh_T262144_M4.5_A0"], atol=1e-12)
+    np.testing.assert_allclose(arcsinh(x, 150), ref["arcsinh_cofactor150"], atol=1e-12)
+    np.testing.assert_allclose(arcsinh(x, 5), ref["arcsinh_cofactor5"], atol=1e-12)
+
+
+def test_spillover_parsing_and_errors():
+    m = parse_spillover("2,A,B,1,0.1,0.05,1")
+    assert list(m.index) == ["A", "B"] and m.loc["A", "B"] == 0.1
+    with pytest.raises(DataContractError, match="need 7 values, found 6"):
+        parse_spillover("2,A,B,1,0.1,0.05")
+    with pytest.raises(DataContractError, match="non-numeric"):
+        parse_spillover("2,A,B,1,x,0.05,1")
+
+
+@pytest.fixture(scope="module")
+def ci_cyto():
+    from helpers.paths import repo_root
+
+    return ensure_cohort(repo_root() / "data/simulated/ci", scale="ci", seed=DEFAULT_SEED, axes=("cytometry",))
+
+
+def _sim_file(ci_cyto):
+    return ci_cyto / "cytometry" / "fcs" / "DRM001-DX" / "FUNC_VEN.fcs"
+
+
+def test_truncated_and_corrupt_files_fail_clearly(ci_cyto, tmp_path):
+    raw = _sim_file(ci_cyto).read_bytes()
+    short = tmp_path / "short.fcs"
+    short.write_bytes(raw[: len(raw) - 1000])
+    with pytest.raises(DataContractError, match=r"short\.fcs.*truncated"):
+        read_fcs(short)
+    header_only = tmp_path / "header.fcs"
+    header_only.write_bytes(raw[:300])
+    with pytest.raises(DataContractError, match=r"header\.fcs.*truncated"):
+        read_fcs(header_only)
+    junk = tmp_path / "junk.fcs"
+    junk.write_bytes(b"PK\x03\x04" + raw[4:])
+    with pytest.raises(DataContractError, match=r"junk\.fcs.*not an FCS file"):
+        read_fcs(junk)
+    nan_file = tmp_path / "nan.fcs"
+    data = read_fcs(_sim_file(ci_cyto))
+    ev = data.events.copy()
+    ev[3, data.column("CD34")] = np.nan
+    write_fcs(data, nan_file, events=ev)
+    with pytest.raises(DataContractError, match=r"channel 'APC-A'.*non-finite"):
+        read_fcs(nan_file)
+    with pytest.raises(DataContractError, match="file not found"):
+        read_fcs(tmp_path / "missing.fcs")
+
+
+def test_simulated_files_readable_by_flowkit_with_embedded_spillover(ci_cyto):
+    f = _sim_file(ci_cyto)
+    ours = compensate(read_fcs(f, dtype=np.float64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = fk.Sample(str(f), subsample=0)
+        s.apply_compensation(s.metadata["spillover"])
+        ref = s.get_events(source="comp")
+    np.testing.assert_allclose(ours.events[:, :-1], ref[:, :-1], rtol=1e-5, atol=1e-3)
+    assert ours.spillover.shape == (10, 10)
+
+
+def test_scrubbing_removes_every_identifier(ci_cyto, tmp_path):
+    ids = pd.read_csv(ci_cyto / "truth" / "cytometry_identifiers.csv")["identifier"]
+    f = _sim_file(ci_cyto)
+    raw = f.read_bytes()
+    assert any(s.encode() in raw for s in ids), "the raw files must carry identifiers for this test to mean anything"
+    meta = read_fcs(f).metadata
+    assert {"$OP", "$DATE", "$SRC", "$FIL", "$COM", "PATIENT ID"} <= set(meta)
+    kept = scrub_metadata(meta)
+    assert not {"$OP", "$DATE", "$BTIM", "$SRC", "$FIL", "$COM", "$INST", "PATIENT ID", "EXPORT USER NAME"} & set(kept)
+    assert cli(["scrub", "--fcs", str(f), "--out-dir", str(tmp_path)]) == 0
+    out = (tmp_path / f.name).read_bytes()
+    for s in list(ids) + ["University Hospital", "born 1949"]:
+        assert s.encode() not in out, s
+    back = read_fcs(tmp_path / f.name)
+    np.testing.assert_array_equal(back.events, read_fcs(f).events)
+    assert back.spillover is not None and back.markers == read_fcs(f).markers
+
+
+def test_qc_flags_planted_clogs(ci_cyto):
+    truth = pd.read_csv(ci_cyto / "truth" / "cytometry_files.csv")
+    picks = pd.concat([truth[truth["clog"] == 1].head(15), truth[truth["clog"] == 0].head(60)])
+    flags = [qc_file(read_fcs(ci_cyto / "cytometry" / f))["qc_flow_anomaly"] for f in picks["file"]]
+    assert np.array_equal(np.array(flags), picks["clog"].to_numpy() == 1)
+
+
+def test_simulator_deterministic_by_seed(tmp_path):
+    tables = simulate_patients(6, seed=11)
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        (tmp_path / name / "truth").mkdir(parents=True)
+        simulate_cytometry(tables, tmp_path / name, scale="ci", seed=seed)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files and any(str(f).endswith(".fcs") for f in files)
+    same = [(tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files]
+    assert all(same)
+    fcs = [f for f in files if str(f).endswith(".fcs")]
+    assert any((tmp_path / "a" / f).read_bytes() != (tmp_path / "c" / f).read_bytes() for f in fcs)

@@ -1,0 +1,401 @@
+"""Integration: table assembly and contracts, ELN 2024 rules, statistics, and recovery of the simulated cohort's
+planted effects (helpers.simulate.PLANTED_EFFECTS) from feature tables derived from its truth plus noise."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+from test_integration_support import truth_features
+
+from helpers import integration as it
+from helpers.cohort_summary import load_cohort_tables
+from helpers.errors import DataContractError
+from helpers.integration.beataml import eln2024_from_calls
+from helpers.io import write_table
+from helpers.paths import repo_root
+from helpers.simulate import DEFAULT_SEED, PLANTED_EFFECTS, ensure_cohort
+
+NOTEBOOK = repo_root() / "notebooks" / "05_integration.py"
+
+
+@pytest.fixture(scope="module")
+def cohort() -> Path:
+    # The clinical part is all the integration needs from the cohort; axis outputs are derived from its truth below.
+    return ensure_cohort(repo_root() / "data/simulated/ci", scale="ci", seed=DEFAULT_SEED, axes=())
+
+
+@pytest.fixture(scope="module")
+def upstream(cohort, tmp_path_factory) -> dict[str, str]:
+    return truth_features(cohort, tmp_path_factory.mktemp("upstream"))
+
+
+@pytest.fixture(scope="module")
+def assembled(cohort, upstream):
+    clinical, samples = load_cohort_tables(cohort)
+    feats, status = it.collect_features(upstream)
+    patients = it.assemble_patient_table(clinical, samples, feats)
+    patients, dic, logs = it.log_transform_concentrations(patients, it.combined_dictionary(feats))
+    sample_table = it.assemble_sample_table(samples, feats)
+    truth = pd.read_csv(cohort / "truth" / "patients.csv", dtype={"patient_id": str}).set_index("patient_id")
+    return {"clinical": clinical, "samples": samples, "feats": feats, "status": status, "patients": patients,
+            "dictionary": dic, "logs": logs, "sample_table": sample_table,
+            "truth": truth.loc[patients["patient_id"]].reset_index()}  # fmt: skip
+
+
+def _write_axis(folder: Path, table: pd.DataFrame, names: list[str], unit: str = "u") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_table(table, folder / "features.csv")
+    write_table(pd.DataFrame({"name": names, "unit": unit, "source": "x", "definition": "d"}),
+                folder / "features_dictionary.csv")  # fmt: skip
+    return folder
+
+
+# --- tables and data contract -------------------------------------------------------------------------------------
+
+
+def test_tables_have_one_row_per_patient_and_sample(assembled):
+    p, s = assembled["patients"], assembled["sample_table"]
+    assert p["patient_id"].is_unique and len(p) == len(assembled["clinical"])
+    assert s["sample_id"].is_unique and len(s) == len(assembled["samples"])
+    # Diagnosis features in the patient table equal the diagnosis rows of the sample table.
+    dx = s[s["timepoint"] == "diagnosis"].set_index("patient_id")["pct_monocytic"]
+    assert np.allclose(p.set_index("patient_id").loc[dx.index, "pct_monocytic"], dx)
+    # Replicate PDX rows (3 per sample) are averaged to one row per sample.
+    bc = assembled["feats"]["barcoding"]
+    assert bc.n_input_rows == 3 * len(bc.table)
+    # A feature name used by two axes is prefixed with its axis.
+    assert {"cytometry_bcl2_family_score", "scrna_bcl2_family_score"} <= set(p.columns)
+    assert "log10_ven_ic50_um" in assembled["logs"].values()
+
+
+def test_missing_assays_are_explicit(assembled):
+    p = assembled["patients"]
+    scrna = assembled["samples"].query("timepoint == 'diagnosis'")["assays"].str.contains("scrna")
+    assert (p["status_scrna"] == "measured").sum() == scrna.sum()
+    assert p.loc[p["status_scrna"] == "not_planned", "lsc17"].isna().all()
+    # The failed plate (value missing, row present) stays 'measured' with a missing value, not a missing assay.
+    assert p["ven_auc"].isna().sum() >= 1 and (p["status_dst"] == "measured").all()
+
+
+def test_planned_but_absent_assay_is_missing(cohort, tmp_path):
+    clinical, samples = load_cohort_tables(cohort)
+    dx = samples[samples["assays"].str.contains("dst")].iloc[1:]  # drop the first planned DST sample
+    folder = _write_axis(tmp_path / "01_dst", dx[["sample_id", "patient_id", "timepoint"]].assign(ven_auc=100.0),
+                         ["ven_auc"])  # fmt: skip
+    feats, status = it.collect_features({"01_dst": folder, "02_cytometry": tmp_path / "nothing"})
+    assert status.set_index("axis").loc["cytometry", "status"] == "no features.csv"
+    assert status.set_index("axis").loc["scrna", "status"] == "not run"
+    st = it.assemble_sample_table(samples, feats)
+    first = samples[samples["assays"].str.contains("dst")].iloc[0]["sample_id"]
+    assert st.set_index("sample_id").loc[first, "status_dst"] == "missing"
+    assert (st["status_dst"] == "not_planned").sum() == (~samples["assays"].str.contains("dst")).sum()
+
+
+@pytest.mark.parametrize(
+    "edit, pattern",
+    [
+        (lambda t, d: (t.assign(undocumented=1.0), d), r"'undocumented'.*no dictionary entry"),
+        (lambda t, d: (t.assign(ven_auc=["abc"] + [1.0] * (len(t) - 1)), d), r"row 2.*ven_auc.*expected a number"),
+        (lambda t, d: (t.drop(columns="patient_id"), d), r"patient_id"),
+        (lambda t, d: (t, d.drop(columns="unit")), r"features_dictionary.csv.*unit"),
+        (lambda t, d: (t.assign(sample_id=[None] + list(t["sample_id"][1:])), d), r"row 2.*sample_id.*empty"),
+    ],
+)
+def test_feature_contract_violations_name_file_row_column(tmp_path, edit, pattern):
+    t = pd.DataFrame({"sample_id": ["A-DX", "B-DX", "C-DX"], "patient_id": ["A", "B", "C"],
+                      "timepoint": ["diagnosis"] * 3, "ven_auc": [1.0, 2.0, 3.0]})  # fmt: skip
+    d = pd.DataFrame({"name": ["ven_auc"], "unit": ["AUC"], "source": ["dst"], "definition": ["x"]})
+    t, d = edit(t, d)
+    write_table(t, tmp_path / "features.csv")
+    write_table(d, tmp_path / "features_dictionary.csv")
+    with pytest.raises(DataContractError, match=pattern):
+        it.load_feature_table(tmp_path, axis="dst")
+
+
+def test_feature_rows_must_match_samples(cohort, tmp_path):
+    clinical, samples = load_cohort_tables(cohort)
+    rows = samples.iloc[:3][["sample_id", "patient_id", "timepoint"]].assign(x=1.0)
+    bad = rows.copy()
+    bad.loc[bad.index[1], "timepoint"] = "relapse" if bad["timepoint"].iloc[1] != "relapse" else "diagnosis"
+    feats, _ = it.collect_features({"01_dst": _write_axis(tmp_path / "a", bad, ["x"])})
+    with pytest.raises(DataContractError, match=r"row 3.*timepoint.*disagrees"):
+        it.assemble_sample_table(samples, feats)
+    unknown = rows.assign(sample_id=["NOPE"] + list(rows["sample_id"][1:]))
+    feats, _ = it.collect_features({"01_dst": _write_axis(tmp_path / "b", unknown, ["x"])})
+    with pytest.raises(DataContractError, match=r"'NOPE' is not in samples.csv"):
+        it.assemble_sample_table(samples, feats)
+
+
+def test_dictionary_documents_every_column(assembled):
+    p = assembled["patients"]
+    dic = it.data_dictionary(p, assembled["dictionary"])
+    assert list(dic["name"]) == list(p.columns)
+    assert (dic["source"] != "unknown").all(), dic.loc[dic["source"] == "unknown", "name"].tolist()
+    row = dic.set_index("name").loc["pct_monocytic"]
+    assert row["source"] == "cytometry" and row["n_available"] == p["pct_monocytic"].notna().sum()
+    assert dic.set_index("name").loc["log10_ven_ic50_um", "unit"] == "log10 uM"
+
+
+def test_find_markers_by_role(assembled):
+    p = assembled["patients"]
+    feats = [c for ft in assembled["feats"].values() for c in ft.features]
+    m = it.find_markers(p, feats)
+    assert m["ex vivo VEN sensitivity"] == "ven_auc"
+    assert m["monocytic fraction"] == "pct_monocytic"
+    assert m["BCL2-family score"] == "cytometry_bcl2_family_score"  # the better covered of two matches
+    assert m["LSC17"] == "lsc17" and m["T/NK activation"] == "tnk_activation"
+    assert it.find_markers(p, ["age"]) == {}
+
+
+# --- ELN 2024 rules (the same function serves the DREAM and BeatAML tables) ---------------------------------------
+
+ELN_CASES = [
+    ({"TP53": 1}, "adverse"),
+    ({"TP53": 1, "NPM1": 1, "IDH1": 1}, "adverse"),  # TP53 overrides favourable lesions
+    ({"TP53": 1, "DDX41": 1}, "adverse"),
+    ({"NPM1": 1}, "favorable"),
+    ({"IDH2": 1}, "favorable"),
+    ({"IDH1": 1}, "favorable"),
+    ({"IDH1": 1, "FLT3_ITD": 1, "KRAS": 1}, "favorable"),  # IDH1 is favourable whatever the signalling (TP53 wt)
+    ({"DDX41": 1, "NRAS": 1}, "favorable"),
+    ({}, "favorable"),  # other abnormalities without FLT3-ITD/NRAS/KRAS/TP53
+    ({"PTPN11": 1, "RUNX1": 1, "ASXL1": 1}, "favorable"),  # PTPN11 is not one of the ELN 2024 signalling genes
+    ({"FLT3_ITD": 1}, "intermediate"),
+    ({"NRAS": 1}, "intermediate"),
+    ({"KRAS": 1}, "intermediate"),
+    ({"NPM1": 1, "FLT3_ITD": 1}, "intermediate"),
+    ({"IDH2": 1, "NRAS": 1}, "intermediate"),
+]
+
+
+def test_eln2024_every_rule():
+    genes = ["NPM1", "IDH1", "IDH2", "FLT3_ITD", "NRAS", "KRAS", "TP53", "RUNX1", "ASXL1", "PTPN11", "DDX41"]
+    df = pd.DataFrame([{g: c.get(g, 0) for g in genes} for c, _ in ELN_CASES])
+    assert list(eln2024_from_calls(df).astype(str)) == [e for _, e in ELN_CASES]
+    df.loc[0, "KRAS"] = np.nan  # an unknown call leaves the class unknown
+    assert pd.isna(eln2024_from_calls(df).iloc[0])
+
+
+def test_eln2024_in_patient_table_matches_truth(assembled):
+    assert (assembled["patients"]["eln2024"].astype(str).to_numpy() == assembled["truth"]["eln2024"].to_numpy()).all()
+
+
+# --- statistics on known data -------------------------------------------------------------------------------------
+
+
+def test_auc_and_bootstrap_match_sklearn():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    s = np.round(y + rng.normal(0, 1.2, 200), 1)  # rounded: ties must count one half
+    assert it.auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    est, lo, hi = it.auc_ci(y, s, n_boot=300, seed=3)
+    assert lo < est < hi and hi - lo < 0.2
+
+
+def test_bh_fdr_keeps_missing():
+    q = it.bh_fdr([0.01, np.nan, 0.04, 0.03])
+    assert np.isnan(q[1]) and q[0] == pytest.approx(0.03) and q[2] == pytest.approx(0.04)
+
+
+def test_calibration_of_calibrated_and_overfitted_predictions():
+    rng = np.random.default_rng(5)
+    lp = rng.normal(0, 1.5, 4000)
+    p = 1 / (1 + np.exp(-lp))
+    y = rng.random(4000) < p
+    _, good = it.calibration(y, p)
+    assert good["calibration_slope"] == pytest.approx(1, abs=0.12)
+    assert good["calibration_intercept"] == pytest.approx(0, abs=0.1)
+    _, over = it.calibration(y, 1 / (1 + np.exp(-2 * lp)))  # too extreme: slope about 0.5
+    assert over["calibration_slope"] == pytest.approx(0.5, abs=0.08)
+
+
+def test_cox_flags_non_proportional_hazards():
+    rng = np.random.default_rng(2)
+    n = 400
+    g = rng.integers(0, 2, n)
+    # Group 1: high hazard during the first 6 months, then much lower: the hazard ratio is not constant.
+    early = rng.exponential(np.where(g == 1, 3.0, 20.0))
+    late = 6 + rng.exponential(np.where(g == 1, 60.0, 10.0))
+    t = np.where(early < 6, early, late)
+    df = pd.DataFrame({"t": np.minimum(t, 40), "e": (t < 40).astype(float), "g": g, "x": rng.normal(size=n)})
+    fit = it.fit_cox(df, "t", "e", ["g", "x"])
+    tab = fit.table.set_index("term")
+    assert tab.loc["g", "ph_p"] < 0.001 and tab.loc["x", "ph_p"] > 0.01
+    assert tab.loc["x", "p"] > 0.01  # x has no effect
+
+
+def test_km_and_logrank_on_known_data():
+    # Five events at 1..5 months: S = 0.8, 0.6, 0.4 at month 3, so the median is 3 in both groups.
+    df = pd.DataFrame({"t": [1, 2, 3, 4, 5] * 2, "e": [1] * 10, "g": ["a"] * 5 + ["b"] * 5})
+    km = it.km_summary(df, "t", "e", "g")
+    assert list(km["median"]) == [3.0, 3.0] and list(km["n"]) == [5, 5]
+    assert km["surv_12m"].tolist() == [0.0, 0.0]
+    assert it.logrank(df, "t", "e", "g")["p"] == pytest.approx(1.0)
+
+
+def test_table_one_counts_and_formats(tmp_path):
+    df = pd.DataFrame({"grp": ["a"] * 4 + ["b"] * 4, "mut": [1, 1, 0, 0, 1, 0, 0, 0],
+                       "age": [60, 70, 80, 90, 61, 62, 63, np.nan], "eln": ["x", "y", "x", "x", "y", "y", "y", "x"]})  # fmt: skip
+    t1 = it.table_one(df, "grp", ["mut", "age", "eln"])
+    row = t1[t1["variable"] == "mut"].iloc[0]
+    assert row["a (n=4)"] == "2 (50%)" and row["b (n=4)"] == "1 (25%)" and row["test"] == "Fisher"
+    age = t1[t1["variable"] == "age"].iloc[0]
+    assert age["a (n=4)"] == "75.0 (67.5-82.5)" and age["missing"] == 1
+    assert list(t1["level"][t1.index >= 2]) == ["x", "y"]
+    paths = it.write_table_one(t1, tmp_path / "t1", caption="Cohort by group & 100%")
+    tex = (tmp_path / "t1.tex").read_text()
+    assert r"\&" in tex and r"100\%" in tex and r"\toprule" in tex
+    assert "<table>" in (tmp_path / "t1.html").read_text() and len(paths) == 3
+
+
+# --- planted effects of the simulated cohort ----------------------------------------------------------------------
+
+
+def test_primary_resistance_univariable_recovers_planted_signs(assembled):
+    p = assembled["patients"]
+    uni = it.univariable_logistic(p, "primary_resistant", ["ven_auc", "cytometry_bcl2_family_score", "TP53",
+                                                          "npm1_or_idh", "signalling", "tnk_activation"]).set_index("term")  # fmt: skip
+    planted = PLANTED_EFFECTS["primary_resistance"]
+    assert planted["ven_sensitivity_z"] < 0 and planted["TP53"] > 0 and planted["immune_activation"] == 0
+    # Ex vivo VEN AUC is high when cells are resistant: a protective sensitivity means OR > 1 per SD of AUC.
+    assert uni.loc["ven_auc", "odds_ratio"] > 1 and uni.loc["ven_auc", "q"] < 0.001
+    assert uni.loc["cytometry_bcl2_family_score", "odds_ratio"] < 1 and uni.loc["cytometry_bcl2_family_score", "q"] < 0.01
+    assert uni.loc["TP53", "odds_ratio"] > 1 and uni.loc["TP53", "q"] < 0.05
+    assert uni.loc["npm1_or_idh", "odds_ratio"] < 1  # planted -0.6
+    assert uni.loc["signalling", "odds_ratio"] > 1  # planted +1.1 (not significant at n = 120: low power)
+    assert uni.loc["tnk_activation", "q"] > 0.05  # the planted null
+
+
+def test_primary_resistance_multivariable_covers_planted_genetic_effects(assembled):
+    p = assembled["patients"]
+    fit = it.fit_logistic(p, "primary_resistant", ["TP53", "signalling", "npm1_or_idh", "ven_auc", "tnk_activation"])
+    tab = fit.table.set_index("term")
+    planted = PLANTED_EFFECTS["primary_resistance"]
+    for term, key in (("TP53", "TP53"), ("signalling", "signalling"), ("npm1_or_idh", "NPM1_or_IDH")):
+        lo, hi = np.log(tab.loc[term, ["ci_low", "ci_high"]].astype(float))
+        assert lo < planted[key] < hi, (term, lo, hi)
+    assert tab.loc["ven_auc", "p"] < 0.001 and tab.loc["TP53", "p"] < 0.05
+    assert tab.loc["tnk_activation", "p"] > 0.05
+
+
+def test_cv_auc_within_range_implied_by_truth(assembled):
+    p, truth = assembled["patients"], assembled["truth"]
+    y = truth["primary_resistant"].to_numpy()
+    assert (y == p["primary_resistant"].to_numpy()).all()
+    # Ceiling: the true probabilities (they include the outcome noise no measurement can see).
+    oracle, _, oracle_hi = it.auc_ci(y, truth["p_primary_resistance"], n_boot=400, seed=1)
+    # Reachable: the planted linear predictor of the measurable quantities, without the noise term.
+    e = PLANTED_EFFECTS["primary_resistance"]
+    lp = (e["ven_sensitivity_z"] * truth["ven_sensitivity_z"] + e["TP53"] * p["TP53"] + e["signalling"] * p["signalling"]
+          + e["NPM1_or_IDH"] * p["npm1_or_idh"])  # fmt: skip
+    reach, reach_lo, reach_hi = it.auc_ci(y, lp, n_boot=400, seed=1)
+    assert reach < oracle
+    cv = it.cross_validated_auc(p, "primary_resistant", ["TP53", "signalling", "npm1_or_idh", "ven_auc",
+                                                          "cytometry_bcl2_family_score", "pct_monocytic",
+                                                          "tnk_activation"], penalty="none", n_repeats=5,
+                                n_boot=200, seed=11)  # fmt: skip
+    assert reach_lo <= cv.auc <= min(oracle_hi, reach_hi), (cv.auc, reach_lo, reach_hi, oracle_hi)
+    assert cv.ci_low < cv.auc < cv.ci_high
+    base = it.cross_validated_auc(p, "primary_resistant", ["eln2024"], penalty="none", n_repeats=5, n_boot=50, seed=11)
+    assert cv.auc > base.auc + 0.1
+
+
+def test_penalised_model_is_not_worse_than_chance_and_repeats_vary(assembled):
+    cv = it.cross_validated_auc(assembled["patients"], "primary_resistant",
+                                ["eln2024", "ven_auc", "cytometry_bcl2_family_score", "pct_monocytic", "tnk_activation",
+                                 "aza_auc", "pct_blasts"], penalty="l1", n_repeats=3, n_boot=100, seed=3)  # fmt: skip
+    assert cv.oof.shape == (len(cv.y), 3) and np.isfinite(cv.oof).all()
+    assert 0.7 < cv.auc < 0.95 and cv.auc_repeats.std() > 0
+
+
+def test_added_value_over_eln(assembled):
+    av = it.added_value(assembled["patients"], "primary_resistant", ["eln2024"],
+                        {"ven": ["ven_auc"], "null": ["tnk_activation"]}, n_repeats=4, n_boot=200, seed=5).set_index("marker")  # fmt: skip
+    assert av.loc["ven", "p_lrt"] < 0.001 and av.loc["ven", "delta_ci_low"] > 0
+    assert av.loc["null", "p_lrt"] > 0.05 and av.loc["null", "delta_ci_low"] < 0 < av.loc["null", "delta_ci_high"]
+    assert av.loc["ven", "n"] == assembled["patients"]["ven_auc"].notna().sum()
+
+
+def test_relapse_recovers_planted_hazards(assembled):
+    resp = assembled["patients"].query("responder == 1")
+    cox = it.univariable_cox(resp, "relapse_months", "relapse_event",
+                             ["TP53", "ven_auc", "pct_monocytic", "tnk_activation"]).set_index("term")  # fmt: skip
+    r = PLANTED_EFFECTS["relapse"]
+    assert r["TP53"] > 0 and r["mono_frac"] > 0 and r["ven_sensitivity_z"] < 0
+    assert cox.loc["TP53", "hazard_ratio"] > 1 and cox.loc["TP53", "q"] < 0.01
+    assert cox.loc["ven_auc", "hazard_ratio"] > 1 and cox.loc["ven_auc", "q"] < 0.01
+    assert cox.loc["pct_monocytic", "hazard_ratio"] > 1 and cox.loc["pct_monocytic", "q"] < 0.05
+    assert cox.loc["tnk_activation", "q"] > 0.05
+    lr = it.logrank(resp, "relapse_months", "relapse_event", "eln2024")
+    assert lr["p"] < 0.01 and lr["events"] == int(resp["relapse"].sum())
+
+
+def test_relapse_shift_by_mixed_model(assembled):
+    sh = it.timepoint_shifts(assembled["sample_table"], ["pct_monocytic", "cytometry_bcl2_family_score",
+                                                         "tnk_activation", "shannon_ratio"]).set_index("feature")  # fmt: skip
+    planted = PLANTED_EFFECTS["relapse_shift"]
+    assert planted["mono_frac_increase"] > 0 and planted["bcl2_dependence_decrease"] > 0
+    assert sh.loc["pct_monocytic", "estimate"] > 0 and sh.loc["pct_monocytic", "q"] < 0.001
+    assert sh.loc["cytometry_bcl2_family_score", "estimate"] < 0 and sh.loc["cytometry_bcl2_family_score", "q"] < 0.001
+    # The mixed-model shift agrees with the planted one within its interval (bcl2 z-score: -0.9 x U(0.6, 1.4)).
+    assert sh.loc["cytometry_bcl2_family_score", "ci_low"] < -planted["bcl2_dependence_decrease"] < sh.loc[
+        "cytometry_bcl2_family_score", "ci_high"] + 0.3  # fmt: skip
+    assert sh.loc["tnk_activation", "q"] > 0.05
+    assert np.isnan(sh.loc["shannon_ratio", "p"])  # PDX only at diagnosis: not testable, and said so
+
+
+# --- figures, index and notebook header ---------------------------------------------------------------------------
+
+
+def test_figures_are_labelled_and_indexed(assembled, tmp_path):
+    p = assembled["patients"]
+    resp = p.query("responder == 1")
+    idx = it.FigureIndex("05_integration", tmp_path)
+    fit = it.fit_logistic(p, "primary_resistant", ["eln2024", "ven_auc"])
+    figs = {
+        "forest": it.forest_plot(fit.table, label="term", estimate="odds_ratio", low="ci_low", high="ci_high",
+                                 xlabel="odds ratio (95% CI)"),
+        "roc": it.roc_plot({"m": (p["primary_resistant"], p["ven_auc"].fillna(0), "AUC")}),
+        "km": it.km_plot(resp, "relapse_months", "relapse_event", "eln2024", xlabel="months", ylabel="relapse-free"),
+        "heat": it.biomarker_heatmap(p, ["ven_auc", "lsc17"], group="response_group", sources={"ven_auc": "dst"}),
+    }  # fmt: skip
+    for name, fig in figs.items():
+        ax = fig.axes[0]
+        assert ax.get_xlabel() and (ax.get_ylabel() or name in ("forest", "heat")), name
+        idx.save(fig, name, section="s", caption="c")
+    assert not plt.get_fignums()  # saved figures are closed
+    t = pd.read_csv(idx.write(tmp_path / "figure_index.csv"))
+    assert list(t["figure"]) == list(figs)
+    for name in figs:
+        assert (tmp_path / f"{name}.pdf").stat().st_size > 0 and (tmp_path / f"{name}.png").stat().st_size > 0
+    # Numbers at risk: at time 0 every responder with an ELN class is at risk.
+    texts = [t.get_text() for t in figs["km"].axes[0].texts]
+    assert str((resp["eln2024"] == "favorable").sum()) in texts
+
+
+def test_notebook_header_and_parameters():
+    src = NOTEBOOK.read_text()
+    assert re.search(r"#\s+inputs: \[\]", src)
+    assert re.search(r"#\s+upstream: \[01_dst, 02_cytometry, 03_scrna, 04_barcodes\]", src)
+    params = src.split('# %% tags=["parameters"]', 1)[1].split("# %%", 1)[0]
+    ns: dict = {}
+    exec(params, {}, ns)  # noqa: S102 - our own notebook's literals
+    for key in ("cohort", "data_dir", "output_dir", "figures_dir", "upstream_dirs", "seed", "mode"):
+        assert key in ns, key
+    assert ns["upstream_dirs"] == {} and ns["mode"] == "cohort"
+    assert "/work/" not in src and "/tmp/" not in src
+
+
+def test_qc_readouts_are_not_biomarkers_and_p_values_display():
+    dic = pd.DataFrame({"name": ["dst_qc_pass", "dst_z_prime", "ven_auc", "n_cells", "lsc17"],
+                        "unit": "", "source": ["plate QC", "plate QC", "probit fit", "scrna", "scrna"],
+                        "definition": ""})  # fmt: skip
+    assert it.biomarker_candidates(dic, list(dic["name"])) == ["ven_auc", "lsc17"]
+    shown = it.format_p(pd.DataFrame({"p": [1e-12, 0.04321, np.nan], "x": [1.23456, 2.0, 3.0]}))
+    assert shown["p"].tolist() == ["<0.001", "0.043", ""] and shown["x"].iloc[0] == 1.235
