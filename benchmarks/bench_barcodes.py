@@ -38,7 +38,7 @@ def make_fastq(path: Path, n_reads: int, *, n_clones: int = 5000, seed: int = 1)
     clones = rng.integers(0, 4, size=(n_clones, 32), dtype=np.uint8)
     freq = rng.lognormal(0, 1, n_clones)
     freq /= freq.sum()
-    batch = 500_000
+    batch = 200_000
     with gzip.open(path, "wb", compresslevel=1) as gz:
         done = 0
         while done < n_reads:

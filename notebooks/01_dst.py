@@ -92,6 +92,7 @@ if COHORT_MODE:
 if COHORT_MODE:
     shown = [qc.loc[qc["qc_pass"] == 1, "plate_id"].iloc[0]] + qc.loc[qc["qc_pass"] == 0, "plate_id"].head(1).tolist()
     save(plots.plot_plate_heatmaps(res["wells"], qc, shown), "plate_heatmaps")
+    save(plots.plot_plate_grid(res["wells"], qc), "plate_heatmaps_all")
     print("flagged wells by kind:", res["wells"]["well_flag"].replace("", "ok").value_counts().to_dict())
 
 # %% [markdown]
@@ -137,7 +138,9 @@ if COHORT_MODE:
 if COHORT_MODE:
     features = dst.sample_features(samples, res)
     write_table(features, out / "features.csv")
-    write_table(dst.FEATURE_DICTIONARY, out / "features_dictionary.csv")
+    # The AUC / IC50 features come from the model chosen by `fit_model`.
+    write_table(dst.FEATURE_DICTIONARY.replace({"source": {"probit fit": f"{fit_model} fit"}}),
+                out / "features_dictionary.csv")
     print(f"{len(features)} samples, {int(features['dst_qc_pass'].sum())} with QC-passed DST")
     display(features.drop(columns=["patient_id"]).head(5).round(2))
 
@@ -164,7 +167,7 @@ if COHORT_MODE:
     aucs = {k: dst.bootstrap_auc(v, label, n_boot=n_boot, seed=seed) for k, v in scores.items()}
     roc_table = pd.DataFrame(aucs).T[["auc", "ci_low", "ci_high", "n_pos", "n_neg"]]
     write_table(roc_table.rename_axis("score").reset_index(), out / "roc_primary_resistance.csv")
-    display(roc_table.astype({"auc": float, "ci_low": float, "ci_high": float}).round(3))
+    display(roc_table.astype({"auc": float, "ci_low": float, "ci_high": float, "n_pos": int, "n_neg": int}).round(3))
     fig = plots.plot_roc({k: (scores[k], label) for k in ["VEN AUC", "AZA AUC", "AZA+VEN ZIP (negated)"]}, aucs)
     save(fig, "roc_primary_resistance")
 
@@ -268,11 +271,11 @@ if not COHORT_MODE:
 
 # %% [markdown]
 # ### Patient-level features
-# One row per BeatAML patient (dbGaP subject id): refitted VEN / AZA probit AUC and IC50, 4PL DSS2, FAB group.
+# One row per BeatAML patient (dbGaP subject id): refitted VEN / AZA probit AUC and IC50, 4PL DSS2, monocytic flag.
 
 # %%
 if not COHORT_MODE:
-    feats = clin[["patient_id", "fab_group", "monocytic"]].copy()
+    feats = clin[["patient_id", "monocytic"]].copy()  # FAB and mutations stay in the integration's own reading
     for prefix, d in (("ven", "Venetoclax"), ("aza", "Azacytidine")):
         f = refit[refit["drug"] == d].set_index("patient_id")[["auc", "ic50_uM"]]
         f.columns = [f"{prefix}_auc", f"{prefix}_ic50_um"]
@@ -281,7 +284,6 @@ if not COHORT_MODE:
     feats = feats.dropna(subset=["ven_auc", "aza_auc"], how="all").sort_values("patient_id", key=lambda s: s.astype(int))
     dictionary = pd.DataFrame([
         ("patient_id", "", "BeatAML 2.0", "dbGaP subject id"),
-        ("fab_group", "", "cohort.json", "FAB group: M0/M1, M4/M5 or other"),
         ("monocytic", "0/1", "cohort.json", "FAB M4/M5"),
         ("ven_auc", "% x log10(uM)", "probit refit", "Venetoclax AUC over 0.0137-10 uM (max 286.3), refitted"),
         ("ven_ic50_um", "uM", "probit refit", "Venetoclax IC50, clamped to the tested range"),

@@ -137,8 +137,8 @@ plt.show()
 # %% [markdown]
 # ## All files: QC, gating, medians
 # Each file is read, checked (event count, saturated margin events, doublets, flow interruptions with a fluorescence
-# shift after them), compensated and gated, one file at a time. A file with a flow interruption keeps the longer
-# segment on one side of the pause.
+# shift after them), compensated and gated, one file at a time. A file with a flow interruption keeps the events
+# acquired before the pause (or after it, when those before are under a quarter of the file).
 
 # %%
 res = process_files(sheet, strategy)
@@ -188,11 +188,13 @@ assoc.round(2)
 
 # %%
 fig = plot_by_group(dx, ["spec_apoptosis_ven", "spec_apoptosis_aza", "spec_apoptosis_azaven"], "response",
-                    ylabel="specific apoptosis of leukemic cells (%)", labels=["VEN", "AZA", "AZA+VEN"], seed=seed)
+                    ylabel="specific apoptosis of leukemic cells (%)", labels=["VEN", "AZA", "AZA+VEN"],
+                    xlabel="ex vivo drug, 48 h (VEN 0.1 uM, AZA 1 uM)", seed=seed)
 save_figure(fig, figs / "specific_apoptosis_by_response")
 plt.show()
 fig = plot_by_group(dx, ["scenith_glucose_dependence", "scenith_mito_dependence"], "response",
-                    ylabel="SCENITH dependence (%)", labels=["glucose", "mitochondrial"], seed=seed)
+                    ylabel="SCENITH dependence (%)", labels=["glucose", "mitochondrial"],
+                    xlabel="metabolic dependence of live leukemic cells", seed=seed)
 save_figure(fig, figs / "scenith_by_response")
 plt.show()
 

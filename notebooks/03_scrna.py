@@ -34,7 +34,7 @@ figures_dir = "figures/ci/03_scrna"
 upstream_dirs = {}
 seed = 20261129
 mode = "cohort"  # "cohort" (a data folder following the contract) or "aml027" (the public AML027 bone marrow)
-knn = "sklearn"  # exact kNN; "pynndescent" for atlases of hundreds of thousands of cells (see docs/scrna.md)
+knn = "auto"  # exact kNN up to 20,000 cells, pynndescent above (measured choice, see docs/scrna.md)
 min_genes = 100  # absolute floor on detected genes, on top of the per-sample MAD limits (200 in aml027 mode)
 hb_max = 90.0  # % haemoglobin UMIs above which a barcode is a reticulocyte / red cell
 n_top_genes = 2000
@@ -102,15 +102,18 @@ print(f"kept {int(tot['cells_after'])} of {int(tot['cells_before'])} cells "
 tot[reasons].rename(lambda c: c.removeprefix("removed_")).to_frame("cells removed")
 
 # %%
+def hb_share(cells: pd.DataFrame) -> float:
+    """Haemoglobin UMIs as % of all UMIs of a set of cells."""
+    return float((cells["pct_hb"] * cells["total_counts"]).sum() / cells["total_counts"].sum())
+
+
 hb = pd.Series({
-    "Hb share of all UMIs before QC (%)": 100 * (qc_cells["pct_hb"] * qc_cells["total_counts"]).sum()
-    / qc_cells["total_counts"].sum() / 100,
-    "Hb share of all UMIs after QC (%)": (kept.obs["pct_hb"] * kept.obs["total_counts"]).sum()
-    / kept.obs["total_counts"].sum(),
-    "cells > hb_max removed": int((qc_cells["qc_status"] == "hb_dominated").sum()),
-    "median ambient Hb in non-erythroid cells (%)": float(qc_summary["ambient_hb_pct"].median()),
+    "Hb share of all UMIs before QC (%)": f"{hb_share(qc_cells):.2f}",
+    "Hb share of all UMIs after QC (%)": f"{hb_share(kept.obs):.2f}",
+    f"barcodes over {hb_max:g} % Hb removed": f"{int((qc_cells['qc_status'] == 'hb_dominated').sum())}",
+    "median ambient Hb in cells under 5 % Hb (%)": f"{qc_summary['ambient_hb_pct'].median():.2f}",
 })
-hb.round(2).to_frame("value")
+hb.to_frame("value")
 
 # %%
 fig = scrna.plots.plot_qc(qc_cells, qc_summary, hb_max=hb_max)
@@ -120,15 +123,16 @@ plt.close(fig)
 # %% [markdown]
 # ## Atlas: normalisation, integration, clusters, UMAP
 # Counts per 10,000 and log1p; 2,000 highly variable genes chosen per sample and combined (mitochondrial and
-# haemoglobin genes excluded); 30 principal components; Harmony across patients; exact 15-nearest-neighbour graph;
-# Leiden clusters; UMAP.
+# haemoglobin genes excluded); 30 principal components; Harmony across patients; 15-nearest-neighbour graph (exact
+# search up to 20,000 cells, pynndescent above); Leiden clusters; UMAP.
 
 # %%
 scrna.normalise(kept)
 hvg = scrna.select_hvg(kept, n_top_genes=n_top_genes)
 rep = scrna.embed(kept, n_pcs=30, batch_key="patient_id", seed=seed)
-scrna.cluster_and_umap(kept, use_rep=rep, knn=knn, resolution=resolution, seed=seed)
-print(f"{int(hvg.sum())} highly variable genes; embedding {rep}; {kept.obs['leiden'].nunique()} Leiden clusters")
+knn_used = scrna.cluster_and_umap(kept, use_rep=rep, knn=knn, resolution=resolution, seed=seed)
+print(f"{int(hvg.sum())} highly variable genes; embedding {rep}; kNN search {knn_used}; "
+      f"{kept.obs['leiden'].nunique()} Leiden clusters")
 
 # %% [markdown]
 # ## Annotation of the leukemic hierarchy and the normal cells

@@ -45,7 +45,6 @@ larry_dataset = "larry_clonal_subset"  # public clone-aware scRNA for the single
 # %%
 import tempfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -192,46 +191,25 @@ summary["naive_calls"] = naive.groupby("pdx_id")["called"].sum()
 summary.round(4)
 
 # %%
-truth_file = data / "truth" / "barcodes_clones.csv"
-planted = None
-if truth_file.is_file():
-    truth = pd.read_csv(truth_file)
-    planted = set(truth.loc[truth["resistant"] == 1, "barcode"])
-_ = save_figure(plot_resistance(res.barcodes, truth=planted), figs / "resistance_volcano")
+_ = save_figure(plot_resistance(res.barcodes), figs / "resistance_volcano")
 called_all = set(res.barcodes.loc[res.barcodes["resistant"], "barcode"])
 for pdx in sorted(sheet["pdx_id"].unique())[:2]:
     arms = sheet.drop_duplicates("mouse_id").set_index("mouse_id")["arm"].to_dict()
     freq = bc.frequency_table(samples, pdx)
     freq = freq.loc[:, [c for c in freq.columns if c[1] in ("pre_treatment", "post_treatment")]]
     _ = save_figure(plot_clone_bars(freq, called_all, arms=arms, title=f"{pdx}: top clones (coloured: called resistant)"),
-                figs / f"clones_{pdx}")
+                    figs / f"clones_{pdx}")
 
 # %% [markdown]
-# ## Recovery of the planted truth (simulated cohorts)
-# The simulator plants pre-existing resistant clones in every PDX; precision and recall of the calls against them.
-
-# %%
-if planted is not None:
-    tested = set(res.barcodes["barcode"])
-    tp = len(called_all & planted)
-    naive_called = set(naive.loc[naive["called"], "barcode"])
-    rec = pd.DataFrame({
-        "method": ["stratified resampling (this test)", "uniform overlap (naive)"],
-        "called": [len(called_all), len(naive_called)],
-        "true_positives": [tp, len(naive_called & planted)],
-        "planted": [len(planted), len(planted)],
-        "planted_tested": [len(planted & tested)] * 2,
-    })
-    rec["precision"] = rec["true_positives"] / rec["called"].clip(lower=1)
-    rec["recall"] = rec["true_positives"] / rec["planted"]
-    write_table(rec, out / "truth_recovery.csv")
-    print(rec.round(3).to_string(index=False))
-
-# %% [markdown]
+# Recovery of the clones the simulator plants (precision and recall against its truth tables) is checked by the test
+# suite (`tests/test_barcodes_sim.py`), never here: analyses do not read the planted truth.
+#
 # ## Calibration: the same xenografts with no resistant clone
 # The simulator re-creates these PDX with the same clone sizes, fitness, engraftment and drift but plants no resistant
 # clone, so every call is a false discovery. A calibrated test calls nothing and its p-values follow the uniform
-# distribution; the uniform-overlap null calls the clones that are large in every mouse.
+# distribution; the uniform-overlap null calls the clones that are large in every mouse. A small excess of moderate
+# p-values remains in our test: clone fitness shared by all mice is estimated from only two or three vehicle mice, so
+# part of it is left in the statistic; it does not reach the false discovery threshold.
 
 # %%
 if calibration:
@@ -242,7 +220,6 @@ if calibration:
         if (data / "COHORT").is_file() else {}
     with tempfile.TemporaryDirectory() as tmp:
         tables = simulate_patients(int(cfg.get("patients", 120)), seed=int(cfg.get("seed", seed)))
-        (Path(tmp) / "truth").mkdir()
         simulate_barcodes(tables, tmp, scale=cfg.get("scale", "ci"), seed=int(cfg.get("seed", seed)),
                           plant_resistance=False)
         ds0 = bc.load_barcode_dataset(tmp)

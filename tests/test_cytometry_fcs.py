@@ -164,3 +164,41 @@ def test_simulator_deterministic_by_seed(tmp_path):
     assert all(same)
     fcs = [f for f in files if str(f).endswith(".fcs")]
     assert any((tmp_path / "a" / f).read_bytes() != (tmp_path / "c" / f).read_bytes() for f in fcs)
+
+
+def test_qc_metrics_on_constructed_events(tmp_path):
+    from helpers.cytometry import FCSData
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    fsc_a = rng.uniform(40000, 120000, n)
+    fsc_h = fsc_a * 0.82
+    fsc_h[:301] = fsc_a[:301] * 0.45  # 301 doublets: just above the 15 % threshold
+    ssc = rng.uniform(10000, 90000, n)
+    ssc[-120:] = 262143  # 6 % saturated
+    time = np.cumsum(rng.exponential(0.3, n))
+    fl = rng.normal(500, 50, n)
+    ev = np.column_stack([fsc_a, fsc_h, ssc, fl, time]).astype(np.float32)
+    meta = {f"$P{i}R": "262144" for i in range(1, 6)}
+    d = FCSData(tmp_path / "x.fcs", ["FSC-A", "FSC-H", "SSC-A", "FITC-A", "Time"], ["FSC-A", "FSC-H", "SSC-A", "CD45",
+                "Time"], ev, meta)  # fmt: skip
+    q = qc_file(d)
+    assert q["n_events"] == n and q["doublet_fraction"] == pytest.approx(301 / n)
+    assert q["margin_fraction"] == pytest.approx(120 / n)
+    assert q["qc_doublets"] and q["qc_margin"] and not q["qc_flow_anomaly"] and not q["qc_pass"]
+    # A pause of 500 s followed by brighter fluorescence is a flow anomaly; the pause alone is not.
+    ev2 = ev.copy()
+    ev2[1000:, 4] += 500
+    assert not qc_file(FCSData(d.path, d.channels, d.markers, ev2, meta))["qc_flow_anomaly"]
+    ev2[1000:, 3] *= 3
+    q2 = qc_file(FCSData(d.path, d.channels, d.markers, ev2, meta))
+    assert q2["qc_flow_anomaly"] and q2["max_gap_ratio"] > 200 and q2["signal_shift"] > 0.25
+
+
+def test_anndata_view_carries_no_identifiers(ci_cyto):
+    d = read_fcs(_sim_file(ci_cyto))
+    a = d.to_anndata()
+    assert a.shape == d.events.shape and list(a.var["channel"]) == d.channels
+    assert a.var_names.is_unique and "CD45" in a.var_names
+    np.testing.assert_array_equal(a[:, "CD45"].X.ravel(), d.events[:, d.column("CD45")])
+    assert "$OP" not in a.uns["fcs"] and "$SPILLOVER" in a.uns["fcs"]

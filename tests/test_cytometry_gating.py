@@ -150,3 +150,64 @@ def test_missing_spillover_is_a_contract_error(ci_cyto, tmp_path):
     # A given matrix works instead.
     ok = gate_file(bare, "aml_functional", spillover=d.spillover)
     assert ok.membership["blasts"].sum() == gate_file(d.path, "aml_functional").membership["blasts"].sum()
+
+
+def test_command_line_help_documents_every_option():
+    import argparse
+    import subprocess
+    import sys
+
+    from helpers.cytometry.__main__ import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == {"gate", "readouts", "scrub"}
+    for name, parser in sub.choices.items():
+        for action in parser._actions:
+            if action.dest != "help":
+                assert action.help and len(action.help) > 10, (name, action.dest)
+    r = subprocess.run([sys.executable, "-m", "helpers.cytometry", "gate", "--help"], capture_output=True, text=True,
+                       check=True, cwd=repo_root())  # fmt: skip
+    assert "percent_parent" in r.stdout and "--spillover" in r.stdout
+
+
+def test_gates_recover_true_event_populations(ci_cyto):
+    """Per-event planted labels (files of the first samples): each gate's precision and recall."""
+    labels = pd.read_csv(ci_cyto / "truth" / "cytometry_event_labels.csv")
+    strategy = load_strategy()
+    tally: dict[str, np.ndarray] = {}
+    for f, g in labels.groupby("file"):
+        m = gate_file(ci_cyto / "cytometry" / f, strategy).membership
+        g = g.sort_values("event")
+        pop, single = g["population"].to_numpy(), g["doublet"].to_numpy() == 0
+        truth = {
+            "blasts": np.isin(pop, ["lsc", "cd34_blast", "cd117_blast", "mono_leuk"]) & single,
+            "lsc": (pop == "lsc") & single,
+            "monocytic": (pop == "mono_leuk") & single,
+            "t_cells": (pop == "t_cell") & single,
+            "apoptotic": (g["apoptosis"].to_numpy() != "live") & m["blasts"],
+        }
+        for gate, t in truth.items():
+            if gate in m:
+                tally[gate] = tally.get(gate, np.zeros(3)) + [(m[gate] & t).sum(), m[gate].sum(), t.sum()]
+        assert (m["singlets"] & ~single).sum() <= 0.1 * (~single).sum() + 1  # doublets are gated out
+    assert set(tally) == {"blasts", "lsc", "monocytic", "t_cells", "apoptotic"}
+    for gate, (tp, n_pred, n_true) in tally.items():
+        assert tp / n_pred > 0.95 and tp / n_true > 0.93, (gate, tp / n_pred, tp / n_true)
+
+
+def test_cli_gate_with_a_given_spillover_matrix(public_data, tmp_path):
+    fcs = dataset_path("compensation", "test_comp_example.fcs")
+    matrix = dataset_path("compensation", "comp_complete_example.csv")
+    strat = tmp_path / "cd33.yaml"
+    strat.write_text("name: cd33\ncofactor: 150\ncompensation: FCS\n"
+                     "gates:\n  - {id: cd33pos, parent: null, rect: {CD33: [3.0, null]}}\n")  # fmt: skip
+    out = tmp_path / "s.csv"
+    assert cli(["gate", "--fcs", str(fcs), "--gates", str(strat), "--spillover", str(matrix), "--out", str(out)]) == 0
+    got = pd.read_csv(out).set_index("gate").loc["cd33pos", "count"]
+    spill = pd.read_csv(matrix)
+    spill.index = spill.columns
+    d = compensate(read_fcs(fcs, dtype=np.float64), spill)
+    expected = int((np.arcsinh(d.events[:, d.column("CD33")] / 150) >= 3.0).sum())
+    raw = read_fcs(fcs, dtype=np.float64)
+    uncompensated = int((np.arcsinh(raw.events[:, raw.column("CD33")] / 150) >= 3.0).sum())
+    assert got == expected and expected != uncompensated

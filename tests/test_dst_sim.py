@@ -133,3 +133,28 @@ def test_planted_synergy_is_recovered(cohort, result):
     truth = pd.read_csv(cohort / "truth/dst_synergy.csv").set_index("sample_id").loc[syn.index]
     assert spearmanr(syn["bliss_mean"], truth["azaven_potency_shift"])[0] > 0.2
     assert syn["bliss_mean"].median() > 0  # AZA potentiates VEN: the planted interaction is synergistic
+
+
+def test_figures_have_labelled_axes(result):
+    import matplotlib.pyplot as plt
+
+    from helpers.dst import plots
+
+    samples, res = result
+    qc, wells, fits = res["qc"], res["wells"], res["fits"]
+    sid = fits["sample_id"].iloc[0]
+    groups = pd.Series("responder", index=samples["sample_id"])
+    vals = fits[fits["drug"] == "Venetoclax"].set_index("sample_id")["auc"]
+    figs = [
+        plots.plot_plate_heatmaps(wells, qc, qc["plate_id"].head(2).tolist()),
+        plots.plot_curves(wells[wells["drug2"] == ""], fits, drug="Venetoclax", groups=groups),
+        plots.plot_waterfall(vals, groups, ylabel="venetoclax AUC", cutoff=300),
+        plots.plot_roc({"VEN": (vals, (vals > vals.median()).astype(int))},
+                       {"VEN": {"auc": 1.0, "ci_low": 1.0, "ci_high": 1.0}}),
+        plots.plot_groups(fits, value="auc", group="drug", order=["Venetoclax", "Azacitidine"], ylabel="AUC"),
+        plots.plot_synergy_landscape(res["synergy_cells"], sid),
+    ]
+    for fig in figs:
+        ax = fig.axes[0]
+        assert ax.get_xlabel() and ax.get_ylabel()
+        plt.close(fig)

@@ -399,3 +399,55 @@ def test_qc_readouts_are_not_biomarkers_and_p_values_display():
     assert it.biomarker_candidates(dic, list(dic["name"])) == ["ven_auc", "lsc17"]
     shown = it.format_p(pd.DataFrame({"p": [1e-12, 0.04321, np.nan], "x": [1.23456, 2.0, 3.0]}))
     assert shown["p"].tolist() == ["<0.001", "0.043", ""] and shown["x"].iloc[0] == 1.235
+
+
+def test_cumulative_incidence_with_competing_risks():
+    rng = np.random.default_rng(4)
+    n = 300
+    t = np.round(rng.exponential(10, n), 1)  # rounded: ties between causes must be handled exactly
+    cause = rng.choice([0, 1, 2], n, p=[0.3, 0.5, 0.2])
+    df = pd.DataFrame({"t": t, "c": cause, "g": "all"})
+    km_all = it.km_summary(df.assign(e=(df["c"] > 0).astype(int)), "t", "e", "g", at=(5.0, 15.0)).iloc[0]
+    c1 = it.cumulative_incidence(df, "t", "c", "g", at=(5.0, 15.0)).iloc[0]
+    c2 = it.cumulative_incidence(df.assign(c=df["c"].map({0: 0, 1: 2, 2: 1})), "t", "c", "g", at=(5.0, 15.0)).iloc[0]
+    # The cause-specific incidences add up to 1 - all-cause Kaplan-Meier.
+    for a in ("5", "15"):
+        assert c1[f"cif_{a}m"] + c2[f"cif_{a}m"] == pytest.approx(1 - km_all[f"surv_{a}m"], abs=1e-9)
+    # Without competing events the incidence is 1 - Kaplan-Meier of that event.
+    only = df.assign(c=df["c"].clip(upper=1))
+    km1 = it.km_summary(only.assign(e=only["c"]), "t", "e", "g", at=(15.0,)).iloc[0]
+    assert it.cumulative_incidence(only, "t", "c", "g", at=(15.0,)).iloc[0]["cif_15m"] == pytest.approx(
+        1 - km1["surv_15m"], abs=1e-9)
+    # Censoring competing deaths overstates relapse (1 - KM > CIF).
+    km_cens = it.km_summary(df.assign(e=(df["c"] == 1).astype(int)), "t", "e", "g", at=(15.0,)).iloc[0]
+    assert 1 - km_cens["surv_15m"] > c1["cif_15m"]
+
+
+@pytest.mark.slow
+def test_notebook_runs_with_a_subset_of_axes(upstream, tmp_path):
+    """Cohort mode with only two axes (cytometry and barcoding absent): the notebook runs and says what is missing."""
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    nbformat.write(jupytext.read(NOTEBOOK), tmp_path / "in.ipynb")
+    out, figs = tmp_path / "out", tmp_path / "figs"
+    pm.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "done.ipynb"), cwd=str(repo_root()),
+                        progress_bar=False, kernel_name="python3",
+                        parameters={"upstream_dirs": {k: upstream[k] for k in ("01_dst", "03_scrna")},
+                                    "output_dir": str(out), "figures_dir": str(figs), "cv_repeats": 2,
+                                    "n_boot": 50})  # fmt: skip
+    status = pd.read_csv(out / "axes_status.csv").set_index("axis")["status"]
+    assert status.to_dict() == {"dst": "loaded", "cytometry": "not run", "scrna": "loaded", "barcoding": "not run"}
+    av = pd.read_csv(out / "primary_added_value.csv").set_index("marker")
+    # Without cytometry the BCL2 and monocytic roles fall back to the scRNA features; no T/NK read-out is left.
+    assert set(av.index) == {"ex vivo VEN sensitivity", "BCL2-family score", "monocytic fraction", "LSC17"}
+    assert av.loc["monocytic fraction", "predictors"] == "frac_mono_like" and av.loc["LSC17", "n"] == 24
+    assert av.loc["ex vivo VEN sensitivity", "p_lrt"] < 0.001
+    index = pd.read_csv(out / "figure_index.csv")
+    assert {"roc_primary_resistance", "km_relapse_ven", "biomarker_heatmap"} <= set(index["figure"])
+    for stem in index["figure"]:
+        assert (figs / f"{stem}.png").is_file()
+    done = nbformat.read(tmp_path / "done.ipynb", as_version=4)
+    streams = [o for c in done.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "stream"]
+    assert not [o for o in streams if o.name == "stderr"], "warnings leaked into the notebook output"

@@ -93,3 +93,29 @@ def test_unknown_drug_is_an_error(public_data):
     with pytest.raises(KeyError, match="not in BeatAML"):
         bm.drug_auc("Not-a-drug")
     assert np.isfinite(bm.drug_auc("Azacytidine")).all()
+
+
+@pytest.mark.slow
+def test_notebook_runs_on_beataml(public_data, tmp_path):
+    import jupytext
+    import nbformat
+    import pandas as pd
+    import papermill as pm
+
+    from helpers.paths import repo_root
+
+    nb = jupytext.read(repo_root() / "notebooks" / "05_integration.py")
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    out, figs = tmp_path / "out", tmp_path / "figs"
+    pm.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "done.ipynb"), cwd=str(repo_root()),
+                        progress_bar=False, kernel_name="python3",
+                        parameters={"mode": "beataml", "cohort": "beataml", "data_dir": "", "upstream_dirs": {},
+                                    "output_dir": str(out), "figures_dir": str(figs)})  # fmt: skip
+    fab = pd.read_csv(out / "beataml_ven_by_fab.csv").set_index("group")
+    assert fab.loc["M4/M5", "median_auc"] > 2 * fab.loc["M0/M1", "median_auc"]
+    index = pd.read_csv(out / "figure_index.csv")
+    for stem in index["figure"]:
+        assert (figs / f"{stem}.pdf").is_file() and (figs / f"{stem}.png").is_file()
+    dic = pd.read_csv(out / "beataml_data_dictionary.csv")
+    assert (dic["source"] != "unknown").all()
+    assert {"table1_beataml.csv", "table1_beataml.html", "table1_beataml.tex"} <= {p.name for p in out.iterdir()}

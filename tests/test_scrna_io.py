@@ -171,3 +171,18 @@ def test_larry_clone_matrix(public_data):
     has = larry.obs["clone_id"] >= 0
     assert (larry.obs.loc[has, "clone_size"].to_numpy() == sizes[larry.obs.loc[has, "clone_id"]]).all()
     assert larry.obs["clone_size"].max() == sizes.max() > 1
+
+
+def test_command_line_check(tmp_path, capsys):
+    from helpers.scrna.__main__ import main
+
+    (tmp_path / "scrna").mkdir()
+    _write_small(tmp_path / "scrna" / "a.h5")
+    pd.DataFrame({"sample_id": ["S1"], "patient_id": ["P1"], "timepoint": ["diagnosis"], "tissue": ["bone_marrow"],
+                  "collection_date": ["2024-01-02"], "assays": ["scrna"]}).to_csv(tmp_path / "samples.csv", index=False)
+    _sheet(tmp_path / "scrna", [{"sample_id": "S1", "path": "a.h5"}])
+    assert main(["check", str(tmp_path)]) == 0
+    assert "ok: 1 samples, 2 cells x 3 genes" in capsys.readouterr().out
+    _sheet(tmp_path / "scrna", [{"sample_id": "S1", "path": "gone.h5"}])
+    assert main(["check", str(tmp_path)]) == 2
+    assert "'gone.h5' not found" in capsys.readouterr().err

@@ -75,11 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gate", help="apply a Gating-ML 2.0 file or a YAML strategy to FCS files",
                        description="Gate FCS files; writes one row per file and gate: file, gate, count, "
                                    "percent_parent.")  # fmt: skip
-    g.add_argument("--fcs", nargs="+", required=True, metavar="FILE", help="FCS 2.0/3.0/3.1 files")
+    g.add_argument("--fcs", nargs="+", required=True, metavar="FILE", help="FCS 2.0/3.0/3.1 files to gate")
     g.add_argument("--gates", required=True,
                    help="Gating-ML 2.0 XML (any gate type and transform of the standard), a YAML strategy file, or "
                         "the name of a strategy shipped with the package (e.g. aml_functional)")  # fmt: skip
-    g.add_argument("--out", required=True, help="CSV to write")
+    g.add_argument("--out", required=True, help="CSV to write (file, gate, count, percent_parent)")
     g.add_argument("--spillover", help="CSV spillover matrix (header = detector names) replacing the files' own; "
                                        "YAML strategies only")  # fmt: skip
     g.set_defaults(func=_gate)
@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("scrub", help="copy FCS files without identifying keywords",
                        description="Rewrite FCS files keeping only channel and acquisition keywords ($OP, $DATE, "
                                    "$SRC, $FIL, $COM, vendor free text... are dropped).")  # fmt: skip
-    s.add_argument("--fcs", nargs="+", required=True, metavar="FILE", help="FCS files")
+    s.add_argument("--fcs", nargs="+", required=True, metavar="FILE", help="FCS files to copy without identifiers")
     s.add_argument("--out-dir", required=True, help="folder for the scrubbed copies (same file names)")
     s.set_defaults(func=_scrub)
     return p

@@ -9,6 +9,7 @@ or corrupt file raises :class:`helpers.errors.DataContractError` naming the file
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
@@ -76,9 +77,9 @@ class FCSData:
         """Number of events."""
         return int(self.events.shape[0])
 
-    @property
+    @functools.cached_property
     def spillover(self) -> pd.DataFrame | None:
-        """The embedded spillover matrix ($SPILLOVER, $SPILL or SPILL), detectors x detectors, or None."""
+        """The embedded spillover matrix ($SPILLOVER, $SPILL or SPILL), detectors x detectors, or None (parsed once)."""
         for key in ("$SPILLOVER", "$SPILL", "SPILL"):
             if key in self.metadata:
                 return parse_spillover(self.metadata[key], path=self.path)
@@ -97,6 +98,15 @@ class FCSData:
         """Events as a DataFrame with marker names as columns."""
         return pd.DataFrame(self.events, columns=self.markers)
 
+    def to_anndata(self):
+        """An AnnData view (events x channels) for scverse tools: ``var`` holds detector and marker names, ``uns``
+        the scrubbed keywords only (identifying keywords never travel with the events)."""
+        import anndata as ad
+
+        var = pd.DataFrame({"channel": self.channels, "marker": self.markers},
+                           index=pd.Index(_unique(self.markers), name="name"))  # fmt: skip
+        return ad.AnnData(X=self.events, var=var, uns={"file": self.path.name, "fcs": scrub_metadata(self.metadata)})
+
 
 def _open_flowdata(path: Path, *, only_text: bool) -> flowio.FlowData:
     """FlowIO parse with increasingly tolerant offset handling; a clear error if the file is not a readable FCS."""
@@ -106,6 +116,8 @@ def _open_flowdata(path: Path, *, only_text: bool) -> flowio.FlowData:
     for opts in attempts:
         try:
             return flowio.FlowData(str(path), only_text=only_text, **opts)
+        except flowio.exceptions.MultipleDataSetsError as err:
+            raise DataContractError(path, "the file holds several data sets; export one data set per FCS file") from err
         except (flowio.exceptions.DataOffsetDiscrepancyError, flowio.exceptions.FCSParsingError) as err:
             last = err
         except (ValueError, IndexError, KeyError, UnicodeDecodeError, struct.error) as err:
@@ -205,15 +217,29 @@ def read_fcs(path: str | Path, *, dtype: type = np.float32, preprocess: bool = T
     return FCSData(path=path, channels=channels, markers=markers, events=events, metadata=text, version=fd.version)
 
 
+def _unique(names: list[str]) -> list[str]:
+    # Marker names can repeat (e.g. two empty $PnS fall back to their detectors, which are unique); make them unique.
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
+    return out
+
+
+_STANDARD_KEYS = frozenset({
+    "beginanalysis", "begindata", "beginstext", "byteord", "datatype", "endanalysis", "enddata", "endstext", "mode",
+    "nextdata", "par", "tot", "cyt", "cytsn", "timestep", "spillover", "spill", "vol", "op", "date", "btim", "etim",
+    "src", "fil", "inst", "com", "smno", "cells", "proj", "exp", "sys", "originality", "abrt", "lost", "last_modified",
+    "last_modifier", "plateid", "platename", "wellid", "unicode", "csmode", "csvbits", "cstot", "gate",
+})  # fmt: skip
+_INDEXED_KEY = re.compile(r"^[pgr]\d+[a-z]$")
+
+
 def _key(k: str) -> str:
     # FlowIO lower-cases keywords and strips the leading '$' of standard ones; restore the standard form.
-    standard = {"beginanalysis", "begindata", "beginstext", "byteord", "datatype", "endanalysis", "enddata", "endstext",
-                "mode", "nextdata", "par", "tot", "cyt", "cytsn", "timestep", "spillover", "spill", "vol", "op",
-                "date", "btim", "etim", "src", "fil", "inst", "com", "smno", "cells", "proj", "exp", "sys",
-                "originality", "abrt", "lost", "last_modified", "last_modifier", "plateid", "platename", "wellid",
-                "unicode", "csmode", "csvbits", "cstot", "gate"}  # fmt: skip
     low = k.lower()
-    if low in standard or re.match(r"^p\d+[a-z]$", low) or re.match(r"^g\d+[a-z]$", low) or re.match(r"^r\d+[a-z]$", low):
+    if low in _STANDARD_KEYS or _INDEXED_KEY.match(low):
         return "$" + low.upper()
     return k.upper()
 

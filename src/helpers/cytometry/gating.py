@@ -336,10 +336,16 @@ def apply_strategy(data: FCSData, strategy: Strategy, *, compensated: bool = Fal
     inv_cof = data.events.dtype.type(1.0 / strat.cofactor)
     cols = {d: data.column(d) for d in strat.dimensions()}
 
-    def values(dim: str, idx: np.ndarray | None) -> np.ndarray:
-        # Transform only the events the gate looks at: children of small populations cost almost nothing.
-        col = data.events[:, cols[dim]] if idx is None else data.events[idx, cols[dim]]
-        return col if is_linear_dimension(dim) else np.arcsinh(col * inv_cof)
+    cache: dict[tuple[str, str | None], np.ndarray] = {}
+
+    def values(dim: str, idx: np.ndarray | None, parent: str | None = None) -> np.ndarray:
+        # Transform only the events the gate looks at (children of small populations cost almost nothing), once per
+        # dimension and parent (sibling gates such as blasts and lymphocytes share their CD45 and SSC values).
+        key = (dim, parent)
+        if key not in cache:
+            col = data.events[:, cols[dim]] if idx is None else data.events[idx, cols[dim]]
+            cache[key] = col if is_linear_dimension(dim) else np.arcsinh(col * inv_cof)
+        return cache[key]
 
     members: dict[str, np.ndarray] = {}
     parents: dict[str, str | None] = {}
@@ -364,13 +370,13 @@ def apply_strategy(data: FCSData, strategy: Strategy, *, compensated: bool = Fal
         if g.kind == "rect":
             keep = None
             for d, (lo, hi) in zip(g.dims, g.ranges, strict=True):
-                v = values(d, idx)
+                v = values(d, idx, g.parent)
                 k = (v >= lo) if lo is not None else None
                 if hi is not None:
                     k = (v < hi) if k is None else (k & (v < hi))
                 keep = k if keep is None else (keep & k)
         else:
-            xy = np.column_stack([values(g.dims[0], idx), values(g.dims[1], idx)])
+            xy = np.column_stack([values(g.dims[0], idx, g.parent), values(g.dims[1], idx, g.parent)])
             keep = MplPath(g.vertices).contains_points(xy)
         if idx is None:
             m = np.asarray(keep, dtype=bool)
@@ -379,7 +385,7 @@ def apply_strategy(data: FCSData, strategy: Strategy, *, compensated: bool = Fal
             m[idx[keep]] = True
         members[g.id] = m
     # Gating-scale values of every dimension, computed lazily for plots (not on the hot path).
-    scaled = _LazyScaled(lambda d: values(d, None), list(cols))
+    scaled = _LazyScaled(lambda d: values(d, None, None), list(cols))
     return GatingOutcome(data.path.name, n, members, parents), scaled
 
 

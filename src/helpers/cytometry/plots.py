@@ -92,7 +92,7 @@ def plot_hierarchy(strategy: Strategy, counts: dict[str, int] | None = None) -> 
 
 
 def plot_by_group(df: pd.DataFrame, columns: list[str], group: str, *, ylabel: str, labels: list[str] | None = None,
-                  seed: int = 0) -> plt.Figure:  # fmt: skip
+                  xlabel: str = "", seed: int = 0) -> plt.Figure:  # fmt: skip
     """Box plots with jittered points of several read-outs, side by side per group (e.g. response)."""
     groups = [g for g in RESPONSE_COLORS if g in set(df[group])] or sorted(df[group].dropna().unique())
     fig, ax = plt.subplots(figsize=(1.3 * len(columns) + 1.5, 3))
@@ -110,6 +110,7 @@ def plot_by_group(df: pd.DataFrame, columns: list[str], group: str, *, ylabel: s
         ax.scatter([], [], color=color, label=f"{g.replace('_', ' ')} (n={int((df[group] == g).sum())})")
     ax.set_xticks(np.arange(len(columns)), labels or columns, rotation=20, ha="right")
     ax.set_ylabel(ylabel)
+    ax.set_xlabel(xlabel)
     ax.legend(frameon=False, fontsize=7)
     return fig
 

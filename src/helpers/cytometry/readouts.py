@@ -78,10 +78,11 @@ def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFram
     data = read_fcs(path)
     qc = qc_file(data, cofactor=cofactor or strategy.cofactor)
     if qc["qc_flow_anomaly"]:
-        # Keep the longer segment on one side of the interruption: the shorter one was acquired under other conditions.
+        # Keep the events acquired before the interruption: after a clog the flow runs under other conditions (the
+        # fluorescence shift that flagged it). Only when that leaves under a quarter of the file, keep the rest.
         t = data.events[:, [c.upper() for c in data.channels].index("TIME")]
         k = int(np.argmax(np.diff(t))) + 1
-        keep = slice(0, k) if k >= data.n_events - k else slice(k, None)
+        keep = slice(0, k) if k >= data.n_events // 4 else slice(k, None)
         data.events = data.events[keep]
     qc["events_kept"] = data.n_events
     data = compensate_for(strategy, data, spillover)

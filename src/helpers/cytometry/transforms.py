@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from flowutils import transforms as _fu
@@ -70,8 +72,9 @@ def compensate(data: FCSData, spillover: pd.DataFrame | None = None, *, inplace:
         raise DataContractError(data.path, "spillover matrix names a detector the file does not have", channel=missing[0])
     if list(spill.index) != list(spill.columns):
         spill = spill.loc[list(spill.columns)]
+    mat = spill.to_numpy(dtype=np.float64)
     try:
-        inv = np.linalg.inv(spill.to_numpy(dtype=np.float64))
+        inv = _inverse(mat.tobytes(), mat.shape[0])
     except np.linalg.LinAlgError as err:
         raise DataContractError(data.path, f"spillover matrix is singular: {err}") from err
     idx = [data.channels.index(d) for d in spill.columns]
@@ -82,6 +85,12 @@ def compensate(data: FCSData, spillover: pd.DataFrame | None = None, *, inplace:
     if inplace:
         return data
     return FCSData(data.path, list(data.channels), list(data.markers), ev, data.metadata, data.version)
+
+
+@functools.lru_cache(maxsize=64)
+def _inverse(matrix_bytes: bytes, n: int) -> np.ndarray:
+    # A cohort shares a handful of spillover matrices: invert each once.
+    return np.linalg.inv(np.frombuffer(matrix_bytes, dtype=np.float64).reshape(n, n))
 
 
 def arcsinh(x: np.ndarray, cofactor: float = COFACTOR_FLOW) -> np.ndarray:

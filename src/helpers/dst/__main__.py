@@ -25,8 +25,6 @@ def _fit(a: argparse.Namespace) -> None:
 
     pts = read_long_table(a.input)
     fits = fit_curves(pts, model=a.model, keys=("sample", "drug"), threshold=a.threshold)
-    if a.model == "ll4":
-        fits.loc[fits["top"] < a.threshold, "ic50_uM"] = fits["max_conc_uM"]
     first = ["sample", "drug", "auc", "ic50_uM"]
     write_table(fits[first + [c for c in fits.columns if c not in first]], a.output)
 

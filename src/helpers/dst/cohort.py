@@ -47,7 +47,6 @@ def process_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None, 
     usable = (wells["plate_qc_pass"] == 1) & wells["viability_pct"].notna() & (wells["role"] == "sample")
     single = wells[usable & (wells["drug2"] == "")].rename(columns={"sample_id": "sample"})
     ll4 = fit_curves(single, model="ll4")
-    ll4.loc[ll4["top"] < 10, "ic50_uM"] = ll4["max_conc_uM"]  # Breeze: inactive curves get the top concentration
     if auc_model == "probit":
         pr = fit_curves(single, model="probit")
         fits = pr[["sample", "drug", "auc", "ic50_uM", "intercept", "beta", "min_conc_uM", "max_conc_uM", "n_points",

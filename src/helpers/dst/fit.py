@@ -174,7 +174,7 @@ def fit_ll4(
     inhibition_pct: np.ndarray,
     *,
     slope_bounds: tuple[float, float] = (0.1, 2.5),
-    max_iter: int = 60,
+    max_iter: int = 100,
     n_starts: int = 3,
 ) -> pd.DataFrame:
     """Fit the 4-parameter logistic (bottom fixed at 0) to many curves at once, within Breeze's bounds.
@@ -214,20 +214,22 @@ def fit_ll4(
 
     free = (hi > lo).astype(float)
 
-    def resid_jac(p):
+    def resid_jac(p, ii):
         a, b, c = p[:, 0:1], p[:, 1:2], p[:, 2:3]
+        xi, wi = x[ii], w[ii]
         with np.errstate(over="ignore"):
-            e = 10.0 ** np.clip(b * (c - x), -300, 300)
+            e = 10.0 ** np.clip(b * (c - xi), -300, 300)
         g = 1 / (1 + e)
         f = a * g
-        r = (y - f) * w
+        r = (y[ii] - f) * wi
         # d f / d a = g; d f / d b = a g^2 e ln10 (x - c); d f / d c = -a g^2 e ln10 b
         dg = a * g * g * e * np.log(10)
         # Parameters pinned by equal bounds (the top) get no Jacobian column, so the others' steps do not assume
         # they move.
-        jac = np.stack([g, dg * (x - c), -dg * b], axis=2) * w[:, :, None] * free[:, None, :]
+        jac = np.stack([g, dg * (xi - c), -dg * b], axis=2) * wi[:, :, None] * free[ii][:, None, :]
         return r, jac
 
+    every = np.arange(n)
     best_p = np.full((n, 3), np.nan)
     best_sse = np.full(n, np.inf)
     for s in range(n_starts):
@@ -235,32 +237,34 @@ def fit_ll4(
         p = np.column_stack([np.clip(ymax, lo[:, 0], hi[:, 0]), np.ones(n), xmin + frac * (xmax - xmin)])
         p = np.clip(p, lo, hi)
         lam = np.full(n, 1e-2)
-        r, jac = resid_jac(p)
+        r, jac = resid_jac(p, every)
         sse = (r * r).sum(1)
+        active = w.sum(1) >= 4
         for _ in range(max_iter):
+            ii = np.flatnonzero(active)  # converged curves leave the batch
+            if not len(ii):
+                break
+            pi, ji, ri = p[ii], jac[ii], r[ii]
             # Active set: a parameter sitting on a bound that the gradient pushes against is held there, so the
             # step of the others is not computed as if it could move.
-            grad = np.einsum("nki,nk->ni", jac, r)
-            held = ((p <= lo) & (grad < 0)) | ((p >= hi) & (grad > 0))
-            jac_a = jac * ~held[:, None, :]
-            jtj = np.einsum("nki,nkj->nij", jac_a, jac_a)
-            jtr = np.einsum("nki,nk->ni", jac_a, r)
+            grad = np.einsum("nki,nk->ni", ji, ri)
+            held = ((pi <= lo[ii]) & (grad < 0)) | ((pi >= hi[ii]) & (grad > 0))
+            ja = ji * ~held[:, None, :]
+            jtj = np.einsum("nki,nkj->nij", ja, ja)
+            jtr = np.einsum("nki,nk->ni", ja, ri)
             diag = np.einsum("nii->ni", jtj)
-            a_mat = jtj + (lam[:, None] * np.maximum(diag, 1e-9))[:, :, None] * np.eye(3) + 1e-12 * np.eye(3)
-            try:
-                step = np.linalg.solve(a_mat, jtr[:, :, None])[:, :, 0]
-            except np.linalg.LinAlgError:
-                step = np.zeros_like(p)
+            a_mat = jtj + (lam[ii, None] * np.maximum(diag, 1e-9))[:, :, None] * np.eye(3) + 1e-12 * np.eye(3)
+            step = np.linalg.solve(a_mat, jtr[:, :, None])[:, :, 0]
             step = np.where(np.isfinite(step), step, 0.0)
-            p_new = np.clip(p + step, lo, hi)
-            r_new, jac_new = resid_jac(p_new)
+            p_new = np.clip(pi + step, lo[ii], hi[ii])
+            r_new, jac_new = resid_jac(p_new, ii)
             sse_new = (r_new * r_new).sum(1)
-            better = sse_new < sse
-            p = np.where(better[:, None], p_new, p)
-            r = np.where(better[:, None], r_new, r)
-            jac = np.where(better[:, None, None], jac_new, jac)
-            sse = np.where(better, sse_new, sse)
-            lam = np.where(better, lam / 10, np.minimum(lam * 4, 1e8))
+            better = sse_new < sse[ii]
+            gain = (sse[ii] - sse_new) / (sse[ii] + 1e-12)
+            up = ii[better]
+            p[up], r[up], jac[up], sse[up] = p_new[better], r_new[better], jac_new[better], sse_new[better]
+            lam[ii] = np.where(better, lam[ii] / 10, np.minimum(lam[ii] * 4, 1e8))
+            active[ii[(better & (gain < 1e-12)) | (lam[ii] >= 1e8)]] = False
         take = sse < best_sse
         best_p[take], best_sse[take] = p[take], sse[take]
     npts = w.sum(1)
@@ -322,6 +326,8 @@ def fit_curves(
         fit["fit_flag"] = np.where(fit["n_points"] < 3, "few_points", np.where(fit["converged"], "ok", "not_converged"))
     elif model == "ll4":
         fit = fit_ll4(conc, 100 - via)
+        # Breeze: a curve whose top stays below the activity threshold has its IC50 set to the top concentration.
+        fit.loc[fit["top"] < threshold, "ic50_uM"] = fit["max_conc_uM"]
         lo, hi = np.log10(fit["min_conc_uM"].to_numpy()), np.log10(fit["max_conc_uM"].to_numpy())
         scores = dss_scores(fit["top"], fit["slope"], fit["log10_ic50_uM"], lo, hi, threshold=threshold)
         fit = pd.concat([fit, scores], axis=1)

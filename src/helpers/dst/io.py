@@ -6,6 +6,7 @@ file, the row (1-based line number, header = line 1), column or well, and what i
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -240,9 +241,15 @@ def load_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None) -> 
     dst_dir = Path(dst_dir)
     manifest = load_plate_manifest(dst_dir, samples=samples)
     frames = []
+    maps: dict[bytes, pd.DataFrame] = {}
     for rec in manifest.itertuples(index=False):
         grid = read_reader_export(dst_dir / rec.reader_file)
-        pmap = read_plate_map(dst_dir / rec.map_file)
+        map_path = dst_dir / rec.map_file
+        # Plates usually share a layout: a map whose bytes were already validated is not parsed again.
+        key = hashlib.sha256(map_path.read_bytes()).digest() if map_path.is_file() else b""
+        if key not in maps:
+            maps[key] = read_plate_map(map_path)
+        pmap = maps[key].copy()
         pmap.insert(0, "sample_id", rec.sample_id)
         pmap.insert(0, "plate_id", rec.plate_id)
         pmap["signal"] = grid[pmap["row"].to_numpy(), pmap["col"].to_numpy()]

@@ -14,7 +14,7 @@ from ..plotting import OKABE_ITO, RESPONSE_COLORS
 from .fit import ll4_inhibition
 from .response import roc_curve
 
-__all__ = ["plot_plate_heatmaps", "plot_curves", "plot_waterfall", "plot_roc", "plot_groups", "plot_synergy_landscape"]
+__all__ = ["plot_plate_grid", "plot_plate_heatmaps", "plot_curves", "plot_waterfall", "plot_roc", "plot_groups", "plot_synergy_landscape"]
 
 ROWS = "ABCDEFGHIJKLMNOP"
 
@@ -38,6 +38,39 @@ def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[s
         verdict = "pass" if q.loc[pid, "qc_pass"] else "FAIL"
         ax.set_title(f"{pid} ({q.loc[pid, 'sample_id']}): Z' {q.loc[pid, 'z_prime']:.2f}, {verdict}")
         fig.colorbar(im, ax=ax, label="log10 luminescence (RLU)")
+    return fig
+
+
+def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12) -> plt.Figure:
+    """A heatmap per plate (small multiples): raw signal relative to the plate's DMSO median, failed plates framed.
+
+    One panel per plate, all on one colour scale (signal / median DMSO, 0-1.3), so that edge, row and column effects
+    and dispensing failures stand out across the cohort.
+    """
+    plates = qc["plate_id"].tolist()
+    nrows = int(np.ceil(len(plates) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.9, nrows * 0.75 + 0.6), squeeze=False)
+    q = qc.set_index("plate_id")
+    grids = {}
+    for pid, w in wells.groupby("plate_id", sort=False):
+        grid = np.full((16, 24), np.nan)
+        grid[w["row"].to_numpy(), w["col"].to_numpy()] = w["signal"].to_numpy() / q.loc[pid, "neg_median"]
+        grids[pid] = grid
+    im = None
+    for ax, pid in zip(axes.ravel(), plates + [None] * (axes.size - len(plates)), strict=True):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if pid is None:
+            ax.axis("off")
+            continue
+        im = ax.imshow(np.clip(grids[pid], 0, 1.3), cmap="cividis", vmin=0, vmax=1.3, aspect="auto")
+        ax.set_title(pid[-4:], fontsize=5, pad=1)
+        if not q.loc[pid, "qc_pass"]:
+            for side in ax.spines.values():
+                side.set(color="#D55E00", linewidth=2, visible=True)
+    fig.colorbar(im, ax=axes, fraction=0.02, pad=0.01, label="signal / DMSO median")
+    fig.supxlabel("plate column (1-24), each panel one plate; failed plates framed", fontsize=7)
+    fig.supylabel("plate row (A-P)", fontsize=7)
     return fig
 
 

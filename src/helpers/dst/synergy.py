@@ -60,14 +60,14 @@ def fit_drc_ll4(dose, resp, *, fix_c=None, fix_d=None, max_iter: int = 200) -> d
     fd = np.full(n, np.nan) if fix_d is None else np.broadcast_to(np.asarray(fix_d, float), (n,)).copy()
     free = np.column_stack([np.ones(n), np.isnan(fc), np.isnan(fd), np.ones(n)])  # b, c, d, log e
 
-    def model(p):
+    def model(p, ii):
         b, c, d, le = (p[:, i : i + 1] for i in range(4))
-        z = np.clip(b * (lx - le), -700, 700)
+        z = np.clip(b * (lx[ii] - le), -700, 700)
         ez = np.exp(z)
         g = 1 / (1 + ez)
         f = c + (d - c) * g
         dg = -(d - c) * g * g * ez  # d f / d z
-        jac = np.stack([dg * (lx - le), 1 - g, g, -dg * b], axis=2) * free[:, None, :]
+        jac = np.stack([dg * (lx[ii] - le), 1 - g, g, -dg * b], axis=2) * free[ii][:, None, :]
         return f, jac
 
     ymin = np.nanmin(np.where(w > 0, y, np.nan), axis=1)
@@ -78,7 +78,10 @@ def fit_drc_ll4(dose, resp, *, fix_c=None, fix_d=None, max_iter: int = 200) -> d
     best = {"p": np.full((n, 4), np.nan), "sse": np.full(n, np.inf)}
     # Least squares on LL.4 has local optima (a plateau can be explained by a shallow or a steep curve): a grid of
     # slopes and mid-points is tried and the best fit kept, as a global optimiser would.
-    starts = [(b0, sh) for b0 in (-0.7, -1.5, -4.0) for sh in (-0.35, -0.1, 0.1, 0.35)] + [(1.0, 0.0)]
+    # Two free parameters (bottom and top fixed, the ZIP refits) need fewer starts than four.
+    shifts = (-0.2, 0.2) if (~np.isnan(fc)).all() and (~np.isnan(fd)).all() else (-0.35, -0.1, 0.1, 0.35)
+    starts = [(b0, sh) for b0 in (-0.7, -1.5, -4.0) for sh in shifts] + [(1.0, 0.0)]
+    every = np.arange(n)
     for b0, shift in starts:
         p = np.column_stack([
             np.full(n, b0),
@@ -86,39 +89,39 @@ def fit_drc_ll4(dose, resp, *, fix_c=None, fix_d=None, max_iter: int = 200) -> d
             np.where(np.isnan(fd), ymax, fd),
             mid + shift * span,
         ])
-        f, jac = model(p)
+        f, jac = model(p, every)
         r = (y0 - f) * w
         sse = (r * r).sum(1)
         lam = np.full(n, 1e-3)
-        stall = 0
+        active = np.isfinite(sse)
         for _ in range(max_iter):
-            jw = jac * w[:, :, None]
-            jtj = np.einsum("nki,nkj->nij", jw, jw) + np.eye(4) * (1 - free)[:, None, :]
-            jtr = np.einsum("nki,nk->ni", jw, r)
-            diag = np.einsum("nii->ni", jtj)
-            a = jtj + (lam[:, None] * np.maximum(diag, 1e-12))[:, :, None] * np.eye(4)
-            # A tiny ridge keeps the system solvable for flat or missing responses.
-            a += 1e-10 * np.eye(4)
-            step = np.linalg.solve(a, jtr[:, :, None])[:, :, 0] * free
-            step = np.where(np.isfinite(step), step, 0.0)
-            p_new = p + step
-            p_new[:, 3] = np.clip(p_new[:, 3], -60.0, 60.0)  # keep e finite
-            f_new, jac_new = model(p_new)
-            r_new = (y0 - f_new) * w
-            sse_new = (r_new * r_new).sum(1)
-            better = np.isfinite(sse_new) & (sse_new < sse)
-            p = np.where(better[:, None], p_new, p)
-            jac = np.where(better[:, None, None], jac_new, jac)
-            r = np.where(better[:, None], r_new, r)
-            sse = np.where(better, sse_new, sse)
-            lam = np.where(better, lam / 3, np.minimum(lam * 5, 1e10))
-            stall = 0 if better.any() else stall + 1
-            if stall >= 8 or (lam >= 1e10).all():
+            # Only curves still improving are updated: converged ones drop out of the batch.
+            ii = np.flatnonzero(active)
+            if not len(ii):
                 break
+            jw = jac[ii] * w[ii, :, None]
+            jtj = np.einsum("nki,nkj->nij", jw, jw) + np.eye(4) * (1 - free[ii])[:, None, :]
+            jtr = np.einsum("nki,nk->ni", jw, r[ii])
+            diag = np.einsum("nii->ni", jtj)
+            # A tiny ridge keeps the system solvable for flat or missing responses.
+            a = jtj + (lam[ii, None] * np.maximum(diag, 1e-12))[:, :, None] * np.eye(4) + 1e-10 * np.eye(4)
+            step = np.linalg.solve(a, jtr[:, :, None])[:, :, 0] * free[ii]
+            step = np.where(np.isfinite(step), step, 0.0)
+            p_new = p[ii] + step
+            p_new[:, 3] = np.clip(p_new[:, 3], -60.0, 60.0)  # keep e finite
+            f_new, jac_new = model(p_new, ii)
+            r_new = (y0[ii] - f_new) * w[ii]
+            sse_new = (r_new * r_new).sum(1)
+            better = np.isfinite(sse_new) & (sse_new < sse[ii])
+            gain = (sse[ii] - sse_new) / (sse[ii] + 1e-12)
+            up = ii[better]
+            p[up], jac[up], r[up], sse[up] = p_new[better], jac_new[better], r_new[better], sse_new[better]
+            lam[ii] = np.where(better, lam[ii] / 3, np.minimum(lam[ii] * 5, 1e10))
+            active[ii[(better & (gain < 1e-12)) | (lam[ii] >= 1e10)]] = False
         take = sse < best["sse"] - 1e-12
         best["p"][take], best["sse"][take] = p[take], sse[take]
     p = best["p"]
-    fitted, _ = model(p)
+    fitted, _ = model(p, every)
     return {"b": p[:, 0], "c": p[:, 1], "d": p[:, 2], "e": np.exp(p[:, 3]), "sse": best["sse"], "fitted": fitted}
 
 

@@ -27,7 +27,7 @@ from .stats import (
     likelihood_ratio_test,
     univariable_logistic,
 )
-from .survival import CoxFit, fit_cox, km_summary, logrank, univariable_cox
+from .survival import CoxFit, cumulative_incidence, fit_cox, km_summary, logrank, univariable_cox
 from .table1 import format_p, table_one, write_table_one
 from .tables import (
     AXES,
@@ -54,7 +54,7 @@ __all__ = [
     "remission_endpoints", "MARKER_ROLES", "find_markers", "biomarker_candidates", "log_transform_concentrations",
     "CVResult", "LogisticFit", "added_value", "auc", "auc_ci", "bh_fdr", "calibration", "cross_validated_auc",
     "design_matrix", "fit_logistic", "is_binary", "likelihood_ratio_test", "univariable_logistic",
-    "CoxFit", "fit_cox", "km_summary", "logrank", "univariable_cox",
+    "CoxFit", "cumulative_incidence", "fit_cox", "km_summary", "logrank", "univariable_cox",
     "timepoint_shifts",
     "FigureIndex", "biomarker_heatmap", "calibration_plot", "forest_plot", "km_plot", "roc_plot", "group_boxplot", "paired_plot",
     "table_one", "write_table_one", "format_p",

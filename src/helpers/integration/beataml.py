@@ -24,6 +24,7 @@ from ..clinical import MUTATION_COLUMNS, eln2024_less_intensive
 from ..errors import DataContractError
 from ..registry import dataset_path
 from .stats import bh_fdr
+from .tables import genetic_groups
 
 __all__ = [
     "BEATAML_DICTIONARY",
@@ -116,8 +117,6 @@ def load_beataml(*, drugs: tuple[str, ...] = ("Venetoclax", "Azacytidine")) -> p
     t["FLT3_ITD"] = clin_itd.where(clin_itd.notna(), t["patient_id"].isin(itd_wes).astype(float).where(has_seq))
     # Keep the contract's column order for the genes.
     t = t[[c for c in t.columns if c not in MUTATION_COLUMNS] + list(MUTATION_COLUMNS)]
-    from .tables import genetic_groups  # local import: tables does not depend on this module
-
     t = t.join(genetic_groups(t))
     t["eln2024"] = eln2024_from_calls(t)
     for drug in drugs:

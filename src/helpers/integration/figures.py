@@ -260,7 +260,8 @@ def paired_plot(samples: pd.DataFrame, features: list[str], *, units: dict[str, 
         ax.set_xticks([0, 1])
         ax.set_xticklabels([reference, contrast])
         ax.set_xlim(-0.3, 1.3)
-        ax.set_ylabel(f"{f} ({units.get(f, '') or 'a.u.'})")
+        unit = units.get(f)
+        ax.set_ylabel(f"{f} ({unit})" if isinstance(unit, str) and unit else f"{f} (score, unitless)")
         ax.set_title(f"n={len(w)} pairs", fontsize=8)
     if title:
         fig.suptitle(title)

@@ -17,6 +17,7 @@ The code is generic over feature columns: which features exist is read from the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,6 +257,7 @@ def remission_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
     - ``relapse_months`` / ``relapse_event``: cause-specific time to relapse (deaths without relapse censored): the
       hazard that adaptive resistance acts on.
     - ``os_rem_months`` / ``os_rem_event``: overall survival from the response date.
+    - ``relapse_cause``: 1 relapse, 2 death in remission (competing risk), 0 censored, at ``relapse_months``.
 
     Relapse-free survival (relapse or death) is ``rfs_months`` / ``rfs_event`` of :func:`helpers.clinical.clinical_endpoints`.
     """
@@ -271,6 +273,10 @@ def remission_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
             "relapse_event": relapsed.astype(float).where(responder),
             "os_rem_months": ((fu - r).dt.days / month).where(responder),
             "os_rem_event": (clinical["vital_status"] == "dead").astype(float).where(responder),
+            # Competing-risk coding: 1 relapse, 2 death in remission, 0 censored.
+            "relapse_cause": pd.Series(
+                np.where(relapsed, 1.0, np.where(clinical["vital_status"] == "dead", 2.0, 0.0)), index=clinical.index
+            ).where(responder),
         },
         index=clinical.index,
     )
@@ -411,6 +417,7 @@ CLINICAL_DICTIONARY = {
     "relapse_event": ("0/1", "derived: clinical", "Relapse (cause-specific event)"),
     "os_rem_months": ("months", "derived: clinical", "Overall survival from CR/CRi"),
     "os_rem_event": ("0/1", "derived: clinical", "Death after CR/CRi"),
+    "relapse_cause": ("0/1/2", "derived: clinical", "At relapse_months: 1 relapse, 2 death in remission, 0 censored"),
 }
 _GENE_NAMES = {"FLT3_ITD": "FLT3 internal tandem duplication"}
 
@@ -521,8 +528,6 @@ def biomarker_candidates(dictionary: pd.DataFrame, columns: list[str]) -> list[s
     A feature is QC when its name matches a QC pattern or its dictionary ``source`` mentions QC; QC columns stay in
     the tables (they explain missing values) but are not screened as biomarkers.
     """
-    import re
-
     src = dict(zip(dictionary["name"], dictionary["source"].astype(str), strict=False))
     return [c for c in columns
             if not re.search(_QC_PATTERN, c, flags=re.I) and not re.search(r"\bqc\b", src.get(c, ""), flags=re.I)]
@@ -543,8 +548,6 @@ def find_markers(table: pd.DataFrame, candidates: list[str], *, min_n: int = 10)
     dict
         Role -> feature column, for the roles found (a cohort without an axis simply lacks its roles).
     """
-    import re
-
     counts = {c: int(table[c].notna().sum()) for c in candidates if c in table}
     found, used = {}, set()
     for role, patterns in MARKER_ROLES.items():

@@ -23,7 +23,7 @@ def build_atlas(
     n_top_genes: int = 2000,
     n_pcs: int = 30,
     integrate_key: str | None = "patient_id",
-    knn: str = "sklearn",
+    knn: str = "auto",
     resolution: float = 1.0,
     umap: bool = True,
 ) -> tuple[ad.AnnData, pd.DataFrame, pd.DataFrame]:

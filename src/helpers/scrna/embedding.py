@@ -2,10 +2,11 @@
 
 Choices (measured on these machines, see benchmarks/bench_scrna.py and docs/scrna.md):
 
-- kNN search is exact (scikit-learn) by default. pynndescent's numba compilation costs tens of seconds in every fresh
-  process, more than an exact search takes on a notebook-sized atlas (tens of thousands of cells in 30 dimensions);
-  exact neighbours are also bit-for-bit reproducible. ``knn="pynndescent"`` switches to the approximate search for
-  atlases of hundreds of thousands of cells.
+- kNN search: ``knn="auto"`` (default) is exact (scikit-learn) below :data:`EXACT_KNN_MAX_CELLS` cells and pynndescent
+  above. pynndescent's numba compilation costs tens of seconds in every fresh process, more than an exact search
+  takes on a few thousand cells (and exact neighbours are bit-for-bit reproducible, which the CI notebook's reference
+  outputs need); the exact search grows with the square of the cells, and in benchmarks/bench_scrna.py the whole
+  pipeline already used less CPU with pynndescent at 26,000 cells (100 s against 118 s).
 - Highly variable genes are chosen per sample and combined (scanpy's batch-aware selection), without the
   mitochondrial and haemoglobin genes, so that neither damaged cells nor the red-cell soup drive the embedding.
 - Harmony (harmonypy) corrects the PCA embedding across patients; with one batch it is skipped.
@@ -15,10 +16,14 @@ from __future__ import annotations
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 
 from .genesets import hb_genes
 
-__all__ = ["normalise", "select_hvg", "embed", "cluster_and_umap"]
+__all__ = ["EXACT_KNN_MAX_CELLS", "normalise", "select_hvg", "embed", "cluster_and_umap"]
+
+#: Above this many cells, ``knn="auto"`` uses the approximate search (pynndescent).
+EXACT_KNN_MAX_CELLS = 20_000
 
 
 def normalise(adata: ad.AnnData, *, target_sum: float = 1e4) -> None:
@@ -70,7 +75,10 @@ def embed(
     """
     import scanpy as sc
 
-    sub = adata[:, adata.var["highly_variable"]].copy()
+    # Only the HVG columns of X are copied (not the raw-count layer nor obs): scaling makes them dense.
+    hv = np.flatnonzero(adata.var["highly_variable"].to_numpy())
+    sub = ad.AnnData(X=adata.X[:, hv].astype(np.float32), obs=pd.DataFrame(index=adata.obs_names),
+                     var=pd.DataFrame(index=adata.var_names[hv]))
     sc.pp.scale(sub, max_value=10)
     n_pcs = int(min(n_pcs, sub.n_vars - 1, sub.n_obs - 1))
     sc.pp.pca(sub, n_comps=n_pcs, svd_solver="arpack", random_state=seed)
@@ -93,10 +101,10 @@ def cluster_and_umap(
     use_rep: str = "X_pca_harmony",
     n_neighbors: int = 15,
     resolution: float = 1.0,
-    knn: str = "sklearn",
+    knn: str = "auto",
     umap: bool = True,
     seed: int = 0,
-) -> None:
+) -> str:
     """kNN graph, Leiden clusters (``obs['leiden']``) and UMAP (``obsm['X_umap']``), in place.
 
     Parameters
@@ -108,17 +116,25 @@ def cluster_and_umap(
     resolution
         Leiden resolution (igraph implementation, 2 iterations).
     knn
-        ``"sklearn"`` (exact, default) or ``"pynndescent"`` (approximate; see module docstring).
+        ``"auto"``, ``"sklearn"`` (exact) or ``"pynndescent"`` (approximate); see the module docstring.
     umap
         Compute the UMAP layout.
     seed
         Random state of Leiden and UMAP.
+
+    Returns
+    -------
+    str
+        The kNN search used (``"sklearn"`` or ``"pynndescent"``).
     """
     import scanpy as sc
 
-    if knn not in ("sklearn", "pynndescent"):
-        raise ValueError(f"knn must be 'sklearn' or 'pynndescent', got {knn!r}")
+    if knn not in ("auto", "sklearn", "pynndescent"):
+        raise ValueError(f"knn must be 'auto', 'sklearn' or 'pynndescent', got {knn!r}")
+    if knn == "auto":
+        knn = "sklearn" if adata.n_obs <= EXACT_KNN_MAX_CELLS else "pynndescent"
     sc.pp.neighbors(adata, n_neighbors=n_neighbors, use_rep=use_rep, transformer=knn, random_state=seed)
     sc.tl.leiden(adata, resolution=resolution, flavor="igraph", n_iterations=2, random_state=seed)
     if umap:
         sc.tl.umap(adata, random_state=seed, min_dist=0.3)
+    return knn

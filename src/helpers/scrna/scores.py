@@ -94,6 +94,7 @@ FEATURE_DICTIONARY = [
     ("monocytic_frac", "fraction", "ProMono-like + Mono-like cells among leukemic cells"),
     ("lspc_frac", "fraction", "LSPC-Quiescent + LSPC-Primed + LSPC-Cycle cells among leukemic cells"),
     ("lsc17_score", "weighted log2 CPM", "LSC17 (Ng 2016 weights) on the log2(1 + CPM) pseudobulk of leukemic cells"),
+    ("lsc17_n_genes", "genes", "LSC17 genes measured by the assay (of 17) and used in lsc17_score"),
     ("bcl2_log2cpm", "log2(1 + CPM)", "BCL2 in the leukemic pseudobulk"),
     ("mcl1_log2cpm", "log2(1 + CPM)", "MCL1 in the leukemic pseudobulk"),
     ("bcl2l1_log2cpm", "log2(1 + CPM)", "BCL2L1 (BCL-xL) in the leukemic pseudobulk"),
@@ -132,7 +133,8 @@ def sample_features(adata: ad.AnnData, *, min_leukemic_cells: int = 20, sample_k
     pb, _ = pseudobulk(sub, sample_key)
     lib = pb.sum(axis=1)
     log2cpm = np.log2(1 + pb[genes].div(lib, axis=0) * 1e6)
-    out["lsc17_score"], _ = lsc17_score(log2cpm)
+    out["lsc17_score"], found = lsc17_score(log2cpm)
+    out["lsc17_n_genes"] = len(found)
     for g in ["BCL2", "MCL1", "BCL2L1", "BCL2A1"]:
         out[f"{g.lower()}_log2cpm"] = log2cpm[g] if g in log2cpm else np.nan
     out["bcl2_index"] = out["bcl2_log2cpm"] - out[["mcl1_log2cpm", "bcl2a1_log2cpm"]].mean(axis=1)

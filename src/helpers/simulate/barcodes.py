@@ -140,6 +140,7 @@ def simulate_barcodes(
     out = Path(out_dir)
     root = out / "barcodes"
     (root / "fastq").mkdir(parents=True, exist_ok=True)
+    (out / "truth").mkdir(parents=True, exist_ok=True)
     samples = tables.samples
     pdx_samples = samples[samples["assays"].str.split(";").apply(lambda a: "barcoding" in a)]
     truth = tables.sample_truth.set_index("sample_id")

@@ -20,7 +20,9 @@ gap in the time channel followed by a fluorescence shift) and saturated margin e
 identifying keywords ($OP, $DATE, $SRC with a made-up patient name, ...) that the analysis must never write out.
 
 Planted truth: ``truth/cytometry_samples.csv`` (per sample), ``truth/cytometry_files.csv`` (per file) and
-``truth/cytometry_identifiers.csv`` (the identifying strings written into the raw files).
+``truth/cytometry_identifiers.csv`` (the identifying strings written into the raw files) and
+``truth/cytometry_event_labels.csv`` (the true population, doublet and apoptosis state of every event in the files of
+the first three samples).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ PANELS = {
 CONDITIONS = {"FUNC": ["untreated", "VEN", "AZA", "AZA+VEN"], "PHENO": ["untreated"], "SCENITH": ["Co", "DG", "O", "DGO"]}
 DRUG_CONCENTRATIONS_UM = {"untreated": (0.0, 0.0), "VEN": (0.1, 0.0), "AZA": (0.0, 1.0), "AZA+VEN": (0.1, 1.0)}
 # Events per file: (FUNC untreated, FUNC treated, PHENO, SCENITH). The CI scale stays under ~20 MB for the cohort.
-EVENTS = {"ci": (300, 200, 600, 100), "full": (5000, 2500, 6000, 1500)}
+EVENTS = {"ci": (300, 180, 600, 100), "full": (5000, 2500, 6000, 1500)}
 
 # Spillover between detectors (fraction of the signal of the row's dye seen in the column's detector), a typical
 # 5-laser configuration: violet dyes spill into their red-shifted neighbours, PE into its tandems, APC into its tandems.
@@ -154,6 +156,7 @@ _FIRST = ["Anna", "Bernd", "Carla", "Dieter", "Elke", "Frank", "Greta", "Hans", 
 _LAST = ["Maier", "Schulz", "Becker", "Hoffmann", "Wagner", "Koch", "Richter", "Wolf", "Neumann", "Krause"]
 _OPERATORS = ["M. Jung", "S. Vogel", "T. Brandt"]
 MAX_RANGE = 262143.0
+N_LABELLED_SAMPLES = 3  # the true population of every event is written for the files of the first samples
 AUTOFLUOR = (30.0, 70.0)  # mean, sd of the unstained (negative) signal, instrument units
 
 
@@ -217,8 +220,8 @@ def _draw_events(
     bio: pd.Series,
     panel: str,
     condition: str,
-) -> tuple[np.ndarray, dict]:
-    """True (unspilled) intensities of ``n`` events: scatter, then the ``markers`` of the panel; plus event counts."""
+) -> tuple[np.ndarray, dict, pd.DataFrame]:
+    """True (unspilled) intensities of ``n`` events (scatter, then the panel's markers), event counts, event labels."""
     leuk = bio["leukemic_pct_of_cd45"] / 100
     mono = bio["monocytic_pct_of_leukemic"] / 100
     lsc = bio["lsc_pct_of_leukemic"] / 100
@@ -316,7 +319,9 @@ def _draw_events(
             vals = vals * np.where(apo >= 1, 0.8, 1.0)
         out[:, 3 + j] = vals + rng.normal(*AUTOFLUOR, n)
     counts = {"n_debris": int(debris.sum()), "n_doublets": int(doublet.sum())}
-    return out, counts
+    labels = pd.DataFrame({"population": np.asarray(POPULATIONS)[pop_idx], "doublet": doublet.astype(int),
+                           "apoptosis": np.asarray(["live", "early", "late"])[apo]})  # fmt: skip
+    return out, counts, labels
 
 
 def _scenith_levels(bio: pd.Series, condition: str) -> tuple[float, float]:
@@ -333,7 +338,7 @@ def _scenith_levels(bio: pd.Series, condition: str) -> tuple[float, float]:
 
 def _spill_string(detectors: list[str]) -> str:
     sub = SPILLOVER.loc[detectors, detectors].to_numpy()
-    return ",".join([str(len(detectors)), *detectors, *(f"{v:.4f}" for v in sub.ravel())])
+    return ",".join([str(len(detectors)), *detectors, *(f"{v:g}" for v in sub.ravel())])
 
 
 def _fake_name(rng: np.random.Generator) -> str:
@@ -372,7 +377,7 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
     bio = _sample_biology(truth, rng)
     names = {p: _fake_name(rng) for p in samples["patient_id"].unique()}
     # Planted acquisition problems: a clog in ~4 % of files (time gap + fluorescence shift).
-    sheet, file_truth, ids = [], [], []
+    sheet, file_truth, ids, event_labels = [], [], [], []
     for i, srow in samples.iterrows():
         b = bio.iloc[i]
         date = pd.Timestamp(srow["collection_date"]) + pd.Timedelta(days=2)
@@ -381,7 +386,7 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
             detectors = [DETECTORS[m] for m in markers]
             for cond in conds:
                 n = {"FUNC": n_untreated if cond == "untreated" else n_treated, "PHENO": n_pheno}.get(panel, n_scenith)
-                true, counts = _draw_events(rng, markers, n, b, panel, cond)
+                true, counts, ev_labels = _draw_events(rng, markers, n, b, panel, cond)
                 fluo = true[:, 3:] @ SPILLOVER.loc[detectors, detectors].to_numpy()
                 # Acquisition order and time (units of 0.01 s): Poisson arrivals at ~300 events/s.
                 time = np.cumsum(rng.exponential(1 / 3.0, n))
@@ -426,6 +431,8 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
                 ven, aza = DRUG_CONCENTRATIONS_UM.get(cond, (0.0, 0.0))
                 sheet.append({"file": rel, "sample_id": srow["sample_id"], "panel": panel, "condition": cond,
                               "ven_um": ven, "aza_um": aza})  # fmt: skip
+                if i < N_LABELLED_SAMPLES:
+                    event_labels.append(ev_labels.assign(file=rel, event=np.arange(n)))
                 file_truth.append({"file": rel, "sample_id": srow["sample_id"], "panel": panel, "condition": cond,
                                    "n_events": n, "clog": int(clog), "n_margin": n_margin, **counts})  # fmt: skip
         ids.append({"patient_id": srow["patient_id"], "identifier": names[srow["patient_id"]]})
@@ -438,6 +445,8 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
     shutil.copyfile(strategy, cyto / "gating.yaml")
     write_table(bio, out / "truth" / "cytometry_samples.csv")
     write_table(pd.DataFrame(file_truth), out / "truth" / "cytometry_files.csv")
+    cols = ["file", "event", "population", "doublet", "apoptosis"]
+    write_table(pd.concat(event_labels, ignore_index=True)[cols], out / "truth" / "cytometry_event_labels.csv")
     ident = pd.DataFrame(ids).drop_duplicates().reset_index(drop=True)
     ident = pd.concat([ident, pd.DataFrame({"patient_id": "", "identifier": _OPERATORS})], ignore_index=True)
     write_table(ident, out / "truth" / "cytometry_identifiers.csv")

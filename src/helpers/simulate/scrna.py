@@ -31,7 +31,6 @@ from ..io import atomic_path, write_table
 from ..scrna.genesets import (
     CELL_TYPES,
     HIERARCHY_STATES,
-    NORMAL_TYPES,
     hallmark_sets,
     hb_genes,
     hierarchy_gene_sets,
@@ -48,7 +47,7 @@ DEPENDS_ON = ["scrna/genesets.py", "scrna/tenx.py", "io.py", "registry.py"]
 #: Cells per sample (mean), number of extra Hallmark genes, mean UMIs per cell.
 SCRNA_SCALES = {
     "ci": {"cells": 200, "extra_genes": 250, "depth": 2000},
-    "full": {"cells": 1500, "extra_genes": 3500, "depth": 3000},
+    "full": {"cells": 1500, "extra_genes": 3500, "depth": 5000},
 }
 #: Neighbouring states in the Zeng 2022 hierarchy (primitive -> monocytic, with the cDC branch).
 HIERARCHY_EDGES = [
@@ -68,6 +67,14 @@ _NORMAL_MIX = np.array([0.32, 0.10, 0.10, 0.26, 0.22])
 # BCL2-family offsets by state (Pei et al. 2020 Cancer Discov: monocytic AML loses BCL2, gains MCL1).
 _STATE_BCL2 = {"LSPC-Quiescent": 0.5, "LSPC-Primed": 0.4, "LSPC-Cycle": 0.3, "GMP-like": 0.0, "ProMono-like": -0.5,
                "Mono-like": -1.0, "cDC-like": -0.3}  # fmt: skip
+# Classic markers that always respond (some are outside the Zeng lists: CRHBP, AVP, MKI67, TOP2A, CLEC10A).
+_KEY_MARKERS = {
+    "LSPC-Quiescent": ["CD34", "SPINK2", "CRHBP", "AVP"], "LSPC-Primed": ["CD34", "SPINK2"],
+    "LSPC-Cycle": ["MKI67", "TOP2A", "SPINK2"], "GMP-like": ["MPO", "ELANE", "AZU1"],
+    "ProMono-like": ["ELANE", "AZU1", "LYZ"], "Mono-like": ["CD14", "LYZ", "S100A8", "FCN1"],
+    "cDC-like": ["CLEC10A", "FCER1A"], "T": ["CD3D", "IL7R"], "B": ["MS4A1", "CD79A"], "NK": ["GNLY", "NKG7"],
+    "Erythroid": ["GYPA", "CA1"], "Myeloid": ["CSF3R", "FCGR3B"],
+}  # fmt: skip
 _SET_RESPONSIVE = 0.6  # share of a Zeng gene set's genes that the programme moves (canonical markers: 0.9)
 _LFC_STATE = (1.0, 0.4)  # log fold change (mean, sd) of a leukemic state's responsive genes
 _LFC_NORMAL = (2.0, 0.5)
@@ -85,7 +92,7 @@ def _gene_universe(rng: np.random.Generator, extra: int) -> tuple[list[str], dic
     core = []
     for genes in list(sets.values()) + list(sig.values()):
         core += genes
-    core += list(lsc17_weights()) + hb_genes() + mito_genes()
+    core += list(lsc17_weights()) + hb_genes() + mito_genes() + [g for gs in _KEY_MARKERS.values() for g in gs]
     core = list(dict.fromkeys(core))
     pool = sorted({g for s in hallmark_sets().values() for g in s} - set(core))
     filler = sorted(rng.choice(pool, size=min(extra, len(pool)), replace=False).tolist())
@@ -183,10 +190,16 @@ def simulate_scrna(
 
     # Programmes: one row per cell type, log fold changes on that type's genes.
     programmes = np.zeros((len(CELL_TYPES), n_genes))
-    # Published gene sets are imperfect markers: only part of each list responds, by varying amounts.
+    # Programme genes are cell-type specific: low outside the cells that express them.
+    in_sets = np.array([gidx[g] for g in {g for ct in CELL_TYPES for g in sets[ct]} | {
+        g for gs in _KEY_MARKERS.values() for g in gs}])
+    log_base[in_sets] -= 1.2
+    # Published gene sets are imperfect markers: only part of each list responds, by varying amounts; the classic
+    # markers of each state (van Galen 2019, Zeng 2022) always do.
     for k, ct in enumerate(CELL_TYPES):
         idx = np.array([gidx[g] for g in sets[ct]])
         idx = idx[rng.random(len(idx)) < (_SET_RESPONSIVE if ct in HIERARCHY_STATES else 0.9)]
+        idx = np.union1d(idx, [gidx[g] for g in _KEY_MARKERS.get(ct, [])]).astype(int)
         lfc = rng.normal(*(_LFC_STATE if ct in HIERARCHY_STATES else _LFC_NORMAL), len(idx))
         programmes[k, idx] += np.maximum(lfc, 0.2)
     ery = CELL_TYPES.index("Erythroid")
