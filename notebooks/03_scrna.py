@@ -160,27 +160,6 @@ save_figure(fig, figs / "marker_dotplot")
 plt.close(fig)
 
 # %%
-truth_file = None if mode == "aml027" else resolve(data_dir) / "truth" / "scrna_cells.csv.gz"
-has_truth = truth_file is not None and truth_file.is_file()
-if has_truth:
-    # Simulated cohort: the planted labels are read only here, to measure how well the annotation recovers them.
-    truth = pd.read_csv(truth_file)
-    truth.index = truth["sample_id"] + "_" + truth["barcode"]
-    singlets = truth.loc[truth.index.intersection(kept.obs_names)]
-    print(f"QC kept {int(singlets['doublet'].sum())} planted doublets and {int(singlets['damaged'].sum())} damaged "
-          f"cells; removed {int(truth['damaged'].sum() - singlets['damaged'].sum())} of "
-          f"{int(truth['damaged'].sum())} damaged and {int(truth['doublet'].sum() - singlets['doublet'].sum())} of "
-          f"{int(truth['doublet'].sum())} doublets")
-    singlets = singlets[singlets["doublet"] == 0]["cell_type"]
-    ari, recovery = scrna.evaluate_annotation(kept.obs["cell_type"], singlets)
-    write_table(recovery.reset_index(), out / "annotation_recovery.csv")
-    print(f"adjusted Rand index, annotation vs planted labels: {ari:.3f}")
-    fig = scrna.plots.plot_annotation_confusion(singlets, kept.obs["cell_type"])
-    save_figure(fig, figs / "annotation_confusion")
-    plt.close(fig)
-    display(recovery.round(3))  # noqa: F821
-
-# %%
 response = None
 if clinical is not None:
     ep = clinical_endpoints(clinical).set_index("patient_id")
@@ -212,6 +191,29 @@ write_table(dictionary, out / "features_dictionary.csv")
 print(f"features.csv: {len(features)} samples x {features.shape[1] - 3} features; "
       f"{int(features['monocytic_frac'].isna().sum())} samples with under {min_leukemic_cells} leukemic cells")
 features.drop(columns=["patient_id"]).head(8).round(3)
+
+# %%
+# Validation only (simulated cohort): the features above are already written; the planted labels are read here
+# to measure how well the annotation recovers them.
+truth_file = None if mode == "aml027" else resolve(data_dir) / "truth" / "scrna_cells.csv.gz"
+has_truth = truth_file is not None and truth_file.is_file()
+if has_truth:
+    # Simulated cohort: the planted labels are read only here, to measure how well the annotation recovers them.
+    truth = pd.read_csv(truth_file)
+    truth.index = truth["sample_id"] + "_" + truth["barcode"]
+    singlets = truth.loc[truth.index.intersection(kept.obs_names)]
+    print(f"QC kept {int(singlets['doublet'].sum())} planted doublets and {int(singlets['damaged'].sum())} damaged "
+          f"cells; removed {int(truth['damaged'].sum() - singlets['damaged'].sum())} of "
+          f"{int(truth['damaged'].sum())} damaged and {int(truth['doublet'].sum() - singlets['doublet'].sum())} of "
+          f"{int(truth['doublet'].sum())} doublets")
+    singlets = singlets[singlets["doublet"] == 0]["cell_type"]
+    ari, recovery = scrna.evaluate_annotation(kept.obs["cell_type"], singlets)
+    write_table(recovery.reset_index(), out / "annotation_recovery.csv")
+    print(f"adjusted Rand index, annotation vs planted labels: {ari:.3f}")
+    fig = scrna.plots.plot_annotation_confusion(singlets, kept.obs["cell_type"])
+    save_figure(fig, figs / "annotation_confusion")
+    plt.close(fig)
+    display(recovery.round(3))  # noqa: F821
 
 # %%
 if has_truth:

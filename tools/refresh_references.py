@@ -1,9 +1,11 @@
 """Re-execute the nbval reference notebooks on the CI-scale simulated cohort (after an intended change).
 
-    make references            # all notebooks
+    make references            # all notebooks, all reference cohorts
     python tools/refresh_references.py 01_dst 05_integration
+    python tools/refresh_references.py --cohort beataml
 
-The executed notebooks are written to notebooks/reference/ (the only .ipynb files in git). `make test` re-executes
+The executed notebooks are written to notebooks/reference/ for the CI cohort and notebooks/reference/<cohort>/ for
+the public cohorts (beataml, aml027): the only .ipynb files in git. `make test` re-executes
 them with nbval and compares every output, so commit them only after reviewing the diff of what changed.
 Volatile metadata (timings, absolute paths) is stripped.
 """
@@ -43,26 +45,41 @@ def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def main(names: list[str]) -> int:
-    cohort = load_cohort("ci")
-    ensure_cohort(cohort.data_dir, scale=cohort.simulate["scale"], seed=int(cohort.simulate["seed"]), progress=True)
-    specs = discover_notebooks()
-    plan = plan_runs(cohort, specs, force=True)
-    REFERENCE_DIR.mkdir(parents=True, exist_ok=True)
-    for item in plan:
+REFERENCE_COHORTS = ("ci", "beataml", "aml027")
+
+
+def refresh(cohort_name: str, names: list[str]) -> None:
+    cohort = load_cohort(cohort_name)
+    if cohort.simulate:
+        sim = cohort.simulate
+        ensure_cohort(cohort.data_dir, scale=sim["scale"], seed=int(sim["seed"]), progress=True)
+    target = REFERENCE_DIR if cohort_name == "ci" else REFERENCE_DIR / cohort_name
+    target.mkdir(parents=True, exist_ok=True)
+    for item in plan_runs(cohort, discover_notebooks(), force=True):
         name = item.spec.name
         if item.status != "run" or (names and name not in names):
             continue
-        print(f"[references] {name}", flush=True)
-        src = REFERENCE_DIR / f".{name}.src.ipynb"
+        print(f"[references] {cohort_name}/{name}", flush=True)
+        src = target / f".{name}.src.ipynb"
         nbformat.write(jupytext.read(item.spec.path), src)
-        out = REFERENCE_DIR / f"{name}.ipynb"
+        out = target / f"{name}.ipynb"
         try:
             pm.execute_notebook(str(src), str(out), parameters=item.parameters, cwd=str(ROOT), kernel_name="python3",
                                 progress_bar=False)
         finally:
             src.unlink(missing_ok=True)
         nbformat.write(strip_volatile(nbformat.read(out, as_version=4)), out)
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", help="notebooks (default: all)")
+    ap.add_argument("--cohort", action="append", choices=REFERENCE_COHORTS, help="default: all reference cohorts")
+    a = ap.parse_args(argv)
+    for c in a.cohort or REFERENCE_COHORTS:
+        refresh(c, a.names)
     return 0
 
 

@@ -66,7 +66,7 @@ def _run_axis(axis: str, tables: CohortTables, out: Path, *, scale: str, seed: i
         (tmp / "truth").mkdir()
         getattr(module, f"simulate_{axis}")(tables, tmp, scale=scale, seed=seed)
         for old in [out / axis, *(out / "truth").glob(f"{axis}*")]:
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
+            shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
         for item in tmp.iterdir():
             if item.name == "truth":
                 for f in item.iterdir():
