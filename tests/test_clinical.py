@@ -38,7 +38,7 @@ def test_valid_tables_load(cohort_dir):
     ("fname", "edit", "pattern"),
     [
         ("clinical.csv", lambda d: d.drop(columns="TP53"), r"clinical\.csv.*missing required column.*TP53"),
-        ("clinical.csv", lambda d: pd.concat([d, d.iloc[[3]]]), r"clinical\.csv \(row 5, column 'patient_id'\).*duplicated value 'DRM004' \(lines 5, 42\)"),
+        ("clinical.csv", lambda d: pd.concat([d, d.iloc[[3]]]), r"clinical\.csv \(row 42, column 'patient_id'\).*duplicated value 'DRM004' \(lines 5, 42\)"),
         ("clinical.csv", lambda d: d.assign(age=d["age"].where(d.index != 5, "seventy")), r"row 7, column 'age'.*integer"),
         ("clinical.csv", lambda d: d.assign(diagnosis_date=d["diagnosis_date"].where(d.index != 2, "03/04/2023")), r"row 4, column 'diagnosis_date'"),
         ("clinical.csv", lambda d: d.assign(best_response=d["best_response"].where(d.index != 0, "good")), r"row 2, column 'best_response'.*'good'"),

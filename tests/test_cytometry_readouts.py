@@ -183,12 +183,12 @@ def _copy_contract(ci_cyto, tmp_path):
 @pytest.mark.parametrize(
     ("fname", "edit", "pattern"),
     [
-        ("sample_sheet.csv", lambda d: d.drop(columns="condition"), r"column 'condition'.*missing column"),
+        ("sample_sheet.csv", lambda d: d.drop(columns="condition"), r"column 'condition'.*missing required column"),
         ("sample_sheet.csv", lambda d: d.assign(ven_um=d["ven_um"].where(d.index != 4, -0.1)),
          r"row 6, column 'ven_um'.*invalid value '-0.1'"),
         ("sample_sheet.csv", lambda d: d.assign(condition=d["condition"].where(d.index != 2, "DMSO")),
          r"row 4, column 'condition'.*'DMSO' is not one of"),
-        ("sample_sheet.csv", lambda d: pd.concat([d, d.iloc[[0]]]), r"column 'file'.*invalid value"),
+        ("sample_sheet.csv", lambda d: pd.concat([d, d.iloc[[0]]]), r"column 'file'.*duplicated value"),
         ("sample_sheet.csv", lambda d: d.assign(file=d["file"].where(d.index != 0, "fcs/none.fcs")),
          r"row 2, column 'file'.*does not exist"),
         ("panels.csv", lambda d: pd.concat([d, d.iloc[[0]].assign(marker="CD99")]),

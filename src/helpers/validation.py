@@ -28,7 +28,7 @@ def read_csv_checked(path: str | Path, **kwargs) -> pd.DataFrame:
 def validate_frame(df: pd.DataFrame, schema: pa.DataFrameSchema, path: str | Path) -> pd.DataFrame:
     """Validate ``df`` with ``schema``; the first problem is raised naming the file, line (1-based, header = 1) and column.
 
-    Duplicates name every line holding the duplicated value.
+    Duplicates point at the last repeat and name every line holding the value.
     """
     missing = [c for c, col in schema.columns.items() if col.required and c not in df.columns]
     if missing:
@@ -44,8 +44,8 @@ def validate_frame(df: pd.DataFrame, schema: pa.DataFrameSchema, path: str | Pat
         if "unique" in check or "duplicates" in check:
             same = cases[(cases["column"] == col) & (cases["failure_case"] == value)]
             lines = sorted(int(i) + 2 for i in same["index"].dropna())
-            raise DataContractError(
-                path, f"duplicated value {value!r} (lines {', '.join(map(str, lines))})", row=row, column=col
+            raise DataContractError(  # the row named is the repeat, the message lists every occurrence
+                path, f"duplicated value {value!r} (lines {', '.join(map(str, lines))})", row=lines[-1], column=col
             ) from None
         more = f" ({len(cases) - 1} more problem(s))" if len(cases) > 1 else ""
-        raise DataContractError(path, f"fails check {check}: {value!r}{more}", row=row, column=col) from None
+        raise DataContractError(path, f"invalid value '{value}': fails check {check}{more}", row=row, column=col) from None

@@ -17,6 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..errors import DataContractError
+from ..validation import validate_frame
 from .fcs import FCSData
 
 __all__ = [
@@ -58,18 +59,7 @@ _PANEL_SCHEMA = pa.DataFrameSchema(
 
 
 def _validate(schema: pa.DataFrameSchema, df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Run a pandera schema and turn its first failure into a DataContractError naming row and column."""
-    missing = [c for c in schema.columns if c not in df.columns]
-    if missing:
-        raise DataContractError(path, f"missing column (has: {', '.join(map(str, df.columns))})", column=missing[0])
-    try:
-        return schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        fc = err.failure_cases.iloc[0]
-        row = fc.get("index")
-        row = None if pd.isna(row) else int(row) + 2  # 1-based line number in the file, after the header
-        raise DataContractError(path, f"invalid value '{fc['failure_case']}': fails {fc['check']}", row=row,
-                                column=str(fc["column"])) from None  # fmt: skip
+    return validate_frame(df, schema, path)
 
 
 def load_sample_sheet(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..errors import DataContractError
+from ..validation import read_csv_checked, validate_frame
 
 __all__ = [
     "CONC_UNITS",
@@ -33,42 +34,6 @@ CONC_UNITS = {"pM": 1e-6, "nM": 1e-3, "uM": 1.0, "µM": 1.0, "mM": 1e3, "M": 1e6
 ROLES = ("sample", "neg_control", "pos_control", "empty")
 SATURATED_TOKENS = {"OVER", "OVRFLW", "OVERFLOW", "SAT"}
 _WELL = r"^[A-P](0[1-9]|1[0-9]|2[0-4])$"
-
-
-def _read_csv(path: Path, **kw) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataContractError(path, "file not found")
-    try:
-        return pd.read_csv(path, keep_default_na=False, na_values=[""], **kw)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataContractError(path, f"cannot be parsed as CSV: {exc}") from exc
-
-
-def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, path: Path) -> pd.DataFrame:
-    """Validate with pandera; report the first failure as file, line and column."""
-    missing = [c for c, col in schema.columns.items() if col.required and c not in df.columns]
-    if missing:
-        raise DataContractError(path, f"missing required column(s): {', '.join(missing)}", column=missing[0])
-    try:
-        return schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        fc = cases.iloc[0]
-        check = str(fc.get("check"))
-        dup = "unique" in check or "duplicates" in check
-        if dup:  # point at the repeat, not at the first occurrence
-            same = cases[(cases["column"] == fc.get("column")) & (cases["check"].astype(str) == check)]
-            fc = same.loc[pd.to_numeric(same["index"], errors="coerce").idxmax()]
-        idx = fc.get("index")
-        row = None if idx is None or pd.isna(idx) else int(idx) + 2
-        what = "duplicated value" if dup else f"fails check {check}"
-        n = len(exc.failure_cases)
-        raise DataContractError(
-            path,
-            f"{what}: {fc.get('failure_case')!r}" + (f" ({n - 1} more problem(s))" if n > 1 else ""),
-            row=row,
-            column=fc.get("column"),
-        ) from None
 
 
 def read_reader_export(path: str | Path) -> np.ndarray:
@@ -160,9 +125,9 @@ def read_plate_map(path: str | Path) -> pd.DataFrame:
         ``well, row, col, role, drug, conc_uM, drug2, conc2_uM, replicate``; ``row`` and ``col`` are 0-based.
     """
     path = Path(path)
-    df = _read_csv(path, dtype={"well": str, "role": str, "drug": str, "conc_unit": str, "drug2": str,
+    df = read_csv_checked(path, dtype={"well": str, "role": str, "drug": str, "conc_unit": str, "drug2": str,
                                 "conc2_unit": str})
-    df = _validate(df, PLATE_MAP_SCHEMA, path)
+    df = validate_frame(df, PLATE_MAP_SCHEMA, path)
     for c in ("drug2", "conc2", "conc2_unit"):
         if c not in df:
             df[c] = np.nan
@@ -212,7 +177,7 @@ MANIFEST_SCHEMA = pa.DataFrameSchema(
 def load_plate_manifest(dst_dir: str | Path, *, samples: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read ``<dst_dir>/plates.csv``; with ``samples``, every plate's sample must be in samples.csv."""
     path = Path(dst_dir) / "plates.csv"
-    df = _validate(_read_csv(path, dtype=str), MANIFEST_SCHEMA, path)
+    df = validate_frame(read_csv_checked(path, dtype=str), MANIFEST_SCHEMA, path)
     if samples is not None:
         unknown = ~df["sample_id"].isin(samples["sample_id"])
         if unknown.any():
@@ -271,7 +236,7 @@ def read_long_table(path: str | Path) -> pd.DataFrame:
         ``sample, drug, conc_uM, viability_pct`` (plus any other columns, untouched).
     """
     path = Path(path)
-    df = _read_csv(path, dtype={"sample": str, "sample_id": str, "drug": str, "conc_unit": str})
+    df = read_csv_checked(path, dtype={"sample": str, "sample_id": str, "drug": str, "conc_unit": str})
     if "sample" not in df and "sample_id" in df:
         df = df.rename(columns={"sample_id": "sample"})
     if "conc_uM" not in df and {"conc", "conc_unit"} <= set(df.columns):
@@ -296,4 +261,4 @@ def read_long_table(path: str | Path) -> pd.DataFrame:
             if len(bad):
                 raise DataContractError(path, f"not a number: {df[col].iat[bad[0]]!r}", row=int(bad[0]) + 2,
                                         column=col)
-    return _validate(df, schema, path)
+    return validate_frame(df, schema, path)
