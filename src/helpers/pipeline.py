@@ -175,10 +175,10 @@ def load_cohort(cohort: str, *, config_dir: Path | None = None) -> CohortConfig:
 class ChecksumCache:
     """sha256 of files, cached by (size, mtime) so that a no-change run does not re-read gigabytes."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path | None = None):
+        self.path = path  # None: hash without a persistent cache (fresh outputs)
         try:
-            self.data = json.loads(path.read_text())
+            self.data = json.loads(path.read_text()) if path else {}
         except (FileNotFoundError, json.JSONDecodeError):
             self.data = {}
         self.dirty = False
@@ -205,7 +205,7 @@ class ChecksumCache:
         }
 
     def save(self) -> None:
-        if self.dirty:
+        if self.dirty and self.path is not None:
             write_text(json.dumps(self.data, sort_keys=True), self.path)
             self.dirty = False
 
@@ -250,7 +250,7 @@ class PlanItem:
     parts: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def _final_dirs(root: Path, cohort: str, name: str, results_root: Path, figures_root: Path) -> tuple[Path, Path]:
+def _final_dirs(cohort: str, name: str, results_root: Path, figures_root: Path) -> tuple[Path, Path]:
     return results_root / cohort / name, figures_root / cohort / name
 
 
@@ -259,10 +259,6 @@ def _rel(p: Path, root: Path) -> str:
         return p.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(p)
-
-
-def _coerce_override(value: str) -> Any:
-    return yaml.safe_load(value)
 
 
 def plan_runs(
@@ -314,7 +310,7 @@ def plan_runs(
     for name in order:
         spec = specs[name]
         ok, why = applicable[name]
-        final_res, final_fig = _final_dirs(root, cohort.name, name, results_root, figures_root)
+        final_res, final_fig = _final_dirs(cohort.name, name, results_root, figures_root)
         params = dict(spec.defaults)
         params.update(
             cohort=cohort.name,
@@ -324,7 +320,7 @@ def plan_runs(
         )
         if "upstream_dirs" in spec.defaults or spec.upstream:
             params["upstream_dirs"] = {
-                u: _rel(_final_dirs(root, cohort.name, u, results_root, figures_root)[0], root)
+                u: _rel(_final_dirs(cohort.name, u, results_root, figures_root)[0], root)
                 for u in spec.upstream
                 if applicable[u][0]
             }
@@ -618,12 +614,11 @@ def run_pipeline(
                     res = fut.result()
                 except Exception as exc:  # the worker itself died
                     res = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "cell": None}
-                final_r, final_f = _final_dirs(root, cohort.name, name, results_root, figures_root)
+                final_r, final_f = _final_dirs(cohort.name, name, results_root, figures_root)
                 if res["status"] == "ok":
-                    outputs = ChecksumCache(Path(task.staging_results) / ".unused").tree(Path(task.staging_results))
-                    outputs.update(
-                        {f"figures/{k}": v for k, v in ChecksumCache(Path("/dev/null")).tree(Path(task.staging_figures)).items()}
-                    )
+                    hasher = ChecksumCache()
+                    outputs = hasher.tree(Path(task.staging_results))
+                    outputs.update({f"figures/{k}": v for k, v in hasher.tree(Path(task.staging_figures)).items()})
                     _swap_in(Path(task.staging_results), final_r)
                     _swap_in(Path(task.staging_figures), final_f)
                     if item.spec.upstream:  # upstream outputs may have changed during this run
@@ -653,7 +648,8 @@ def run_pipeline(
                 res["inputs"] = item.inputs
                 results[name] = res
     finally:
-        executor.shutdown(wait=True) if not client else None
+        if not client:
+            executor.shutdown(wait=True)
         if client:
             client.close()
         if cluster:

@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
-import matplotlib.pyplot as plt  # noqa: E402
-
-from .io import atomic_path  # noqa: E402
+from .io import atomic_path
 
 __all__ = ["OKABE_ITO", "RESPONSE_COLORS", "ARM_COLORS", "TIMEPOINT_COLORS", "save_figure", "set_style"]
 
