@@ -46,6 +46,7 @@ from IPython.display import display
 from scipy.stats import mannwhitneyu
 
 from helpers import dst
+from helpers.beataml import load_beataml, ven_by_fab, ven_by_mutation
 from helpers.clinical import clinical_endpoints, load_clinical, load_samples
 from helpers.dst import beataml, plots
 from helpers.io import write_table
@@ -237,34 +238,31 @@ if not COHORT_MODE:
 
 # %% [markdown]
 # ### Published biology: monocytic and RAS-pathway leukemias resist venetoclax
+# FAB groups and mutation flags come from the BeatAML patient table that the integration also reads
+# (`helpers.beataml.load_beataml`: M4/M5 includes M4eo and M5a/b, NOS counts as unknown; NPM1 from the exome or the
+# clinical assay; FLT3-ITD from the clinical assay), so both axes compare the same patients; here the outcome is our
+# own refitted venetoclax AUC (`ven_auc_refit`).
 
 # %%
 if not COHORT_MODE:
-    clin = beataml.load_clinical()
-    ven = refit[refit["drug"] == "Venetoclax"][["patient_id", "auc", "ic50_uM"]].merge(clin, on="patient_id")
-    fab = ven.dropna(subset=["fab_group"]).groupby("fab_group")["auc"].agg(["count", "median"])
-    write_table(fab.reset_index(), out / "beataml_ven_auc_by_fab.csv")
-    display(fab.round(1))
-    p_fab = mannwhitneyu(ven.loc[ven["fab_group"] == "M4/M5", "auc"], ven.loc[ven["fab_group"] == "M0/M1", "auc"],
-                         alternative="greater").pvalue
-    print(f"VEN AUC M4/M5 > M0/M1: one-sided Mann-Whitney p = {p_fab:.2g}")
-    mrows = []
-    for gene in ["KRAS", "PTPN11", "NRAS", "TP53", "NPM1", "IDH1", "IDH2", "FLT3_ITD"]:
-        d = ven.dropna(subset=[gene])
-        mut, wt = d.loc[d[gene] == 1, "auc"], d.loc[d[gene] == 0, "auc"]
-        mrows.append({"gene": gene, "n_mutated": len(mut), "median_auc_mutated": mut.median(),
-                      "median_auc_wildtype": wt.median(), "delta": mut.median() - wt.median(),
-                      "p_mannwhitney": mannwhitneyu(mut, wt).pvalue})
-    mut_table = pd.DataFrame(mrows)
+    ba = load_beataml()
+    ba["ven_auc_refit"] = ba["patient_id"].map(refit[refit["drug"] == "Venetoclax"].set_index("patient_id")["auc"])
+    fab = ven_by_fab(ba, auc="ven_auc_refit")
+    write_table(fab, out / "beataml_ven_auc_by_fab.csv")
+    display(fab.round({"median_auc": 1, "q1": 1, "q3": 1, "delta_vs_m0m1": 1}))
+    print(f"VEN AUC M4/M5 vs M0/M1: two-sided Mann-Whitney p = {fab.set_index('group').loc['M4/M5', 'p_vs_m0m1']:.2g}")
+    genes = ["KRAS", "PTPN11", "NRAS", "TP53", "NPM1", "IDH1", "IDH2", "FLT3_ITD"]
+    mut_table = ven_by_mutation(ba, genes, auc="ven_auc_refit")
     write_table(mut_table, out / "beataml_ven_auc_by_mutation.csv")
-    display(mut_table.round({"median_auc_mutated": 1, "median_auc_wildtype": 1, "delta": 1, "p_mannwhitney": 4}))
-    fig = plots.plot_groups(ven.dropna(subset=["fab_group"]), value="auc", group="fab_group",
-                            order=["M0/M1", "other", "M4/M5"], ylabel="venetoclax AUC (% x log10 uM)")
+    display(mut_table.round({"median_mut": 1, "median_wt": 1, "delta": 1, "p": 4, "q": 4}))
+    ven = ba.dropna(subset=["ven_auc_refit"])
+    fig = plots.plot_groups(ven, value="ven_auc_refit", group="fab_group", order=["M0/M1", "other", "M4/M5"],
+                            ylabel="venetoclax AUC (% x log10 uM)")
     save(fig, "beataml_ven_auc_by_fab")
-    long = pd.concat([ven.loc[ven[g] == 1, ["auc"]].assign(group=g) for g in ["NPM1", "IDH1", "KRAS", "PTPN11"]]
-                     + [ven.loc[ven[["NPM1", "IDH1", "KRAS", "PTPN11"]].fillna(0).sum(axis=1) == 0, ["auc"]]
-                        .assign(group="none of these")])
-    fig = plots.plot_groups(long, value="auc", group="group",
+    shown = ["NPM1", "IDH1", "KRAS", "PTPN11"]
+    long = pd.concat([ven.loc[ven[g] == 1, ["ven_auc_refit"]].assign(group=g) for g in shown]
+                     + [ven.loc[ven[shown].fillna(0).sum(axis=1) == 0, ["ven_auc_refit"]].assign(group="none of these")])
+    fig = plots.plot_groups(long, value="ven_auc_refit", group="group",
                             order=["NPM1", "IDH1", "none of these", "KRAS", "PTPN11"],
                             ylabel="venetoclax AUC (% x log10 uM)")
     save(fig, "beataml_ven_auc_by_mutation")
@@ -275,7 +273,7 @@ if not COHORT_MODE:
 
 # %%
 if not COHORT_MODE:
-    feats = clin[["patient_id", "monocytic"]].copy()  # FAB and mutations stay in the integration's own reading
+    feats = ba[["patient_id", "monocytic"]].copy()  # the integration reads FAB and mutations from the same table
     for prefix, d in (("ven", "Venetoclax"), ("aza", "Azacytidine")):
         f = refit[refit["drug"] == d].set_index("patient_id")[["auc", "ic50_uM"]]
         f.columns = [f"{prefix}_auc", f"{prefix}_ic50_um"]
@@ -284,7 +282,7 @@ if not COHORT_MODE:
     feats = feats.dropna(subset=["ven_auc", "aza_auc"], how="all").sort_values("patient_id", key=lambda s: s.astype(int))
     dictionary = pd.DataFrame([
         ("patient_id", "", "BeatAML 2.0", "dbGaP subject id"),
-        ("monocytic", "0/1", "cohort.json", "FAB M4/M5"),
+        ("monocytic", "0/1", "cohort.json", "FAB M4/M5 (incl. M4eo, M5a, M5b); missing when FAB is missing or NOS"),
         ("ven_auc", "% x log10(uM)", "probit refit", "Venetoclax AUC over 0.0137-10 uM (max 286.3), refitted"),
         ("ven_ic50_um", "uM", "probit refit", "Venetoclax IC50, clamped to the tested range"),
         ("ven_dss2", "", "ll4 fit", "Venetoclax DSS2 (threshold 10 %)"),

@@ -9,6 +9,7 @@ from scipy.integrate import quad
 from scipy.optimize import least_squares
 from scipy.special import ndtr
 
+from helpers.beataml import load_beataml, ven_by_fab, ven_by_mutation
 from helpers.dst import beataml, dss_scores, fit_curves, fit_ll4, fit_probit, ll4_inhibition, probit_auc, selective_dss
 from helpers.registry import dataset_path
 
@@ -129,11 +130,33 @@ def test_beataml_whole_cohort_in_one_call(beataml_refit):
     assert s["d_auc"].abs().median() <= 0.1 and (s["d_auc"].abs() <= 1).mean() >= 0.85
 
 
+def _with_refit_ven_auc(refit: pd.DataFrame) -> pd.DataFrame:
+    """The shared patient table with the refitted venetoclax AUC beside the published one, as the DST notebook does."""
+    ven = refit[refit["drug"] == "Venetoclax"].set_index("patient_id")["auc"]
+    return load_beataml().assign(ven_auc_refit=lambda t: t["patient_id"].map(ven))
+
+
 def test_beataml_published_biology(beataml_refit):
-    ven = beataml_refit[beataml_refit["drug"] == "Venetoclax"].merge(beataml.load_clinical(), on="patient_id")
-    med = ven.groupby("fab_group")["auc"].median()
+    ba = _with_refit_ven_auc(beataml_refit)
+    med = ven_by_fab(ba, auc="ven_auc_refit").set_index("group")["median_auc"]
     assert 50 < med["M0/M1"] < 85 and 180 < med["M4/M5"] < 220  # published: about 65 and 200
-    delta = {g: ven.loc[ven[g] == 1, "auc"].median() - ven.loc[ven[g] == 0, "auc"].median()
-             for g in ["KRAS", "PTPN11", "NPM1", "IDH1"]}
+    delta = ven_by_mutation(ba, ["KRAS", "PTPN11", "NPM1", "IDH1"], auc="ven_auc_refit").set_index("gene")["delta"]
     assert delta["KRAS"] > 30 and delta["PTPN11"] > 30
     assert delta["NPM1"] < 0 and delta["IDH1"] < -30
+
+
+def test_beataml_refit_and_published_biology_share_groups(public_data):
+    """The DST axis (own refits of the raw points) and the integration (published AUC) compare the same patients."""
+    pts = beataml.load_points(["Venetoclax"]).rename(columns={"patient_id": "sample"})
+    refit = fit_curves(pts, model="probit").rename(columns={"sample": "patient_id"})
+    ba = _with_refit_ven_auc(refit)
+    genes = ["KRAS", "PTPN11", "NRAS", "FLT3_ITD", "TP53", "NPM1", "IDH1", "IDH2"]
+    own, pub = ba.dropna(subset=["ven_auc_refit"]), ba.dropna(subset=["ven_auc"])
+    assert set(own["patient_id"]) == set(pub["patient_id"])
+    for col in ["fab_group", *genes]:
+        for value in ("M0/M1", "M4/M5", "other") if col == "fab_group" else (0.0, 1.0):
+            assert set(own.loc[own[col] == value, "patient_id"]) == set(pub.loc[pub[col] == value, "patient_id"]), col
+    n = ["group", "n"]
+    pd.testing.assert_frame_equal(ven_by_fab(ba, auc="ven_auc_refit")[n], ven_by_fab(ba)[n])
+    n = ["gene", "n_mut", "n_wt"]
+    pd.testing.assert_frame_equal(ven_by_mutation(ba, genes, auc="ven_auc_refit")[n], ven_by_mutation(ba, genes)[n])

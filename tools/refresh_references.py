@@ -12,6 +12,7 @@ Volatile metadata (timings, absolute paths) is stripped.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import jupytext  # noqa: E402
 import nbformat  # noqa: E402
 import papermill as pm  # noqa: E402
 
-from helpers.pipeline import discover_notebooks, load_cohort, plan_runs  # noqa: E402
+from helpers.pipeline import discover_notebooks, encrypted_kernel_manager, load_cohort, plan_runs  # noqa: E402
 from helpers.simulate import ensure_cohort  # noqa: E402
 
 REFERENCE_DIR = ROOT / "notebooks" / "reference"
@@ -33,7 +34,9 @@ def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
     root = str(ROOT)
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
+        # Cell ids are random per conversion; derive them from position and source so unchanged cells diff clean.
+        cell["id"] = hashlib.sha1(f"{i}\n{cell.source}".encode()).hexdigest()[:8]
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         for out in cell.get("outputs", []):  # no machine paths in git (nbval's sanitizer maps both sides alike)
@@ -65,7 +68,7 @@ def refresh(cohort_name: str, names: list[str]) -> None:
         out = target / f"{name}.ipynb"
         try:
             pm.execute_notebook(str(src), str(out), parameters=item.parameters, cwd=str(ROOT), kernel_name="python3",
-                                progress_bar=False)
+                                progress_bar=False, kernel_manager_class=encrypted_kernel_manager())
         finally:
             src.unlink(missing_ok=True)
         nbformat.write(strip_volatile(nbformat.read(out, as_version=4)), out)

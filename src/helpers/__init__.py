@@ -1,9 +1,9 @@
 """Helpers of the DREAM compendium: every computation behind the notebooks, importable and tested.
 
 Sub-packages, one per concern: ``dst`` (drug sensitivity testing), ``cytometry``, ``scrna``, ``barcodes``,
-``integration``, ``simulate`` (the simulated cohort), plus ``clinical`` (clinical and sample tables), ``io``
-(deterministic atomic writing), ``errors``, ``paths``, ``registry`` (public datasets), ``plotting`` and ``pipeline``
-(the notebook runner behind ``run_all.py``).
+``integration``, ``simulate`` (the simulated cohort), plus ``clinical`` (clinical and sample tables), ``beataml`` (the
+BeatAML 2.0 patient table shared by the DST and integration axes), ``io`` (deterministic atomic writing), ``errors``,
+``paths``, ``registry`` (public datasets), ``plotting`` and ``pipeline`` (the notebook runner behind ``run_all.py``).
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -49,6 +49,7 @@ __all__ = [
     "plan_runs",
     "run_pipeline",
     "execute_notebook",
+    "encrypted_kernel_manager",
 ]
 
 NOTEBOOK_PATTERN = re.compile(r"^\d{2}_[A-Za-z0-9_]+\.py$")
@@ -392,6 +393,21 @@ def _upstream_digests(spec: NotebookSpec, applicable: dict, run_dir: Path) -> di
 
 
 # --------------------------------------------------------------------------------------------------------- execution
+def encrypted_kernel_manager() -> type:
+    """Kernel manager class that provisions CurveZMQ keys when the kernel supports them.
+
+    Kernels talk to papermill over local TCP; ipykernel >= 7.3 warns on every start when that traffic is not encrypted
+    (and jupyter_client leaves encryption disabled by default), so turning it on both secures the channel and keeps the
+    run logs free of one warning per notebook.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class EncryptedKernelManager(AsyncKernelManager):
+        transport_encryption = "auto"
+
+    return EncryptedKernelManager
+
+
 def execute_notebook(task: RunTask) -> dict[str, Any]:
     """Execute one notebook with papermill into its staging folders; runs in a worker process.
 
@@ -423,6 +439,7 @@ def execute_notebook(task: RunTask) -> dict[str, Any]:
             progress_bar=task.progress_bar,
             log_output=False,
             report_mode=False,
+            kernel_manager_class=encrypted_kernel_manager(),
         )
     except pm.PapermillExecutionError as exc:
         result.update(

@@ -1,8 +1,8 @@
-"""BeatAML 2.0 (Bottomly et al. 2022 Cancer Cell) through the dataset registry: points, published fits, clinic.
+"""BeatAML 2.0 (Bottomly et al. 2022 Cancer Cell) through the dataset registry: measured points and published fits.
 
 Dataset ``beataml2`` (data/registry.yaml): ``dose/<dbgap_subject_id>.json`` (measured points per inhibitor),
-``fits.json`` (published probit intercept / beta), ``drugs.json`` (published AUC / IC50), ``cohort.json`` (FAB and
-clinical data of one index specimen per patient) and ``mutations.json`` (WES calls).
+``fits.json`` (published probit intercept / beta) and ``drugs.json`` (published AUC / IC50). The patient table (FAB
+group, mutation flags, clinical data) is :func:`helpers.beataml.load_beataml`, shared with the integration.
 """
 
 from __future__ import annotations
@@ -12,18 +12,17 @@ import json
 import numpy as np
 import pandas as pd
 
+from ..beataml import DATASET, read_json, require_keys
 from ..errors import DataContractError
 from ..registry import dataset_path
 from .fit import probit_auc
 
-__all__ = ["load_points", "load_published", "load_clinical", "compare_with_published", "MUTATION_GENES"]
-
-MUTATION_GENES = ["NPM1", "IDH1", "IDH2", "FLT3", "NRAS", "KRAS", "PTPN11", "TP53", "RUNX1", "ASXL1"]
+__all__ = ["load_points", "load_published", "compare_with_published"]
 
 
 def load_points(drugs: list[str] | None = None) -> pd.DataFrame:
     """Measured points as a long table ``patient_id, drug, conc_uM, viability_pct`` (optionally only ``drugs``)."""
-    folder = dataset_path("beataml2", "dose")
+    folder = dataset_path(DATASET, "dose")
     rows_p, rows_d, rows_c, rows_v = [], [], [], []
     for f in sorted(folder.glob("*.json"), key=lambda p: int(p.stem)):
         try:
@@ -46,47 +45,29 @@ def load_points(drugs: list[str] | None = None) -> pd.DataFrame:
 
 def load_published() -> pd.DataFrame:
     """Published fits: ``patient_id, drug, intercept, beta, auc, ic50_uM`` (median over a patient's specimens)."""
-    fits = json.loads(dataset_path("beataml2", "fits.json").read_text())
-    drugs = json.loads(dataset_path("beataml2", "drugs.json").read_text())
+    fits, drugs = read_json("fits.json"), read_json("drugs.json")
+    require_keys(fits, ("intercept", "beta", "conc"), "fits.json")
+    require_keys(drugs, ("patients", "drugs", "auc", "ic50"), "drugs.json")
     pats = [str(p) for p in drugs["patients"]]
     names = [d["name"] for d in drugs["drugs"]]
     shape = (len(pats), len(names))
-    arrays = {k: np.array(v, dtype=float) for k, v in (("intercept", fits["intercept"]), ("beta", fits["beta"]),
-                                                          ("auc", drugs["auc"]), ("ic50_uM", drugs["ic50"]))}
-    for k, a in arrays.items():
-        if a.shape != shape:
-            raise DataContractError(dataset_path("beataml2"), f"{k} matrix has shape {a.shape}, expected {shape}")
+    arrays = {}
+    for name, k, v in (("fits.json", "intercept", fits["intercept"]), ("fits.json", "beta", fits["beta"]),
+                       ("drugs.json", "auc", drugs["auc"]), ("drugs.json", "ic50_uM", drugs["ic50"])):
+        try:
+            a = np.array(v, dtype=float)
+        except (TypeError, ValueError):
+            a = None  # ragged rows or text: reported with the expected shape below
+        if a is None or a.shape != shape:
+            got = "ragged or non-numeric" if a is None else f"shape {a.shape}"
+            raise DataContractError(dataset_path(DATASET, name), f"{k} matrix is {got}, expected {shape} "
+                                    "(patients x drugs of drugs.json)")
+        arrays[k] = a
     out = pd.DataFrame({"patient_id": np.repeat(pats, len(names)), "drug": np.tile(names, len(pats)),
                         **{k: a.ravel() for k, a in arrays.items()}})
     rng = pd.DataFrame(fits["conc"], index=["min_conc_uM", "max_conc_uM"]).T
     out = out.join(rng, on="drug")
     return out.dropna(subset=["auc"]).reset_index(drop=True)
-
-
-def load_clinical() -> pd.DataFrame:
-    """Per patient: FAB, FAB group (``M0/M1``, ``M4/M5``, ``other``), monocytic flag and mutation flags.
-
-    Mutation flags are 1 when WES found any call in the gene (``mutations.json``), 0 for sequenced patients without
-    one, NaN for patients without WES. NPM1 and FLT3-ITD also use the clinical calls of ``cohort.json``.
-    """
-    coh = json.loads(dataset_path("beataml2", "cohort.json").read_text())
-    muts = pd.DataFrame(json.loads(dataset_path("beataml2", "mutations.json").read_text()))
-    c = pd.DataFrame(coh["patients"])
-    out = pd.DataFrame({"patient_id": c["id"].astype(str), "fab": c["fab"], "age": c["age"], "sex": c["sex"],
-                        "eln2017": c["eln"], "dx": c["dx"]})
-    fab = out["fab"].fillna("").str.upper()
-    out["fab_group"] = np.select([fab.str.match(r"^M[01]$|^M0/M1$"), fab.str.match(r"^M[45]")],
-                                 ["M0/M1", "M4/M5"], default="other")
-    out.loc[fab == "", "fab_group"] = np.nan
-    out["monocytic"] = (out["fab_group"] == "M4/M5").astype(float).where(out["fab_group"].notna())
-    sequenced = set(map(str, coh["sequenced"]))
-    hit = muts.assign(p=muts["p"].astype(str)).groupby("g")["p"].apply(set)
-    seq = out["patient_id"].isin(sequenced)
-    for g in MUTATION_GENES:
-        out[g] = np.where(out["patient_id"].isin(hit.get(g, set())), 1.0, np.where(seq, 0.0, np.nan))
-    out["NPM1"] = np.where(c["npm1c"].fillna(False).astype(bool), 1.0, out["NPM1"])
-    out["FLT3_ITD"] = c["flt3itd"].astype(float)
-    return out
 
 
 def compare_with_published(fits: pd.DataFrame, published: pd.DataFrame, *, tol_consistent: float = 0.1) -> pd.DataFrame:

@@ -12,9 +12,13 @@ first row and column at zero concentration (the monotherapies). Scores are obser
   bottom is fixed at the other drug's fitted effect and top at 100.
 
 Monotherapies are fitted with the 4-parameter log-logistic of R's drc (``LL.4``: c + (d - c) / (1 + exp(b (ln x -
-ln e)))), zero concentrations entering as 1e-10 as SynergyFinder does. All fits of a block, and of many blocks, run
-together in one vectorised Levenberg-Marquardt (no per-curve loop). Block p-values for the mean use
+ln e)))), zero concentrations entering as 1e-10 as SynergyFinder 3 does. All fits of a block, and of many blocks,
+run together in one vectorised Levenberg-Marquardt (no per-curve loop). Block p-values for the mean use
 exp(-0.717 z - 0.416 z^2) (SynergyFinder 3 documentation).
+
+``monotherapy_fit="synergyfinder2"`` reproduces the Loewe scores of SynergyFinder 2 (Ianevski et al. 2020, Nucleic
+Acids Res 48:W488), which fitted each monotherapy on its nonzero concentrations only, with the top fixed at 100 and
+the bottom at min(0, lowest observed monotherapy response); ZIP always follows SynergyFinder 3.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import pandas as pd
 __all__ = ["fit_drc_ll4", "drc_ll4", "synergy_scores", "block_synergy", "synergy_table"]
 
 ZERO_DOSE = 1e-10
+MONOTHERAPY_FITS = ("synergyfinder3", "synergyfinder2")
 
 
 def drc_ll4(x, b, c, d, e):
@@ -41,7 +46,8 @@ def fit_drc_ll4(dose, resp, *, fix_c=None, fix_d=None, max_iter: int = 200) -> d
     dose, resp
         Arrays (n_curves, n_points); zero doses are replaced by 1e-10; NaN responses are ignored.
     fix_c, fix_d
-        Optional per-curve fixed bottom (c) and top (d); NaN or None = free.
+        Optional fixed bottom (c) and top (d): a scalar for all curves or an array with one value per curve; NaN or
+        None = free.
 
     Returns
     -------
@@ -162,7 +168,29 @@ def _loewe_expected(x1, x2, par1, par2):
     return np.minimum(y, 100.0)
 
 
-def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.ndarray) -> dict[str, np.ndarray]:
+def _fit_monotherapies(cr, cc, y_row, y_col, *, monotherapy_fit):
+    """LL.4 fits of the row and column drugs' monotherapies of all blocks in one batch: (row, col) parameter tuples."""
+    nb, nr, nc = len(y_row), len(cr), len(cc)
+    k = max(nr, nc)
+
+    def pad(v):
+        return np.pad(v, ((0, 0), (0, k - v.shape[1])), constant_values=np.nan)
+
+    dose = np.vstack([pad(np.broadcast_to(cr, (nb, nr))), pad(np.broadcast_to(cc, (nb, nc)))])
+    resp = np.vstack([pad(y_row), pad(y_col)])
+    if monotherapy_fit == "synergyfinder3":
+        fits = fit_drc_ll4(dose, resp)
+    else:
+        # SynergyFinder 2: zero concentrations left out, top fixed at 100, bottom at min(0, lowest observed response).
+        # The zero dose is kept at 0 with a missing response (not a missing dose) so that it cannot move the starts.
+        resp = np.where(dose > 0, resp, np.nan)
+        bottom = np.minimum(0.0, np.where(np.isfinite(resp), resp, np.inf).min(axis=1))
+        fits = fit_drc_ll4(dose, resp, fix_c=bottom, fix_d=100.0)
+    return tuple(fits[q][:nb] for q in "bcde"), tuple(fits[q][nb:] for q in "bcde")
+
+
+def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.ndarray, *,
+                   monotherapy_fit: str = "synergyfinder3") -> dict[str, np.ndarray]:
     """Per-cell Bliss, HSA, Loewe and ZIP scores of one dose matrix or of a stack of same-shaped matrices.
 
     Parameters
@@ -172,13 +200,24 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
         concentrations. All fits of all blocks run in one batch.
     conc_row, conc_col
         Concentrations of the row and column drug (first entry 0), shared by the blocks; any one unit per drug.
+    monotherapy_fit
+        Monotherapy curves of the Loewe model. ``"synergyfinder3"`` (default): all four LL.4 parameters free,
+        zero concentrations included at 1e-10 (SynergyFinder 3, Ianevski et al. 2022, Nucleic Acids Res 50:W739).
+        ``"synergyfinder2"``: each curve fitted on its nonzero concentrations with the top fixed at 100 and the
+        bottom at min(0, lowest observed monotherapy response), as SynergyFinder 2 did (Ianevski et al. 2020,
+        Nucleic Acids Res 48:W488), so that Loewe scores can be compared with results published with that version.
+        ZIP is not affected and always follows SynergyFinder 3 (which reproduces the R package); SynergyFinder 2's
+        ZIP is not reproduced by either choice.
 
     Returns
     -------
     dict
         ``bliss, hsa, loewe, zip`` score matrices (shape of ``inhibition``, 0 on the monotherapy row/column), the
-        expected surfaces ``*_expected`` and the monotherapy LL.4 parameters ``row_fit`` / ``col_fit`` (b, c, d, e).
+        expected surfaces ``*_expected``, the monotherapy LL.4 parameters ``row_fit`` / ``col_fit`` (b, c, d, e) used
+        by ZIP and ``loewe_row_fit`` / ``loewe_col_fit`` used by Loewe (the same under ``"synergyfinder3"``).
     """
+    if monotherapy_fit not in MONOTHERAPY_FITS:
+        raise ValueError(f"monotherapy_fit must be one of {MONOTHERAPY_FITS}, not {monotherapy_fit!r}")
     y = np.asarray(inhibition, float)
     single = y.ndim == 2
     y = y[None] if single else y
@@ -189,18 +228,12 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
     y_row, y_col = y[:, :, 0], y[:, 0, :]  # monotherapy of the row drug (column 0) and of the column drug (row 0)
     bliss = y_row[:, :, None] + y_col[:, None, :] - y_row[:, :, None] * y_col[:, None, :] / 100
     hsa = np.maximum(y_row[:, :, None], y_col[:, None, :])
-    k = max(nr, nc)
-
-    def pad(v):
-        return np.pad(v, ((0, 0), (0, k - v.shape[1])), constant_values=np.nan)
-
-    fits = fit_drc_ll4(np.vstack([pad(np.broadcast_to(cr, (nb, nr))), pad(np.broadcast_to(cc, (nb, nc)))]),
-                       np.vstack([pad(y_row), pad(y_col)]))
-    prow = tuple(fits[q][:nb] for q in "bcde")
-    pcol = tuple(fits[q][nb:] for q in "bcde")
+    prow, pcol = _fit_monotherapies(cr, cc, y_row, y_col, monotherapy_fit="synergyfinder3")
+    lrow, lcol = (prow, pcol) if monotherapy_fit == "synergyfinder3" else _fit_monotherapies(
+        cr, cc, y_row, y_col, monotherapy_fit=monotherapy_fit)
     xr, xc = np.meshgrid(cr, cc, indexing="ij")
     xr, xc = np.broadcast_to(xr, y.shape), np.broadcast_to(xc, y.shape)
-    loewe = _loewe_expected(xc, xr, pcol, prow)
+    loewe = _loewe_expected(xc, xr, lcol, lrow)
     # ZIP: fitted monotherapies at the nonzero doses, shape (B, R-1) and (B, C-1).
     fr = drc_ll4(cr[None, 1:], *(v[:, None] for v in prow))
     fc = drc_ll4(cc[None, 1:], *(v[:, None] for v in pcol))
@@ -226,7 +259,9 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
     if single:
         out = {q: v[0] for q, v in out.items()}
         prow, pcol = tuple(v[0] for v in prow), tuple(v[0] for v in pcol)
+        lrow, lcol = tuple(v[0] for v in lrow), tuple(v[0] for v in lcol)
     out["row_fit"], out["col_fit"] = prow, pcol
+    out["loewe_row_fit"], out["loewe_col_fit"] = lrow, lcol
     return out
 
 
@@ -251,7 +286,8 @@ def block_synergy(scores: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 def synergy_table(cells: pd.DataFrame, *, block: str = "block", conc_row: str = "conc_row", conc_col: str = "conc_col",
-                  response: str = "inhibition_pct") -> tuple[pd.DataFrame, pd.DataFrame]:
+                  response: str = "inhibition_pct",
+                  monotherapy_fit: str = "synergyfinder3") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Synergy of every block of a long table of combination cells, all blocks of one layout in one batch.
 
     Parameters
@@ -259,6 +295,9 @@ def synergy_table(cells: pd.DataFrame, *, block: str = "block", conc_row: str = 
     cells
         One row per cell (replicates are averaged): block id, the two concentrations and % inhibition. Blocks with
         the same concentrations are scored together.
+    monotherapy_fit
+        Monotherapy curves of the Loewe model, ``"synergyfinder3"`` (default) or ``"synergyfinder2"``; see
+        `synergy_scores`.
 
     Returns
     -------
@@ -278,7 +317,7 @@ def synergy_table(cells: pd.DataFrame, *, block: str = "block", conc_row: str = 
         cols = np.unique(sub.columns.get_level_values(1).to_numpy(float))
         sub = sub.reindex(columns=pd.MultiIndex.from_product([rows, cols]))
         mats = sub.to_numpy().reshape(len(sub), len(rows), len(cols))
-        sc = synergy_scores(mats, rows, cols)
+        sc = synergy_scores(mats, rows, cols, monotherapy_fit=monotherapy_fit)
         rr, cc = np.meshgrid(rows, cols, indexing="ij")
         nb = len(sub)
         per_cell.append(pd.DataFrame({

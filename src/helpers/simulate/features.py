@@ -1,8 +1,10 @@
-"""Feature tables derived from the simulated cohort's truth, for the integration tests (no tests here).
+"""Axis feature tables simulated from a cohort's truth, to study the integration on its own.
 
 They stand in for the axis notebooks' features.csv: each latent quantity of truth/samples.csv plus measurement noise,
 written in the data contract of CONTRIBUTING.md (features.csv + features_dictionary.csv per axis). The noise levels
-are of the order of the assays' own (CellTiter-Glo CV 5-10 %, flow percentages a few points).
+are of the order of the assays' own (CellTiter-Glo CV 5-10 %, flow percentages a few points). Running the four axis
+notebooks on a cohort takes minutes; these tables take a fraction of a second, which is what the integration tests
+and the power analysis of the study design (:mod:`helpers.integration.power`) need for cohorts of any size.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.io import write_table
+from ..io import write_table
+
+__all__ = ["simulate_feature_tables"]
 
 DICT_COLUMNS = ["name", "unit", "source", "definition"]
 
@@ -24,8 +28,9 @@ def _write(folder: Path, table: pd.DataFrame, dictionary: list[tuple[str, str, s
     write_table(dic, folder / "features_dictionary.csv")
 
 
-def truth_features(cohort_dir: Path, out_root: Path, *, seed: int = 7) -> dict[str, str]:
+def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, seed: int = 7) -> dict[str, str]:
     """Write per-axis feature tables derived from ``<cohort_dir>/truth`` under ``out_root``; return upstream_dirs."""
+    cohort_dir, out_root = Path(cohort_dir), Path(out_root)
     rng = np.random.default_rng(seed)
     truth = pd.read_csv(cohort_dir / "truth" / "samples.csv", dtype={"sample_id": str, "patient_id": str})
     samples = pd.read_csv(cohort_dir / "samples.csv", dtype=str, keep_default_na=False)
@@ -42,9 +47,16 @@ def truth_features(cohort_dir: Path, out_root: Path, *, seed: int = 7) -> dict[s
     dst["ven_ic50_um"] = 10 ** np.clip(v + rng.normal(0, 0.15, m), -4, 1)
     dst["aza_auc"] = 180 + 40 * t.loc[has["dst"], "aza_log10_ic50_um"].to_numpy() + rng.normal(0, 10, m)
     dst.loc[dst.index[:2], "ven_auc"] = np.nan  # a failed plate: the value is missing, the sample is not
-    _write(out_root / "01_dst", dst, [("ven_auc", "AUC units", "Venetoclax probit AUC"),
-                                     ("ven_ic50_um", "uM", "Venetoclax IC50"),
-                                     ("aza_auc", "AUC units", "Azacitidine probit AUC")], "dst")
+    _write(
+        out_root / "01_dst",
+        dst,
+        [
+            ("ven_auc", "AUC units", "Venetoclax probit AUC"),
+            ("ven_ic50_um", "uM", "Venetoclax IC50"),
+            ("aza_auc", "AUC units", "Azacitidine probit AUC"),
+        ],
+        "dst",
+    )
 
     cyt = t.loc[has["cytometry"], ids].copy()
     sub = t.loc[has["cytometry"]]
@@ -53,10 +65,17 @@ def truth_features(cohort_dir: Path, out_root: Path, *, seed: int = 7) -> dict[s
     cyt["bcl2_family_score"] = sub["bcl2_dependence"].to_numpy() + rng.normal(0, 0.4, m)
     cyt["tnk_activation"] = sub["immune_activation"].to_numpy() + rng.normal(0, 0.3, m)
     cyt["pct_blasts"] = np.clip(sub["blast_pct"].to_numpy() + rng.normal(0, 4, m), 0, 100)
-    _write(out_root / "02_cytometry", cyt, [("pct_monocytic", "% of leukemic cells", "CD14/CD64+ monocytic cells"),
-                                           ("bcl2_family_score", "z", "BCL2 vs MCL1/BCL-xL in LSCs"),
-                                           ("tnk_activation", "z", "CD69/HLA-DR on T and NK cells"),
-                                           ("pct_blasts", "% of live cells", "CD45dim SSC-low blasts")], "cytometry")
+    _write(
+        out_root / "02_cytometry",
+        cyt,
+        [
+            ("pct_monocytic", "% of leukemic cells", "CD14/CD64+ monocytic cells"),
+            ("bcl2_family_score", "z", "BCL2 vs MCL1/BCL-xL in LSCs"),
+            ("tnk_activation", "z", "CD69/HLA-DR on T and NK cells"),
+            ("pct_blasts", "% of live cells", "CD45dim SSC-low blasts"),
+        ],
+        "cytometry",
+    )
 
     sc = t.loc[has["scrna"] & t["timepoint"].isin(["diagnosis", "relapse"]), ids].copy()
     sub = t.loc[sc.index]
@@ -64,16 +83,31 @@ def truth_features(cohort_dir: Path, out_root: Path, *, seed: int = 7) -> dict[s
     sc["frac_mono_like"] = np.clip(sub["mono_frac"].to_numpy() + rng.normal(0, 0.05, m), 0, 1)
     sc["lsc17"] = 0.5 * np.log(sub["lsc_frac"].to_numpy()) + rng.normal(0, 0.2, m)
     sc["bcl2_family_score"] = sub["bcl2_dependence"].to_numpy() + rng.normal(0, 0.5, m)
-    _write(out_root / "03_scrna", sc, [("frac_mono_like", "fraction", "Mono-like leukemic cells (Zeng 2022)"),
-                                      ("lsc17", "score", "LSC17 score"),
-                                      ("bcl2_family_score", "z", "BCL2 minus MCL1/BCL2A1 expression")], "scrna")
+    _write(
+        out_root / "03_scrna",
+        sc,
+        [
+            ("frac_mono_like", "fraction", "Mono-like leukemic cells (Zeng 2022)"),
+            ("lsc17", "score", "LSC17 score"),
+            ("bcl2_family_score", "z", "BCL2 minus MCL1/BCL2A1 expression"),
+        ],
+        "scrna",
+    )
 
     bc = t.loc[has["barcoding"], ids]
     reps = bc.loc[bc.index.repeat(3)].reset_index(drop=True)
     reps["pdx_id"] = [f"{s}-M{k % 3 + 1}" for k, s in enumerate(reps["sample_id"])]
     reps["shannon_ratio"] = rng.normal(0.5, 0.1, len(reps))
     reps["n_dominant_clones"] = rng.integers(1, 6, len(reps))
-    _write(out_root / "04_barcodes", reps, [("shannon_ratio", "ratio", "Shannon diversity treated / vehicle"),
-                                           ("n_dominant_clones", "count", "clones above 2 %")], "barcoding")
-    assert n > 0
+    _write(
+        out_root / "04_barcodes",
+        reps,
+        [
+            ("shannon_ratio", "ratio", "Shannon diversity treated / vehicle"),
+            ("n_dominant_clones", "count", "clones above 2 %"),
+        ],
+        "barcoding",
+    )
+    if n == 0:
+        raise ValueError(f"{cohort_dir / 'truth' / 'samples.csv'}: no samples to derive features from")
     return {nb: str(out_root / nb) for nb in ("01_dst", "02_cytometry", "03_scrna", "04_barcodes")}
