@@ -45,6 +45,7 @@ power_sizes = [120, 2000]  # simulated cohorts only: study sizes for the power o
 power_cohorts = 20  # simulated cohorts per size
 
 # %%
+import time
 import warnings
 
 import pandas as pd
@@ -64,6 +65,7 @@ pd.set_option("display.width", 140)
 pd.set_option("display.max_columns", 20)
 pd.set_option("display.max_colwidth", 60)
 out, figs = resolve(output_dir), resolve(figures_dir)
+run_started_ns = time.time_ns()  # to list only the tables this run writes (the folder may hold earlier runs' files)
 out.mkdir(parents=True, exist_ok=True)
 figs.mkdir(parents=True, exist_ok=True)
 index = it.FigureIndex("05_integration", figs)
@@ -440,7 +442,9 @@ if BEATAML:
 # %%
 index.write(out / "figure_index.csv")
 display(index.table()[["figure", "section"]])
-tables = sorted(p.name for p in out.iterdir() if p.suffix in {".csv", ".html", ".tex"})
+# 2 s of slack for file systems with coarse modification times.
+tables = sorted(p.name for p in out.iterdir()
+                if p.suffix in {".csv", ".html", ".tex"} and p.stat().st_mtime_ns >= run_started_ns - 2_000_000_000)
 print("tables:", ", ".join(tables))
 
 # %% [markdown]
