@@ -30,12 +30,12 @@ import pandas as pd
 
 from helpers.cohort_summary import assay_availability, load_cohort_tables, plot_cohort_overview, response_by_risk
 from helpers.io import write_table
-from helpers.paths import resolve
+from helpers.paths import output_folders, resolve
 from helpers.plotting import save_figure, set_style
 
 set_style()
 pd.set_option("display.precision", 1)
-out, figs = resolve(output_dir), resolve(figures_dir)
+out, figs = output_folders(output_dir, figures_dir)
 clinical, samples = load_cohort_tables(resolve(data_dir))
 print(f"{len(clinical)} patients, {len(samples)} samples")
 

@@ -50,15 +50,13 @@ from helpers.beataml import load_beataml, ven_by_fab, ven_by_mutation
 from helpers.clinical import clinical_endpoints, load_clinical, load_samples
 from helpers.dst import beataml, plots
 from helpers.io import write_table
-from helpers.paths import resolve
+from helpers.paths import output_folders, resolve
 from helpers.plotting import save_figure, set_style
 
 warnings.filterwarnings("ignore", category=RuntimeWarning)
 set_style()
 pd.set_option("display.width", 140)
-out, figs = resolve(output_dir), resolve(figures_dir)
-out.mkdir(parents=True, exist_ok=True)
-figs.mkdir(parents=True, exist_ok=True)
+out, figs = output_folders(output_dir, figures_dir)
 COHORT_MODE = mode == "cohort"
 if mode not in ("cohort", "beataml"):
     raise ValueError(f"mode must be 'cohort' or 'beataml', got {mode!r}")

@@ -64,16 +64,14 @@ from helpers.cytometry import (
 )
 from helpers.cytometry.plots import plot_by_group, plot_embedding, plot_gate, plot_hierarchy
 from helpers.io import write_table
-from helpers.paths import resolve
+from helpers.paths import output_folders, resolve
 from helpers.plotting import save_figure, set_style
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 set_style()
 pd.set_option("display.precision", 2)
 pd.set_option("display.width", 140)
-out, figs = resolve(output_dir), resolve(figures_dir)
-out.mkdir(parents=True, exist_ok=True)
-figs.mkdir(parents=True, exist_ok=True)
+out, figs = output_folders(output_dir, figures_dir)
 data = resolve(data_dir)
 
 inputs = load_cytometry(data / "cytometry")

@@ -50,16 +50,14 @@ import pandas as pd
 
 from helpers import scrna
 from helpers.io import write_table
-from helpers.paths import resolve
+from helpers.paths import output_folders, resolve
 from helpers.plotting import save_figure, set_style
 
 warnings.filterwarnings("ignore")  # library deprecation chatter would make the printed output machine-dependent
 set_style()
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 30)
-out, figs = resolve(output_dir), resolve(figures_dir)
-out.mkdir(parents=True, exist_ok=True)
-figs.mkdir(parents=True, exist_ok=True)
+out, figs = output_folders(output_dir, figures_dir)
 if mode not in ("cohort", "aml027"):
     raise ValueError(f"mode must be 'cohort' or 'aml027', got {mode!r}")
 

@@ -52,16 +52,14 @@ import pandas as pd
 import helpers.barcodes as bc
 from helpers.barcodes.plots import plot_clone_bars, plot_pvalue_qq, plot_rarefaction, plot_read_fates, plot_resistance
 from helpers.io import write_table
-from helpers.paths import resolve
+from helpers.paths import output_folders, resolve
 from helpers.plotting import ARM_COLORS, save_figure, set_style
 
 warnings.filterwarnings("ignore")
 set_style()
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 20)
-out, figs = resolve(output_dir), resolve(figures_dir)
-out.mkdir(parents=True, exist_ok=True)
-figs.mkdir(parents=True, exist_ok=True)
+out, figs = output_folders(output_dir, figures_dir)
 data = resolve(data_dir)
 ds = bc.load_barcode_dataset(data)
 sheet = ds.sheet

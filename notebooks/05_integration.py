@@ -54,7 +54,7 @@ from IPython.display import display
 from helpers import beataml as bm
 from helpers import integration as it
 from helpers.io import write_table
-from helpers.paths import resolve
+from helpers.paths import output_folders, resolve
 from helpers.plotting import RESPONSE_COLORS, set_style
 
 # Library deprecation notices are not results; keep them out of the (compared) notebook output.
@@ -64,10 +64,8 @@ set_style()
 pd.set_option("display.width", 140)
 pd.set_option("display.max_columns", 20)
 pd.set_option("display.max_colwidth", 60)
-out, figs = resolve(output_dir), resolve(figures_dir)
 run_started_ns = time.time_ns()  # to list only the tables this run writes (the folder may hold earlier runs' files)
-out.mkdir(parents=True, exist_ok=True)
-figs.mkdir(parents=True, exist_ok=True)
+out, figs = output_folders(output_dir, figures_dir)
 index = it.FigureIndex("05_integration", figs)
 DREAM, BEATAML = mode == "cohort", mode == "beataml"
 if mode not in ("cohort", "beataml"):

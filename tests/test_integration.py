@@ -16,7 +16,7 @@ from helpers import integration as it
 from helpers.cohort_summary import load_cohort_tables
 from helpers.errors import DataContractError
 from helpers.integration.beataml import eln2024_from_calls
-from helpers.integration.power import planted_effect_power, planted_effect_tests
+from helpers.integration.power import planted_effect_power, planted_effect_tests, simulated_patient_table
 from helpers.io import write_table
 from helpers.paths import repo_root
 from helpers.simulate import DEFAULT_SEED, PLANTED_EFFECTS, ensure_cohort
@@ -258,19 +258,10 @@ def test_table_one_counts_and_formats(tmp_path):
 # --- planted effects of the simulated cohort ----------------------------------------------------------------------
 
 
-def _assemble(cohort: Path, upstream: dict[str, str]) -> pd.DataFrame:
-    clinical, samples = load_cohort_tables(cohort)
-    feats, _ = it.collect_features(upstream)
-    patients = it.assemble_patient_table(clinical, samples, feats)
-    return it.log_transform_concentrations(patients, it.combined_dictionary(feats))[0]
-
-
 @pytest.fixture(scope="module")
 def large_cohort(tmp_path_factory) -> pd.DataFrame:
     """The DREAM design at 2,000 patients: there every planted effect has power >= 0.97 (planted_effect_power)."""
-    root = tmp_path_factory.mktemp("large")
-    cohort = ensure_cohort(root / "cohort", scale="ci", seed=DEFAULT_SEED, n_patients=2000, axes=())
-    return _assemble(cohort, simulate_feature_tables(cohort, root / "features"))
+    return simulated_patient_table(tmp_path_factory.mktemp("large"), n_patients=2000, seed=DEFAULT_SEED, feature_seed=7)
 
 
 def test_primary_resistance_univariable_screen_on_dream_sized_cohort(assembled):

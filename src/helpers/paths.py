@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["repo_root", "resolve", "public_data_root"]
+__all__ = ["repo_root", "resolve", "output_folders", "public_data_root"]
 
 
 def repo_root(start: str | Path | None = None) -> Path:
@@ -27,6 +27,14 @@ def resolve(path: str | Path) -> Path:
     """Resolve a path given relative to the repository root (absolute paths pass through)."""
     p = Path(path).expanduser()
     return p if p.is_absolute() else repo_root() / p
+
+
+def output_folders(*folders: str | Path) -> tuple[Path, ...]:
+    """Resolve folders given relative to the repository root (a notebook's results and figures) and create them."""
+    paths = tuple(resolve(f) for f in folders)
+    for p in paths:
+        p.mkdir(parents=True, exist_ok=True)
+    return paths
 
 
 def public_data_root() -> Path:

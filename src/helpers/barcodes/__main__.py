@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..cli import run_command
 from ..errors import DataContractError
 from ..io import write_table
 from .correct import CLUSTER_METHODS, cluster_barcodes
@@ -138,12 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-    try:
-        return a.func(a)
-    except DataContractError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

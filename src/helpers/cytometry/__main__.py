@@ -10,12 +10,11 @@ python -m helpers.cytometry scrub --fcs raw.fcs --out-dir shareable/
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataContractError
+from ..cli import run_command
 from ..io import write_table
 
 __all__ = ["main"]
@@ -102,12 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; a data-contract violation exits with status 2 and a one-line message."""
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except DataContractError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

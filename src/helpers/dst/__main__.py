@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..cli import run_command
 from ..errors import DataContractError
 from ..io import write_table
 
@@ -105,13 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-    try:
-        a.func(a)
-    except DataContractError as exc:
-        print(f"python -m helpers.dst {a.command}: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

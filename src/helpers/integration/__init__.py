@@ -12,7 +12,7 @@ from .figures import (
     roc_plot,
 )
 from .longitudinal import timepoint_shifts
-from .power import PLANTED_TERMS, planted_effect_power, planted_effect_tests
+from .power import PLANTED_TERMS, planted_effect_power, planted_effect_tests, simulated_patient_table
 from .stats import (
     CVResult,
     LogisticFit,
@@ -56,7 +56,7 @@ __all__ = [
     "CVResult", "LogisticFit", "added_value", "auc", "auc_ci", "bh_fdr", "calibration", "cross_validated_auc",
     "design_matrix", "fit_logistic", "is_binary", "likelihood_ratio_test", "univariable_logistic",
     "CoxFit", "cumulative_incidence", "fit_cox", "km_summary", "logrank", "univariable_cox",
-    "timepoint_shifts", "PLANTED_TERMS", "planted_effect_power", "planted_effect_tests",
+    "timepoint_shifts", "PLANTED_TERMS", "planted_effect_power", "planted_effect_tests", "simulated_patient_table",
     "FigureIndex", "biomarker_heatmap", "calibration_plot", "forest_plot", "km_plot", "roc_plot", "group_boxplot", "paired_plot",
     "table_one", "write_table_one", "format_p",
 ]  # fmt: skip

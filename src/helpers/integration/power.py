@@ -23,7 +23,7 @@ from .stats import fit_logistic, univariable_logistic
 from .survival import fit_cox
 from .tables import assemble_patient_table, collect_features, combined_dictionary, log_transform_concentrations
 
-__all__ = ["PLANTED_TERMS", "planted_effect_tests", "planted_effect_power"]
+__all__ = ["PLANTED_TERMS", "planted_effect_tests", "planted_effect_power", "simulated_patient_table"]
 
 # Measured feature -> (model, key in PLANTED_EFFECTS, sign of the feature relative to the latent variable).
 # Ex vivo VEN AUC rises as sensitivity falls, so its expected sign is the opposite of the planted sensitivity effect.
@@ -118,6 +118,26 @@ def planted_effect_tests(
     return out
 
 
+def simulated_patient_table(folder: str | Path, *, n_patients: int, seed: int, feature_seed: int | None = None
+                            ) -> pd.DataFrame:  # fmt: skip
+    """The integration's patient table of a simulated cohort whose axis features are drawn from its truth.
+
+    Patients from :func:`helpers.simulate.ensure_cohort` (clinical part only) and features from
+    :func:`helpers.simulate.features.simulate_feature_tables` (seed ``feature_seed``, default ``seed``), both
+    written under ``folder``, then assembled as the notebook does for measured features.
+    """
+    from ..simulate import ensure_cohort
+    from ..simulate.features import simulate_feature_tables
+
+    folder = Path(folder)
+    cohort = ensure_cohort(folder / "cohort", scale="ci", seed=seed, n_patients=n_patients, axes=())
+    upstream = simulate_feature_tables(cohort, folder / "features", seed=seed if feature_seed is None else feature_seed)
+    clinical, samples = load_cohort_tables(cohort)
+    feats, _ = collect_features(upstream)
+    patients = assemble_patient_table(clinical, samples, feats)
+    return log_transform_concentrations(patients, combined_dictionary(feats))[0]
+
+
 def planted_effect_power(
     n_patients: int,
     *,
@@ -147,8 +167,7 @@ def planted_effect_power(
         Per model and term: planted effect, expected sign, median estimate and ``detection_rate`` (power for a planted
         predictor, false-positive rate for the planted null), with the number of patients and cohorts.
     """
-    from ..simulate import PLANTED_EFFECTS, ensure_cohort  # the simulator is only needed here, not by the analyses
-    from ..simulate.features import simulate_feature_tables
+    from ..simulate import PLANTED_EFFECTS  # the simulator is only needed here, not by the analyses
 
     if n_patients < 20 or n_cohorts < 1:
         raise ValueError(f"need at least 20 patients and one cohort, got {n_patients} patients, {n_cohorts} cohorts")
@@ -156,13 +175,7 @@ def planted_effect_power(
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(n_cohorts):
             seed = first_seed + k
-            folder = Path(tmp) / f"cohort_{seed}"
-            cohort = ensure_cohort(folder, scale="ci", seed=seed, n_patients=n_patients, axes=())
-            upstream = simulate_feature_tables(cohort, folder / "features", seed=seed)
-            clinical, samples = load_cohort_tables(cohort)
-            feats, _ = collect_features(upstream)
-            patients = assemble_patient_table(clinical, samples, feats)
-            patients, _, _ = log_transform_concentrations(patients, combined_dictionary(feats))
+            patients = simulated_patient_table(Path(tmp) / f"cohort_{seed}", n_patients=n_patients, seed=seed)
             runs.append(planted_effect_tests(patients, PLANTED_EFFECTS, alpha=alpha).assign(seed=seed))
             if progress:
                 print(f"power at n = {n_patients}: cohort {k + 1}/{n_cohorts}", flush=True)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import DataContractError
+from ..cli import run_command
 
 
 def _check(a: argparse.Namespace) -> int:
@@ -51,12 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--no-doublets", action="store_true", help="skip scrublet doublet detection")
     q.add_argument("--seed", type=int, default=0, help="random state of the doublet simulation (default 0)")
     q.set_defaults(func=_qc)
-    a = ap.parse_args(argv)
-    try:
-        return a.func(a)
-    except DataContractError as exc:
-        print(f"data contract error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(ap, argv)
 
 
 if __name__ == "__main__":
