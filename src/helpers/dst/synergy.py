@@ -18,13 +18,16 @@ exp(-0.717 z - 0.416 z^2) (SynergyFinder 3 documentation).
 
 ``monotherapy_fit="synergyfinder2"`` reproduces the Loewe scores of SynergyFinder 2 (Ianevski et al. 2020, Nucleic
 Acids Res 48:W488), which fitted each monotherapy on its nonzero concentrations only, with the top fixed at 100 and
-the bottom at min(0, lowest observed monotherapy response); ZIP always follows SynergyFinder 3.
+the bottom at min(0, lowest observed monotherapy response), with R drc's optimiser (:mod:`helpers.dst.drc`); ZIP
+always follows SynergyFinder 3.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from .drc import DrcFitError, drm_ll4
 
 __all__ = ["fit_drc_ll4", "drc_ll4", "synergy_scores", "block_synergy", "synergy_table"]
 
@@ -181,11 +184,19 @@ def _fit_monotherapies(cr, cc, y_row, y_col, *, monotherapy_fit):
     if monotherapy_fit == "synergyfinder3":
         fits = fit_drc_ll4(dose, resp)
     else:
-        # SynergyFinder 2: zero concentrations left out, top fixed at 100, bottom at min(0, lowest observed response).
-        # The zero dose is kept at 0 with a missing response (not a missing dose) so that it cannot move the starts.
+        # SynergyFinder 2: zero concentrations left out, top fixed at 100, bottom at min(0, lowest observed response),
+        # fitted the way R drc fits (its optimiser's stopping point is part of the published scores). Two curves per
+        # block, so a loop; a curve drc could not fit falls back to the least-squares fit with the same constraints.
         resp = np.where(dose > 0, resp, np.nan)
         bottom = np.minimum(0.0, np.where(np.isfinite(resp), resp, np.inf).min(axis=1))
         fits = fit_drc_ll4(dose, resp, fix_c=bottom, fix_d=100.0)
+        for i in range(len(dose)):
+            try:
+                one = drm_ll4(dose[i], resp[i], bottom=bottom[i], top=100.0)
+            except DrcFitError:
+                continue
+            for q in "bcde":
+                fits[q][i] = one[q]
     return tuple(fits[q][:nb] for q in "bcde"), tuple(fits[q][nb:] for q in "bcde")
 
 
@@ -205,7 +216,9 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
         zero concentrations included at 1e-10 (SynergyFinder 3, Ianevski et al. 2022, Nucleic Acids Res 50:W739).
         ``"synergyfinder2"``: each curve fitted on its nonzero concentrations with the top fixed at 100 and the
         bottom at min(0, lowest observed monotherapy response), as SynergyFinder 2 did (Ianevski et al. 2020,
-        Nucleic Acids Res 48:W488), so that Loewe scores can be compared with results published with that version.
+        Nucleic Acids Res 48:W488), and fitted as R drc fits (:func:`helpers.dst.drc.drm_ll4`, which stops where
+        drc stops, short of the optimum on shallow curves), so that Loewe scores can be compared with results
+        published with that version.
         ZIP is not affected and always follows SynergyFinder 3 (which reproduces the R package); SynergyFinder 2's
         ZIP is not reproduced by either choice.
 
