@@ -11,6 +11,7 @@ import pytest
 from scipy.special import ndtr
 
 from helpers.dst.__main__ import main
+from helpers.registry import dataset_path
 from helpers.simulate import DEFAULT_SEED, simulate_patients
 from helpers.simulate.dst import simulate_dst
 
@@ -74,9 +75,23 @@ def test_qc_and_synergy(tmp_path):
     assert main(["synergy", "--input", str(tmp_path / "bad.csv"), "--output", str(tmp_path / "x.csv")]) == 2
 
 
+def test_synergy_with_synergyfinder2_monotherapies(public_data, tmp_path):
+    """The command line reproduces SynergyFinder 2's published Loewe block means (0.557, -0.716, 8.942)."""
+    d = pd.read_csv(dataset_path("synergyfinder2_results", "result_Loewe_2021-01-07_LL4.csv"))
+    d.rename(columns={"PairIndex": "block", "Conc1": "conc_row", "Conc2": "conc_col",
+                      "Relative_inhibition": "inhibition_pct"}).to_csv(tmp_path / "pairs.csv", index=False)
+    means = {}
+    for fit in ("synergyfinder3", "synergyfinder2"):
+        assert main(["synergy", "--input", str(tmp_path / "pairs.csv"), "--output", str(tmp_path / "cells.csv"),
+                     "--blocks-output", str(tmp_path / f"{fit}.csv"), "--monotherapy-fit", fit]) == 0
+        means[fit] = pd.read_csv(tmp_path / f"{fit}.csv")["loewe_mean"].to_numpy()
+    assert means["synergyfinder2"] == pytest.approx([0.557, -0.716, 8.942], abs=0.005)
+    assert not np.allclose(means["synergyfinder3"], means["synergyfinder2"], atol=0.1)
+
+
 @pytest.mark.parametrize("cmd", ["fit", "qc", "synergy"])
 def test_help_documents_every_option(cmd):
     r = subprocess.run([sys.executable, "-m", "helpers.dst", cmd, "--help"], capture_output=True, text=True, check=True)
     for opt in {"fit": ["--input", "--model", "--output", "--threshold"], "qc": ["--dst-dir", "--samples", "--output",
-                "--wells-output"], "synergy": ["--input", "--output", "--blocks-output"]}[cmd]:
+                "--wells-output"], "synergy": ["--input", "--output", "--blocks-output", "--monotherapy-fit"]}[cmd]:
         assert opt in r.stdout

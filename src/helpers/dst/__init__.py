@@ -2,7 +2,8 @@
 
 Modules: :mod:`~helpers.dst.io` (data contract and loaders), :mod:`~helpers.dst.qc` (plate QC, normalisation),
 :mod:`~helpers.dst.fit` (vectorised probit and 4PL fits), :mod:`~helpers.dst.dss` (DSS and selective DSS),
-:mod:`~helpers.dst.synergy` (Bliss, HSA, Loewe, ZIP), :mod:`~helpers.dst.response` (ROC, cut-off, PPV/NPV),
+:mod:`~helpers.dst.synergy` (Bliss, HSA, Loewe, ZIP), :mod:`~helpers.dst.drc` (R drc's LL.4 fit, for
+results published with drc-based tools), :mod:`~helpers.dst.response` (ROC, cut-off, PPV/NPV),
 :mod:`~helpers.dst.cohort` (the chain for a cohort), :mod:`~helpers.dst.beataml` (BeatAML 2.0 dose curves and
 published fits; its patient table is :mod:`helpers.beataml`), :mod:`~helpers.dst.plots`. Command line:
 ``python -m helpers.dst {fit,qc,synergy} --help``.

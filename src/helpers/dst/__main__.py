@@ -63,7 +63,7 @@ def _synergy(a: argparse.Namespace) -> None:
         if bad.any():
             i = int(bad.to_numpy().nonzero()[0][0])
             raise DataContractError(path, f"not a number: {cells[c].iat[i]!r}", row=i + 2, column=c)
-    per_cell, per_block = synergy_table(cells.astype({"block": str}))
+    per_cell, per_block = synergy_table(cells.astype({"block": str}), monotherapy_fit=a.monotherapy_fit)
     write_table(per_cell, a.output)
     if a.blocks_output:
         write_table(per_block, a.blocks_output)
@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, type=Path, help="CSV of per-cell scores")
     s.add_argument("--blocks-output", type=Path, default=None,
                    help="optional CSV of per-block means, maxima and the ZIP block p-value")
+    s.add_argument("--monotherapy-fit", choices=["synergyfinder3", "synergyfinder2"], default="synergyfinder3",
+                   help="monotherapy curves of the Loewe model: synergyfinder3 (all LL.4 parameters free, default) or "
+                        "synergyfinder2 (top 100, bottom min(0, lowest response), fitted as R drc fits) to compare "
+                        "with results published with SynergyFinder 2")
     s.set_defaults(func=_synergy)
     return ap
 
