@@ -31,8 +31,10 @@ all: $(STAMP)
 test: $(STAMP)
 	$(PY) -m helpers.simulate --scale ci --out data/simulated/ci --incremental
 	$(PY) -m pytest -n 2 --dist loadgroup tests
-	$(PY) -m pytest -p no:xdist --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/reference
+	@# The references re-execute into a scratch folder, not into results/ and figures/.
+	scratch=$$(mktemp -d) && DREAM_OUTPUT_ROOT=$$scratch $(PY) -m pytest -p no:xdist --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/reference; \
+		status=$$?; rm -rf $$scratch; exit $$status
 
 references: $(STAMP)
 	$(PY) tools/refresh_references.py

@@ -23,10 +23,22 @@ def repo_root(start: str | Path | None = None) -> Path:
     raise FileNotFoundError(f"cannot find the compendium root above {here}")
 
 
+OUTPUT_ROOT_ENV = "DREAM_OUTPUT_ROOT"
+
+
 def resolve(path: str | Path) -> Path:
-    """Resolve a path given relative to the repository root (absolute paths pass through)."""
+    """Resolve a path given relative to the repository root (absolute paths pass through).
+
+    Relative ``results/...`` and ``figures/...`` paths go under ``$DREAM_OUTPUT_ROOT`` when it is set: the test suite
+    re-executes the reference notebooks there, so that running the tests never overwrites a cohort's results.
+    """
     p = Path(path).expanduser()
-    return p if p.is_absolute() else repo_root() / p
+    if p.is_absolute():
+        return p
+    scratch = os.environ.get(OUTPUT_ROOT_ENV)
+    if scratch and p.parts and p.parts[0] in ("results", "figures"):
+        return Path(scratch).expanduser().resolve() / p
+    return repo_root() / p
 
 
 def output_folders(*folders: str | Path) -> tuple[Path, ...]:
