@@ -83,7 +83,8 @@ def test_synergy_with_synergyfinder2_monotherapies(public_data, tmp_path):
     means = {}
     for fit in ("synergyfinder3", "synergyfinder2"):
         assert main(["synergy", "--input", str(tmp_path / "pairs.csv"), "--output", str(tmp_path / "cells.csv"),
-                     "--blocks-output", str(tmp_path / f"{fit}.csv"), "--monotherapy-fit", fit]) == 0
+                     "--blocks-output", str(tmp_path / f"{fit}.csv"), "--monotherapy-fit", fit,
+                     "--fit-engine", "drc"]) == 0
         means[fit] = pd.read_csv(tmp_path / f"{fit}.csv")["loewe_mean"].to_numpy()
     assert means["synergyfinder2"] == pytest.approx([0.557, -0.716, 8.942], abs=0.005)
     assert not np.allclose(means["synergyfinder3"], means["synergyfinder2"], atol=0.1)
@@ -93,5 +94,5 @@ def test_synergy_with_synergyfinder2_monotherapies(public_data, tmp_path):
 def test_help_documents_every_option(cmd):
     r = subprocess.run([sys.executable, "-m", "helpers.dst", cmd, "--help"], capture_output=True, text=True, check=True)
     for opt in {"fit": ["--input", "--model", "--output", "--threshold"], "qc": ["--dst-dir", "--samples", "--output",
-                "--wells-output"], "synergy": ["--input", "--output", "--blocks-output", "--monotherapy-fit"]}[cmd]:
+                "--wells-output"], "synergy": ["--input", "--output", "--blocks-output", "--monotherapy-fit", "--fit-engine"]}[cmd]:
         assert opt in r.stdout

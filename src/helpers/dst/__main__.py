@@ -63,7 +63,8 @@ def _synergy(a: argparse.Namespace) -> None:
         if bad.any():
             i = int(bad.to_numpy().nonzero()[0][0])
             raise DataContractError(path, f"not a number: {cells[c].iat[i]!r}", row=i + 2, column=c)
-    per_cell, per_block = synergy_table(cells.astype({"block": str}), monotherapy_fit=a.monotherapy_fit)
+    per_cell, per_block = synergy_table(cells.astype({"block": str}), monotherapy_fit=a.monotherapy_fit,
+                                        fit_engine=a.fit_engine)
     write_table(per_cell, a.output)
     if a.blocks_output:
         write_table(per_block, a.blocks_output)
@@ -105,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="monotherapy curves of the Loewe model: synergyfinder3 (all LL.4 parameters free, default) or "
                         "synergyfinder2 (top 100, bottom min(0, lowest response), fitted as R drc fits) to compare "
                         "with results published with SynergyFinder 2")
+    s.add_argument("--fit-engine", choices=["least_squares", "drc"], default="least_squares",
+                   help="least_squares: all curves in one vectorised batch (default); drc: every curve fitted as the R "
+                        "package SynergyFinder fits it (R drc, its fallbacks), for identical results, slower")
     s.set_defaults(func=_synergy)
     return ap
 

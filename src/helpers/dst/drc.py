@@ -16,6 +16,11 @@ PLoS One 10:e0146021):
   simply not optimised;
 - ``parscale`` = |start| (values below 1e-4 set to 1); at most 500 iterations.
 
+SynergyFinder (R package, all versions in the public record) fits every curve with ``LL.4`` and, whenever R signals a
+warning or an error during that fit, refits with ``L.4`` (the same curve family, logistic in log dose, different start
+values and optimiser path): :func:`fit_dose_response_synergyfinder`. R signals a warning when the optimiser tries a
+negative ED50 (``log`` of a negative number), which :func:`drm_ll4` reports as :class:`DrcWarning`.
+
 This is a compatibility path, one curve at a time: cohort-scale fitting uses the vectorised fits of
 :mod:`helpers.dst.fit` and :func:`helpers.dst.synergy.fit_drc_ll4`.
 """
@@ -26,11 +31,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["DrcFitError", "drm_ll4", "optim_bfgs"]
+__all__ = ["DrcFitError", "DrcWarning", "drm_l4", "drm_ll4", "fit_dose_response_synergyfinder", "optim_bfgs"]
+
+ZERO_DOSE = 1e-10  # SynergyFinder's stand-in for a zero concentration on the log scale
 
 
 class DrcFitError(RuntimeError):
     """The optimiser could not start or its numerical gradient was not finite (drc's "Convergence failed")."""
+
+
+class DrcWarning(DrcFitError):
+    """R would signal a warning here ("NaNs produced": the optimiser tried a negative ED50)."""
 
 
 def optim_bfgs(fn: Callable[[np.ndarray], float], par: np.ndarray, *, maxit: int = 500, reltol: float = 1e-7,
@@ -157,7 +168,8 @@ def drm_ll4(dose, response, *, bottom: float | None = None, top: float | None = 
     Raises
     ------
     DrcFitError
-        Where drc reports "Convergence failed" (non-finite start or gradient).
+        Where drc reports "Convergence failed" (non-finite start or gradient); :class:`DrcWarning` where R signals a
+        warning during the fit.
     """
     dose, response = np.asarray(dose, float), np.asarray(response, float)
     keep = np.isfinite(dose) & np.isfinite(response)
@@ -182,6 +194,8 @@ def drm_ll4(dose, response, *, bottom: float | None = None, top: float | None = 
     def sse(p):
         q = fixed_scaled.copy()
         q[free] = p
+        if q[3] < 0 and (x > 0).any():
+            raise DrcWarning("NaNs produced: the optimiser tried a negative ED50")
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             f = q[1] + (q[2] - q[1]) / (1 + np.exp(q[0] * np.log(x / q[3])))
         return np.sum((y - f) ** 2)
@@ -193,3 +207,70 @@ def drm_ll4(dose, response, *, bottom: float | None = None, top: float | None = 
     q[free] = p
     b, c, d, e = q * scale
     return {"b": float(b), "c": float(c), "d": float(d), "e": float(e), "sse": float(value * resp_scale**2)}
+
+
+def drm_l4(log_dose, response, *, bottom: float | None = None, top: float | None = None) -> dict[str, float]:
+    """The L.4 fit of ``drc::drm(response ~ log(dose), fct = L.4(fixed = c(NA, bottom, top, NA)))``.
+
+    Model: c + (d - c) / (1 + exp(b (x - e))) in x = log dose; drc scales neither axis for L.4, and its start values
+    come from the same response range and a logit regression on x over all points. Returns ``b, c, d, e, sse`` with
+    ``e`` on the log-dose scale.
+    """
+    x, y = np.asarray(log_dose, float), np.asarray(response, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if len(np.unique(x)) < 2:
+        raise DrcFitError("fewer than two distinct doses with a response")
+    fixed = np.array([np.nan, np.nan if bottom is None else bottom, np.nan if top is None else top, np.nan])
+    free = np.isnan(fixed)
+    widen = 0.001 * (y.max() - y.min())
+    c0, d0 = y.min() - widen, y.max() + widen
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logit = np.log((d0 - y) / (y - c0))
+    (intercept, slope), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(x)), x]), logit, rcond=None)
+    start = np.array([slope, c0, d0, -intercept / slope])[free]
+
+    def sse(p):
+        q = fixed.copy()
+        q[free] = p
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = q[1] + (q[2] - q[1]) / (1 + np.exp(q[0] * (x - q[3])))
+        return np.sum((y - f) ** 2)
+
+    parscale = np.abs(start)
+    parscale[parscale < 1e-4] = 1.0
+    p, value, _ = optim_bfgs(sse, start, parscale=parscale)
+    q = fixed.copy()
+    q[free] = p
+    return {"b": float(q[0]), "c": float(q[1]), "d": float(q[2]), "e": float(q[3]), "sse": float(value)}
+
+
+def fit_dose_response_synergyfinder(dose, response, *, bottom: float | None = None,
+                                    top: float | None = None) -> dict[str, float | str]:
+    """One curve as SynergyFinder's ``FitDoseResponse`` fits it: LL.4, and L.4 in log dose where R warns or fails.
+
+    Zero doses become 1e-10; a constant response gets 1e-10 added to its last value (as SynergyFinder does).
+
+    Returns
+    -------
+    dict
+        LL.4 parameters ``b, c, d, e`` of the curve (an L.4 fit converted: ED50 = exp(e)), ``sse`` and ``model``
+        (``"LL.4"`` or ``"L.4"``).
+
+    Raises
+    ------
+    DrcFitError
+        Where both fits fail (SynergyFinder then keeps the observed responses).
+    """
+    dose = np.asarray(dose, float)
+    dose = np.where(dose == 0, ZERO_DOSE, dose)
+    response = np.array(response, float)
+    ok = np.isfinite(response)
+    if ok.sum() > 1 and np.var(response[ok]) == 0:
+        response[np.flatnonzero(ok)[-1]] += 1e-10
+    try:
+        return {**drm_ll4(dose, response, bottom=bottom, top=top), "model": "LL.4"}
+    except DrcFitError:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fit = drm_l4(np.log(dose), response, bottom=bottom, top=top)
+        return {**fit, "e": float(np.exp(fit["e"])), "model": "L.4"}

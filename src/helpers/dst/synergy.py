@@ -27,12 +27,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .drc import DrcFitError, drm_ll4
+from .drc import DrcFitError, drm_ll4, fit_dose_response_synergyfinder
 
 __all__ = ["fit_drc_ll4", "drc_ll4", "synergy_scores", "block_synergy", "synergy_table"]
 
 ZERO_DOSE = 1e-10
 MONOTHERAPY_FITS = ("synergyfinder3", "synergyfinder2")
+FIT_ENGINES = ("least_squares", "drc")
 
 
 def drc_ll4(x, b, c, d, e):
@@ -171,7 +172,20 @@ def _loewe_expected(x1, x2, par1, par2):
     return np.minimum(y, 100.0)
 
 
-def _fit_monotherapies(cr, cc, y_row, y_col, *, monotherapy_fit):
+def _refit_like_r(dose, resp, fits, *, bottom=None, top=None, fit=fit_dose_response_synergyfinder):
+    """Overwrite rows of a batch of least-squares fits with R fits, one curve at a time (a failure keeps the batch's)."""
+    for i in range(len(dose)):
+        keep = np.isfinite(dose[i]) & np.isfinite(resp[i])
+        try:
+            one = fit(dose[i][keep], resp[i][keep], bottom=None if bottom is None else bottom[i], top=top)
+        except DrcFitError:
+            continue
+        for q in "bcde":
+            fits[q][i] = one[q]
+    return fits
+
+
+def _fit_monotherapies(cr, cc, y_row, y_col, *, monotherapy_fit, engine="least_squares"):
     """LL.4 fits of the row and column drugs' monotherapies of all blocks in one batch: (row, col) parameter tuples."""
     nb, nr, nc = len(y_row), len(cr), len(cc)
     k = max(nr, nc)
@@ -183,25 +197,36 @@ def _fit_monotherapies(cr, cc, y_row, y_col, *, monotherapy_fit):
     resp = np.vstack([pad(y_row), pad(y_col)])
     if monotherapy_fit == "synergyfinder3":
         fits = fit_drc_ll4(dose, resp)
+        if engine == "drc":
+            fits = _refit_like_r(dose, resp, fits)
     else:
         # SynergyFinder 2: zero concentrations left out, top fixed at 100, bottom at min(0, lowest observed response),
-        # fitted the way R drc fits (its optimiser's stopping point is part of the published scores). Two curves per
-        # block, so a loop; a curve drc could not fit falls back to the least-squares fit with the same constraints.
+        # fitted the way R drc fits (its optimiser's stopping point is part of the published scores).
         resp = np.where(dose > 0, resp, np.nan)
         bottom = np.minimum(0.0, np.where(np.isfinite(resp), resp, np.inf).min(axis=1))
-        fits = fit_drc_ll4(dose, resp, fix_c=bottom, fix_d=100.0)
-        for i in range(len(dose)):
-            try:
-                one = drm_ll4(dose[i], resp[i], bottom=bottom[i], top=100.0)
-            except DrcFitError:
-                continue
-            for q in "bcde":
-                fits[q][i] = one[q]
+        fits = _refit_like_r(dose, resp, fit_drc_ll4(dose, resp, fix_c=bottom, fix_d=100.0), bottom=bottom, top=100.0,
+                             fit=drm_ll4)
     return tuple(fits[q][:nb] for q in "bcde"), tuple(fits[q][nb:] for q in "bcde")
 
 
+def _zip_refits(dose, resp, bottom, *, engine):
+    """ZIP's row/column refits: LL.4 with the bottom at the other drug's fitted effect and the top at 100."""
+    fits = fit_drc_ll4(dose, resp, fix_c=bottom, fix_d=100.0)
+    if engine == "least_squares":
+        return fits["fitted"]
+    fitted = fits["fitted"].copy()
+    for i in range(len(dose)):
+        try:
+            one = fit_dose_response_synergyfinder(dose[i], resp[i], bottom=bottom[i], top=100.0)
+        except DrcFitError:
+            fitted[i] = resp[i]  # the R package keeps the observed responses when no curve converges
+            continue
+        fitted[i] = drc_ll4(dose[i], one["b"], one["c"], one["d"], one["e"])
+    return fitted
+
+
 def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.ndarray, *,
-                   monotherapy_fit: str = "synergyfinder3") -> dict[str, np.ndarray]:
+                   monotherapy_fit: str = "synergyfinder3", fit_engine: str = "least_squares") -> dict[str, np.ndarray]:
     """Per-cell Bliss, HSA, Loewe and ZIP scores of one dose matrix or of a stack of same-shaped matrices.
 
     Parameters
@@ -221,6 +246,12 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
         published with that version.
         ZIP is not affected and always follows SynergyFinder 3 (which reproduces the R package); SynergyFinder 2's
         ZIP is not reproduced by either choice.
+    fit_engine
+        ``"least_squares"`` (default): all curves of all blocks in one vectorised least-squares batch.
+        ``"drc"``: every SynergyFinder 3 curve (monotherapies and ZIP refits) fitted one at a time exactly as the R
+        package fits it (:func:`helpers.dst.drc.fit_dose_response_synergyfinder`: drc's LL.4 where it stops, L.4 in
+        log dose where R warns, the observed responses where both fail), for results identical to R SynergyFinder;
+        several times slower.
 
     Returns
     -------
@@ -231,6 +262,8 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
     """
     if monotherapy_fit not in MONOTHERAPY_FITS:
         raise ValueError(f"monotherapy_fit must be one of {MONOTHERAPY_FITS}, not {monotherapy_fit!r}")
+    if fit_engine not in FIT_ENGINES:
+        raise ValueError(f"fit_engine must be one of {FIT_ENGINES}, not {fit_engine!r}")
     y = np.asarray(inhibition, float)
     single = y.ndim == 2
     y = y[None] if single else y
@@ -241,7 +274,7 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
     y_row, y_col = y[:, :, 0], y[:, 0, :]  # monotherapy of the row drug (column 0) and of the column drug (row 0)
     bliss = y_row[:, :, None] + y_col[:, None, :] - y_row[:, :, None] * y_col[:, None, :] / 100
     hsa = np.maximum(y_row[:, :, None], y_col[:, None, :])
-    prow, pcol = _fit_monotherapies(cr, cc, y_row, y_col, monotherapy_fit="synergyfinder3")
+    prow, pcol = _fit_monotherapies(cr, cc, y_row, y_col, monotherapy_fit="synergyfinder3", engine=fit_engine)
     lrow, lcol = (prow, pcol) if monotherapy_fit == "synergyfinder3" else _fit_monotherapies(
         cr, cc, y_row, y_col, monotherapy_fit=monotherapy_fit)
     xr, xc = np.meshgrid(cr, cc, indexing="ij")
@@ -253,11 +286,11 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
     comb = y[:, 1:, 1:]
     # Each column j: the row drug's curve with bottom fixed at the column drug's fitted effect and top at 100; and
     # symmetrically for each row. All blocks' columns (rows) form one batch.
-    col_fit = fit_drc_ll4(np.broadcast_to(cr[1:], (nb * (nc - 1), nr - 1)),
-                          comb.transpose(0, 2, 1).reshape(-1, nr - 1), fix_c=fc.ravel(), fix_d=100.0)["fitted"]
+    col_fit = _zip_refits(np.broadcast_to(cr[1:], (nb * (nc - 1), nr - 1)), comb.transpose(0, 2, 1).reshape(-1, nr - 1),
+                          fc.ravel(), engine=fit_engine)
     col_fit = col_fit.reshape(nb, nc - 1, nr - 1).transpose(0, 2, 1)
-    row_fit = fit_drc_ll4(np.broadcast_to(cc[1:], (nb * (nr - 1), nc - 1)), comb.reshape(-1, nc - 1),
-                          fix_c=fr.ravel(), fix_d=100.0)["fitted"].reshape(nb, nr - 1, nc - 1)
+    row_fit = _zip_refits(np.broadcast_to(cc[1:], (nb * (nr - 1), nc - 1)), comb.reshape(-1, nc - 1), fr.ravel(),
+                          engine=fit_engine).reshape(nb, nr - 1, nc - 1)
     zip_exp = fr[:, :, None] + fc[:, None, :] - fr[:, :, None] * fc[:, None, :] / 100
     zip_delta = np.zeros_like(y)
     zip_delta[:, 1:, 1:] = (col_fit + row_fit) / 2 - zip_exp
@@ -300,7 +333,8 @@ def block_synergy(scores: dict[str, np.ndarray]) -> pd.DataFrame:
 
 def synergy_table(cells: pd.DataFrame, *, block: str = "block", conc_row: str = "conc_row", conc_col: str = "conc_col",
                   response: str = "inhibition_pct",
-                  monotherapy_fit: str = "synergyfinder3") -> tuple[pd.DataFrame, pd.DataFrame]:
+                  monotherapy_fit: str = "synergyfinder3",
+                  fit_engine: str = "least_squares") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Synergy of every block of a long table of combination cells, all blocks of one layout in one batch.
 
     Parameters
@@ -308,9 +342,8 @@ def synergy_table(cells: pd.DataFrame, *, block: str = "block", conc_row: str = 
     cells
         One row per cell (replicates are averaged): block id, the two concentrations and % inhibition. Blocks with
         the same concentrations are scored together.
-    monotherapy_fit
-        Monotherapy curves of the Loewe model, ``"synergyfinder3"`` (default) or ``"synergyfinder2"``; see
-        `synergy_scores`.
+    monotherapy_fit, fit_engine
+        See `synergy_scores`.
 
     Returns
     -------
@@ -330,7 +363,7 @@ def synergy_table(cells: pd.DataFrame, *, block: str = "block", conc_row: str = 
         cols = np.unique(sub.columns.get_level_values(1).to_numpy(float))
         sub = sub.reindex(columns=pd.MultiIndex.from_product([rows, cols]))
         mats = sub.to_numpy().reshape(len(sub), len(rows), len(cols))
-        sc = synergy_scores(mats, rows, cols, monotherapy_fit=monotherapy_fit)
+        sc = synergy_scores(mats, rows, cols, monotherapy_fit=monotherapy_fit, fit_engine=fit_engine)
         rr, cc = np.meshgrid(rows, cols, indexing="ij")
         nb = len(sub)
         per_cell.append(pd.DataFrame({
