@@ -271,6 +271,6 @@ def fit_dose_response_synergyfinder(dose, response, *, bottom: float | None = No
     try:
         return {**drm_ll4(dose, response, bottom=bottom, top=top), "model": "LL.4"}
     except DrcFitError:
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             fit = drm_l4(np.log(dose), response, bottom=bottom, top=top)
-        return {**fit, "e": float(np.exp(fit["e"])), "model": "L.4"}
+            return {**fit, "e": float(np.exp(fit["e"])), "model": "L.4"}
