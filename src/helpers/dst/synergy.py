@@ -13,8 +13,9 @@ first row and column at zero concentration (the monotherapies). Scores are obser
 
 Monotherapies are fitted with the 4-parameter log-logistic of R's drc (``LL.4``: c + (d - c) / (1 + exp(b (ln x -
 ln e)))), zero concentrations entering as 1e-10 as SynergyFinder 3 does. All fits of a block, and of many blocks,
-run together in one vectorised Levenberg-Marquardt (no per-curve loop). Block p-values for the mean use
-exp(-0.717 z - 0.416 z^2) (SynergyFinder 3 documentation).
+run together in one vectorised Levenberg-Marquardt (no per-curve loop); ``fit_engine="drc"`` instead fits each curve
+as the R package does (R drc and its fallbacks), for scores identical to R SynergyFinder at 2-4 times the cost. Block
+p-values for the mean use exp(-0.717 z - 0.416 z^2) (SynergyFinder 3 documentation).
 
 ``monotherapy_fit="synergyfinder2"`` reproduces the Loewe scores of SynergyFinder 2 (Ianevski et al. 2020, Nucleic
 Acids Res 48:W488), which fitted each monotherapy on its nonzero concentrations only, with the top fixed at 100 and
@@ -251,7 +252,7 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
         ``"drc"``: every SynergyFinder 3 curve (monotherapies and ZIP refits) fitted one at a time exactly as the R
         package fits it (:func:`helpers.dst.drc.fit_dose_response_synergyfinder`: drc's LL.4 where it stops, L.4 in
         log dose where R warns, the observed responses where both fail), for results identical to R SynergyFinder;
-        several times slower.
+        2-4 times slower.
 
     Returns
     -------
