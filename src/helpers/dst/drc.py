@@ -1,7 +1,7 @@
 """R drc's 4-parameter log-logistic fit, step for step, to reproduce results published with drc-based tools.
 
-Why by hand: SynergyFinder 2's published Loewe scores depend on where R's ``drc::drm(..., fct = LL.4())`` stops,
-not on the least-squares optimum. On shallow curves drc's default optimiser (``optim(method = "BFGS")`` with a
+Why by hand: published SynergyFinder scores (the R package's ZIP, SynergyFinder 2's Loewe) depend on where R's
+``drc::drm(..., fct = LL.4())`` stops, and on its fallbacks, not only on the least-squares optimum. On shallow curves drc's default optimiser (``optim(method = "BFGS")`` with a
 numerical gradient, relative tolerance 1e-7) stops well short of the optimum (the NVP-LGK974 example: b -0.4164,
 e 46,832, SSE 60.2 against b -0.319, e 149,388, SSE 22.7 at the optimum), and the published scores follow drc's
 parameters. No Python library reproduces R's ``optim`` BFGS, so it is written here from its published description:
