@@ -142,6 +142,16 @@ def optim_bfgs(fn: Callable[[np.ndarray], float], par: np.ndarray, *, maxit: int
     return b * ps, fmin, (funcount, gradcount)
 
 
+def _drc_optimise(sse, start, fixed, free):
+    """drc's call of optim (parscale |start|, tiny values 1): all four parameters (fixed ones filled in) and the SSE."""
+    parscale = np.abs(start)
+    parscale[parscale < 1e-4] = 1.0
+    p, value, _ = optim_bfgs(sse, start, parscale=parscale)
+    q = fixed.copy()
+    q[free] = p
+    return q, value
+
+
 def _drc_scale(v: np.ndarray) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         s = 10.0 ** np.floor(np.log10(np.median(v)))
@@ -200,11 +210,7 @@ def drm_ll4(dose, response, *, bottom: float | None = None, top: float | None = 
             f = q[1] + (q[2] - q[1]) / (1 + np.exp(q[0] * np.log(x / q[3])))
         return np.sum((y - f) ** 2)
 
-    parscale = np.abs(start)
-    parscale[parscale < 1e-4] = 1.0
-    p, value, _ = optim_bfgs(sse, start, parscale=parscale)
-    q = fixed_scaled.copy()
-    q[free] = p
+    q, value = _drc_optimise(sse, start, fixed_scaled, free)
     b, c, d, e = q * scale
     return {"b": float(b), "c": float(c), "d": float(d), "e": float(e), "sse": float(value * resp_scale**2)}
 
@@ -237,11 +243,7 @@ def drm_l4(log_dose, response, *, bottom: float | None = None, top: float | None
             f = q[1] + (q[2] - q[1]) / (1 + np.exp(q[0] * (x - q[3])))
         return np.sum((y - f) ** 2)
 
-    parscale = np.abs(start)
-    parscale[parscale < 1e-4] = 1.0
-    p, value, _ = optim_bfgs(sse, start, parscale=parscale)
-    q = fixed.copy()
-    q[free] = p
+    q, value = _drc_optimise(sse, start, fixed, free)
     return {"b": float(q[0]), "c": float(q[1]), "d": float(q[2]), "e": float(q[3]), "sse": float(value)}
 
 
