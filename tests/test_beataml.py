@@ -203,13 +203,6 @@ def test_unknown_drug_is_an_error(public_data):
     assert np.isfinite(bm.drug_auc("Azacytidine")).all()
 
 
-def test_integration_module_re_exports_the_shared_loader():
-    from helpers.integration import beataml as integration_beataml
-
-    for name in integration_beataml.__all__:
-        assert getattr(integration_beataml, name) is getattr(bm, name), name
-
-
 @shared_data
 @pytest.mark.slow
 def test_notebook_runs_on_beataml(public_data, tmp_path):

@@ -13,9 +13,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from helpers import integration as it
+from helpers.beataml import eln2024_from_calls
 from helpers.cohort_summary import load_cohort_tables
 from helpers.errors import DataContractError
-from helpers.integration.beataml import eln2024_from_calls
 from helpers.integration.power import planted_effect_power, planted_effect_tests, simulated_patient_table
 from helpers.io import write_table
 from helpers.paths import repo_root

@@ -126,7 +126,7 @@ def read_plate_map(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     df = read_csv_checked(path, dtype={"well": str, "role": str, "drug": str, "conc_unit": str, "drug2": str,
-                                "conc2_unit": str})
+                                       "conc2_unit": str})
     df = validate_frame(df, PLATE_MAP_SCHEMA, path)
     for c in ("drug2", "conc2", "conc2_unit"):
         if c not in df:
