@@ -44,6 +44,40 @@ class DrcWarning(DrcFitError):
     """R would signal a warning here ("NaNs produced": the optimiser tried a negative ED50)."""
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Left-to-right sum of products.
+
+    Why not ``a @ b``: numpy hands dot products to BLAS, whose kernels (Haswell, SkylakeX, ...) sum in different
+    orders and with or without fused multiply-add; the last bits then differ between machines and, through the
+    line search's acceptance test, so does the optimiser's path (R's example: 118 function evaluations under one
+    kernel, 119 under another). A fixed order makes the path the same on every machine.
+    """
+    total = 0.0
+    for u, v in zip(a.tolist(), b.tolist(), strict=True):
+        total += u * v
+    return total
+
+
+def _matvec(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``m @ v`` in a fixed summation order (see :func:`_dot`)."""
+    return np.array([_dot(row, v) for row in m])
+
+
+def _bfgs_update(hinv: np.ndarray, t: np.ndarray, hy: np.ndarray, d2: float, d1: float) -> np.ndarray:
+    """Rank-two update of the inverse Hessian, element by element as Nash's Algorithm 21 writes it.
+
+    The lower triangle is computed as ``(d2 t_i t_j - hy_i t_j - t_i hy_j) / d1`` (left to right) and mirrored, so
+    the matrix stays exactly symmetric and every machine rounds the same way (see :func:`_dot`).
+    """
+    n = len(t)
+    tl, hl, out = t.tolist(), hy.tolist(), hinv.tolist()
+    for i in range(n):
+        for j in range(i + 1):
+            out[i][j] += (d2 * tl[i] * tl[j] - hl[i] * tl[j] - tl[i] * hl[j]) / d1
+            out[j][i] = out[i][j]
+    return np.array(out)
+
+
 def optim_bfgs(fn: Callable[[np.ndarray], float], par: np.ndarray, *, maxit: int = 500, reltol: float = 1e-7,
                parscale: np.ndarray | None = None, ndeps: float = 1e-3) -> tuple[np.ndarray, float, tuple[int, int]]:
     """Minimise ``fn`` as R's ``optim(par, fn, method = "BFGS")`` does without an analytic gradient.
@@ -93,8 +127,8 @@ def optim_bfgs(fn: Callable[[np.ndarray], float], par: np.ndarray, *, maxit: int
         if ilast == gradcount:
             hinv = np.eye(n)  # (re)start from steepest descent
         x, c = b.copy(), g.copy()
-        t = -hinv @ g
-        gradproj = t @ g
+        t = -_matvec(hinv, g)
+        gradproj = _dot(t, g)
         if gradproj < 0:  # downhill: backtracking line search
             steplength, accpoint = 1.0, False
             while True:
@@ -118,11 +152,11 @@ def optim_bfgs(fn: Callable[[np.ndarray], float], par: np.ndarray, *, maxit: int
                 iteration += 1
                 t = t * steplength
                 y = g - c
-                d1 = t @ y
+                d1 = _dot(t, y)
                 if d1 > 0:  # BFGS update of the inverse Hessian
-                    hy = hinv @ y
-                    d2 = 1 + (hy @ y) / d1
-                    hinv = hinv + (d2 * np.outer(t, t) - np.outer(hy, t) - np.outer(t, hy)) / d1
+                    hy = _matvec(hinv, y)
+                    d2 = 1 + _dot(hy, y) / d1
+                    hinv = _bfgs_update(hinv, t, hy, d2, d1)
                 else:
                     ilast = gradcount
             elif ilast < gradcount:  # no progress: restart unless just restarted
