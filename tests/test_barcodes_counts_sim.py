@@ -52,3 +52,22 @@ def test_null_cohort_gives_nothing(tmp_path):
         assert not res.barcodes["resistant"].any()
         pdx_p.append(res.pdx.loc[0, "p_value"])
     assert sum(p < 0.05 for p in pdx_p) <= 1, pdx_p
+
+
+def test_three_arms_against_one_shared_baseline(tmp_path):
+    counts, design, truth = simulate_count_experiment(seed=4, n_resistant=6, n_clones=300,
+                                                      mice={"vehicle": 4, "low_dose": 4, "high_dose": 4})  # fmt: skip
+    assert (design.loc[design["arm"] != "baseline", "baseline"] == "T0").all()
+    design.to_csv(tmp_path / "s.csv", index=False)
+    d = bc.load_design(tmp_path / "s.csv", samples=counts.columns)
+    c, units = bc.collapse_replicates(counts, d)
+    assert bc.control_arm(d) == "vehicle"
+    true = set(truth.loc[truth["resistant"] == 1, "barcode"])
+    for arm in ("low_dose", "high_dose"):
+        res = bc.resistance_calls(c, units, treated=arm, control="vehicle")
+        pdx = res.pdx.iloc[0]
+        assert (pdx["n_treated"], pdx["n_vehicle"], pdx["n_assignments"]) == (4, 4, 70)
+        assert set(res.barcodes.loc[res.barcodes["resistant"], "barcode"]) <= true
+        # only pre-existing clones (seen in the shared baseline) are tested
+        base = c["T0|pool|baseline"]
+        assert (base.loc[res.barcodes["barcode"]] > 0).all()

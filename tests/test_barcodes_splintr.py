@@ -14,8 +14,6 @@ import helpers.barcodes as bc
 from helpers.paths import repo_root
 from helpers.registry import dataset_path
 
-pytestmark = pytest.mark.xdist_group("splintr")
-
 
 @pytest.fixture(scope="module")
 def splintr(public_data, tmp_path_factory):

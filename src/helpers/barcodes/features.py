@@ -45,6 +45,9 @@ FEATURE_DICTIONARY = pd.DataFrame(
         ("bc_resistance_p_simes", "1", _SRC,
          "Simes combination of the clones' one-sided expansion p-values (model-based PDX-level p)"),
         ("bc_resistance_min_p", "1", _SRC, "smallest p the permutation test can give: 1 / number of arm assignments"),
+        ("bc_n_candidate_clones", "clones", _SRC,
+         "clones that pass the GLM alone (one-sided BH q <= 0.05, reproducible) without the permutation bound: "
+         "candidates, not calls (the GLM alone is anti-conservative on real pseudo-arms)"),
     ],
     columns=["name", "unit", "source", "definition"],
 )  # fmt: skip
@@ -106,6 +109,8 @@ def pdx_features(samples: pd.DataFrame, result: ResistanceResult, sheet: pd.Data
             "bc_resistance_p_simes": float(res["p_simes"]) if res is not None and "p_simes" in res else np.nan,
             "bc_resistance_min_p": float(res["min_attainable_p"]) if res is not None and "min_attainable_p" in res
             else np.nan,
+            "bc_n_candidate_clones": int(res["n_resistant_glm_only"]) if res is not None and "n_resistant_glm_only"
+            in res else np.nan,
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=FEATURE_DICTIONARY["name"])
     return out

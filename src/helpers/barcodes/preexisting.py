@@ -1,22 +1,23 @@
 """Is resistance pre-existing and heritable? Clone calls and a PDX-level test built on the negative-binomial GLM.
 
 A clone is called resistant when
-1. it is more abundant in treated than in control mice beyond the between-mouse dispersion (edgeR quasi-likelihood
-   GLM, :func:`helpers.barcodes.differential_abundance`; one-sided p for expansion, Benjamini-Hochberg q <= ``fdr``).
-   Both arms start from the same barcoded pool, so the control arm carries the clone's starting abundance and its
-   intrinsic, treatment-independent fitness (a clone that dominates vehicle mice too is not called); with per-mouse
-   baselines the model compares each clone's expansion in its own mouse;
+1. it expands under treatment beyond the control arm: its one-sided p-value is the larger of the edgeR
+   quasi-likelihood GLM's (:func:`helpers.barcodes.differential_abundance`) and an exact permutation p-value over the
+   assignments of arm labels to mice (its Welch-type t of per-mouse log2 CPM, or paired log2 expansion, with a SAM
+   fudge), and its Benjamini-Hochberg q is at most ``fdr``. Both arms start from the same barcoded pool, so the
+   control arm carries the clone's starting abundance and its intrinsic, treatment-independent fitness (a clone that
+   dominates vehicle mice too is not called); with per-mouse baselines each clone's expansion is compared in its own
+   mouse. The permutation bound is needed because real clones engraft in some mice and not in others, which no count
+   model with a dispersion shared across clones describes: on real vehicle pseudo-arms the GLM alone calls clones
+   (docs/barcodes.md); the permutation p is exact whenever mice are exchangeable between arms;
 2. and reproducibly so: in at least ``min_mice`` treated mice (default all but one, and at least 2) the clone's own
-   log2 CPM (or, paired, its log2 expansion) exceeds its largest value in any control mouse, so that one jackpot
-   mouse cannot make a call on its own.
+   value exceeds its largest value in any control mouse, so that one jackpot mouse cannot make a call on its own.
 
 The PDX-level question (does this leukemia carry a pre-existing resistant subpopulation?) is a permutation test whose
-null is the control arm: mice are exchangeable between arms when no clone responds differently to the drug, so arm
-labels are permuted among the compared mice (every assignment when there are at most ``max_perm``, else a seeded
-random sample), the whole analysis is refitted and the statistic, the largest one-sided -log10 p among reproducible
-expanding clones, is compared with its permutation distribution. The smallest attainable p-value is 1 / (number of
-assignments): 3 vs 3 mice give 1/20, so no PDX-level p below 0.05 is possible with six mice; 6 vs 6 give 1/924.
-``p_simes`` (Simes' combination of the clone p-values) is reported beside it as the model-based answer.
+null is the control arm: the statistic, the largest t among reproducible expanding clones, is ranked among all arm
+assignments (or ``max_perm`` seeded ones). The smallest attainable p-value is 1 / (number of assignments): 3 vs 3
+mice give 1/20, so no PDX-level p below 0.05 is possible with six mice; 6 vs 6 give 1/924. ``p_simes`` (Simes'
+combination of the GLM's one-sided p-values) is reported beside it as the model-based answer.
 """
 
 from __future__ import annotations
