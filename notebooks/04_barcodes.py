@@ -44,7 +44,7 @@ n_perm = 5000  # largest number of arm assignments of the permutation tests (all
 fdr = 0.05
 control = ""  # control arm ("": the sheet's control flag, else vehicle)
 treated_arms = []  # arms tested against the control ([]: every other arm)
-feature_arm = ""  # arm whose results feed features.csv ("": aza_ven if tested, else the last tested arm)
+feature_arm = ""  # arm whose results feed features.csv ("": aza_ven if tested, else the first tested arm)
 tissue = ""  # endpoint tissue when the sheet has several
 collapse = "sum"  # PCR replicates per mouse: sum or truncated_mean
 calibration = True  # split the control mice into pseudo-arms (or, for a simulated cohort, re-simulate without resistance)
@@ -283,7 +283,7 @@ if calibration:
     for pdx, n in ctrl_mice.items():
         if n < 4:
             continue
-        sizes = sorted({(k, n - k) for k in (n // 2, 2, n - 2) if k >= 2 and n - k >= 2}, reverse=True)
+        sizes = list(dict.fromkeys((k, n - k) for k in (n // 2, 2, n - 2) if k >= 2 and n - k >= 2))
         sp = bc.split_calibration(counts, units[units["pdx_id"].isin([pdx])], arm=ctrl, sizes=sizes,
                                   tissue=tissue or None, fdr=fdr)  # fmt: skip
         rows.append(sp.assign(pdx_id=pdx))
@@ -339,7 +339,7 @@ if calibration and calib is None and (data / "COHORT").is_file() and not count_m
 
 # %%
 first = sorted(units["pdx_id"].unique())[0]
-farm = feature_arm or ("aza_ven" if "aza_ven" in arms_tested else arms_tested[-1])
+farm = feature_arm or ("aza_ven" if "aza_ven" in arms_tested else arms_tested[0])
 called_all = set(calls[farm].barcodes.loc[calls[farm].barcodes["resistant"], "barcode"])
 arms_of = units.drop_duplicates("mouse").set_index("mouse")["arm"].to_dict()
 if not count_mode:
