@@ -7,6 +7,10 @@ Examples
   python -m helpers.barcodes count --fastq s1.fastq.gz --pattern GTGGAAAGGACGAAACACCG...GTTTTAGAGCTAGAAATAGC \\
       --min-mean-quality none --min-base-quality 30 --cluster message_passing --distance 1 --ratio 3 --out counts.tsv
   python -m helpers.barcodes diversity --counts counts.tsv --out diversity.tsv
+  python -m helpers.barcodes diff --counts counts_bm.tsv --samples sample_sheet.csv --treated high_dose \\
+      --control vehicle --out diff.tsv
+  python -m helpers.barcodes resistance --counts counts_bm.tsv --samples sample_sheet.csv --treated high_dose \\
+      --control vehicle --out calls.tsv --summary pdx.tsv
 """
 
 from __future__ import annotations
@@ -93,6 +97,65 @@ def cmd_diversity(a: argparse.Namespace) -> int:
     return 0
 
 
+def _load(a: argparse.Namespace):
+    from .tables import collapse_replicates, load_design, read_count_table
+
+    counts = read_count_table(a.counts)
+    design = load_design(a.samples, samples=counts.columns)
+    return collapse_replicates(counts, design, method=a.collapse)
+
+
+def cmd_diff(a: argparse.Namespace) -> int:
+    from .diff import differential_abundance
+
+    counts, units = _load(a)
+    res = differential_abundance(counts, units, treated=a.treated, control=a.control, tissue=a.tissue,
+                                 timepoint=a.timepoint, normalization=a.normalization)  # fmt: skip
+    tab = res.table.sort_values(["p_value", "barcode"], ignore_index=True)
+    write_table(tab, a.out)
+    print(f"{len(tab)} barcodes tested ({'paired' if res.paired else 'endpoint'} design, "
+          f"{int(tab['n_treated'].iloc[0])} {a.treated} vs {int(tab['n_control'].iloc[0])} {a.control} mice); "
+          f"{int((tab['q_value'] <= 0.05).sum())} at q <= 0.05")  # fmt: skip
+    return 0
+
+
+def cmd_resistance(a: argparse.Namespace) -> int:
+    from .preexisting import resistance_calls
+
+    counts, units = _load(a)
+    res = resistance_calls(counts, units, treated=a.treated, control=a.control, tissue=a.tissue,
+                           timepoint=a.timepoint, fdr=a.fdr, min_mice=a.min_mice, max_perm=a.max_perm,
+                           seed=a.seed, normalization=a.normalization)  # fmt: skip
+    b = res.barcodes.rename(columns={"resistant": "called"})
+    first = ["pdx_id", "barcode", "called", "q_value", "q_expansion"]
+    write_table(b[first + [c for c in b.columns if c not in first]], a.out)
+    if a.summary:
+        write_table(res.pdx, a.summary)
+    for r in res.pdx.itertuples(index=False):
+        print(f"{r.pdx_id}: {r.n_resistant} of {r.n_barcodes} clones called resistant "
+              f"({r.n_treated} {a.treated} vs {r.n_vehicle} {a.control} mice)")  # fmt: skip
+    print(f"pdx_p_value={res.pdx['p_value'].min():.6g}")
+    return 0
+
+
+def _design_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--counts", required=True, metavar="COUNTS",
+                   help="count table: wide (barcode rows, one column per library) or long (barcode, sample, count); "
+                   "comma, tab or semicolon separated (read from the content)")  # fmt: skip
+    p.add_argument("--samples", required=True, metavar="SHEET",
+                   help="design sheet: sample, mouse, arm, tissue, timepoint, pcr_replicate [, baseline, control, "
+                   "burden_pct, pdx_id] (docs/barcodes.md)")  # fmt: skip
+    p.add_argument("--treated", required=True, metavar="ARM", help="treated arm (any name in the sheet's arm column)")
+    p.add_argument("--control", required=True, metavar="ARM", help="control arm (e.g. vehicle)")
+    p.add_argument("--tissue", default=None, metavar="T", help="endpoint tissue, when the sheet has several")
+    p.add_argument("--timepoint", default=None, help="endpoint timepoint, when the sheet has several")
+    p.add_argument("--collapse", choices=("sum", "truncated_mean"), default="sum",
+                   help="how PCR replicates of a mouse are merged (default sum)")
+    p.add_argument("--normalization", choices=("none", "TMM"), default="none",
+                   help="library-size offsets (none) or edgeR TMM factors (default none)")
+    p.add_argument("--out", required=True, metavar="FILE", help="output table (.tsv or .csv)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m helpers.barcodes", description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1],
@@ -135,6 +198,25 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--min-count", type=int, default=0, help="treat counts below this as absent (default 0)")
     d.add_argument("--out", required=True, metavar="FILE", help="output table (.tsv or .csv)")
     d.set_defaults(func=cmd_diversity)
+    f = sub.add_parser("diff", help="differential clone abundance between two arms (edgeR quasi-likelihood GLM)",
+                       description="Negative-binomial GLM with between-mouse dispersion (edgeR glmQLFit/glmQLFTest "
+                       "via edgepython), PCR replicates merged per mouse, library-size offsets. Output columns: "
+                       "barcode, log_fc, log_cpm, f, p_value, q_value, baseline_cpm, n_treated, n_control.")  # fmt: skip
+    _design_args(f)
+    f.set_defaults(func=cmd_diff)
+    r = sub.add_parser("resistance", help="call pre-existing resistant clones and test the PDX against its control arm",
+                       description="Clones that expand under treatment beyond the control arm (one-sided BH q) in "
+                       "all but one treated mouse; PDX-level permutation p-value of arm labels (last stdout line "
+                       "pdx_p_value=...). Output columns: pdx_id, barcode, called, q_value, q_expansion, ...")  # fmt: skip
+    _design_args(r)
+    r.add_argument("--fdr", type=float, default=0.05, help="BH level of the clone calls (default 0.05)")
+    r.add_argument("--min-mice", type=int, default=None,
+                   help="treated mice in which a clone must exceed every control mouse (default all but one)")
+    r.add_argument("--max-perm", type=int, default=5000,
+                   help="arm assignments of the permutation tests: all when fewer, else a seeded sample (default 5000)")
+    r.add_argument("--seed", type=int, default=0, help="seed of sampled assignments (default 0)")
+    r.add_argument("--summary", metavar="FILE", help="write the PDX-level table (p-value, calls) to FILE")
+    r.set_defaults(func=cmd_resistance)
     return ap
 
 

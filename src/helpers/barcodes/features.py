@@ -32,21 +32,36 @@ FEATURE_DICTIONARY = pd.DataFrame(
         ("bc_dominant_post_vehicle", "clones", _SRC,
          f"clones over {DOMINANT_THRESHOLD:.0%} of a sample after vehicle, mean over vehicle mice"),
         ("bc_n_resistant_clones", "clones", _SRC,
-         "pre-existing barcodes called heritably resistant (stratified resampling test, BH q <= 0.05)"),
+         "pre-existing barcodes called heritably resistant: expansion under treatment beyond the control arm "
+         "(edgeR quasi-likelihood NB GLM, one-sided BH q <= 0.05) in all but one treated mouse"),
         ("bc_resistant_clone_fraction", "1", _SRC, "called resistant clones / barcodes tested"),
         ("bc_resistant_pre_share", "1", _SRC, "summed pre-treatment frequency of the called clones, mean over mice"),
         ("bc_resistant_post_share_treated", "1", _SRC,
          "summed post-treatment frequency of the called clones, mean over treated mice"),
-        ("bc_resistance_p", "1", _SRC, "PDX-level p-value of heritable pre-existing resistance (max statistic)"),
+        ("bc_resistance_p", "1", _SRC,
+         "PDX-level p-value of pre-existing resistance: permutation of arm labels among the mice (null = the control "
+         "arm); its smallest attainable value is bc_resistance_min_p"),
         ("bc_resistance_score", "-log10 p", _SRC, "-log10 of bc_resistance_p"),
+        ("bc_resistance_p_simes", "1", _SRC,
+         "Simes combination of the clones' one-sided expansion p-values (model-based PDX-level p)"),
+        ("bc_resistance_min_p", "1", _SRC, "smallest p the permutation test can give: 1 / number of arm assignments"),
+        ("bc_n_candidate_clones", "clones", _SRC,
+         "clones that pass the GLM alone (one-sided BH q <= 0.05, reproducible) without the permutation bound: "
+         "candidates, not calls (the GLM alone is anti-conservative on real pseudo-arms)"),
     ],
     columns=["name", "unit", "source", "definition"],
 )  # fmt: skip
 
 
 def pdx_features(samples: pd.DataFrame, result: ResistanceResult, sheet: pd.DataFrame, *,
-                 pre: str = "pre_treatment", post: str = "post_treatment") -> pd.DataFrame:  # fmt: skip
-    """One row per PDX: diversity before treatment, dominance after it, the resistant clones and the test's p-value."""
+                 pre: str = "pre_treatment", post: str = "post_treatment", treated_arm: str = "aza_ven",
+                 control_arm: str = "vehicle") -> pd.DataFrame:  # fmt: skip
+    """One row per PDX: diversity before treatment, dominance after it, the resistant clones and the test's p-value.
+
+    ``samples`` is :func:`helpers.barcodes.sample_counts` or :func:`helpers.barcodes.samples_from_units` (a shared
+    baseline is then the ``pre`` sample of every mouse); ``result`` comes from
+    :func:`helpers.barcodes.resistance_calls` (or the older ``resistance_test``).
+    """
     det = samples[samples["detected"]]
     div = {}
     for key, sub in det.groupby("sample_key"):
@@ -63,8 +78,8 @@ def pdx_features(samples: pd.DataFrame, result: ResistanceResult, sheet: pd.Data
     for pdx in sorted(src.index):
         d = div[div["pdx_id"] == pdx]
         pre_d = d[d["timepoint"] == pre]
-        post_t = d[(d["timepoint"] == post) & (d["arm"] == "aza_ven")]
-        post_v = d[(d["timepoint"] == post) & (d["arm"] == "vehicle")]
+        post_t = d[(d["timepoint"] == post) & (d["arm"] == treated_arm)]
+        post_v = d[(d["timepoint"] == post) & (d["arm"] == control_arm)]
         dm = dom[(dom["pdx_id"] == pdx) & (dom["timepoint"] == post)]
         res = result.pdx.set_index("pdx_id").loc[pdx] if pdx in set(result.pdx.get("pdx_id", [])) else None
         cl = set(called.loc[called["pdx_id"] == pdx, "barcode"])
@@ -73,7 +88,7 @@ def pdx_features(samples: pd.DataFrame, result: ResistanceResult, sheet: pd.Data
         all_keys = s.drop_duplicates("sample_key").set_index("sample_key")[["timepoint", "arm"]]
         share = share.droplevel([1, 2]).reindex(all_keys.index, fill_value=0.0)
         pre_share = share[all_keys["timepoint"] == pre].mean()
-        post_share = share[(all_keys["timepoint"] == post) & (all_keys["arm"] == "aza_ven")].mean()
+        post_share = share[(all_keys["timepoint"] == post) & (all_keys["arm"] == treated_arm)].mean()
         p = float(res["p_value"]) if res is not None else np.nan
         n_tested = int(res["n_barcodes"]) if res is not None else 0
         rows.append({
@@ -85,12 +100,17 @@ def pdx_features(samples: pd.DataFrame, result: ResistanceResult, sheet: pd.Data
             "bc_pre_simpson": pre_d["simpson"].mean(), "bc_pre_hill_1": pre_d["hill_1"].mean(),
             "bc_pre_hill_2": pre_d["hill_2"].mean(),
             "bc_post_hill_2_treated": post_t["hill_2"].mean(), "bc_post_hill_2_vehicle": post_v["hill_2"].mean(),
-            "bc_dominant_post_treated": dm.loc[dm["arm"] == "aza_ven", "n_dominant"].mean(),
-            "bc_dominant_post_vehicle": dm.loc[dm["arm"] == "vehicle", "n_dominant"].mean(),
+            "bc_dominant_post_treated": dm.loc[dm["arm"] == treated_arm, "n_dominant"].mean(),
+            "bc_dominant_post_vehicle": dm.loc[dm["arm"] == control_arm, "n_dominant"].mean(),
             "bc_n_resistant_clones": len(cl),
             "bc_resistant_clone_fraction": len(cl) / n_tested if n_tested else np.nan,
             "bc_resistant_pre_share": pre_share, "bc_resistant_post_share_treated": post_share,
             "bc_resistance_p": p, "bc_resistance_score": -np.log10(p) if p == p else np.nan,
+            "bc_resistance_p_simes": float(res["p_simes"]) if res is not None and "p_simes" in res else np.nan,
+            "bc_resistance_min_p": float(res["min_attainable_p"]) if res is not None and "min_attainable_p" in res
+            else np.nan,
+            "bc_n_candidate_clones": int(res["n_resistant_glm_only"]) if res is not None and "n_resistant_glm_only"
+            in res else np.nan,
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=FEATURE_DICTIONARY["name"])
     return out

@@ -8,7 +8,8 @@ import pandas as pd
 
 from ..plotting import ARM_COLORS, OKABE_ITO
 
-__all__ = ["plot_read_fates", "plot_rarefaction", "plot_clone_bars", "plot_resistance", "plot_pvalue_qq"]
+__all__ = ["plot_read_fates", "plot_rarefaction", "plot_clone_bars", "plot_resistance", "plot_pvalue_qq", "plot_volcano",
+           "plot_ma"]
 
 _FATE_COLORS = {"matched": "#009E73", "rejected_low_quality": "#E69F00", "rejected_no_pattern": "#999999",
                 "rejected_n_in_barcode": "#CC79A7", "rejected_too_short": "#56B4E9",
@@ -110,3 +111,41 @@ def plot_pvalue_qq(pvalues: dict[str, np.ndarray]) -> plt.Figure:
     return fig
 
 
+
+
+def _calls(table: pd.DataFrame, called) -> np.ndarray:
+    if called is None:
+        return np.zeros(len(table), dtype=bool)
+    return table["barcode"].isin(set(called)).to_numpy()
+
+
+def plot_volcano(table: pd.DataFrame, *, called=None, ax=None, title: str = "") -> plt.Axes:
+    """Volcano plot of a differential-abundance table: log2 fold change against -log10 p; ``called`` in vermillion."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.2))
+    c = _calls(table, called)
+    x, y = table["log_fc"].to_numpy(), -np.log10(table["p_value"].to_numpy())
+    ax.scatter(x[~c], y[~c], s=7, color="#999999", lw=0, label="not called")
+    ax.scatter(x[c], y[c], s=14, color="#D55E00", lw=0, label="called resistant")
+    ax.axvline(0, color="black", lw=0.5)
+    ax.set_xlabel("log2 fold change, treated / control (clone share)")
+    ax.set_ylabel("-log10 p (QL F-test)")
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(title or "Differential clone abundance")
+    return ax
+
+
+def plot_ma(table: pd.DataFrame, *, called=None, ax=None, title: str = "") -> plt.Axes:
+    """MA plot: average log2 counts per million against log2 fold change; ``called`` in vermillion."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.2))
+    c = _calls(table, called)
+    x, y = table["log_cpm"].to_numpy(), table["log_fc"].to_numpy()
+    ax.scatter(x[~c], y[~c], s=7, color="#999999", lw=0, label="not called")
+    ax.scatter(x[c], y[c], s=14, color="#D55E00", lw=0, label="called resistant")
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_xlabel("average abundance (log2 counts per million)")
+    ax.set_ylabel("log2 fold change, treated / control")
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(title or "MA plot")
+    return ax
