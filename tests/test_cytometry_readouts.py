@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -182,7 +183,8 @@ def _copy_contract(ci_cyto, tmp_path):
     d.mkdir()
     for n in ("sample_sheet.csv", "panels.csv", "gating.yaml"):
         shutil.copyfile(ci_cyto / "cytometry" / n, d / n)
-    (d / "fcs").symlink_to(ci_cyto / "cytometry" / "fcs")
+    # Hard links, not a symbolic link: sheet paths must resolve inside the cytometry folder.
+    shutil.copytree(ci_cyto / "cytometry" / "fcs", d / "fcs", copy_function=os.link)
     return d
 
 

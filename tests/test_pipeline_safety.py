@@ -267,3 +267,38 @@ def _session_of(p: psutil.Process) -> int | None:
         return os.getsid(p.pid)
     except (ProcessLookupError, PermissionError):
         return None
+
+
+@pytest.mark.slow
+def test_cytometry_notebook_on_a_lab_folder_shares_no_path_or_instrument_file_name(ci_cohort, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    lab = tmp_path / "Klinikum_Nord" / "dream_2026"
+    (lab / "cytometry").mkdir(parents=True)
+    for f in ("clinical.csv", "samples.csv"):
+        shutil.copyfile(ci_cohort / f, lab / f)
+    src = ci_cohort / "cytometry"
+    for f in src.iterdir():
+        if f.is_file():
+            shutil.copyfile(f, lab / "cytometry" / f.name)
+    sheet = pd.read_csv(src / "sample_sheet.csv", dtype=str, keep_default_na=False)
+    (lab / "cytometry" / "export").mkdir()
+    names = [f"export/MUSTERMANN_ERIKA_{i:03d}.fcs" for i in range(len(sheet))]
+    for old, new in zip(sheet["file"], names, strict=True):
+        shutil.copyfile(src / old, lab / "cytometry" / new)
+    sheet.assign(file=names).to_csv(lab / "cytometry" / "sample_sheet.csv", index=False)
+    cohort = load_cohort(str(lab))
+    logs: list[str] = []
+    code = run_pipeline(cohort, only=["02_cytometry"], results_root=tmp_path / "results",
+                        figures_root=tmp_path / "figures", private_root=tmp_path / "private", log=logs.append)
+    assert code == 0, logs
+    files = list(_shareable(tmp_path, cohort.name))
+    assert any(f.name == "qc.csv" for f in files) and any(f.suffix == ".png" for f in files)
+    for f in files:
+        text = f.read_bytes().decode("latin-1")
+        for secret in (str(tmp_path), "Klinikum", "MUSTERMANN"):
+            assert secret not in text, (f.relative_to(tmp_path), secret)
+    qc = pd.read_csv(tmp_path / "results" / cohort.name / "02_cytometry" / "qc.csv")
+    assert "file" not in qc and qc["tube_id"].is_unique
