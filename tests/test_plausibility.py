@@ -211,3 +211,15 @@ def test_synergy_refuses_blocks_it_cannot_score(tmp_path, kw, message):
     assert not (tmp_path / "o.csv").exists()
     _, blocks = synergy_table(_block("B1"))  # a complete block still scores
     assert blocks["zip_mean"].notna().all()
+
+
+def test_sample_ids_that_would_leave_a_folder_are_refused(clinical_dir, tmp_path):
+    d = tmp_path / "c"
+    shutil.copytree(clinical_dir, d)
+    s = pd.read_csv(d / "samples.csv", dtype=str, keep_default_na=False)
+    s.loc[1, "sample_id"] = ".."
+    s.to_csv(d / "samples.csv", index=False)
+    from helpers.clinical import load_samples
+
+    with pytest.raises(DataContractError, match=r"samples\.csv \(row 3, column 'sample_id'\).*cannot be used as a file"):
+        load_samples(d)

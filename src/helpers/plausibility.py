@@ -107,8 +107,16 @@ def clinical_problems(df: pd.DataFrame, path: str | Path) -> list[DataContractEr
 
 
 def samples_problems(df: pd.DataFrame, path: str | Path) -> list[DataContractError]:
-    """Collection dates that exist."""
-    return _dates(df, path, ["collection_date"])[1]
+    """Collection dates that exist; sample ids usable as one path component (figures and folders are named by them)."""
+    from .safepaths import check_name
+
+    problems = _dates(df, path, ["collection_date"])[1]
+    for i, v in zip(df.index, df.get("sample_id", []), strict=False):
+        try:
+            check_name(v, what="sample_id", path=path, row=_line(i), column="sample_id")
+        except DataContractError as exc:
+            problems.append(exc)
+    return problems
 
 
 def concentration_problems(df: pd.DataFrame, path: str | Path, *, drug: str | None = "drug", conc: str = "conc_uM",
