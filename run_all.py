@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from helpers.pipeline import discover_notebooks, load_cohort, run_pipeline  # noqa: E402
+from helpers.paths import repo_root  # noqa: E402
+from helpers.pipeline import describe_os_error, discover_notebooks, load_cohort, run_pipeline  # noqa: E402
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -85,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"run_all.py: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, read-only or forbidden output folder: one line, not a traceback
+        print(f"run_all.py: error: {describe_os_error(exc, root=repo_root())}", file=sys.stderr)
         return 2
 
 

@@ -63,6 +63,7 @@ from helpers.cytometry import (
     umap_embedding,
 )
 from helpers.cytometry.plots import plot_by_group, plot_embedding, plot_gate, plot_hierarchy
+from helpers.cytometry.privacy import tube_id
 from helpers.io import write_table
 from helpers.paths import output_folders, resolve
 from helpers.plotting import save_figure, set_style
@@ -106,7 +107,8 @@ for panel, channels in sorted(inputs.panels.items()):
     fast = gate_file(first["path"], strategy)
     ref = gate_file(first["path"], xml)
     same = all(np.array_equal(fast.membership[g], ref.membership[g]) for g in fast.membership)
-    check.append({"panel": panel, "gates": len(panel_strategy.gates), "file": first["file"], "identical_to_flowkit": same})
+    check.append({"panel": panel, "gates": len(panel_strategy.gates), "tube_id": tube_id(first["sample_id"], panel, first["condition"]),
+                  "identical_to_flowkit": same})
 pd.DataFrame(check)
 
 # %% [markdown]

@@ -46,7 +46,7 @@ def test_diversity_rejects_bad_counts(tmp_path, capsys):
     bad.write_text("barcode,sample,count\nAAA,s1,3\nCCC,s1,-2\n")
     assert main(["diversity", "--counts", str(bad), "--out", str(tmp_path / "d.csv")]) == 2
     err = capsys.readouterr().err
-    assert "bad.csv" in err and "row 2" in err and "count" in err
+    assert "bad.csv" in err and "row 3" in err and "count" in err  # line 3 of the file (header = line 1)
 
 
 @pytest.mark.parametrize("sub", [[], ["count"], ["diversity"]])

@@ -159,7 +159,7 @@ def _sheet(tmp_path, edit):
                        "arm": ["vehicle", "vehicle"], "timepoint": ["pre_treatment", "pre_treatment"],
                        "pcr_replicate": ["1", "2"]})  # fmt: skip
     for f in df["file"]:
-        (src / f).write_bytes(b"")
+        (src / f).write_bytes(gzip.compress(b"@r1\nACGT\n+\nIIII\n"))
     df = edit(df)
     df.to_csv(src / "sample_sheet.csv", index=False)
     return src / "sample_sheet.csv"
@@ -169,12 +169,12 @@ def _sheet(tmp_path, edit):
     ("edit", "message", "where"),
     [
         (lambda d: d.drop(columns="arm"), "missing required column", "column 'arm'"),
-        (lambda d: d.assign(arm=["vehicle", "placebo"]), "'placebo' is not one of", "row 2"),
-        (lambda d: d.assign(library_id=["L1", "L1"]), "duplicated library", "row 2"),
+        (lambda d: d.assign(arm=["vehicle", "placebo"]), "'placebo' is not one of", "row 3"),
+        (lambda d: d.assign(library_id=["L1", "L1"]), "duplicated library", "row 3"),
         (lambda d: d.assign(pcr_replicate=["1", "x"]), "positive integer", "column 'pcr_replicate'"),
-        (lambda d: d.assign(pcr_replicate=["1", "1"]), "duplicated (mouse_id", "row 2"),
+        (lambda d: d.assign(pcr_replicate=["1", "1"]), "duplicated (mouse_id", "row 3"),
         (lambda d: d.assign(arm=["vehicle", "aza_ven"]), "more than one arm", "column 'arm'"),
-        (lambda d: d.assign(file=["a.fastq.gz", "missing.fastq.gz"]), "not found", "row 2"),
+        (lambda d: d.assign(file=["a.fastq.gz", "missing.fastq.gz"]), "not found", "row 3"),
         (lambda d: d.assign(sample_id=["D1-DX", ""]), "empty value", "column 'sample_id'"),
     ],
 )

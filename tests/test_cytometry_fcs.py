@@ -22,6 +22,7 @@ from helpers.cytometry import (
     write_fcs,
 )
 from helpers.cytometry.__main__ import main as cli
+from helpers.cytometry.privacy import tube_id
 from helpers.errors import DataContractError
 from helpers.registry import dataset_path
 from helpers.simulate import DEFAULT_SEED, ensure_cohort, simulate_patients
@@ -137,11 +138,17 @@ def test_scrubbing_removes_every_identifier(ci_cyto, tmp_path):
     assert {"$OP", "$DATE", "$SRC", "$FIL", "$COM", "PATIENT ID"} <= set(meta)
     kept = scrub_metadata(meta)
     assert not {"$OP", "$DATE", "$BTIM", "$SRC", "$FIL", "$COM", "$INST", "PATIENT ID", "EXPORT USER NAME"} & set(kept)
-    assert cli(["scrub", "--fcs", str(f), "--out-dir", str(tmp_path)]) == 0
-    out = (tmp_path / f.name).read_bytes()
+    # The instrument's serial number narrows a file to a site: not on the allow-list, nor is any vendor free text.
+    assert not {"$CYTSN", "OPERATOR NOTE"} & set(scrub_metadata({**meta, "$CYTSN": "SN-4711", "OPERATOR NOTE": "x"}))
+    sheet = ci_cyto / "cytometry" / "sample_sheet.csv"
+    assert cli(["scrub", "--sheet", str(sheet), "--fcs", str(f), "--out-dir", str(tmp_path)]) == 0
+    row = pd.read_csv(sheet).set_index("file").loc[f.relative_to(sheet.parent).as_posix()]
+    copy = tmp_path / f"{tube_id(row['sample_id'], row['panel'], row['condition'])}.fcs"
+    assert [p.name for p in tmp_path.glob("*.fcs")] == [copy.name] != [f.name]  # named by sample id, not file
+    out = copy.read_bytes()
     for s in list(ids) + ["University Hospital", "born 1949"]:
         assert s.encode() not in out, s
-    back = read_fcs(tmp_path / f.name)
+    back = read_fcs(copy)
     np.testing.assert_array_equal(back.events, read_fcs(f).events)
     assert back.spillover is not None and back.markers == read_fcs(f).markers
 

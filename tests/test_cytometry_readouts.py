@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -25,6 +26,7 @@ from helpers.cytometry import (
     specific_apoptosis,
 )
 from helpers.cytometry.__main__ import main as cli
+from helpers.cytometry.privacy import tube_ids
 from helpers.errors import DataContractError
 from helpers.paths import repo_root
 from helpers.simulate import DEFAULT_SEED, ensure_cohort
@@ -119,8 +121,10 @@ def test_features_recover_planted_truth(ci_cyto, processed):
 
 
 def test_qc_and_feature_dictionary(ci_cyto, processed):
-    _, res, f = processed
-    truth = pd.read_csv(ci_cyto / "truth" / "cytometry_files.csv").set_index("file").loc[res["qc"]["file"]]
+    inputs, res, f = processed
+    assert "file" not in res["qc"] and "file" not in res["stats"] and "file" not in res["mfi"]  # ids, not file names
+    files = inputs.sheet.set_index(tube_ids(inputs.sheet))["file"]  # the sheet is the private tube -> file map
+    truth = pd.read_csv(ci_cyto / "truth" / "cytometry_files.csv").set_index("file").loc[files[res["qc"]["tube_id"]]]
     assert np.array_equal(res["qc"]["qc_flow_anomaly"].to_numpy(), truth["clog"].to_numpy() == 1)
     d = feature_dictionary(f.columns)
     assert list(d.columns) == ["name", "unit", "source", "definition"]
@@ -179,7 +183,8 @@ def _copy_contract(ci_cyto, tmp_path):
     d.mkdir()
     for n in ("sample_sheet.csv", "panels.csv", "gating.yaml"):
         shutil.copyfile(ci_cyto / "cytometry" / n, d / n)
-    (d / "fcs").symlink_to(ci_cyto / "cytometry" / "fcs")
+    # Hard links, not a symbolic link: sheet paths must resolve inside the cytometry folder.
+    shutil.copytree(ci_cyto / "cytometry" / "fcs", d / "fcs", copy_function=os.link)
     return d
 
 

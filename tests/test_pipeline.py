@@ -82,6 +82,7 @@ def project(tmp_path):
             notebook_dir=nbdir,
             results_root=tmp_path / root / "results",
             figures_root=tmp_path / root / "figures",
+            private_root=tmp_path / root / "private",
             log=logs.append,
             **kw,
         )

@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .errors import DataContractError
+from .plausibility import clinical_problems, report, samples_problems
 from .validation import read_csv_checked, validate_frame
 
 __all__ = [
@@ -71,8 +72,12 @@ SAMPLES_SCHEMA = pa.DataFrameSchema(
 )
 
 
-def load_clinical(data_dir: str | Path) -> pd.DataFrame:
-    """Read and validate ``<data_dir>/clinical.csv``; dates stay ISO strings, mutation flags are 0/1 integers."""
+def load_clinical(data_dir: str | Path, *, problems: list | None = None) -> pd.DataFrame:
+    """Read and validate ``<data_dir>/clinical.csv``; dates stay ISO strings, mutation flags are 0/1 integers.
+
+    Plausibility (:func:`helpers.plausibility.clinical_problems`: dates that exist and follow each other, blasts in
+    %) raises its first problem, or appends them all to ``problems`` when a list is given.
+    """
     path = Path(data_dir) / "clinical.csv"
     df = read_csv_checked(path, dtype={"patient_id": str, "response_date": str, "relapse_date": str})
     for c in ["age", "relapse", "monocytic", *MUTATION_COLUMNS]:
@@ -84,14 +89,17 @@ def load_clinical(data_dir: str | Path) -> pd.DataFrame:
     bad = df.index[(df["relapse"] == 1) & df["relapse_date"].isna()]
     if len(bad):
         raise DataContractError(path, "relapse = 1 but relapse_date is empty", row=int(bad[0]) + 2, column="relapse_date")
+    report(clinical_problems(df, path), problems)
     return df
 
 
-def load_samples(data_dir: str | Path, *, clinical: pd.DataFrame | None = None) -> pd.DataFrame:
+def load_samples(data_dir: str | Path, *, clinical: pd.DataFrame | None = None, problems: list | None = None
+                 ) -> pd.DataFrame:  # fmt: skip
     """Read and validate ``<data_dir>/samples.csv``; with ``clinical``, every sample's patient must exist."""
     path = Path(data_dir) / "samples.csv"
     df = validate_frame(read_csv_checked(path, dtype={"sample_id": str, "patient_id": str, "assays": str}), SAMPLES_SCHEMA, path)
     df["assays"] = df["assays"].fillna("")
+    report(samples_problems(df, path), problems)
     if clinical is not None:
         unknown = ~df["patient_id"].isin(clinical["patient_id"])
         if unknown.any():

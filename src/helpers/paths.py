@@ -31,8 +31,10 @@ def resolve(path: str | Path) -> Path:
 
     Relative ``results/...`` and ``figures/...`` paths go under ``$DREAM_OUTPUT_ROOT`` when it is set: the test suite
     re-executes the reference notebooks there, so that running the tests never overwrites a cohort's results.
+    Environment variables are expanded: ``run_all.py`` passes a data folder outside the repository as
+    ``$DREAM_DATA_DIR``, so that no executed notebook records the lab's absolute path.
     """
-    p = Path(path).expanduser()
+    p = Path(os.path.expandvars(str(path))).expanduser()
     if p.is_absolute():
         return p
     scratch = os.environ.get(OUTPUT_ROOT_ENV)

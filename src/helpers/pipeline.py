@@ -11,6 +11,11 @@
   package, its parameters, its input data and its upstream outputs) equals the one of its last successful run.
 - Atomic: each run writes into staging folders that replace ``results/<cohort>/<notebook>/`` and
   ``figures/<cohort>/<notebook>/`` only when the notebook succeeds; a failure leaves the last good outputs intact.
+- Safe on shared and real data: one lock per cohort output folder (a second run is refused with a clear message),
+  staging folders per run, the manifest re-read and merged under the lock, workers that die with the run, result
+  folders of a lab data folder keyed by its name and a digest of its real path, no absolute path in any shareable
+  output (parameters name ``$DREAM_DATA_DIR`` etc., set in the workers' environment), tracebacks and path caches in
+  a private folder (``data/private/<cohort>/``), outputs group-readable under the user's umask.
 - Scale-out: runs are submitted to a ``concurrent.futures`` executor, a process pool by default or a
   dask.distributed cluster (``Client.get_executor()``), which needs a file system shared with the workers.
 """
@@ -18,8 +23,11 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import ctypes
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
 import html
 import importlib.metadata
@@ -40,6 +48,7 @@ import yaml
 
 from .io import sha256_file, write_text
 from .paths import repo_root
+from .safepaths import NAME_PATTERN, check_name
 
 __all__ = [
     "NotebookSpec",
@@ -50,6 +59,7 @@ __all__ = [
     "run_pipeline",
     "execute_notebook",
     "encrypted_kernel_manager",
+    "describe_os_error",
 ]
 
 NOTEBOOK_PATTERN = re.compile(r"^\d{2}_[A-Za-z0-9_]+\.py$")
@@ -150,11 +160,11 @@ def load_cohort(cohort: str, *, config_dir: Path | None = None) -> CohortConfig:
     root = repo_root()
     config_dir = config_dir or root / "config" / "cohorts"
     cfg_file = config_dir / f"{cohort}.yaml"
-    if cfg_file.is_file():
+    if NAME_PATTERN.fullmatch(cohort) and cfg_file.is_file():
         cfg = yaml.safe_load(cfg_file.read_text()) or {}
         data_dir = cfg.get("data_dir")
         return CohortConfig(
-            name=cfg.get("name", cohort),
+            name=check_name(cfg.get("name", cohort), what="cohort name", path=cfg_file, column="name"),
             data_dir=None if data_dir is None else (root / data_dir if not Path(data_dir).is_absolute() else Path(data_dir)),
             description=cfg.get("description", ""),
             simulate=cfg.get("simulate"),
@@ -166,8 +176,11 @@ def load_cohort(cohort: str, *, config_dir: Path | None = None) -> CohortConfig:
     if path.is_dir():
         if not (path / "clinical.csv").is_file():
             raise FileNotFoundError(f"{path}: not a cohort folder (no clinical.csv); see data/README.md")
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.resolve().name)
-        return CohortConfig(name=name, data_dir=path.resolve(), description=f"data folder {path}")
+        real = path.resolve()
+        # Two lab folders with the same base name must never share results: the key adds a digest of the real path.
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "_", real.name).lstrip(".-") or "cohort"
+        name = f"{base}-{hashlib.sha256(str(real).encode()).hexdigest()[:8]}"
+        return CohortConfig(name=name, data_dir=real, description=f"data folder {base} (key {name})")
     known = sorted(p.stem for p in config_dir.glob("*.yaml"))
     raise FileNotFoundError(f"unknown cohort {cohort!r}: neither a named cohort ({', '.join(known)}) nor a folder")
 
@@ -238,6 +251,7 @@ class RunTask:
     root: str
     progress_bar: bool = False
     kernel_name: str = "python3"
+    env: dict[str, str] = dataclasses.field(default_factory=dict)  # anchor folders named by the parameters
 
 
 @dataclasses.dataclass
@@ -255,11 +269,43 @@ def _final_dirs(cohort: str, name: str, results_root: Path, figures_root: Path) 
     return results_root / cohort / name, figures_root / cohort / name
 
 
-def _rel(p: Path, root: Path) -> str:
+def _rel(p: Path, root: Path, anchors: dict[str, Path] | None = None) -> str:
+    """``p`` relative to the repository, else as ``$VAR/...`` of an anchor folder: never an absolute path."""
+    p = Path(p).resolve()
     try:
-        return p.resolve().relative_to(root.resolve()).as_posix()
+        return p.relative_to(root.resolve()).as_posix()
     except ValueError:
-        return str(p)
+        pass
+    for var, base in (anchors or {}).items():
+        if base is not None and p.is_relative_to(Path(base).resolve()):
+            rel = p.relative_to(Path(base).resolve()).as_posix()
+            return f"${var}" if rel == "." else f"${var}/{rel}"
+    return str(p)
+
+
+def _anchors(cohort: CohortConfig, results_root: Path, figures_root: Path) -> dict[str, Path]:
+    """Folders outside the repository that parameters name through environment variables (set in the workers)."""
+    out = {"DREAM_RESULTS_ROOT": Path(results_root).resolve(), "DREAM_FIGURES_ROOT": Path(figures_root).resolve()}
+    if cohort.data_dir is not None:
+        out["DREAM_DATA_DIR"] = Path(cohort.data_dir).resolve()
+    return out
+
+
+def _redact(text: Any, root: Path, anchors: dict[str, Path]) -> Any:
+    """An error message with the absolute folders of the run replaced by their portable names."""
+    if not isinstance(text, str):
+        return text
+    for var, base in sorted(anchors.items(), key=lambda kv: -len(str(kv[1]))):
+        text = text.replace(str(base), f"${var}")
+    return text.replace(str(root.resolve()) + os.sep, "")
+
+
+def default_private_root() -> Path:
+    """``data/private`` of the repository (git-ignored): tracebacks, path caches; under ``$DREAM_OUTPUT_ROOT`` if set."""
+    from .paths import OUTPUT_ROOT_ENV
+
+    scratch = os.environ.get(OUTPUT_ROOT_ENV)
+    return Path(scratch).expanduser().resolve() / "private" if scratch else repo_root() / "data" / "private"
 
 
 def plan_runs(
@@ -271,13 +317,17 @@ def plan_runs(
     overrides: dict[str, Any] | None = None,
     results_root: Path | None = None,
     figures_root: Path | None = None,
+    private_root: Path | None = None,
 ) -> list[PlanItem]:
     """Decide, in DAG order, which notebooks run, with which parameters, and which are up to date."""
     root = repo_root()
     results_root = results_root or root / "results"
     figures_root = figures_root or root / "figures"
     overrides = overrides or {}
-    cache = ChecksumCache(results_root / cohort.name / ".state" / "checksums.json")
+    check_name(cohort.name, what="cohort name")
+    anchors = _anchors(cohort, results_root, figures_root)
+    # The cache is keyed by absolute paths: it lives in the private folder, never with the shareable results.
+    cache = ChecksumCache(Path(private_root or default_private_root()) / cohort.name / "checksums.json")
     hdigest = helpers_digest()
 
     # Which notebooks apply to this cohort.
@@ -315,13 +365,13 @@ def plan_runs(
         params = dict(spec.defaults)
         params.update(
             cohort=cohort.name,
-            data_dir=_rel(cohort.data_dir, root) if cohort.data_dir is not None else "",
-            output_dir=_rel(final_res, root),
-            figures_dir=_rel(final_fig, root),
+            data_dir=_rel(cohort.data_dir, root, anchors) if cohort.data_dir is not None else "",
+            output_dir=_rel(final_res, root, anchors),
+            figures_dir=_rel(final_fig, root, anchors),
         )
         if "upstream_dirs" in spec.defaults or spec.upstream:
             params["upstream_dirs"] = {
-                u: _rel(_final_dirs(cohort.name, u, results_root, figures_root)[0], root)
+                u: _rel(_final_dirs(cohort.name, u, results_root, figures_root)[0], root, anchors)
                 for u in spec.upstream
                 if applicable[u][0]
             }
@@ -419,6 +469,7 @@ def execute_notebook(task: RunTask) -> dict[str, Any]:
 
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.update(task.env)  # the kernel inherits them: parameters say $DREAM_DATA_DIR, not the lab's path
     t0 = time.perf_counter()
     res_dir = Path(task.staging_results)
     res_dir.mkdir(parents=True, exist_ok=True)
@@ -452,16 +503,34 @@ def execute_notebook(task: RunTask) -> dict[str, Any]:
         result.update(status="failed", cell=None, error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
     finally:
         src_ipynb.unlink(missing_ok=True)
+    _portable_papermill_metadata(out_ipynb, task)
     if result["status"] == "ok":
         try:
             from nbconvert import HTMLExporter
 
             body, _ = HTMLExporter().from_filename(str(out_ipynb))
-            (res_dir / f"{task.name}.html").write_text(body)
+            write_text(body, res_dir / f"{task.name}.html")
         except Exception as exc:  # the HTML is a convenience; the run itself succeeded
             result["html_error"] = str(exc)
     result["seconds"] = round(time.perf_counter() - t0, 2)
     return result
+
+
+def _portable_papermill_metadata(path: Path, task: RunTask) -> None:
+    """Papermill records the absolute input and output paths of a run: keep them relative (shareable notebook)."""
+    import nbformat
+
+    if not path.is_file():
+        return
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("papermill")
+    if not meta:
+        return
+    src = Path(task.source)
+    meta["input_path"] = _rel(src, Path(task.root)) if src.is_relative_to(Path(task.root)) else src.name
+    meta["output_path"] = path.name
+    with open(path, "w", encoding="utf-8") as fh:
+        nbformat.write(nb, fh)
 
 
 def _swap_in(staging: Path, final: Path) -> None:
@@ -523,6 +592,44 @@ def _write_index(run_dir: Path, figures_dir: Path, manifest: dict) -> None:
     write_text(page, run_dir / "index.html")
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool-worker initializer: the worker is killed when the run that started it dies, even by SIGKILL.
+
+    A killed ``run_all.py`` cannot clean up, so the kernel asks for it (Linux ``PR_SET_PDEATHSIG``); the notebook's
+    kernel in turn exits when its parent worker is gone (ipykernel's parent poller watches ``JPY_PARENT_PID``).
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+    except (OSError, AttributeError):  # not Linux: the executor's own shutdown is all there is
+        return
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _group_readable_dir(path: Path) -> Path:
+    """``tempfile.mkdtemp`` makes 0700 folders; results are for the group, so apply the user's umask instead."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o777 & ~umask)
+    return path
+
+
+def describe_os_error(exc: OSError, *, root: Path | None = None) -> str:
+    """One line for a failure to write outputs: disk full, read-only or not permitted, or another OS error."""
+    where = exc.filename
+    if where is not None and root is not None:
+        where = _rel(Path(where), root)
+    what = {
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EROFS: "the output folder is on a read-only file system",
+        errno.EACCES: "no permission to write the outputs",
+        errno.EPERM: "no permission to write the outputs",
+    }.get(exc.errno, exc.strerror or str(exc))
+    return f"cannot write outputs: {what}" + (f" ({where})" if where else "")
+
+
 def run_pipeline(
     cohort: CohortConfig,
     *,
@@ -536,13 +643,50 @@ def run_pipeline(
     results_root: Path | None = None,
     figures_root: Path | None = None,
     notebook_dir: Path | None = None,
+    private_root: Path | None = None,
     log=print,
 ) -> int:
-    """Plan and run the DAG for ``cohort``; return the exit status (0 when every planned notebook succeeded)."""
+    """Plan and run the DAG for ``cohort``; return the exit status (0 when every planned notebook succeeded).
+
+    Exit status 2 when the cohort's outputs are locked by another run; an ``OSError`` writing the outputs (disk
+    full, read-only folder) propagates for the command line to report in one line (:func:`describe_os_error`).
+    """
+    from filelock import FileLock, Timeout
+
     root = repo_root()
     results_root = Path(results_root or root / "results")
     figures_root = Path(figures_root or root / "figures")
+    private_root = Path(private_root or default_private_root())
+    check_name(cohort.name, what="cohort name")
+    run_dir = results_root / cohort.name
+    fig_dir = figures_root / cohort.name
+    ctx = dict(root=root, results_root=results_root, figures_root=figures_root, private_root=private_root, only=only,
+               jobs=jobs, force=force, dry_run=dry_run, overrides=overrides, scheduler=scheduler,
+               local_cluster=local_cluster, notebook_dir=notebook_dir, run_dir=run_dir, fig_dir=fig_dir)
+    if dry_run:
+        return _run_locked(cohort, ctx, log)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(run_dir / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log(f"[run_all] error: another run of cohort {cohort.name} is in progress (lock "
+            f"{_rel(run_dir / '.lock', root)}); wait for it to finish, then run again")
+        return 2
+    try:
+        return _run_locked(cohort, ctx, log)
+    finally:
+        lock.release()
+
+
+def _run_locked(cohort: CohortConfig, a: dict[str, Any], log) -> int:
+    """The body of :func:`run_pipeline`, with the cohort's lock held (or a dry run)."""
+    root, results_root, figures_root, private_root = a["root"], a["results_root"], a["figures_root"], a["private_root"]
+    only, jobs, force, dry_run, overrides = a["only"], a["jobs"], a["force"], a["dry_run"], a["overrides"]
+    scheduler, local_cluster, notebook_dir = a["scheduler"], a["local_cluster"], a["notebook_dir"]
+    run_dir, fig_dir = a["run_dir"], a["fig_dir"]
     t_start = time.perf_counter()
+    anchors = _anchors(cohort, results_root, figures_root)
 
     if cohort.simulate and not dry_run:
         from .simulate import ensure_cohort
@@ -551,12 +695,13 @@ def run_pipeline(
         log(f"[run_all] simulated cohort {cohort.name}: scale {sim.get('scale', 'ci')}, seed {sim.get('seed')}")
         ensure_cohort(cohort.data_dir, scale=sim.get("scale", "ci"), seed=int(sim["seed"]), progress=True)
     elif cohort.data_dir is not None and not cohort.data_dir.is_dir() and not cohort.simulate:
-        log(f"[run_all] error: data folder {cohort.data_dir} does not exist")
+        log(f"[run_all] error: data folder {_rel(cohort.data_dir, root, anchors)} does not exist")
         return 2
 
     specs = discover_notebooks(notebook_dir)
     plan = plan_runs(
-        cohort, specs, only=only, force=force, overrides=overrides, results_root=results_root, figures_root=figures_root
+        cohort, specs, only=only, force=force, overrides=overrides, results_root=results_root, figures_root=figures_root,
+        private_root=private_root,
     )
     width = max(len(p.spec.name) for p in plan)
     for item in plan:
@@ -564,13 +709,16 @@ def run_pipeline(
     if dry_run:
         return 0
     to_run = [p for p in plan if p.status == "run"]
-    run_dir = results_root / cohort.name
-    fig_dir = figures_root / cohort.name
-    (run_dir / ".staging").mkdir(parents=True, exist_ok=True)
-    (fig_dir / ".staging").mkdir(parents=True, exist_ok=True)
+    # Staging folders of this run only: another run's (or a crashed run's) are never touched.
+    run_id = f"run-{os.getpid()}-{time.time_ns()}"
+    stage_res, stage_fig = run_dir / ".staging" / run_id, fig_dir / ".staging" / run_id
+    stage_res.mkdir(parents=True, exist_ok=True)
+    stage_fig.mkdir(parents=True, exist_ok=True)
     manifest_path = run_dir / "manifest.json"
-    previous = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    private = private_root / cohort.name
     results: dict[str, dict] = {}
+    env = {k: str(v) for k, v in anchors.items()}
+    env["DREAM_PRIVATE_DIR"] = str(private)
 
     executor: cf.Executor
     client = cluster = None
@@ -585,12 +733,14 @@ def run_pipeline(
         executor = client.get_executor(pure=False)
         log(f"[run_all] submitting to dask.distributed scheduler {client.scheduler.address}")
     else:
-        executor = cf.ProcessPoolExecutor(max_workers=max(1, jobs))
+        executor = cf.ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_die_with_parent,
+                                          initargs=(os.getpid(),))
 
     def make_task(item: PlanItem) -> RunTask:
-        stage_r = Path(tempfile.mkdtemp(prefix=f"{item.spec.name}-", dir=run_dir / ".staging"))
-        stage_f = Path(tempfile.mkdtemp(prefix=f"{item.spec.name}-", dir=fig_dir / ".staging"))
-        params = dict(item.parameters, output_dir=_rel(stage_r, root), figures_dir=_rel(stage_f, root))
+        stage_r = _group_readable_dir(Path(tempfile.mkdtemp(prefix=f"{item.spec.name}-", dir=stage_res)))
+        stage_f = _group_readable_dir(Path(tempfile.mkdtemp(prefix=f"{item.spec.name}-", dir=stage_fig)))
+        params = dict(item.parameters, output_dir=_rel(stage_r, root, anchors),
+                      figures_dir=_rel(stage_f, root, anchors))  # fmt: skip
         return RunTask(
             name=item.spec.name,
             source=str(item.spec.path),
@@ -599,6 +749,7 @@ def run_pipeline(
             staging_figures=str(stage_f),
             root=str(root),
             progress_bar=(len(to_run) == 1 and jobs == 1 and not client and sys.stderr.isatty()),
+            env=env,
         )
 
     pending = {p.spec.name: p for p in to_run}
@@ -652,13 +803,15 @@ def run_pipeline(
                     log(f"[run_all] {name}: ok in {res['seconds']:.1f} s")
                 else:
                     executed = Path(task.staging_results) / f"{name}.ipynb"
-                    if executed.is_file():  # kept aside for debugging, never over the last good outputs
-                        (run_dir / ".failed").mkdir(exist_ok=True)
-                        shutil.copyfile(executed, run_dir / ".failed" / f"{name}.ipynb")
-                        res["failed_notebook"] = _rel(run_dir / ".failed" / f"{name}.ipynb", root)
+                    if executed.is_file():  # kept for debugging in the private folder: tracebacks hold data values
+                        (private / "failed").mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(executed, private / "failed" / f"{name}.ipynb")
+                        res["failed_notebook"] = _rel(private / "failed" / f"{name}.ipynb", root, anchors)
                     shutil.rmtree(task.staging_results, ignore_errors=True)
                     shutil.rmtree(task.staging_figures, ignore_errors=True)
                     failed.add(name)
+                    res["error"] = _redact(res.get("error"), root, anchors)
+                    res.pop("trace", None)
                     where = f"cell {res.get('cell')}" if res.get("cell") is not None else "before any cell"
                     log(f"[run_all] {name}: FAILED at {where}: {res.get('error')}")
                 res["parameters"] = item.parameters
@@ -671,8 +824,18 @@ def run_pipeline(
             client.close()
         if cluster:
             cluster.close()
+        for d in (stage_res, stage_fig):
+            shutil.rmtree(d, ignore_errors=True)
+        for d in (run_dir / ".staging", fig_dir / ".staging"):
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only when no other staging folder is left in it
 
-    # Manifest and index: previous entries are kept for notebooks that did not run now.
+    # Manifest and index: re-read now (under the lock) and merged, so that entries of notebooks that did not run
+    # now are kept whatever ran in between.
+    try:
+        previous = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    except json.JSONDecodeError:
+        previous = {}
     nb_entries = dict(previous.get("notebooks", {}))
     for item in plan:
         name = item.spec.name
@@ -691,8 +854,10 @@ def run_pipeline(
             else:
                 entry["error"] = r.get("error")
                 entry["failed_cell"] = r.get("cell")
-                entry["last_good"] = nb_entries.get(name, {}).get("outputs") is not None
-                if name in nb_entries and "outputs" in nb_entries[name]:
+                final_r = _final_dirs(cohort.name, name, results_root, figures_root)[0]
+                entry["last_good"] = final_r.is_dir() and nb_entries.get(name, {}).get("outputs") is not None
+                r["last_good"] = entry["last_good"]
+                if entry["last_good"]:
                     entry["outputs"] = nb_entries[name]["outputs"]
             nb_entries[name] = entry
         elif item.status == "skip":
@@ -700,8 +865,8 @@ def run_pipeline(
             nb_entries[name]["skipped_last_run"] = True
     manifest = {
         "cohort": cohort.name,
-        "description": cohort.description,
-        "data_dir": _rel(cohort.data_dir, root) if cohort.data_dir else None,
+        "description": _redact(cohort.description, root, anchors),
+        "data_dir": _rel(cohort.data_dir, root, anchors) if cohort.data_dir else None,
         "datasets": cohort.datasets,
         "git": _git_info(root),
         "versions": _versions(),
@@ -712,21 +877,20 @@ def run_pipeline(
     }
     write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n", manifest_path)
     _write_index(run_dir, fig_dir, manifest)
-    for d in (run_dir / ".staging", fig_dir / ".staging"):
-        shutil.rmtree(d, ignore_errors=True)
 
     n_ok = sum(1 for r in results.values() if r["status"] == "ok")
     n_skip = sum(1 for p in plan if p.status == "skip")
     log(
         f"[run_all] cohort {cohort.name}: {n_ok} ran, {n_skip} up to date, {len(failed)} failed "
-        f"in {time.perf_counter() - t_start:.1f} s; index: {_rel(run_dir / 'index.html', root)}"
+        f"in {time.perf_counter() - t_start:.1f} s; index: {_rel(run_dir / 'index.html', root, anchors)}"
     )
     if failed:
         log("[run_all] failures:")
         for name in sorted(failed):
             r = results[name]
             cell = f"cell {r['cell']}" if r.get("cell") is not None else "-"
+            kept = "last good outputs kept" if r.get("last_good") else "no earlier outputs"
             extra = f"; executed copy: {r['failed_notebook']}" if r.get("failed_notebook") else ""
-            log(f"  {name}: {cell}: {r.get('error')} (last good outputs kept{extra})")
+            log(f"  {name}: {cell}: {r.get('error')} ({kept}{extra})")
         return 1
     return 0

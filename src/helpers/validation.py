@@ -21,7 +21,12 @@ def read_csv_checked(path: str | Path, **kwargs) -> pd.DataFrame:
     kwargs.setdefault("na_values", [""])
     try:
         return pd.read_csv(path, **kwargs)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except pd.errors.EmptyDataError:
+        raise DataContractError(path, "the file is empty (no header line)") from None
+    except UnicodeDecodeError as exc:
+        raise DataContractError(path, f"not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r}); save the "
+                                      "table as UTF-8 CSV") from None  # fmt: skip
+    except (ValueError, pd.errors.ParserError) as exc:
         raise DataContractError(path, f"cannot be parsed as a table: {exc}") from exc
 
 

@@ -87,7 +87,7 @@ def cmd_diversity(a: argparse.Namespace) -> int:
         raise DataContractError(path, f"missing column(s) {', '.join(missing)}", column=missing[0])
     if (pd.to_numeric(df["count"], errors="coerce") < 0).any() or pd.to_numeric(df["count"], errors="coerce").isna().any():
         bad = int(df.index[pd.to_numeric(df["count"], errors="coerce").isna() | (pd.to_numeric(df["count"], errors="coerce") < 0)][0])
-        raise DataContractError(path, "count must be a non-negative number", row=bad + 1, column="count")
+        raise DataContractError(path, "count must be a non-negative number", row=bad + 2, column="count")
     m = df.pivot_table(index="barcode", columns="sample", values="count", aggfunc="sum", fill_value=0)
     m = m[m.sum(axis=1) >= 0]
     if a.min_count > 0:

@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataContractError
+from ..plausibility import fastq_problems, report
+from ..safepaths import check_name, confined_path
 from .patterns import ReadPattern, read_pattern_file
 
 __all__ = ["SHEET_COLUMNS", "ARMS", "TIMEPOINTS", "BarcodeDataset", "load_sample_sheet", "load_barcode_dataset"]
@@ -42,7 +44,7 @@ class BarcodeDataset:
         return self.root / self.sheet.set_index("library_id").loc[library_id, "file"]
 
 
-def load_sample_sheet(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
+def load_sample_sheet(path: str | Path, *, check_files: bool = True, problems: list | None = None) -> pd.DataFrame:
     """Read and validate ``sample_sheet.csv``.
 
     Raises
@@ -50,15 +52,15 @@ def load_sample_sheet(path: str | Path, *, check_files: bool = True) -> pd.DataF
     DataContractError
         Missing file or column, empty cell, unknown arm or timepoint, non-integer or non-positive PCR replicate,
         duplicated library, a mouse in two arms or two PDX, a duplicated (mouse, timepoint, replicate), a PDX with
-        two patients, or (``check_files``) a FASTQ file that does not exist. The message names the row (1-based data
-        row, header excluded) and column.
+        two patients, an id unusable as a file name, a path outside the folder, or (``check_files``) a FASTQ file that
+        does not exist or holds no reads. The message names the row (line number in the file, header = 1) and column.
     """
     path = Path(path)
     if not path.is_file():
         raise DataContractError(path, "sample sheet not found")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataContractError(path, f"not a readable CSV ({exc})") from None
     missing = [c for c in SHEET_COLUMNS if c not in df.columns]
     if missing:
@@ -66,36 +68,42 @@ def load_sample_sheet(path: str | Path, *, check_files: bool = True) -> pd.DataF
     for col in SHEET_COLUMNS:
         empty = df.index[df[col].str.strip() == ""]
         if len(empty):
-            raise DataContractError(path, "empty value", row=int(empty[0]) + 1, column=col)
+            raise DataContractError(path, "empty value", row=int(empty[0]) + 2, column=col)
+    for col in ("library_id", "pdx_id", "patient_id", "sample_id", "mouse_id"):  # they become file names of figures
+        for i, v in enumerate(df[col]):
+            check_name(v, what=col, path=path, row=i + 2, column=col)
     for col, allowed in (("arm", ARMS), ("timepoint", TIMEPOINTS)):
         bad = df.index[~df[col].isin(allowed)]
         if len(bad):
             raise DataContractError(path, f"{df.loc[bad[0], col]!r} is not one of {', '.join(allowed)}",
-                                    row=int(bad[0]) + 1, column=col)  # fmt: skip
+                                    row=int(bad[0]) + 2, column=col)  # fmt: skip
     rep = pd.to_numeric(df["pcr_replicate"], errors="coerce")
     bad = df.index[rep.isna() | (rep < 1) | (rep % 1 != 0)]
     if len(bad):
         raise DataContractError(path, f"PCR replicate must be a positive integer, got {df.loc[bad[0], 'pcr_replicate']!r}",
-                                row=int(bad[0]) + 1, column="pcr_replicate")  # fmt: skip
+                                row=int(bad[0]) + 2, column="pcr_replicate")  # fmt: skip
     df["pcr_replicate"] = rep.astype("int64")
     dup = df.index[df["library_id"].duplicated()]
     if len(dup):
-        raise DataContractError(path, f"duplicated library {df.loc[dup[0], 'library_id']!r}", row=int(dup[0]) + 1,
+        raise DataContractError(path, f"duplicated library {df.loc[dup[0], 'library_id']!r}", row=int(dup[0]) + 2,
                                 column="library_id")  # fmt: skip
     dup = df.index[df.duplicated(["mouse_id", "timepoint", "pcr_replicate"])]
     if len(dup):
-        raise DataContractError(path, "duplicated (mouse_id, timepoint, pcr_replicate)", row=int(dup[0]) + 1,
+        raise DataContractError(path, "duplicated (mouse_id, timepoint, pcr_replicate)", row=int(dup[0]) + 2,
                                 column="pcr_replicate")  # fmt: skip
     for key, col in (("mouse_id", "arm"), ("mouse_id", "pdx_id"), ("pdx_id", "patient_id")):
         n = df.groupby(key)[col].transform("nunique")
         bad = df.index[n > 1]
         if len(bad):
             raise DataContractError(path, f"{key} {df.loc[bad[0], key]!r} has more than one {col}",
-                                    row=int(bad[0]) + 1, column=col)  # fmt: skip
+                                    row=int(bad[0]) + 2, column=col)  # fmt: skip
+    full = [confined_path(path.parent, f, sheet=path, row=i + 2, column="file") for i, f in enumerate(df["file"])]
     if check_files:
         for i, f in enumerate(df["file"]):
-            if not (path.parent / f).is_file():
-                raise DataContractError(path, f"FASTQ file {f!r} not found", row=i + 1, column="file")
+            if not full[i].is_file():
+                raise DataContractError(path, f"FASTQ file {f!r} not found", row=i + 2, column="file")
+        report(fastq_problems(((i + 2, p, f) for i, (p, f) in enumerate(zip(full, df["file"], strict=True))), path),
+               problems)
     return df
 
 

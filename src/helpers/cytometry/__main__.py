@@ -58,12 +58,37 @@ def _readouts(args: argparse.Namespace) -> int:
 
 
 def _scrub(args: argparse.Namespace) -> int:
+    from ..errors import DataContractError
+    from .contract import load_sample_sheet
     from .fcs import read_fcs, write_fcs
+    from .privacy import tube_ids
+
+    # Copies are named by sample id: the instrument's file name may itself carry the patient's name.
+    if args.sheet:
+        sheet = load_sample_sheet(args.sheet)
+        by_path = dict(zip((Path(p).resolve() for p in sheet["path"]), tube_ids(sheet), strict=True))
+        files = [Path(f) for f in args.fcs] if args.fcs else [Path(p) for p in sheet["path"]]
+        names = []
+        for f in files:
+            if f.resolve() not in by_path:
+                raise DataContractError(args.sheet, f"FCS file {f.name!r} is not listed in the sample sheet")
+            names.append(by_path[f.resolve()])
+    else:
+        if not args.fcs or not args.sample_ids or len(args.sample_ids) != len(args.fcs):
+            raise DataContractError(None, "scrub names its copies by sample id: give --sheet, or one --sample-ids "
+                                          "value per --fcs file")  # fmt: skip
+        files, names = [Path(f) for f in args.fcs], list(args.sample_ids)
+    from ..safepaths import check_name
 
     out = Path(args.out_dir)
-    for f in args.fcs:
-        write_fcs(read_fcs(f), out / Path(f).name)
-    print(f"{len(args.fcs)} file(s) written without identifying keywords -> {out}")
+    inputs = {f.resolve() for f in files}
+    targets = [out / f"{check_name(n, what='sample id')}.fcs" for n in names]
+    for f, t in zip(files, targets, strict=True):
+        if t.resolve() in inputs or (t.exists() and t.resolve().samefile(f)):
+            raise DataContractError(t, f"scrub would write over its input {f.name!r}: choose another --out-dir")
+    for f, t in zip(files, targets, strict=True):
+        write_fcs(read_fcs(f), t)
+    print(f"{len(files)} file(s) written without identifying keywords, named by sample id -> {out}")
     return 0
 
 
@@ -91,10 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output folder")
     r.set_defaults(func=_readouts)
     s = sub.add_parser("scrub", help="copy FCS files without identifying keywords",
-                       description="Rewrite FCS files keeping only channel and acquisition keywords ($OP, $DATE, "
-                                   "$SRC, $FIL, $COM, vendor free text... are dropped).")  # fmt: skip
-    s.add_argument("--fcs", nargs="+", required=True, metavar="FILE", help="FCS files to copy without identifiers")
-    s.add_argument("--out-dir", required=True, help="folder for the scrubbed copies (same file names)")
+                       description="Rewrite FCS files keeping only channel and acquisition keywords on an allow-list "
+                                   "($OP, $DATE, $SRC, $FIL, $COM, $CYTSN, vendor free text... are dropped); copies "
+                                   "are named <sample_id>_<panel>_<condition>.fcs from the sample sheet, never by "
+                                   "the instrument's file name, and never over an input.")  # fmt: skip
+    s.add_argument("--sheet", help="sample_sheet.csv that names the files (default for --fcs: all its files)")
+    s.add_argument("--fcs", nargs="+", metavar="FILE", help="FCS files to copy without identifiers")
+    s.add_argument("--sample-ids", nargs="+", metavar="ID", help="without --sheet: the name of each copy, in order")
+    s.add_argument("--out-dir", required=True, help="folder for the scrubbed copies (named by sample id)")
     s.set_defaults(func=_scrub)
     return p
 

@@ -17,7 +17,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..errors import DataContractError
-from ..validation import validate_frame
+from ..plausibility import concentration_problems, empty_file_problems, report
+from ..safepaths import confined_path
+from ..validation import read_csv_checked, validate_frame
 from .fcs import FCSData
 
 __all__ = [
@@ -62,7 +64,7 @@ def _validate(schema: pa.DataFrameSchema, df: pd.DataFrame, path: Path) -> pd.Da
     return validate_frame(df, schema, path)
 
 
-def load_sample_sheet(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
+def load_sample_sheet(path: str | Path, *, check_files: bool = True, problems: list | None = None) -> pd.DataFrame:
     """Read and validate ``sample_sheet.csv``.
 
     Parameters
@@ -70,7 +72,10 @@ def load_sample_sheet(path: str | Path, *, check_files: bool = True) -> pd.DataF
     path
         The sample sheet; ``file`` paths are relative to its folder.
     check_files
-        Also check that every listed FCS file exists.
+        Also check that every listed FCS file exists and is not empty.
+    problems
+        When a list, plausibility problems (concentrations above the drug's range, empty files) are appended to it
+        instead of raised (``python -m helpers check``).
 
     Returns
     -------
@@ -86,8 +91,10 @@ def load_sample_sheet(path: str | Path, *, check_files: bool = True) -> pd.DataF
     path = Path(path)
     if not path.is_file():
         raise DataContractError(path, "sample sheet not found")
-    df = pd.read_csv(path, dtype={"file": str, "sample_id": str, "panel": str, "condition": str})
+    df = read_csv_checked(path, dtype={"file": str, "sample_id": str, "panel": str, "condition": str})
     df = _validate(_SHEET_SCHEMA, df, path)
+    report(concentration_problems(df, path, conc="ven_um", fixed_drug="venetoclax"), problems)
+    report(concentration_problems(df, path, conc="aza_um", fixed_drug="azacitidine"), problems)
     for i, r in df.iterrows():
         if r["condition"] not in CONDITIONS[r["panel"]]:
             raise DataContractError(path, f"condition '{r['condition']}' is not one of {CONDITIONS[r['panel']]} for "
@@ -97,12 +104,15 @@ def load_sample_sheet(path: str | Path, *, check_files: bool = True) -> pd.DataF
         i = int(df.index[dup][1])
         raise DataContractError(path, "two files for the same sample, panel and condition", row=i + 2,
                                 column="condition")  # fmt: skip
-    df["path"] = [str(path.parent / f) for f in df["file"]]
+    df["path"] = [str(confined_path(path.parent, f, sheet=path, row=i + 2, column="file"))
+                  for i, f in enumerate(df["file"])]
     if check_files:
         for i, p in enumerate(df["path"]):
             if not Path(p).is_file():
                 raise DataContractError(path, f"listed FCS file does not exist: {df['file'].iat[i]}", row=i + 2,
                                         column="file")  # fmt: skip
+        report(empty_file_problems(((i + 2, Path(p), f) for i, (p, f) in enumerate(zip(df["path"], df["file"],
+                                         strict=True))), path, what="FCS file"), problems)  # fmt: skip
     return df
 
 
@@ -117,7 +127,7 @@ def load_panels(path: str | Path) -> dict[str, dict[str, str]]:
     path = Path(path)
     if not path.is_file():
         raise DataContractError(path, "panel definition not found")
-    df = _validate(_PANEL_SCHEMA, pd.read_csv(path, dtype=str), path)
+    df = _validate(_PANEL_SCHEMA, read_csv_checked(path, dtype=str), path)
     for cols, what in ((["panel", "marker"], "marker"), (["panel", "channel"], "channel")):
         dup = df.duplicated(cols, keep="first")
         if dup.any():

@@ -33,10 +33,11 @@ __all__ = [
 ]
 
 # Keywords that describe the acquisition and the channels but cannot identify a patient, operator, place or date.
+# $CYTSN (the cytometer's serial number) is dropped too: with the acquisition site it narrows a file to a hospital.
 # Everything else ($OP, $DATE, $BTIM, $ETIM, $SRC, $FIL, $INST, $COM, $SMNO, $CELLS, $PROJ, $EXP, instrument-vendor
 # free text such as "PATIENT ID" or "EXPORT USER NAME") is dropped by :func:`scrub_metadata`.
 SAFE_KEYWORDS = {
-    "$BYTEORD", "$DATATYPE", "$MODE", "$PAR", "$TOT", "$CYT", "$CYTSN", "$TIMESTEP", "$SPILLOVER", "$SPILL", "SPILL",
+    "$BYTEORD", "$DATATYPE", "$MODE", "$PAR", "$TOT", "$CYT", "$TIMESTEP", "$SPILLOVER", "$SPILL", "SPILL",
     "$VOL", "$NEXTDATA", "$BEGINDATA", "$ENDDATA", "$BEGINANALYSIS", "$ENDANALYSIS", "$BEGINSTEXT", "$ENDSTEXT",
     "$ORIGINALITY", "$ABRT", "$LOST",
 }  # fmt: skip

@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from ..errors import DataContractError
 from .fcs import read_fcs
 from .gating import Strategy, apply_strategy, compensate_for, load_strategy
+from .privacy import tube_id
 from .qc import qc_file
 
 __all__ = [
@@ -114,17 +115,19 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
     Returns
     -------
     dict
-        ``stats``, ``mfi`` and ``qc`` tables, each with the sheet's ``file, sample_id, panel, condition`` columns.
+        ``stats``, ``mfi`` and ``qc`` tables, each with ``tube_id, sample_id, panel, condition`` columns: tubes are
+        named by the sheet's ids, never by the instrument's file name (:mod:`helpers.cytometry.privacy`).
     """
     strat = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
     stats, mfis, qcs = [], [], []
-    keys = ["file", "sample_id", "panel", "condition"]
+    keys = ["tube_id", "sample_id", "panel", "condition"]
     with threadpool_limits(1):  # the 10 x 10 compensation product is slower with BLAS threads fighting over cores
         rows = [(r, process_file(r.path, strat, spillover=spillover)) for r in sheet.itertuples(index=False)]
     for r, (s, m, q) in rows:
-        meta = {"file": r.file, "sample_id": r.sample_id, "panel": r.panel, "condition": r.condition}
-        stats.append(s.assign(**meta))
-        mfis.append(m.assign(**meta))
+        meta = {"tube_id": tube_id(r.sample_id, r.panel, r.condition), "sample_id": r.sample_id, "panel": r.panel,
+                "condition": r.condition}
+        stats.append(s.drop(columns="file").assign(**meta))
+        mfis.append(m.drop(columns="file").assign(**meta))
         qcs.append({**meta, **q})
     order = lambda df, cols: df[keys + [c for c in cols if c not in keys]]  # noqa: E731
     return {

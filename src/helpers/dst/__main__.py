@@ -63,6 +63,9 @@ def _synergy(a: argparse.Namespace) -> None:
         if bad.any():
             i = int(bad.to_numpy().nonzero()[0][0])
             raise DataContractError(path, f"not a number: {cells[c].iat[i]!r}", row=i + 2, column=c)
+    from ..plausibility import raise_first, synergy_problems
+
+    raise_first(synergy_problems(cells, path))
     per_cell, per_block = synergy_table(cells.astype({"block": str}), monotherapy_fit=a.monotherapy_fit,
                                         fit_engine=a.fit_engine)
     write_table(per_cell, a.output)

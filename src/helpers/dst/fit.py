@@ -8,7 +8,9 @@ cohort of 58,000 curves is fitted in one call.
   ``clip(viability / 100, 0, 1)`` on ``log10(conc_uM)``, fitted by iteratively reweighted least squares exactly as R's
   ``glm.fit`` does (same starting values, link clamping, deviance convergence rule), so the published intercepts and
   slopes are reproduced. AUC = 100 x integral of the fitted viability over log10 conc on the tested range (closed
-  form); IC50 = 10^(-intercept/beta) clamped to the tested range, the top concentration when beta >= 0.
+  form); IC50 by BeatAML's rule: the 50 % crossing of the fitted curve where it lies in the tested range, the lowest
+  concentration when the fitted viability stays below 50 % over the whole range, the top one when it never falls
+  below 50 %.
 - :func:`fit_ll4`: the logistic used by FIMM/Breeze for DSS (Yadav et al. 2014) in % inhibition,
   ``f(x) = d + (a - d) / (1 + 10^(b (c - x)))`` with ``x = log10 conc``, bottom ``d`` fixed at 0, slope ``b`` in
   [0.1, 2.5], top ``a`` between the highest observed inhibition (clipped to [0, 100]) and 100, ``c`` (log10 IC50)
@@ -18,10 +20,13 @@ cohort of 58,000 curves is fitted in one call.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from ..plausibility import raise_first, truncated_low_doses, viability_fraction_problems
 from .dss import dss_scores
 
 __all__ = ["pad_curves", "fit_probit", "fit_ll4", "probit_auc", "fit_curves", "ll4_inhibition"]
@@ -146,8 +151,13 @@ def fit_probit(conc_uM: np.ndarray, viability_pct: np.ndarray, *, maxit: int = 2
     a, b = coef[:, 0], coef[:, 1]
     auc = probit_auc(a, b, lo, hi)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        log_ic50 = np.where(b < 0, -a / b, hi)
-    log_ic50 = np.clip(log_ic50, lo, hi)
+        cross = -a / b
+    # BeatAML's rule: a crossing outside the range (or a flat or rising curve) is read from which side of 50 % the
+    # fitted curve lies on, not from the sign of the slope: a curve killed over the whole range is sensitive.
+    in_range = (b != 0) & (cross >= lo) & (cross <= hi)
+    below = ndtr(a + b * (lo + hi) / 2) < 0.5
+    log_ic50 = np.where(in_range, cross, np.where(below, lo, hi))
+    log_ic50 = np.where(np.isfinite(a) & np.isfinite(b), log_ic50, np.nan)
     return pd.DataFrame(
         {
             "intercept": a,
@@ -317,9 +327,16 @@ def fit_curves(
     pandas.DataFrame
         One row per curve: the keys, ``auc`` (BeatAML AUC of the fitted viability, both models), ``ic50_uM``, the
         model's parameters, ``n_points``; with ll4 also ``dss1, dss2, dss3`` and fit quality (``r2``, ``rmse``) with
-        a ``fit_flag`` (``ok``, ``few_points``, ``poor_fit`` for r2 < 0.5 on an active curve).
+        a ``fit_flag`` (``ok``, ``few_points``, ``poor_fit`` for r2 < 0.5 on an active curve;
+        ``truncated_low_doses`` when a curve's lowest concentration is ten times above its drug's usual one).
+
+    Raises
+    ------
+    DataContractError
+        Viability given as a fraction (every value within [0, 1.5]) instead of %.
     """
     keys = list(keys)
+    raise_first(viability_fraction_problems(points, None))
     index, conc, via = pad_curves(points, keys)
     if model == "probit":
         fit = fit_probit(conc, via)
@@ -341,4 +358,11 @@ def fit_curves(
                                    np.where(active & (fit["r2"] < 0.5), "poor_fit", "ok"))
     else:
         raise ValueError(f"model must be 'probit' or 'll4', got {model!r}")
-    return pd.concat([index, fit], axis=1)
+    out = pd.concat([index, fit], axis=1)
+    if "drug" in out:
+        trunc = truncated_low_doses(out) & (out["fit_flag"] != "few_points")
+        if trunc.any():
+            warnings.warn(f"{int(trunc.sum())} curve(s) miss their drug's low doses (lowest concentration > 10x the "
+                          "usual one): flagged truncated_low_doses", UserWarning, stacklevel=2)
+            out.loc[trunc, "fit_flag"] = "truncated_low_doses"
+    return out

@@ -15,6 +15,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..errors import DataContractError
+from ..plausibility import concentration_problems, raise_first, report, viability_fraction_problems
+from ..safepaths import confined_path
 from ..validation import read_csv_checked, validate_frame
 
 __all__ = [
@@ -110,7 +112,7 @@ PLATE_MAP_SCHEMA = pa.DataFrameSchema(
 )
 
 
-def read_plate_map(path: str | Path) -> pd.DataFrame:
+def read_plate_map(path: str | Path, *, problems: list | None = None) -> pd.DataFrame:
     """Read and validate a plate map; concentrations are converted to uM.
 
     Parameters
@@ -158,6 +160,9 @@ def read_plate_map(path: str | Path) -> pd.DataFrame:
             "replicate": df["replicate"].astype(int),
         }
     )
+    # A nM value in a uM column passes every type check: the drug's plausible range catches it (``problems``: collect).
+    report(concentration_problems(out, path, drug="drug", conc="conc_uM", column="conc"), problems)
+    report(concentration_problems(out, path, drug="drug2", conc="conc2_uM", column="conc2"), problems)
     return out
 
 
@@ -208,8 +213,10 @@ def load_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None) -> 
     frames = []
     maps: dict[bytes, pd.DataFrame] = {}
     for rec in manifest.itertuples(index=False):
-        grid = read_reader_export(dst_dir / rec.reader_file)
-        map_path = dst_dir / rec.map_file
+        line = len(frames) + 2
+        grid = read_reader_export(confined_path(dst_dir, rec.reader_file, sheet=dst_dir / "plates.csv", row=line,
+                                                column="reader_file"))
+        map_path = confined_path(dst_dir, rec.map_file, sheet=dst_dir / "plates.csv", row=line, column="map_file")
         # Plates usually share a layout: a map whose bytes were already validated is not parsed again.
         key = hashlib.sha256(map_path.read_bytes()).digest() if map_path.is_file() else b""
         if key not in maps:
@@ -261,4 +268,7 @@ def read_long_table(path: str | Path) -> pd.DataFrame:
             if len(bad):
                 raise DataContractError(path, f"not a number: {df[col].iat[bad[0]]!r}", row=int(bad[0]) + 2,
                                         column=col)
-    return validate_frame(df, schema, path)
+    df = validate_frame(df, schema, path)
+    raise_first(concentration_problems(df, path, drug="drug", conc="conc_uM"))
+    raise_first(viability_fraction_problems(df, path))
+    return df

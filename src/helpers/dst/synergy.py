@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..plausibility import raise_first, synergy_problems
 from .drc import DrcFitError, drm_ll4, fit_dose_response_synergyfinder
 
 __all__ = ["fit_drc_ll4", "drc_ll4", "synergy_scores", "block_synergy", "synergy_table"]
@@ -352,7 +353,13 @@ def synergy_table(cells: pd.DataFrame, *, block: str = "block", conc_row: str = 
         Block, concentrations, observed inhibition and the four scores.
     per_block : pandas.DataFrame
         One row per block with ``*_mean``, ``*_max`` and ``zip_p``.
+
+    Raises
+    ------
+    DataContractError
+        A negative concentration, or a block without a zero dose or with a missing or all-NaN monotherapy, named.
     """
+    raise_first(synergy_problems(cells, block=block, conc_row=conc_row, conc_col=conc_col, response=response))
     mean = cells.groupby([block, conc_row, conc_col], sort=True)[response].mean().reset_index()
     wide = mean.pivot_table(index=block, columns=[conc_row, conc_col], values=response, dropna=False)
     # Group blocks by their set of tested cells (one plate layout = one group).

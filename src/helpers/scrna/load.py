@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from ..errors import DataContractError
 from ..registry import dataset_path
+from ..safepaths import confined_path
 from .tenx import read_10x
 
 __all__ = ["SHEET_SCHEMA", "read_sample_sheet", "load_samples_10x", "load_cohort_scrna", "load_aml027", "load_larry"]
@@ -62,7 +63,7 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
             raise DataContractError(path, f"duplicated value {value!r} (lines {', '.join(map(str, lines))})",
                                     row=row, column=col) from None
         raise DataContractError(path, f"fails check {check}: {value!r}", row=row, column=col) from None
-    full = [(path.parent / p) for p in df["path"]]
+    full = [confined_path(path.parent, p, sheet=path, row=i + 2, column="path") for i, p in enumerate(df["path"])]
     for i, f in enumerate(full):
         if not f.exists():
             raise DataContractError(path, f"10x output '{df['path'].iloc[i]}' not found", row=i + 2, column="path")

@@ -196,6 +196,8 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
     dead = death_after_m < np.minimum(total_follow_m, dropout_m + resp_days / 30.44)
     last_fu_m = np.where(dead, death_after_m, np.minimum(total_follow_m, dropout_m + resp_days / 30.44))
     last_fu_m = np.maximum(last_fu_m, np.where(relapsed, relapse_days / 30.44 + resp_days / 30.44 + 0.5, 0.5))
+    # A responder is seen alive on the day of the response: follow-up never ends before it (date-order rule).
+    last_fu_m = np.maximum(last_fu_m, np.where(~resistant, resp_days / 30.44, 0.0))
     last_fu = diag + np.round(last_fu_m * 30.44).astype(int).astype("timedelta64[D]")
 
     def iso(d):
