@@ -440,6 +440,9 @@ def execute_notebook(task: RunTask) -> dict[str, Any]:
             log_output=False,
             report_mode=False,
             kernel_manager_class=encrypted_kernel_manager(),
+            # nbclient drops outputs still in flight 4 s after a cell ends; on a loaded machine wait, or fail loudly.
+            iopub_timeout=300,
+            raise_on_iopub_timeout=True,
         )
     except pm.PapermillExecutionError as exc:
         result.update(
