@@ -33,11 +33,12 @@ def test_last_bit_noise_passes_and_a_moved_value_names_table_column_and_row(tmp_
 
 def test_tolerance_is_relative_plus_absolute(tmp_path, table):
     ref = _write(tmp_path / "ref" / "t.csv", table)
-    near = table.assign(median=table["median"] * (1 + 5e-7))
-    far = table.assign(median=table["median"] * (1 + 5e-6))
+    # One unit in the sixth significant digit (how helpers.io writes floats) is within the default tolerance.
+    near = table.assign(median=[4.22001, 3.50001, 0.200001])
+    far = table.assign(median=table["median"] * (1 + 5e-5))
     assert compare_tables(ref, _write(tmp_path / "n" / "t.csv", near)) == []
     assert len(compare_tables(ref, _write(tmp_path / "f" / "t.csv", far))) == 3
-    assert compare_tables(ref, _write(tmp_path / "f2" / "t.csv", far), rtol=1e-5) == []
+    assert compare_tables(ref, _write(tmp_path / "f2" / "t.csv", far), rtol=1e-4) == []
 
 
 def test_structure_changes_and_missing_tables_are_reported(tmp_path, table):
