@@ -206,17 +206,12 @@ def test_unknown_drug_is_an_error(public_data):
 @shared_data
 @pytest.mark.slow
 def test_notebook_runs_on_beataml(public_data, tmp_path):
-    import jupytext
-    import nbformat
-    import papermill as pm
+    from nbrun import execute_py_notebook
 
     from helpers.paths import repo_root
 
-    nb = jupytext.read(repo_root() / "notebooks" / "05_integration.py")
-    nbformat.write(nb, tmp_path / "in.ipynb")
     out, figs = tmp_path / "out", tmp_path / "figs"
-    pm.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "done.ipynb"), cwd=str(repo_root()),
-                        progress_bar=False, kernel_name="python3",
+    execute_py_notebook(repo_root() / "notebooks" / "05_integration.py", tmp_path, cwd=repo_root(),
                         parameters={"mode": "beataml", "cohort": "beataml", "data_dir": "", "upstream_dirs": {},
                                     "output_dir": str(out), "figures_dir": str(figs)})  # fmt: skip
     fab = pd.read_csv(out / "beataml_ven_by_fab.csv").set_index("group")

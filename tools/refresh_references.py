@@ -5,9 +5,10 @@
     python tools/refresh_references.py --cohort beataml
 
 The executed notebooks are written to notebooks/reference/ for the CI cohort and notebooks/reference/<cohort>/ for
-the public cohorts (beataml, aml027): the only .ipynb files in git. `make test` re-executes
-them with nbval and compares every output, so commit them only after reviewing the diff of what changed.
-Volatile metadata (timings, absolute paths) is stripped.
+the public cohorts (beataml, aml027): the only .ipynb files in git. The small tables each notebook writes go to
+notebooks/reference/tables/<cohort>/<notebook>/, the numeric references that `make test` compares by value with a
+stated tolerance (helpers.regression). `make test` re-executes the notebooks with nbval and compares every output,
+so commit them only after reviewing the diff of what changed. Volatile metadata (timings, absolute paths) is stripped.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ import jupytext  # noqa: E402
 import nbformat  # noqa: E402
 import papermill as pm  # noqa: E402
 
+from helpers.paths import resolve  # noqa: E402
 from helpers.pipeline import discover_notebooks, encrypted_kernel_manager, load_cohort, plan_runs  # noqa: E402
+from helpers.regression import copy_reference_tables  # noqa: E402
 from helpers.simulate import ensure_cohort  # noqa: E402
 
 REFERENCE_DIR = ROOT / "notebooks" / "reference"
+TABLES_DIR = REFERENCE_DIR / "tables"
 
 
 def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -68,10 +72,13 @@ def refresh(cohort_name: str, names: list[str]) -> None:
         out = target / f"{name}.ipynb"
         try:
             pm.execute_notebook(str(src), str(out), parameters=item.parameters, cwd=str(ROOT), kernel_name="python3",
-                                progress_bar=False, kernel_manager_class=encrypted_kernel_manager())
+                                progress_bar=False, kernel_manager_class=encrypted_kernel_manager(),
+                                iopub_timeout=300, raise_on_iopub_timeout=True)  # no output lost under load
         finally:
             src.unlink(missing_ok=True)
         nbformat.write(strip_volatile(nbformat.read(out, as_version=4)), out)
+        tables = copy_reference_tables(resolve(item.parameters["output_dir"]), TABLES_DIR / cohort_name / name)
+        print(f"[references] {cohort_name}/{name}: {len(tables)} reference tables", flush=True)
 
 
 def main(argv: list[str]) -> int:

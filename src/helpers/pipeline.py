@@ -98,25 +98,59 @@ class CohortConfig:
 def _parameters_defaults(nb) -> dict[str, Any]:
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            ns: dict[str, Any] = {}
-            exec(compile(cell.source, "<parameters>", "exec"), {}, ns)  # noqa: S102 - our own notebooks' literals
-            return {k: v for k, v in ns.items() if not k.startswith("_")}
+            return _defaults_from_source(cell.source)
     raise ValueError("no cell tagged 'parameters'")
+
+
+def _defaults_from_source(source: str) -> dict[str, Any]:
+    ns: dict[str, Any] = {}
+    exec(compile(source, "<parameters>", "exec"), {}, ns)  # noqa: S102 - our own notebooks' literals
+    return {k: v for k, v in ns.items() if not k.startswith("_")}
+
+
+_PARAMETERS_CELL = re.compile(r"^# %%.*\btags\s*=\s*\[[^\]]*[\"']parameters[\"']")
+
+
+def _read_percent_header(path: Path):
+    """The ``dream`` metadata and the parameters cell of a percent-format notebook, read as text; None if unsure.
+
+    Planning runs on every call of run_all.py, and importing jupytext (nbformat, jsonschema) costs more than the
+    whole no-change rerun otherwise does; the execution itself still goes through jupytext.
+    """
+    lines = path.read_text().splitlines()
+    if not lines or lines[0].strip() != "# ---":
+        return None
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "# ---")
+    except StopIteration:
+        return None
+    header = yaml.safe_load("\n".join(ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in lines[1:end])) or {}
+    start = next((i for i in range(end + 1, len(lines)) if _PARAMETERS_CELL.match(lines[i])), None)
+    if start is None:
+        return None
+    stop = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("# %%")), len(lines))
+    meta = (header.get("jupyter") or {}).get("dream", {}) or {}
+    return meta, "\n".join(lines[start + 1 : stop])
 
 
 def discover_notebooks(notebook_dir: Path | None = None) -> dict[str, NotebookSpec]:
     """Find ``NN_name.py`` notebooks and read their DAG metadata and parameter defaults."""
-    import jupytext
-
     notebook_dir = notebook_dir or repo_root() / "notebooks"
     specs = {}
     for path in sorted(notebook_dir.iterdir()):
         if not NOTEBOOK_PATTERN.match(path.name):
             continue
-        nb = jupytext.read(path)
-        meta = nb.metadata.get("dream", {})
         try:
-            defaults = _parameters_defaults(nb)
+            quick = _read_percent_header(path) if path.suffix == ".py" else None
+            if quick is not None:
+                meta, source = quick
+                defaults = _defaults_from_source(source)
+            else:
+                import jupytext
+
+                nb = jupytext.read(path)
+                meta = nb.metadata.get("dream", {})
+                defaults = _parameters_defaults(nb)
         except Exception as exc:
             raise ValueError(f"{path}: cannot read its parameters cell: {exc}") from exc
         specs[path.stem] = NotebookSpec(
@@ -197,13 +231,14 @@ class ChecksumCache:
             self.data = {}
         self.dirty = False
 
-    def sha(self, f: Path) -> str:
-        st = f.stat()
-        key = str(f.resolve())
+    def sha(self, f: Path | str, st: os.stat_result | None = None) -> str:
+        # Keyed by the absolute path as given (no resolve(): one syscall per path component, for thousands of files).
+        key = os.path.abspath(f)
+        st = st or os.stat(key)
         hit = self.data.get(key)
         if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
             return hit[2]
-        digest = sha256_file(f)
+        digest = sha256_file(Path(key))
         self.data[key] = [st.st_size, st.st_mtime_ns, digest]
         self.dirty = True
         return digest
@@ -212,11 +247,25 @@ class ChecksumCache:
         base = base or folder
         if folder.is_file():
             return {folder.relative_to(base).as_posix(): self.sha(folder)}
-        return {
-            f.relative_to(base).as_posix(): self.sha(f)
-            for f in sorted(folder.rglob("*"))
-            if f.is_file() and not any(part.startswith(".") for part in f.relative_to(base).parts)
-        }
+        # os.scandir rather than Path.rglob: the no-change rerun stats every input file, and pathlib's per-path
+        # objects cost more than the stat itself.
+        out: dict[str, str] = {}
+        prefix = folder.relative_to(base).as_posix()
+        if any(part.startswith(".") for part in folder.relative_to(base).parts):
+            return out
+        stack = [(os.fspath(folder), "" if prefix == "." else prefix)]
+        while stack:
+            path, rel = stack.pop()
+            with os.scandir(path) as it:
+                for entry in it:
+                    if entry.name.startswith("."):
+                        continue
+                    r = f"{rel}/{entry.name}" if rel else entry.name
+                    if entry.is_dir():
+                        stack.append((entry.path, r))
+                    elif entry.is_file():
+                        out[r] = self.sha(entry.path, entry.stat())
+        return dict(sorted(out.items()))
 
     def save(self) -> None:
         if self.dirty and self.path is not None:
@@ -491,6 +540,9 @@ def execute_notebook(task: RunTask) -> dict[str, Any]:
             log_output=False,
             report_mode=False,
             kernel_manager_class=encrypted_kernel_manager(),
+            # nbclient drops outputs still in flight 4 s after a cell ends; on a loaded machine wait, or fail loudly.
+            iopub_timeout=300,
+            raise_on_iopub_timeout=True,
         )
     except pm.PapermillExecutionError as exc:
         result.update(

@@ -33,14 +33,17 @@ def collect_events(sheet: pd.DataFrame, markers: list[str], *, gate: str = "blas
     xs, ids = [], []
     sel = sheet[(sheet["panel"] == panel) & (sheet["condition"] == condition)].sort_values("sample_id")
     for r in sel.itertuples(index=False):
-        with threadpool_limits(1):  # one BLAS thread: the same bits on every machine (and faster for a 10 x 10)
+        with threadpool_limits(1):  # one BLAS thread is faster for the small compensation product
             data = compensate_for(strat, read_fcs(r.path))
         out, _ = apply_strategy(data, strat, compensated=True)
         idx = np.flatnonzero(out.membership[gate])
         if idx.size > max_per_sample:
             idx = np.sort(rng.choice(idx, max_per_sample, replace=False))
         cols = [data.column(m) for m in markers]
-        xs.append(np.arcsinh(data.events[np.ix_(idx, cols)] / np.float32(strat.cofactor)))
+        # arcsinh in float64, then rounded to float32: numpy's float32 arcsinh differs by one unit in the last place
+        # between its AVX-512 and AVX2 code paths, and the online SOM training amplifies that into another map; a
+        # float64 result lands on the same float32 on every CPU (docs/reproducibility.md).
+        xs.append(np.arcsinh(data.events[np.ix_(idx, cols)].astype(np.float64) / strat.cofactor).astype(np.float32))
         ids += [r.sample_id] * idx.size
     X = np.vstack(xs).astype(np.float32) if xs else np.empty((0, len(markers)), np.float32)
     return X, pd.DataFrame({"sample_id": ids})

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from ..numeric import solve_spd_batched
 from ..plausibility import raise_first, truncated_low_doses, viability_fraction_problems
 from .dss import dss_scores
 
@@ -264,7 +265,7 @@ def fit_ll4(
             jtr = np.einsum("nki,nk->ni", ja, ri)
             diag = np.einsum("nii->ni", jtj)
             a_mat = jtj + (lam[ii, None] * np.maximum(diag, 1e-9))[:, :, None] * np.eye(3) + 1e-12 * np.eye(3)
-            step = np.linalg.solve(a_mat, jtr[:, :, None])[:, :, 0]
+            step = solve_spd_batched(a_mat, jtr)  # BLAS-free: the same bits on every CPU kernel
             step = np.where(np.isfinite(step), step, 0.0)
             p_new = np.clip(pi + step, lo[ii], hi[ii])
             r_new, jac_new = resid_jac(p_new, ii)

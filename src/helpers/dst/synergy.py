@@ -28,12 +28,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..numeric import solve_spd_batched
 from ..plausibility import raise_first, synergy_problems
 from .drc import DrcFitError, drm_ll4, fit_dose_response_synergyfinder
 
 __all__ = ["fit_drc_ll4", "drc_ll4", "synergy_scores", "block_synergy", "synergy_table"]
 
 ZERO_DOSE = 1e-10
+# |slope| bound of the batched LL.4 fits (per unit of ln dose): a steeper curve is a step between two tested doses, whose
+# slope and ED50 the data cannot tell apart; unbounded, the optimiser stops anywhere along that flat valley.
+MAX_SLOPE = 10.0
 MONOTHERAPY_FITS = ("synergyfinder3", "synergyfinder2")
 FIT_ENGINES = ("least_squares", "drc")
 
@@ -58,7 +62,16 @@ def fit_drc_ll4(dose, resp, *, fix_c=None, fix_d=None, max_iter: int = 200) -> d
     Returns
     -------
     dict
-        ``b, c, d, e`` (arrays of n_curves), ``sse`` and ``fitted`` (n_curves, n_points).
+        ``b, c, d, e`` (arrays of n_curves), ``sse``, ``fitted`` (n_curves, n_points) and ``converged`` (False where
+        no start met the convergence test: iteration limit or damping cap reached).
+
+    Notes
+    -----
+    The result is the same on every machine, not only the same optimum up to rounding: the damped normal equations
+    are solved without BLAS, the slope is bounded by ``MAX_SLOPE``, the starts are tried in a fixed order and a later
+    start replaces an earlier one only when it lowers the SSE by more than a relative 1e-9 (last-bit noise never
+    decides), and a curve with both asymptotes free is reported in the form with b <= 0 (d = the high-dose effect;
+    the mirror image b > 0 with c and d swapped is the same curve). See docs/reproducibility.md.
     """
     dose = np.atleast_2d(np.asarray(dose, float))
     y = np.atleast_2d(np.asarray(resp, float))
@@ -82,45 +95,55 @@ def fit_drc_ll4(dose, resp, *, fix_c=None, fix_d=None, max_iter: int = 200) -> d
         jac = np.stack([dg * (lx[ii] - le), 1 - g, g, -dg * b], axis=2) * free[ii][:, None, :]
         return f, jac
 
-    ymin = np.nanmin(np.where(w > 0, y, np.nan), axis=1)
-    ymax = np.nanmax(np.where(w > 0, y, np.nan), axis=1)
     lxs = np.where(dose > ZERO_DOSE, lx, np.nan)
     mid = np.nanmedian(lxs, axis=1)
     span = np.nanmax(lxs, axis=1) - np.nanmin(lxs, axis=1)
-    best = {"p": np.full((n, 4), np.nan), "sse": np.full(n, np.inf)}
-    # Least squares on LL.4 has local optima (a plateau can be explained by a shallow or a steep curve): a grid of
-    # slopes and mid-points is tried and the best fit kept, as a global optimiser would.
-    # Two free parameters (bottom and top fixed, the ZIP refits) need fewer starts than four.
-    shifts = (-0.2, 0.2) if (~np.isnan(fc)).all() and (~np.isnan(fd)).all() else (-0.35, -0.1, 0.1, 0.35)
-    starts = [(b0, sh) for b0 in (-0.7, -1.5, -4.0) for sh in shifts] + [(1.0, 0.0)]
+    best = {"p": np.full((n, 4), np.nan), "sse": np.full(n, np.inf), "converged": np.zeros(n, bool)}
     every = np.arange(n)
-    for b0, shift in starts:
-        p = np.column_stack([
-            np.full(n, b0),
-            np.where(np.isnan(fc), ymin, fc),
-            np.where(np.isnan(fd), ymax, fd),
-            mid + shift * span,
-        ])
+    # Least squares on LL.4 has local optima (a plateau can be explained by a shallow or a steep curve, a noisy flat
+    # curve by a step anywhere). Which of several optimiser runs wins then depends on last-bit noise, so the start is
+    # chosen globally instead: the SSE profile over a fixed grid of slopes and mid-points, with the asymptotes solved
+    # exactly for each (they enter linearly), and one Levenberg-Marquardt run from the best grid point.
+    # The grid's best point goes first, then a few fixed starts (which find the optimum where the grid is too coarse);
+    # the tie-break below keeps the earliest of equally good fits.
+    ymin = np.nanmin(np.where(w > 0, y, np.nan), axis=1)
+    ymax = np.nanmax(np.where(w > 0, y, np.nan), axis=1)
+    shifts = (-0.2, 0.2) if (~np.isnan(fc)).all() and (~np.isnan(fd)).all() else (-0.35, -0.1, 0.1, 0.35)
+    starts = [_grid_start(lx, y0, w, fc, fd, mid, span)] + [
+        np.column_stack([np.full(n, b0), np.where(np.isnan(fc), ymin, fc), np.where(np.isnan(fd), ymax, fd),
+                         mid + shift * span])
+        for b0 in (-0.7, -1.5, -4.0) for shift in shifts]  # fmt: skip
+    for p in starts:
         f, jac = model(p, every)
         r = (y0 - f) * w
         sse = (r * r).sum(1)
         lam = np.full(n, 1e-3)
         active = np.isfinite(sse)
+        converged = np.zeros(n, bool)
         for _ in range(max_iter):
             # Only curves still improving are updated: converged ones drop out of the batch.
             ii = np.flatnonzero(active)
             if not len(ii):
                 break
             jw = jac[ii] * w[ii, :, None]
-            jtj = np.einsum("nki,nkj->nij", jw, jw) + np.eye(4) * (1 - free[ii])[:, None, :]
+            # Active set: a slope on its bound that the data push further out is held there for this step, so the
+            # other parameters' step is not computed as if it could move.
+            g0 = np.einsum("nk,nk->n", jw[:, :, 0], r[ii])
+            held = ((p[ii, 0] <= -MAX_SLOPE) & (g0 < 0)) | ((p[ii, 0] >= MAX_SLOPE) & (g0 > 0))
+            fr = free[ii].copy()
+            fr[held, 0] = 0.0
+            jw = jw * fr[:, None, :]
+            jtj = np.einsum("nki,nkj->nij", jw, jw) + np.eye(4) * (1 - fr)[:, None, :]
             jtr = np.einsum("nki,nk->ni", jw, r[ii])
             diag = np.einsum("nii->ni", jtj)
             # A tiny ridge keeps the system solvable for flat or missing responses.
             a = jtj + (lam[ii, None] * np.maximum(diag, 1e-12))[:, :, None] * np.eye(4) + 1e-10 * np.eye(4)
-            step = np.linalg.solve(a, jtr[:, :, None])[:, :, 0] * free[ii]
+            # BLAS-free solve: LAPACK's kernel-specific rounding would send the fits down another path per machine.
+            step = solve_spd_batched(a, jtr) * fr
             step = np.where(np.isfinite(step), step, 0.0)
             p_new = p[ii] + step
             p_new[:, 3] = np.clip(p_new[:, 3], -60.0, 60.0)  # keep e finite
+            p_new[:, 0] = np.clip(p_new[:, 0], -MAX_SLOPE, MAX_SLOPE)
             f_new, jac_new = model(p_new, ii)
             r_new = (y0[ii] - f_new) * w[ii]
             sse_new = (r_new * r_new).sum(1)
@@ -129,12 +152,57 @@ def fit_drc_ll4(dose, resp, *, fix_c=None, fix_d=None, max_iter: int = 200) -> d
             up = ii[better]
             p[up], jac[up], r[up], sse[up] = p_new[better], jac_new[better], r_new[better], sse_new[better]
             lam[ii] = np.where(better, lam[ii] / 3, np.minimum(lam[ii] * 5, 1e10))
+            converged[ii[better & (gain < 1e-12)]] = True
             active[ii[(better & (gain < 1e-12)) | (lam[ii] >= 1e10)]] = False
-        take = sse < best["sse"] - 1e-12
-        best["p"][take], best["sse"][take] = p[take], sse[take]
+        # Deterministic tie-break: an earlier start keeps its place unless clearly beaten.
+        take = sse < best["sse"] * (1 - 1e-9) - 1e-12
+        best["p"][take], best["sse"][take], best["converged"][take] = p[take], sse[take], converged[take]
     p = best["p"]
+    mirror = (p[:, 0] > 0) & np.isnan(fc) & np.isnan(fd)
+    p[mirror] = p[mirror][:, [0, 2, 1, 3]] * np.array([-1.0, 1.0, 1.0, 1.0])
     fitted, _ = model(p, every)
-    return {"b": p[:, 0], "c": p[:, 1], "d": p[:, 2], "e": np.exp(p[:, 3]), "sse": best["sse"], "fitted": fitted}
+    return {"b": p[:, 0], "c": p[:, 1], "d": p[:, 2], "e": np.exp(p[:, 3]), "sse": best["sse"], "fitted": fitted,
+            "converged": best["converged"]}
+
+
+def _grid_start(lx, y0, w, fc, fd, mid, span):
+    """Best (b, c, d, log e) of each curve on a fixed grid of (b, log e), c and d by linear least squares (or fixed).
+
+    The grid is visited in a fixed order and a later point replaces the best so far only when its SSE is lower by more
+    than a relative 1e-9, so that the chosen start does not depend on the last bits of ``exp``.
+    """
+    n = len(lx)
+    both_fixed = ~np.isnan(fc) & ~np.isnan(fd)
+    # With both asymptotes free, b < 0 covers rising and falling curves (c and d may come in either order).
+    slopes = (-0.5, -1.0, -2.0, -4.0, -8.0) if (np.isnan(fc) & np.isnan(fd)).all() else (
+        -0.5, -1.0, -2.0, -4.0, -8.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+    best_p = np.column_stack([np.full(n, -1.0), np.where(np.isnan(fc), 0.0, fc), np.where(np.isnan(fd), 0.0, fd), mid])
+    best_sse = np.full(n, np.inf)
+    for b0 in slopes:
+        for frac in np.linspace(-0.75, 0.75, 13):
+            le = mid + frac * span
+            g = 1 / (1 + np.exp(np.clip(b0 * (lx - le[:, None]), -700, 700)))
+            h = 1 - g
+            s_hh, s_hg, s_gg = (w * h * h).sum(1), (w * h * g).sum(1), (w * g * g).sum(1)
+            s_yh, s_yg = (w * y0 * h).sum(1), (w * y0 * g).sum(1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                det = s_hh * s_gg - s_hg * s_hg
+                c_free = (s_yh * s_gg - s_yg * s_hg) / det
+                d_free = (s_yg * s_hh - s_yh * s_hg) / det
+                flat = ~(np.abs(det) > 1e-12 * (s_hh * s_gg + 1e-300))
+                mean = (w * y0).sum(1) / w.sum(1)
+                c_free, d_free = np.where(flat, mean, c_free), np.where(flat, mean, d_free)
+                c_only = (s_yh - fd * s_hg) / s_hh  # d fixed
+                d_only = (s_yg - fc * s_hg) / s_gg  # c fixed
+            c = np.where(np.isnan(fc), np.where(np.isnan(fd), c_free, c_only), fc)
+            d = np.where(np.isnan(fd), np.where(np.isnan(fc), d_free, d_only), fd)
+            c, d = np.where(both_fixed, fc, c), np.where(both_fixed, fd, d)
+            r = (y0 - c[:, None] - (d - c)[:, None] * g) * w
+            sse = (r * r).sum(1)
+            take = np.isfinite(sse) & (sse < best_sse * (1 - 1e-9) - 1e-12)
+            best_p[take] = np.column_stack([np.full(n, b0), c, d, le])[take]
+            best_sse[take] = sse[take]
+    return best_p
 
 
 def _loewe_expected(x1, x2, par1, par2):
