@@ -1,7 +1,14 @@
-"""Publication figure conventions: colour-blind-safe palettes and saving as vector PDF plus PNG."""
+"""Publication figure conventions: colour-blind-safe palettes and saving as vector PDF plus PNG.
+
+A figure saved with :func:`save_figure` inside a Jupyter kernel is also shown in the notebook (as a PNG display),
+so that the executed ``.ipynb``/HTML record and an interactive JupyterLab session carry every figure the notebook
+writes, whatever the matplotlib backend; in a plain Python process (scripts, ``python -m``) nothing is displayed.
+"""
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -9,7 +16,16 @@ import matplotlib.pyplot as plt
 
 from .io import atomic_path
 
-__all__ = ["OKABE_ITO", "RESPONSE_COLORS", "ARM_COLORS", "TIMEPOINT_COLORS", "save_figure", "set_style"]
+__all__ = [
+    "OKABE_ITO",
+    "RESPONSE_COLORS",
+    "ARM_COLORS",
+    "TIMEPOINT_COLORS",
+    "save_figure",
+    "set_style",
+    "show_figure",
+    "in_notebook",
+]
 
 # Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
@@ -38,8 +54,70 @@ def set_style() -> None:
     )
 
 
-def save_figure(fig: plt.Figure, path_stem: str | Path, *, formats: tuple[str, ...] = ("pdf", "png")) -> list[Path]:
-    """Save ``fig`` as ``<path_stem>.pdf`` and ``.png`` atomically, with fixed metadata so bytes are reproducible."""
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, papermill, nbval), False in a plain Python process or IPython shell."""
+    # Only look when IPython is already loaded: a script never pays for importing it.
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def show_figure(fig: plt.Figure, *, dpi: int = 100, close: bool = True) -> bool:
+    """Show ``fig`` in the running notebook as a PNG display; do nothing outside a Jupyter kernel.
+
+    The PNG is rendered here rather than left to the backend: notebooks run headless under ``MPLBACKEND=Agg``
+    (papermill), where matplotlib shows nothing, and the inline backend would show the figure a second time at the
+    end of the cell unless it is closed, so by default the figure is closed (its object stays usable).
+
+    Parameters
+    ----------
+    fig
+        The figure to show.
+    dpi
+        Resolution of the displayed PNG (the saved PNG keeps ``savefig.dpi``).
+    close
+        Close the figure in pyplot after showing it.
+
+    Returns
+    -------
+    Whether the figure was displayed.
+    """
+    if not in_notebook():
+        return False
+    from IPython.display import Image, display
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    display(Image(data=buf.getvalue(), format="png"))
+    if close:
+        plt.close(fig)
+    return True
+
+
+def save_figure(
+    fig: plt.Figure, path_stem: str | Path, *, formats: tuple[str, ...] = ("pdf", "png"), show: bool | None = None
+) -> list[Path]:
+    """Save ``fig`` as ``<path_stem>.pdf`` and ``.png`` atomically, with fixed metadata so bytes are reproducible.
+
+    Parameters
+    ----------
+    fig
+        The figure.
+    path_stem
+        Target path without suffix.
+    formats
+        File formats to write.
+    show
+        Also show the figure in the notebook (:func:`show_figure`, which closes it). ``None`` (default) shows it when
+        running inside a Jupyter kernel; outside one nothing is displayed and the figure stays open.
+
+    Returns
+    -------
+    The written paths, one per format.
+    """
     stem = Path(path_stem)
     out = []
     for fmt in formats:
@@ -50,4 +128,6 @@ def save_figure(fig: plt.Figure, path_stem: str | Path, *, formats: tuple[str, .
         with atomic_path(target) as tmp:
             fig.savefig(tmp, format=fmt, metadata=meta)
         out.append(target)
+    if show is None or show:
+        show_figure(fig)
     return out
