@@ -114,7 +114,7 @@ def test_postbuild_without_any_data_source_still_builds(tmp_path):
 def test_wheel_installs_and_runs_outside_a_checkout(public_data, tmp_path):
     """Build the wheel, install it in a fresh venv, and read public data from a folder that is not a checkout."""
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
                     str(ROOT)], check=True, capture_output=True)  # fmt: skip
     (wheel,) = wheels.glob("dream_helpers-*.whl")
     venv = tmp_path / "venv"
