@@ -8,7 +8,9 @@ writes, whatever the matplotlib backend; in a plain Python process (scripts, ``p
 from __future__ import annotations
 
 import io
+import re
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -25,6 +27,11 @@ __all__ = [
     "set_style",
     "show_figure",
     "in_notebook",
+    "label_points",
+    "legend_from_colors",
+    "readable_term",
+    "compact_ticks",
+    "micro",
 ]
 
 # Okabe & Ito (2008) colour-blind-safe palette.
@@ -131,3 +138,103 @@ def save_figure(
     if show is None or show:
         show_figure(fig)
     return out
+
+
+def micro(text: str) -> str:
+    """Write micro units with the micro sign: ``uM`` -> ``µM``, ``uL`` -> ``µL``, ``um`` -> ``µm``, ``ug`` -> ``µg``."""
+    return re.sub(r"(?<![A-Za-z])u(M|L|l|m|g|s)(?![A-Za-z])", r"µ\1", text)
+
+
+def label_points(
+    ax: plt.Axes,
+    x: Sequence[float],
+    y: Sequence[float],
+    labels: Sequence[str],
+    *,
+    fontsize: float = 6,
+    arrows: bool = True,
+) -> list:
+    """Label points without overlapping labels (adjustText moves them apart, with a thin line to each point).
+
+    Parameters
+    ----------
+    ax
+        Axes holding the points.
+    x, y, labels
+        Point coordinates (data units) and their labels.
+    fontsize
+        Label size in points.
+    arrows
+        Draw a line from each moved label to its point.
+
+    Returns
+    -------
+    The text artists.
+    """
+    from adjustText import adjust_text
+
+    texts = [ax.text(xi, yi, str(lab), fontsize=fontsize) for xi, yi, lab in zip(x, y, labels, strict=True)]
+    if texts:
+        kw = {"arrowprops": {"arrowstyle": "-", "color": "#555555", "lw": 0.4}} if arrows else {}
+        adjust_text(texts, ax=ax, **kw)
+    return texts
+
+
+def legend_from_colors(ax: plt.Axes, colors: Mapping[str, str], *, title: str | None = None, **kwargs) -> object:
+    """A legend of ``{label: colour}`` (lines), for plots that colour by a group the artists were not labelled with."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=c, lw=1.5, label=lab) for lab, c in colors.items()]
+    kwargs.setdefault("frameon", False)
+    kwargs.setdefault("fontsize", 7)
+    return ax.legend(handles=handles, title=title, **kwargs)
+
+
+def compact_ticks(ax: plt.Axes, *, axis: str = "both", nbins: int = 4) -> plt.Axes:
+    """At most ``nbins`` ticks, thousands written ``100k``: no overlapping labels on raw cytometer scales (0-262,144).
+
+    Values below 1,000 (transformed scales such as logicle in 0-1) keep their plain labels.
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    def fmt(v: float, _pos) -> str:
+        if abs(v) >= 1e6:
+            return f"{v / 1e6:g}M"
+        return f"{v / 1e3:g}k" if abs(v) >= 1e3 else f"{v:g}"
+
+    axes = [ax.xaxis, ax.yaxis] if axis == "both" else [ax.xaxis if axis == "x" else ax.yaxis]
+    for a in axes:
+        a.set_major_locator(MaxNLocator(nbins=nbins))
+        a.set_major_formatter(FuncFormatter(fmt))
+    return ax
+
+
+_TERM = re.compile(r"^(?:C\()?(?P<name>[A-Za-z0-9_.]+)\)?(?:\[(?:T\.)?(?P<level>[^\]]+)\])?\s*(?:\((?P<scale>[^)]*)\))?$")
+
+
+def readable_term(term: str, names: Mapping[str, str] | None = None) -> str:
+    """A model term as a reader's label, with the readable name from a data dictionary.
+
+    ``eln2024[intermediate] (intermediate vs favorable)`` -> ``ELN 2024 risk: intermediate vs favorable``;
+    ``ven_auc (per SD)`` -> ``venetoclax AUC (per SD)``; ``C(x)[T.b]`` (patsy) -> ``<x's name>: b``. Terms not in
+    ``names`` keep their own name with underscores as spaces.
+
+    Parameters
+    ----------
+    term
+        The model's term name, optionally followed by its scale in parentheses.
+    names
+        ``{column: readable name}``, e.g. from a feature dictionary's ``feature`` and ``label`` columns.
+
+    Returns
+    -------
+    The label.
+    """
+    m = _TERM.match(term.strip())
+    if not m:
+        return term
+    name = (names or {}).get(m["name"]) or m["name"].replace("_", " ")
+    level, scale = m["level"], m["scale"]
+    if level is not None:
+        return f"{name}: {scale if scale and scale.startswith(level) else level}"
+    return f"{name} ({scale})" if scale else name
