@@ -632,13 +632,16 @@ def run_pipeline(
                 continue
             # "started" is logged when a worker has created the task's marker, not when it was handed to the pool.
             finished, _ = cf.wait(list(running), timeout=1.0, return_when=cf.FIRST_COMPLETED)
-            for _fut, (item, task) in running.items():
+
+            def log_started(item: PlanItem, task: RunTask) -> None:
                 if item.spec.name not in started and _started_marker(task).exists():
                     started.add(item.spec.name)
                     log(f"[run_all] {item.spec.name}: started")
+
             for fut in finished:
                 item, task = running.pop(fut)
                 name = item.spec.name
+                log_started(item, task)
                 _started_marker(task).unlink(missing_ok=True)
                 try:
                     res = fut.result()
@@ -677,6 +680,8 @@ def run_pipeline(
                 res["parameters"] = item.parameters
                 res["inputs"] = item.inputs
                 results[name] = res
+            for item, task in running.values():  # after the finished ones, so each "ok" follows its "started"
+                log_started(item, task)
     finally:
         if not client:
             executor.shutdown(wait=True)
