@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@set -e; if [[ ! -x $(PY) ]]; then py=$$(tools/find_python.sh); echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	mkdir -p $(VENV)/share/jupyter/lab/settings && cp config/jupyterlab/overrides.json $(VENV)/share/jupyter/lab/settings/
 	@touch $(STAMP)
 
@@ -52,5 +52,6 @@ lock:
 clean:
 	rm -rf results figures/demo figures/ci
 
+# config/jupyterlab holds the server settings (allow running as root, e.g. in a container); harmless as a user.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab
+	JUPYTER_CONFIG_PATH="$(CURDIR)/config/jupyterlab$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(VENV)/bin/jupyter lab

@@ -24,9 +24,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from helpers.paths import repo_root  # noqa: E402
-from helpers.pipeline import describe_os_error, discover_notebooks, load_cohort, run_pipeline  # noqa: E402
-
 
 def parse_overrides(items: list[str]) -> dict:
     import yaml
@@ -40,11 +37,14 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, prog: str = "run_all.py") -> int:
+    from helpers.cli import add_version
+
     ap = argparse.ArgumentParser(
-        prog="run_all.py", description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+        prog=prog, description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_version(ap)
     ap.add_argument("--cohort", default="demo", help="named cohort (config/cohorts/NAME.yaml) or a data folder (default: demo)")
     ap.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="run only these notebooks (e.g. 01_dst or dst)")
     ap.add_argument("--jobs", "-j", type=int, default=1, help="notebooks run in parallel processes (default 1)")
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figures-root", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--notebooks-dir", type=Path, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    # Imported after parsing: --help and --version answer without loading pandas and papermill.
+    from helpers.paths import repo_root
+    from helpers.pipeline import describe_os_error, discover_notebooks, load_cohort, run_pipeline
 
     overrides = {}
     if a.params_file:
@@ -85,10 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             notebook_dir=a.notebooks_dir,
         )
     except (FileNotFoundError, ValueError) as exc:
-        print(f"run_all.py: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # disk full, read-only or forbidden output folder: one line, not a traceback
-        print(f"run_all.py: error: {describe_os_error(exc, root=repo_root())}", file=sys.stderr)
+        print(f"{prog}: error: {describe_os_error(exc, root=repo_root())}", file=sys.stderr)
         return 2
 
 

@@ -1,14 +1,15 @@
 # ---
 # jupyter:
+#   dream:
+#     inputs:
+#     - dst
+#     upstream: []
 #   jupytext:
 #     formats: py:percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
-#   dream:
-#     inputs: [dst]
-#     upstream: []
 # ---
 
 # %% [markdown]
@@ -180,7 +181,7 @@ if COHORT_MODE:
           f"PPV {diag['ppv']:.2f}, NPV {diag['npv']:.2f}")
     print(f"CR/CRi among ex vivo VEN-sensitive (AUC < cut-off): {diag['npv']:.0%} "
           f"({diag['tn']} of {diag['tn'] + diag['fn']} patients)")
-    fig = plots.plot_waterfall(dx.set_index("sample_id")["ven_auc"], group, ylabel="venetoclax AUC (% x log10 uM)",
+    fig = plots.plot_waterfall(dx.set_index("sample_id")["ven_auc"], group, ylabel="venetoclax AUC (% x log10 µM)",
                                cutoff=cut)
     save(fig, "waterfall_ven_auc")
 
@@ -204,7 +205,7 @@ if COHORT_MODE:
                                    np.where(dx["relapse"] == 1, "relapsed", "ongoing remission")))
     fig = plots.plot_groups(grp, value="ven_auc", group="group",
                             order=["ongoing remission", "relapsed", "primary resistant"],
-                            ylabel="venetoclax AUC (% x log10 uM)")
+                            ylabel="venetoclax AUC (% x log10 µM)")
     save(fig, "ven_auc_by_outcome")
 
 # %% [markdown]
@@ -255,14 +256,14 @@ if not COHORT_MODE:
     display(mut_table.round({"median_mut": 1, "median_wt": 1, "delta": 1, "p": 4, "q": 4}))
     ven = ba.dropna(subset=["ven_auc_refit"])
     fig = plots.plot_groups(ven, value="ven_auc_refit", group="fab_group", order=["M0/M1", "other", "M4/M5"],
-                            ylabel="venetoclax AUC (% x log10 uM)")
+                            ylabel="venetoclax AUC (% x log10 µM)")
     save(fig, "beataml_ven_auc_by_fab")
     shown = ["NPM1", "IDH1", "KRAS", "PTPN11"]
     long = pd.concat([ven.loc[ven[g] == 1, ["ven_auc_refit"]].assign(group=g) for g in shown]
                      + [ven.loc[ven[shown].fillna(0).sum(axis=1) == 0, ["ven_auc_refit"]].assign(group="none of these")])
     fig = plots.plot_groups(long, value="ven_auc_refit", group="group",
                             order=["NPM1", "IDH1", "none of these", "KRAS", "PTPN11"],
-                            ylabel="venetoclax AUC (% x log10 uM)")
+                            ylabel="venetoclax AUC (% x log10 µM)")
     save(fig, "beataml_ven_auc_by_mutation")
 
 # %% [markdown]

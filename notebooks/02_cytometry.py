@@ -1,14 +1,15 @@
 # ---
 # jupyter:
+#   dream:
+#     inputs:
+#     - cytometry
+#     upstream: []
 #   jupytext:
 #     formats: py:percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
-#   dream:
-#     inputs: [cytometry]
-#     upstream: []
 # ---
 
 # %% [markdown]
@@ -189,7 +190,7 @@ assoc.round(2)
 # %%
 fig = plot_by_group(dx, ["spec_apoptosis_ven", "spec_apoptosis_aza", "spec_apoptosis_azaven"], "response",
                     ylabel="specific apoptosis of leukemic cells (%)", labels=["VEN", "AZA", "AZA+VEN"],
-                    xlabel="ex vivo drug, 48 h (VEN 0.1 uM, AZA 1 uM)", seed=seed)
+                    xlabel="ex vivo drug, 48 h (VEN 0.1 µM, AZA 1 µM)", seed=seed)
 save_figure(fig, figs / "specific_apoptosis_by_response")
 plt.show()
 fig = plot_by_group(dx, ["scenith_glucose_dependence", "scenith_mito_dependence"], "response",

@@ -1,14 +1,15 @@
 # ---
 # jupyter:
+#   dream:
+#     inputs:
+#     - barcodes
+#     upstream: []
 #   jupytext:
 #     formats: py:percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
-#   dream:
-#     inputs: [barcodes]
-#     upstream: []
 # ---
 
 # %% [markdown]

@@ -1,14 +1,18 @@
 # ---
 # jupyter:
+#   dream:
+#     inputs: []
+#     upstream:
+#     - 01_dst
+#     - 02_cytometry
+#     - 03_scrna
+#     - 04_barcodes
 #   jupytext:
 #     formats: py:percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
-#   dream:
-#     inputs: []
-#     upstream: [01_dst, 02_cytometry, 03_scrna, 04_barcodes]
 # ---
 
 # %% [markdown]

@@ -49,6 +49,10 @@ def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             for key, value in out.get("data", {}).items():
                 if key.startswith("text/") and isinstance(value, str):
                     out["data"][key] = value.replace(root, "<ROOT>")
+            # Figures are shown inline (executed records under results/ keep them); nbval ignores image payloads, so
+            # the references keep the display (its text) without the PNG, and git does not grow with every refresh.
+            for key in [k for k in out.get("data", {}) if k.startswith("image/")]:
+                del out["data"][key]
     return nb
 
 

@@ -10,7 +10,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .errors import DataContractError
 from .paths import repo_root, resolve
-from .registry import dataset_path
 
 try:
     __version__ = version("dream-helpers")
@@ -18,3 +17,12 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
 __all__ = ["DataContractError", "dataset_path", "repo_root", "resolve", "__version__"]
+
+
+def __getattr__(name: str):
+    # Loaded on first use, so that ``python -m helpers.registry`` does not import its own module twice.
+    if name == "dataset_path":
+        from .registry import dataset_path
+
+        return dataset_path
+    raise AttributeError(f"module 'helpers' has no attribute {name!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 def write_table(df: pd.DataFrame, path: str | Path, *, float_format: str = FLOAT_FORMAT, index: bool = False) -> Path:
     """Write ``df`` as CSV (or TSV for ``.tsv``) deterministically and atomically; return the path."""
+    if str(path) == "-":  # command lines: "-" is standard output (CSV)
+        df.to_csv(sys.stdout, index=index, float_format=float_format, lineterminator="\n")
+        return Path("-")
     path = Path(path)
     sep = "\t" if path.suffix == ".tsv" else ","
     with atomic_path(path) as tmp:

@@ -52,6 +52,20 @@ def output_folders(*folders: str | Path) -> tuple[Path, ...]:
 
 
 def public_data_root() -> Path:
-    """The local mirror of public datasets: ``$DREAM_PUBLIC_DATA`` or ``<repo>/../shared/data``."""
+    """The local mirror of public datasets.
+
+    ``$DREAM_PUBLIC_DATA`` when set; else ``<repo>/../shared/data`` when the package runs from a checkout that has
+    that folder beside it; else a user cache folder (``$XDG_CACHE_HOME/dream-compendium/public-data``, by default
+    under ``~/.cache``), where ``python -m helpers.registry fetch`` downloads the datasets.
+    """
     env = os.environ.get("DREAM_PUBLIC_DATA")
-    return Path(env).expanduser().resolve() if env else (repo_root().parent / "shared" / "data").resolve()
+    if env:
+        return Path(env).expanduser().resolve()
+    try:
+        beside = (repo_root().parent / "shared" / "data").resolve()
+    except FileNotFoundError:  # installed package, outside a checkout
+        beside = None
+    if beside is not None and beside.is_dir():
+        return beside
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
+    return (cache / "dream-compendium" / "public-data").resolve()

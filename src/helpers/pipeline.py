@@ -507,6 +507,11 @@ def encrypted_kernel_manager() -> type:
     return EncryptedKernelManager
 
 
+def _started_marker(task: RunTask) -> Path:
+    """File a worker creates when it begins ``task`` (beside its staging folder, so never among its outputs)."""
+    return Path(task.staging_results).with_suffix(".started")
+
+
 def execute_notebook(task: RunTask) -> dict[str, Any]:
     """Execute one notebook with papermill into its staging folders; runs in a worker process.
 
@@ -522,6 +527,7 @@ def execute_notebook(task: RunTask) -> dict[str, Any]:
     t0 = time.perf_counter()
     res_dir = Path(task.staging_results)
     res_dir.mkdir(parents=True, exist_ok=True)
+    _started_marker(task).touch()  # tells the scheduler loop that a worker has really begun this notebook
     Path(task.staging_figures).mkdir(parents=True, exist_ok=True)
     src_ipynb = res_dir / f".{task.name}.source.ipynb"
     out_ipynb = res_dir / f"{task.name}.ipynb"
@@ -808,6 +814,7 @@ def _run_locked(cohort: CohortConfig, a: dict[str, Any], log) -> int:
     running: dict[cf.Future, tuple[PlanItem, RunTask]] = {}
     done: set[str] = {p.spec.name for p in plan if p.status == "skip"}
     failed: set[str] = set()
+    started: set[str] = set()
     try:
         while pending or running:
             for name in list(pending):
@@ -821,15 +828,24 @@ def _run_locked(cohort: CohortConfig, a: dict[str, Any], log) -> int:
                     log(f"[run_all] {name}: not run, upstream failed ({', '.join(bad)})")
                 elif not ups:
                     task = make_task(item)
-                    log(f"[run_all] {name}: started")
+                    log(f"[run_all] {name}: queued")
                     running[executor.submit(execute_notebook, task)] = (item, task)
                     del pending[name]
             if not running:
                 continue
-            finished, _ = cf.wait(list(running), return_when=cf.FIRST_COMPLETED)
+            # "started" is logged when a worker has created the task's marker, not when it was handed to the pool.
+            finished, _ = cf.wait(list(running), timeout=1.0, return_when=cf.FIRST_COMPLETED)
+
+            def log_started(item: PlanItem, task: RunTask) -> None:
+                if item.spec.name not in started and _started_marker(task).exists():
+                    started.add(item.spec.name)
+                    log(f"[run_all] {item.spec.name}: started")
+
             for fut in finished:
                 item, task = running.pop(fut)
                 name = item.spec.name
+                log_started(item, task)
+                _started_marker(task).unlink(missing_ok=True)
                 try:
                     res = fut.result()
                 except Exception as exc:  # the worker itself died
@@ -869,6 +885,8 @@ def _run_locked(cohort: CohortConfig, a: dict[str, Any], log) -> int:
                 res["parameters"] = item.parameters
                 res["inputs"] = item.inputs
                 results[name] = res
+            for item, task in running.values():  # after the finished ones, so each "ok" follows its "started"
+                log_started(item, task)
     finally:
         if not client:
             executor.shutdown(wait=True)

@@ -1,7 +1,16 @@
-"""Publication figure conventions: colour-blind-safe palettes and saving as vector PDF plus PNG."""
+"""Publication figure conventions: colour-blind-safe palettes and saving as vector PDF plus PNG.
+
+A figure saved with :func:`save_figure` inside a Jupyter kernel is also shown in the notebook (as a PNG display),
+so that the executed ``.ipynb``/HTML record and an interactive JupyterLab session carry every figure the notebook
+writes, whatever the matplotlib backend; in a plain Python process (scripts, ``python -m``) nothing is displayed.
+"""
 
 from __future__ import annotations
 
+import io
+import re
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -9,7 +18,21 @@ import matplotlib.pyplot as plt
 
 from .io import atomic_path
 
-__all__ = ["OKABE_ITO", "RESPONSE_COLORS", "ARM_COLORS", "TIMEPOINT_COLORS", "save_figure", "set_style"]
+__all__ = [
+    "OKABE_ITO",
+    "RESPONSE_COLORS",
+    "ARM_COLORS",
+    "TIMEPOINT_COLORS",
+    "save_figure",
+    "set_style",
+    "show_figure",
+    "in_notebook",
+    "label_points",
+    "legend_from_colors",
+    "readable_term",
+    "compact_ticks",
+    "micro",
+]
 
 # Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
@@ -38,8 +61,70 @@ def set_style() -> None:
     )
 
 
-def save_figure(fig: plt.Figure, path_stem: str | Path, *, formats: tuple[str, ...] = ("pdf", "png")) -> list[Path]:
-    """Save ``fig`` as ``<path_stem>.pdf`` and ``.png`` atomically, with fixed metadata so bytes are reproducible."""
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, papermill, nbval), False in a plain Python process or IPython shell."""
+    # Only look when IPython is already loaded: a script never pays for importing it.
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def show_figure(fig: plt.Figure, *, dpi: int = 100, close: bool = True) -> bool:
+    """Show ``fig`` in the running notebook as a PNG display; do nothing outside a Jupyter kernel.
+
+    The PNG is rendered here rather than left to the backend: notebooks run headless under ``MPLBACKEND=Agg``
+    (papermill), where matplotlib shows nothing, and the inline backend would show the figure a second time at the
+    end of the cell unless it is closed, so by default the figure is closed (its object stays usable).
+
+    Parameters
+    ----------
+    fig
+        The figure to show.
+    dpi
+        Resolution of the displayed PNG (the saved PNG keeps ``savefig.dpi``).
+    close
+        Close the figure in pyplot after showing it.
+
+    Returns
+    -------
+    Whether the figure was displayed.
+    """
+    if not in_notebook():
+        return False
+    from IPython.display import Image, display
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    display(Image(data=buf.getvalue(), format="png"))
+    if close:
+        plt.close(fig)
+    return True
+
+
+def save_figure(
+    fig: plt.Figure, path_stem: str | Path, *, formats: tuple[str, ...] = ("pdf", "png"), show: bool | None = None
+) -> list[Path]:
+    """Save ``fig`` as ``<path_stem>.pdf`` and ``.png`` atomically, with fixed metadata so bytes are reproducible.
+
+    Parameters
+    ----------
+    fig
+        The figure.
+    path_stem
+        Target path without suffix.
+    formats
+        File formats to write.
+    show
+        Also show the figure in the notebook (:func:`show_figure`, which closes it). ``None`` (default) shows it when
+        running inside a Jupyter kernel; outside one nothing is displayed and the figure stays open.
+
+    Returns
+    -------
+    The written paths, one per format.
+    """
     stem = Path(path_stem)
     out = []
     for fmt in formats:
@@ -50,4 +135,106 @@ def save_figure(fig: plt.Figure, path_stem: str | Path, *, formats: tuple[str, .
         with atomic_path(target) as tmp:
             fig.savefig(tmp, format=fmt, metadata=meta)
         out.append(target)
+    if show is None or show:
+        show_figure(fig)
     return out
+
+
+def micro(text: str) -> str:
+    """Write micro units with the micro sign: ``uM`` -> ``µM``, ``uL`` -> ``µL``, ``um`` -> ``µm``, ``ug`` -> ``µg``."""
+    return re.sub(r"(?<![A-Za-z])u(M|L|l|m|g|s)(?![A-Za-z])", r"µ\1", text)
+
+
+def label_points(
+    ax: plt.Axes,
+    x: Sequence[float],
+    y: Sequence[float],
+    labels: Sequence[str],
+    *,
+    fontsize: float = 6,
+    arrows: bool = True,
+) -> list:
+    """Label points without overlapping labels (adjustText moves them apart, with a thin line to each point).
+
+    Parameters
+    ----------
+    ax
+        Axes holding the points.
+    x, y, labels
+        Point coordinates (data units) and their labels.
+    fontsize
+        Label size in points.
+    arrows
+        Draw a line from each moved label to its point.
+
+    Returns
+    -------
+    The text artists.
+    """
+    from adjustText import adjust_text
+
+    texts = [ax.text(xi, yi, str(lab), fontsize=fontsize) for xi, yi, lab in zip(x, y, labels, strict=True)]
+    if texts:
+        kw = {"arrowprops": {"arrowstyle": "-", "color": "#555555", "lw": 0.4}} if arrows else {}
+        adjust_text(texts, ax=ax, **kw)
+    return texts
+
+
+def legend_from_colors(ax: plt.Axes, colors: Mapping[str, str], *, title: str | None = None, **kwargs) -> object:
+    """A legend of ``{label: colour}`` (lines), for plots that colour by a group the artists were not labelled with."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=c, lw=1.5, label=lab) for lab, c in colors.items()]
+    kwargs.setdefault("frameon", False)
+    kwargs.setdefault("fontsize", 7)
+    return ax.legend(handles=handles, title=title, **kwargs)
+
+
+def compact_ticks(ax: plt.Axes, *, axis: str = "both", nbins: int = 4) -> plt.Axes:
+    """At most ``nbins`` ticks, thousands written ``100k``: no overlapping labels on raw cytometer scales (0-262,144).
+
+    Values below 1,000 (transformed scales such as logicle in 0-1) keep their plain labels.
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    def fmt(v: float, _pos) -> str:
+        if abs(v) >= 1e6:
+            return f"{v / 1e6:g}M"
+        return f"{v / 1e3:g}k" if abs(v) >= 1e3 else f"{v:g}"
+
+    axes = [ax.xaxis, ax.yaxis] if axis == "both" else [ax.xaxis if axis == "x" else ax.yaxis]
+    for a in axes:
+        a.set_major_locator(MaxNLocator(nbins=nbins))
+        a.set_major_formatter(FuncFormatter(fmt))
+    return ax
+
+
+_TERM = re.compile(r"^(?:C\()?(?P<name>[A-Za-z0-9_.]+)\)?(?:\[(?:T\.)?(?P<level>[^\]]+)\])?\s*(?:\((?P<scale>[^)]*)\))?$")
+
+
+def readable_term(term: str, names: Mapping[str, str] | None = None) -> str:
+    """A model term as a reader's label, with the readable name from a data dictionary.
+
+    ``eln2024[intermediate] (intermediate vs favorable)`` -> ``ELN 2024 risk: intermediate vs favorable``;
+    ``ven_auc (per SD)`` -> ``venetoclax AUC (per SD)``; ``C(x)[T.b]`` (patsy) -> ``<x's name>: b``. Terms not in
+    ``names`` keep their own name with underscores as spaces.
+
+    Parameters
+    ----------
+    term
+        The model's term name, optionally followed by its scale in parentheses.
+    names
+        ``{column: readable name}``, e.g. from a feature dictionary's ``feature`` and ``label`` columns.
+
+    Returns
+    -------
+    The label.
+    """
+    m = _TERM.match(term.strip())
+    if not m:
+        return term
+    name = (names or {}).get(m["name"]) or m["name"].replace("_", " ")
+    level, scale = m["level"], m["scale"]
+    if level is not None:
+        return f"{name}: {scale if scale and scale.startswith(level) else level}"
+    return f"{name} ({scale})" if scale else name

@@ -1,34 +1,100 @@
-"""The registry of public datasets the compendium reads (``data/registry.yaml``).
+"""The registry of public datasets the compendium reads (``data/registry.yaml``), and fetching them.
 
 Public data are never copied into the repository. Each dataset is a folder of a local mirror (``$DREAM_PUBLIC_DATA``,
-by default ``../shared/data`` beside the repository) with its upstream source, commit, licence and a digest of its
-files, so that a user elsewhere can point the same setting at their own copy and check that it is the same data.
+by default ``../shared/data`` beside the repository, else a user cache folder) with its upstream source, commit,
+licence and a digest of its files, so that a user elsewhere can point the same setting at their own copy and check
+that it is the same data. The registry ships inside the package (``helpers/data/registry.yaml``; ``data/registry.yaml``
+in a checkout links to it), with a manifest of every file (size, sha256), so that an installed package can fetch and
+verify a dataset without a checkout:
+
+    python -m helpers.registry fetch [NAME ...] [--url MIRROR_URL] [--dest FOLDER]
+
+Files come from a mirror with the same layout as the local one (``--url``, ``$DREAM_DATA_URL`` or the registry's
+``mirror_url``) or, for datasets that register one, from their upstream ``url`` at the pinned commit. Each file is
+downloaded to a ``.part`` file that a later call resumes (HTTP range request), checked against its sha256, and only
+then moved into place; the dataset's digest is checked at the end.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import hashlib
+import os
+import sys
+import urllib.error
+import urllib.request
+from importlib import resources
 from pathlib import Path
 
-import yaml
+__all__ = [
+    "load_registry",
+    "load_manifest",
+    "dataset_path",
+    "dataset_digest",
+    "verify_dataset",
+    "fetch",
+    "write_manifest",
+    "PublicDataMissing",
+    "ChecksumMismatch",
+    "main",
+]
 
-from .io import sha256_file
-from .paths import public_data_root, repo_root
-
-__all__ = ["load_registry", "dataset_path", "dataset_digest", "verify_dataset", "PublicDataMissing"]
+MIRROR_URL_ENV = "DREAM_DATA_URL"
+_CHUNK = 1 << 16
 
 
 class PublicDataMissing(FileNotFoundError):
     """A registered public dataset is not in the local mirror."""
 
 
+class ChecksumMismatch(OSError):
+    """A downloaded file does not have the size or sha256 the registry records."""
+
+
+def _data_file(name: str) -> Path:
+    return Path(str(resources.files("helpers") / "data" / name))
+
+
 @functools.cache
+def _registry_doc() -> dict:
+    import yaml
+
+    with open(_data_file("registry.yaml")) as fh:
+        return yaml.safe_load(fh)
+
+
 def load_registry() -> dict[str, dict]:
     """Return the registry as ``{name: entry}``."""
-    with open(repo_root() / "data" / "registry.yaml") as fh:
-        reg = yaml.safe_load(fh)
-    return {d["name"]: d for d in reg["datasets"]}
+    return {d["name"]: d for d in _registry_doc()["datasets"]}
+
+
+@functools.cache
+def load_manifest() -> dict[str, list[tuple[str, int, str]]]:
+    """Every registered file as ``{dataset: [(relative path, size in bytes, sha256), ...]}``."""
+    out: dict[str, list[tuple[str, int, str]]] = {}
+    with open(_data_file("registry_files.tsv")) as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+        if header != ["dataset", "path", "size", "sha256"]:
+            raise ValueError(f"registry_files.tsv: unexpected header {header}")
+        for line in fh:
+            name, rel, size, digest = line.rstrip("\n").split("\t")
+            out.setdefault(name, []).append((rel, int(size), digest))
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _public_root() -> Path:
+    from .paths import public_data_root
+
+    return public_data_root()
 
 
 def dataset_path(name: str, *parts: str) -> Path:
@@ -36,13 +102,13 @@ def dataset_path(name: str, *parts: str) -> Path:
     reg = load_registry()
     if name not in reg:
         raise KeyError(f"unknown dataset '{name}'; registered: {', '.join(sorted(reg))}")
-    root = public_data_root()
+    root = _public_root()
     path = root / reg[name]["path"]
     target = path.joinpath(*parts)
     if not target.exists():
         raise PublicDataMissing(
-            f"public dataset '{name}' not found at {target}: set DREAM_PUBLIC_DATA to the folder that mirrors it "
-            f"(source: {reg[name].get('source', '?')})"
+            f"public dataset '{name}' not found at {target}: set DREAM_PUBLIC_DATA to the folder that mirrors it, "
+            f"or download it with `python -m helpers.registry fetch {name}` (source: {reg[name].get('source', '?')})"
         )
     return target
 
@@ -50,11 +116,197 @@ def dataset_path(name: str, *parts: str) -> Path:
 def dataset_digest(folder: Path) -> str:
     """Digest of a dataset folder: sha256 over the sorted (relative path, file sha256) pairs."""
     h = hashlib.sha256()
-    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
-        h.update(f"{f.relative_to(folder).as_posix()}\t{sha256_file(f)}\n".encode())
+    for f in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".part")):
+        h.update(f"{f.relative_to(folder).as_posix()}\t{_sha256(f)}\n".encode())
     return h.hexdigest()
 
 
 def verify_dataset(name: str) -> bool:
     """True when the mirrored dataset's digest equals the registered one."""
     return dataset_digest(dataset_path(name)) == load_registry()[name]["sha256"]
+
+
+def _base_url(entry: dict, url: str | None) -> str:
+    mirror = url or os.environ.get(MIRROR_URL_ENV) or _registry_doc().get("mirror_url") or ""
+    if mirror:
+        return f"{mirror.rstrip('/')}/{entry['path']}/"
+    if entry.get("url"):
+        return entry["url"].rstrip("/") + "/"
+    raise PublicDataMissing(
+        f"dataset '{entry['name']}' has no download address: pass --url (or set {MIRROR_URL_ENV}) to a mirror laid out "
+        f"like the local one, or copy it from its source ({entry.get('source', '?')}) into DREAM_PUBLIC_DATA"
+    )
+
+
+def _download(url: str, target: Path, size: int, digest: str, bar) -> None:
+    """Download ``url`` into ``target`` through ``target.part``, resuming a partial download, then check it."""
+    part = target.with_name(target.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    if have > size:  # not a prefix of this file
+        part.unlink()
+        have = 0
+    if have < size:
+        req = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            mode = "ab"
+            if have and resp.status != 206:  # the server ignored the range: start again
+                mode, have = "wb", 0
+            if bar is not None and have:
+                bar.update(have)
+            with open(part, mode) as fh:
+                while block := resp.read(_CHUNK):
+                    fh.write(block)
+                    if bar is not None:
+                        bar.update(len(block))
+    elif bar is not None:
+        bar.update(size)
+    got, got_size = _sha256(part), part.stat().st_size
+    if got_size != size or got != digest:
+        part.unlink()
+        raise ChecksumMismatch(f"{url}: sha256 {got} ({got_size} bytes), registry expects {digest} ({size} bytes); "
+                               "the partial file was removed")
+    os.replace(part, target)
+
+
+def fetch(
+    names: list[str] | None = None,
+    *,
+    dest: str | Path | None = None,
+    url: str | None = None,
+    progress: bool | None = None,
+) -> dict[str, Path]:
+    """Download registered datasets into the local mirror and verify them.
+
+    Parameters
+    ----------
+    names
+        Datasets to fetch (default: all registered ones).
+    dest
+        Mirror folder (default: ``$DREAM_PUBLIC_DATA``, ``../shared/data`` beside a checkout, or a user cache folder).
+    url
+        Base address of a mirror laid out like the local one (default: ``$DREAM_DATA_URL``, then the registry's
+        ``mirror_url``, then each dataset's upstream ``url``).
+    progress
+        Show a progress bar (default: when stderr is a terminal).
+
+    Returns
+    -------
+    ``{name: dataset folder}`` of the fetched (or already present and verified) datasets.
+    """
+    reg, manifest = load_registry(), load_manifest()
+    names = list(names or reg)
+    unknown = [n for n in names if n not in reg]
+    if unknown:
+        raise KeyError(f"unknown dataset(s) {', '.join(unknown)}; registered: {', '.join(sorted(reg))}")
+    missing = [n for n in names if n not in manifest]
+    if missing:
+        raise KeyError(f"no file manifest for {', '.join(missing)} (python -m helpers.registry manifest NAME)")
+    root = Path(dest).expanduser().resolve() if dest else _public_root()
+    progress = sys.stderr.isatty() if progress is None else progress
+    out = {}
+    for name in names:
+        entry, files = reg[name], manifest[name]
+        folder = root / entry["path"]
+        todo = [(rel, size, digest) for rel, size, digest in files
+                if not ((folder / rel).is_file() and (folder / rel).stat().st_size == size
+                        and _sha256(folder / rel) == digest)]
+        if todo:
+            base = _base_url(entry, url)
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=sum(s for _, s, _ in todo), unit="B", unit_scale=True, desc=name, leave=True)
+            try:
+                for rel, size, digest in todo:
+                    target = folder / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        _download(base + urllib.request.pathname2url(rel).lstrip("/"), target, size, digest, bar)
+                    except urllib.error.URLError as exc:
+                        raise PublicDataMissing(f"dataset '{name}': cannot download {rel} from {base}: {exc}") from exc
+            finally:
+                if bar is not None:
+                    bar.close()
+        if dataset_digest(folder) != entry["sha256"]:
+            raise ChecksumMismatch(f"dataset '{name}' at {folder}: digest differs from the registry's (extra files?)")
+        out[name] = folder
+    return out
+
+
+def write_manifest(names: list[str], *, root: str | Path | None = None) -> Path:
+    """Record the files of ``names`` (from the local mirror) in ``registry_files.tsv``; other datasets are kept."""
+    manifest = dict(load_manifest()) if _data_file("registry_files.tsv").exists() else {}
+    reg = load_registry()
+    base = Path(root) if root else _public_root()
+    for name in names:
+        folder = base / reg[name]["path"]
+        if dataset_digest(folder) != reg[name]["sha256"]:
+            raise ChecksumMismatch(f"{folder}: digest differs from the registry's; fix the mirror or the registry first")
+        manifest[name] = [(p.relative_to(folder).as_posix(), p.stat().st_size, _sha256(p))
+                          for p in sorted(folder.rglob("*")) if p.is_file()]
+    target = _data_file("registry_files.tsv")
+    lines = ["dataset\tpath\tsize\tsha256"]
+    for name in reg:  # registry order, files sorted: a stable, reviewable diff
+        lines += [f"{name}\t{rel}\t{size}\t{digest}" for rel, size, digest in sorted(manifest.get(name, []))]
+    target.write_text("\n".join(lines) + "\n")
+    load_manifest.cache_clear()
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.registry {list,fetch,verify,manifest}``."""
+    from .cli import add_version, run_command
+
+    ap = argparse.ArgumentParser(prog="python -m helpers.registry", description="Public datasets of the compendium.")
+    add_version(ap)
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="registered datasets and whether the local mirror has them")
+    p.set_defaults(func=_cmd_list)
+    p = sub.add_parser("fetch", help="download datasets into the local mirror, resumable, checked by sha256")
+    p.add_argument("names", nargs="*", metavar="NAME", help="datasets (default: all)")
+    p.add_argument("--url", help=f"base address of a mirror laid out like the local one (default: ${MIRROR_URL_ENV})")
+    p.add_argument("--dest", type=Path, help="mirror folder (default: $DREAM_PUBLIC_DATA, ../shared/data or a cache)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_fetch)
+    p = sub.add_parser("verify", help="check the local mirror's datasets against their registered digests")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.set_defaults(func=_cmd_verify)
+    p = sub.add_parser("manifest", help="record the files of datasets from the local mirror (maintainers)")
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.set_defaults(func=lambda a: print(write_manifest(a.names)))
+    return run_command(ap, argv)
+
+
+def _cmd_list(args) -> int:
+    for name, entry in load_registry().items():
+        there = (_public_root() / entry["path"]).is_dir()
+        print(f"{name}\t{'present' if there else 'missing'}\t{entry.get('licence', '?')}\t{entry.get('source', '?')}")
+    return 0
+
+
+def _cmd_fetch(args) -> int:
+    try:
+        done = fetch(args.names, dest=args.dest, url=args.url, progress=False if args.no_progress else None)
+    except (PublicDataMissing, ChecksumMismatch, KeyError) as exc:
+        print(f"python -m helpers.registry fetch: error: {exc}", file=sys.stderr)
+        return 1
+    for name in done:
+        print(f"{name}: ok")
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    bad = 0
+    for name in args.names or load_registry():
+        try:
+            ok = verify_dataset(name)
+        except PublicDataMissing:
+            ok = False
+        bad += not ok
+        print(f"{name}: {'ok' if ok else 'MISSING OR DIFFERENT'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

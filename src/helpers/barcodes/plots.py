@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..plotting import ARM_COLORS, OKABE_ITO
+from ..plotting import ARM_COLORS, OKABE_ITO, legend_from_colors
 
 __all__ = ["plot_read_fates", "plot_rarefaction", "plot_clone_bars", "plot_resistance", "plot_pvalue_qq", "plot_volcano",
            "plot_ma"]
@@ -28,7 +28,10 @@ def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id") -> plt.Figur
         bottom += frac[c].to_numpy()
     ax.set_xlabel(f"library ({len(qc)})")
     ax.set_ylabel("reads (%)")
-    ax.set_xticks([])
+    if label in qc and len(qc) <= 60:  # each bar named while the names stay legible
+        ax.set_xticks(np.arange(len(qc)), qc[label].astype(str), rotation=90, fontsize=5)
+    else:
+        ax.set_xticks([])
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7, frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
     ax.set_title("Fate of reads per library")
@@ -43,6 +46,10 @@ def plot_rarefaction(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, colors
     ax.set_xlabel("reads subsampled")
     ax.set_ylabel("distinct barcodes expected")
     ax.set_title("Saturation (rarefaction)")
+    arms = {arm: c for arm, c in ARM_COLORS.items() if c in set((colors or {}).values())}
+    if arms:  # lines coloured by treatment arm: say which colour is which
+        legend_from_colors(ax, {arm.replace("_", "+") if arm == "aza_ven" else arm: c for arm, c in arms.items()},
+                           title="arm")
     return fig
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Polygon, Rectangle
 
-from ..plotting import OKABE_ITO, RESPONSE_COLORS
+from ..plotting import OKABE_ITO, RESPONSE_COLORS, compact_ticks
 from .gating import GatingOutcome, Strategy, is_linear_dimension
 
 __all__ = ["axis_label", "plot_gate", "plot_hierarchy", "plot_by_group", "plot_embedding"]
@@ -58,6 +58,7 @@ def plot_gate(ax: plt.Axes, outcome: GatingOutcome, scaled: dict, strategy: Stra
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=OKABE_ITO[5], lw=1.2))
     pct = 100 * outcome.membership[gate_id].sum() / max(parent.sum(), 1)
     ax.set_title(f"{gate_id} ({pct:.1f} % of {g.parent or 'all'})", fontsize=8)
+    compact_ticks(ax)  # raw scatter scales run to 262,144: full tick labels overlap
     ax.set_xlabel(axis_label(dims[0], strategy.cofactor))
     ax.set_ylabel(axis_label(dims[1], strategy.cofactor))
 

@@ -7,7 +7,6 @@ file, the row (1-based line number, header = line 1), column or well, and what i
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from ..errors import DataContractError
 from ..plausibility import concentration_problems, raise_first, report, viability_fraction_problems
 from ..safepaths import confined_path
 from ..validation import read_csv_checked, validate_frame
+from .plate_formats import PLATE_SHAPES, format_well, parse_well, row_labels
 
 __all__ = [
     "CONC_UNITS",
@@ -38,58 +38,29 @@ SATURATED_TOKENS = {"OVER", "OVRFLW", "OVERFLOW", "SAT"}
 _WELL = r"^[A-P](0[1-9]|1[0-9]|2[0-4])$"
 
 
-def read_reader_export(path: str | Path) -> np.ndarray:
-    """Read a 384-well plate reader export into a 16 x 24 array of raw signal.
+def read_reader_export(path: str | Path, *, wells: int | None = None) -> np.ndarray:
+    """Read a plate-reader export into a (rows x columns) array of raw signal (16 x 24 for 384 wells).
 
-    The export holds free header lines, then a grid header line ``,1,2,...,24`` and 16 lines ``A,...`` to ``P,...``.
-    Saturated wells (``OVER``, ``OVRFLW``) become ``inf`` so that QC flags them; empty cells are an error.
+    Any layout :func:`helpers.dst.plate_formats.read_plate` reads: the contract's grid (free header lines, a grid
+    header line ``,1,2,...,24`` and lines ``A,...`` to ``P,...``), Tecan, EnVision and BMG exports, a long
+    ``well,value`` table; 96, 384 or 1536 wells; CSV with any separator or ``.xlsx``. Saturated wells (``OVER``,
+    ``OVRFLW``) become ``inf`` so that QC flags them; empty grid cells are an error.
 
     Parameters
     ----------
     path
-        The export (CSV text).
+        The export, as the reader wrote it.
+    wells
+        Expected plate format (96, 384, 1536); default: from the file.
 
     Returns
     -------
     numpy.ndarray
-        Shape (16, 24), float, row A first.
+        Shape (rows, columns), float, row A first.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataContractError(path, "file not found")
-    lines = path.read_text(errors="replace").splitlines()
-    header_at = next((i for i, ln in enumerate(lines) if re.fullmatch(r"\s*,\s*1\s*,\s*2\s*,.*", ln)), None)
-    if header_at is None:
-        raise DataContractError(path, "no plate grid found (expected a line ',1,2,...,24' before rows A-P)")
-    cols = [c.strip() for c in lines[header_at].split(",")[1:]]
-    if cols != [str(c) for c in range(1, N_COLS + 1)]:
-        raise DataContractError(path, f"grid header must list columns 1-24, got {len(cols)} column(s)",
-                                row=header_at + 1)
-    grid = np.full((N_ROWS, N_COLS), np.nan)
-    body = lines[header_at + 1 : header_at + 1 + N_ROWS]
-    if len(body) < N_ROWS:
-        raise DataContractError(path, f"plate grid is truncated: {len(body)} of 16 rows", row=header_at + 1 + len(body))
-    for r, ln in enumerate(body):
-        line_no = header_at + 2 + r
-        cells = [c.strip() for c in ln.split(",")]
-        if cells[0] != ROW_LETTERS[r]:
-            raise DataContractError(path, f"expected row letter {ROW_LETTERS[r]!r}, got {cells[0]!r}", row=line_no)
-        if len(cells) - 1 != N_COLS:
-            raise DataContractError(path, f"row {ROW_LETTERS[r]} has {len(cells) - 1} values, expected 24",
-                                    row=line_no)
-        for c, v in enumerate(cells[1:]):
-            if v.upper() in SATURATED_TOKENS:
-                grid[r, c] = np.inf
-                continue
-            try:
-                grid[r, c] = float(v)
-            except ValueError:
-                raise DataContractError(path, f"well {ROW_LETTERS[r]}{c + 1:02d}: not a number: {v!r}",
-                                        row=line_no, column=str(c + 1)) from None
-            if grid[r, c] < 0 or not np.isfinite(grid[r, c]):
-                raise DataContractError(path, f"well {ROW_LETTERS[r]}{c + 1:02d}: invalid signal {v!r}",
-                                        row=line_no, column=str(c + 1))
-    return grid
+    from .plate_formats import read_plate
+
+    return read_plate(path, wells=wells)
 
 
 def _unit_check(s: pd.Series) -> pd.Series:
@@ -112,14 +83,20 @@ PLATE_MAP_SCHEMA = pa.DataFrameSchema(
 )
 
 
-def read_plate_map(path: str | Path, *, problems: list | None = None) -> pd.DataFrame:
-    """Read and validate a plate map; concentrations are converted to uM.
+def read_plate_map(path: str | Path, *, wells: int = 384, problems: list | None = None) -> pd.DataFrame:
+    """Read and validate a plate map; concentrations are converted to µM.
 
     Parameters
     ----------
     path
         CSV with columns ``well, role, drug, conc, conc_unit`` and, for the dose-matrix region, ``drug2, conc2,
         conc2_unit``; optional ``replicate``. Roles: sample, neg_control (DMSO), pos_control (killing control), empty.
+        A dispenser's picklist converts to this layout with :func:`helpers.dst.plate_formats.plate_map_from_picklist`.
+    wells
+        Plate format the wells must belong to (96, 384 or 1536); ``A1`` and ``A01`` are both accepted.
+    problems
+        When given, implausible concentrations are appended to it (``python -m helpers check`` lists them all) instead
+        of raising the first one.
 
     Returns
     -------
@@ -129,7 +106,8 @@ def read_plate_map(path: str | Path, *, problems: list | None = None) -> pd.Data
     path = Path(path)
     df = read_csv_checked(path, dtype={"well": str, "role": str, "drug": str, "conc_unit": str, "drug2": str,
                                        "conc2_unit": str})
-    df = validate_frame(df, PLATE_MAP_SCHEMA, path)
+    df = _normalise_wells(df, path, wells)
+    df = validate_frame(df, PLATE_MAP_SCHEMA if wells == 384 else _map_schema(wells), path)
     for c in ("drug2", "conc2", "conc2_unit"):
         if c not in df:
             df[c] = np.nan
@@ -150,8 +128,8 @@ def read_plate_map(path: str | Path, *, problems: list | None = None) -> pd.Data
     out = pd.DataFrame(
         {
             "well": df["well"],
-            "row": df["well"].str[0].map(ROW_LETTERS.index).astype(int),
-            "col": df["well"].str[1:].astype(int) - 1,
+            "row": [parse_well(w)[0] for w in df["well"]],
+            "col": [parse_well(w)[1] for w in df["well"]],
             "role": df["role"],
             "drug": df["drug"].fillna(""),
             "conc_uM": df["conc"] * df["conc_unit"].map(CONC_UNITS),
@@ -164,6 +142,26 @@ def read_plate_map(path: str | Path, *, problems: list | None = None) -> pd.Data
     report(concentration_problems(out, path, drug="drug", conc="conc_uM", column="conc"), problems)
     report(concentration_problems(out, path, drug="drug2", conc="conc2_uM", column="conc2"), problems)
     return out
+
+
+def _normalise_wells(df: pd.DataFrame, path: Path, wells: int) -> pd.DataFrame:
+    """Write well ids as the contract does (``A1`` -> ``A01``); ids outside the plate are left for the schema."""
+    if "well" not in df:
+        return df
+    n_rows, n_cols = PLATE_SHAPES[wells]
+    pos = [parse_well(str(w), n_rows=n_rows, n_cols=n_cols) if isinstance(w, str) else None for w in df["well"]]
+    df = df.copy()
+    df["well"] = [format_well(*p) if p else w for p, w in zip(pos, df["well"], strict=True)]
+    return df
+
+
+def _map_schema(wells: int) -> pa.DataFrameSchema:
+    n_rows, n_cols = PLATE_SHAPES[wells]
+    rows = "|".join(row_labels(n_rows))
+    cols = "|".join(f"{c:02d}" for c in range(1, n_cols + 1))
+    columns = dict(PLATE_MAP_SCHEMA.columns)
+    columns["well"] = pa.Column(str, pa.Check.str_matches(rf"^({rows})({cols})$"), unique=True)
+    return pa.DataFrameSchema(columns, strict=False)
 
 
 MANIFEST_SCHEMA = pa.DataFrameSchema(
@@ -216,12 +214,17 @@ def load_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None) -> 
         line = len(frames) + 2
         grid = read_reader_export(confined_path(dst_dir, rec.reader_file, sheet=dst_dir / "plates.csv", row=line,
                                                 column="reader_file"))
+        n_wells = grid.size
         map_path = confined_path(dst_dir, rec.map_file, sheet=dst_dir / "plates.csv", row=line, column="map_file")
         # Plates usually share a layout: a map whose bytes were already validated is not parsed again.
-        key = hashlib.sha256(map_path.read_bytes()).digest() if map_path.is_file() else b""
+        key = (hashlib.sha256(map_path.read_bytes()).digest() if map_path.is_file() else b"", n_wells)
         if key not in maps:
-            maps[key] = read_plate_map(map_path)
+            maps[key] = read_plate_map(map_path, wells=n_wells)
         pmap = maps[key].copy()
+        unread = np.isnan(grid[pmap["row"].to_numpy(), pmap["col"].to_numpy()])
+        if unread.any():  # a long export that does not list a mapped well
+            raise DataContractError(dst_dir / rec.reader_file, f"well {pmap['well'].iat[int(np.flatnonzero(unread)[0])]}"
+                                    f" is in the plate map {rec.map_file} but was not read")
         pmap.insert(0, "sample_id", rec.sample_id)
         pmap.insert(0, "plate_id", rec.plate_id)
         pmap["signal"] = grid[pmap["row"].to_numpy(), pmap["col"].to_numpy()]

@@ -92,7 +92,7 @@ def plot_curves(points: pd.DataFrame, fits: pd.DataFrame, *, drug: str, groups: 
             ax.plot([], [], color=c, label=g.replace("_", " "))
         ax.legend(frameon=False, fontsize=7)
     ax.set_xscale("log")
-    ax.set_xlabel(f"{drug} concentration (uM)")
+    ax.set_xlabel(f"{drug} concentration (µM)")
     ax.set_ylabel("viability (% of DMSO)")
     ax.set_ylim(-10, 130)
     return fig
@@ -154,8 +154,8 @@ def plot_synergy_landscape(cells: pd.DataFrame, block_id: str, *, score: str = "
     im = ax.imshow(mat.to_numpy(), cmap="PuOr_r", vmin=-lim, vmax=lim, origin="lower", aspect="auto")
     ax.set_xticks(range(mat.shape[1]), [f"{v:.2g}" for v in mat.columns], rotation=45)
     ax.set_yticks(range(mat.shape[0]), [f"{v:.2g}" for v in mat.index])
-    ax.set_xlabel(f"{col_drug} (uM)")
-    ax.set_ylabel(f"{row_drug} (uM)")
+    ax.set_xlabel(f"{col_drug} (µM)")
+    ax.set_ylabel(f"{row_drug} (µM)")
     ax.set_title(f"{block_id}: {score.upper()} synergy")
     fig.colorbar(im, ax=ax, label=f"{score.upper()} score (% inhibition)")
     return fig

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..plotting import OKABE_ITO, RESPONSE_COLORS, TIMEPOINT_COLORS
+from ..plotting import OKABE_ITO, RESPONSE_COLORS, TIMEPOINT_COLORS, label_points
 from .genesets import CELL_TYPES, HIERARCHY_STATES
 
 __all__ = [
@@ -183,9 +183,8 @@ def plot_volcano(de: pd.DataFrame, *, title: str, label_top: int = 10, fdr: floa
                rasterized=True, label="not significant")
     ax.scatter(d.loc[sig, "log2FoldChange"], -np.log10(d.loc[sig, "pvalue"]), s=6, color="#D55E00",
                label=f"FDR < {fdr:g}")
-    for g, r in d.sort_values("pvalue").head(label_top).iterrows():
-        ax.annotate(g, (r["log2FoldChange"], -np.log10(r["pvalue"])), fontsize=6, xytext=(2, 2),
-                    textcoords="offset points")
+    top = d.sort_values("pvalue").head(label_top)
+    label_points(ax, top["log2FoldChange"], -np.log10(top["pvalue"]), top.index, fontsize=6)  # no overlaps
     ax.set(xlabel="log2 fold change", ylabel="-log10 p-value", title=title)
     ax.legend(fontsize=6, frameon=False)
     fig.tight_layout()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from ..cli import version_string
 from . import AXIS_SIMULATORS, DEFAULT_SEED, SCALES, ensure_cohort, simulate_cohort
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m helpers.simulate", description=__doc__)
+    ap.add_argument("--version", action="version", version=version_string(ap.prog))
     ap.add_argument("--scale", choices=SCALES, default="ci")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--patients", type=int, default=120)
