@@ -154,7 +154,7 @@ def infer_cnv_patient(
     reference_groups: np.ndarray | None = None,
     window_size: int | None = None,
     min_delta: float = 0.05,
-    min_z: float = 4.0,
+    min_z: float = 3.0,
     min_arm_genes: int = 15,
     layer: str | None = None,
 ) -> dict:
