@@ -19,8 +19,9 @@ copy-number step (they still count for expression). No mouse table is shipped: m
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import os
+import io
 import warnings
 
 import anndata as ad
@@ -214,19 +215,15 @@ def infer_cnv_patient(
     a.obs["_ref"] = groups
     cats = sorted(set(groups[reference]))
     step = max(1, window_size // 10)
-    old = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"  # infercnvpy's progress bar would go into notebook outputs and logs
     verbosity = sc.settings.verbosity
     sc.settings.verbosity = 0  # its note on genes without a position: the count is returned instead
     try:
-        chr_pos, x_cnv, _ = cnv.tl.infercnv(a, reference_key="_ref", reference_cat=cats, window_size=window_size,
-                                            step=step, n_jobs=1, inplace=False, dynamic_threshold=None)
+        # infercnvpy's progress bar (timings) goes to stderr and offers no switch: it would enter notebook outputs
+        with contextlib.redirect_stderr(io.StringIO()):
+            chr_pos, x_cnv, _ = cnv.tl.infercnv(a, reference_key="_ref", reference_cat=cats, window_size=window_size,
+                                                step=step, n_jobs=1, inplace=False, dynamic_threshold=None)
     finally:
         sc.settings.verbosity = verbosity
-        if old is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = old
     x = x_cnv.toarray() if sp.issparse(x_cnv) else np.asarray(x_cnv)
     starts = sorted(chr_pos.items(), key=lambda kv: kv[1])
     chrom = np.empty(x.shape[1], dtype=object)
