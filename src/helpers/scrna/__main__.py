@@ -2,6 +2,8 @@
 
   python -m helpers.scrna check DATA_DIR          validate scrna/sample_sheet.csv and every 10x output
   python -m helpers.scrna qc DATA_DIR --out FILE  per-sample QC summary (MAD limits, Hb, scrublet) as CSV
+  python -m helpers.scrna annotate --input FILE.h5ad|FILE.h5 --out OUT.h5ad [--log-normalized] [--species human|mouse]
+                                                  malignant / normal call with its evidence, cell type, hierarchy
 """
 
 from __future__ import annotations
@@ -36,6 +38,34 @@ def _qc(a: argparse.Namespace) -> int:
     return 0
 
 
+def _annotate(a: argparse.Namespace) -> int:
+    from .embedding import cluster_and_umap, embed, normalise, select_hvg
+    from .h5ad import read_h5ad_counts, write_atlas
+    from .malignant import call_malignant
+    from .tenx import read_10x
+
+    path = Path(a.input)
+    adata = read_h5ad_counts(path, log_normalized=a.log_normalized) if path.suffix == ".h5ad" else read_10x(path)
+    if "patient_id" not in adata.obs:
+        adata.obs["patient_id"] = path.stem
+    if "sample_id" not in adata.obs:
+        adata.obs["sample_id"] = path.stem
+    if not adata.uns.get("log_normalized"):  # else X is already log-normalised and there is no counts layer
+        normalise(adata)
+    select_hvg(adata, n_top_genes=a.n_top_genes, batch_key=None)
+    rep = embed(adata, n_pcs=min(30, adata.n_obs - 1), batch_key=None, seed=a.seed)
+    cluster_and_umap(adata, use_rep=rep, umap=not a.no_umap, seed=a.seed)
+    table = call_malignant(adata, cnv=not a.no_cnv, species=a.species, patient_key="patient_id")
+    write_atlas(adata, a.out)
+    calls = adata.obs["malignant_call"].value_counts()
+    for p, row in table.iterrows():
+        print(f"{p}: reference {row['reference'] or 'none (no CNV)'}; copy-number change: "
+              f"{row['cnv_changes'] or 'none detected'}; evidence: {row['evidence']}")
+    print(f"wrote {a.out}: {adata.n_obs} cells; " + ", ".join(f"{k} {int(calls.get(k, 0))} "
+          f"({100 * calls.get(k, 0) / adata.n_obs:.1f} %)" for k in ("malignant", "normal", "uncertain")))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m helpers.scrna", description="Single-cell RNA-seq axis of DREAM.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -51,6 +81,18 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--no-doublets", action="store_true", help="skip scrublet doublet detection")
     q.add_argument("--seed", type=int, default=0, help="random state of the doublet simulation (default 0)")
     q.set_defaults(func=_qc)
+    n = sub.add_parser("annotate", help="call malignant / normal cells and annotate one file, written as .h5ad")
+    n.add_argument("--input", type=Path, required=True, help="one sample: .h5ad with raw counts, or a 10x .h5 / "
+                   "matrix folder")
+    n.add_argument("--out", type=Path, required=True, help="annotated .h5ad to write")
+    n.add_argument("--log-normalized", action="store_true", help="the .h5ad holds log-normalised X and no counts")
+    n.add_argument("--species", choices=["human", "mouse"], default="human", help="gene symbols' species "
+                   "(mouse symbols are matched to the human gene sets by case; default human)")
+    n.add_argument("--no-cnv", action="store_true", help="expression only (no copy-number inference)")
+    n.add_argument("--no-umap", action="store_true", help="skip the UMAP (faster)")
+    n.add_argument("--n-top-genes", type=int, default=2000, help="highly variable genes (default 2000)")
+    n.add_argument("--seed", type=int, default=0, help="random state of PCA / UMAP (default 0)")
+    n.set_defaults(func=_annotate)
     return run_command(ap, argv)
 
 

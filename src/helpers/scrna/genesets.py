@@ -23,6 +23,8 @@ __all__ = [
     "MONOCYTIC_STATES",
     "LSPC_STATES",
     "NORMAL_MARKERS",
+    "REFERENCE_TYPES",
+    "linclass7_weights",
     "SYMBOL_ALIASES",
     "read_gmt",
     "hierarchy_gene_sets",
@@ -44,16 +46,33 @@ HIERARCHY_STATES = (
 )
 LSPC_STATES = ("LSPC-Quiescent", "LSPC-Primed", "LSPC-Cycle")
 MONOCYTIC_STATES = ("ProMono-like", "Mono-like")
-NORMAL_TYPES = ("T", "B", "NK", "Erythroid", "Myeloid")
+#: Normal populations of an AML marrow: the normal counterparts of the hierarchy (HSC/MPP, GMP, monocytes, dendritic
+#: cells), lymphocytes, erythroid cells, mature neutrophil-lineage cells ("Myeloid"), megakaryocytes, mast cells /
+#: basophils.
+NORMAL_TYPES = ("HSC/MPP", "GMP", "Monocyte", "DC", "T", "B", "NK", "Erythroid", "Myeloid", "Megakaryocyte",
+                "Mast/Baso", "Cycling")
 CELL_TYPES = HIERARCHY_STATES + NORMAL_TYPES
+#: Normal classes that serve as the copy-number reference when the sample has them (lymphocytes first).
+REFERENCE_TYPES = ("T", "B", "NK")
 
-#: Canonical markers of the normal populations of an AML bone marrow (T, B, NK, erythroid, mature myeloid).
+#: Canonical markers of the normal populations of a bone marrow (textbook markers; the HSC/MPP, GMP, monocyte and DC
+#: lists follow the normal-cell annotation of van Galen et al. 2019 and the Human Cell Atlas marrow).
 NORMAL_MARKERS = {
+    "HSC/MPP": ["CRHBP", "HLF", "MECOM", "MLLT3", "HOPX", "PROM1", "PROCR", "MEIS1", "NRIP1", "SOX4"],
+    "GMP": ["MS4A3", "CEBPE", "RNASE2", "CLEC12A", "FUT4", "CTSG", "PRTN3", "CALR", "MPO", "ELANE"],
+    "Monocyte": ["CSF1R", "CX3CR1", "MS4A7", "CD68", "VCAN", "FCN1", "CD14", "LY86", "CEBPB", "TYROBP"],
+    "DC": ["CD1C", "CLEC9A", "IRF8", "LILRA4", "IL3RA", "CLEC4C", "SIGLECH", "FLT3", "CCR7", "XCR1"],
     "T": ["CD3D", "CD3E", "CD3G", "CD2", "CD247", "IL7R", "TRAC", "CD8A", "CD4", "LCK", "CD6", "CD5"],
     "B": ["MS4A1", "CD79A", "CD79B", "CD19", "PAX5", "CD22", "BANK1", "VPREB3", "FCRLA", "TCL1A"],
     "NK": ["NKG7", "GNLY", "KLRD1", "KLRF1", "PRF1", "GZMB", "NCAM1", "KLRB1", "FGFBP2", "SH2D1B"],
     "Erythroid": ["HBB", "HBA1", "HBA2", "HBD", "GYPA", "CA1", "ALAS2", "AHSP", "KLF1", "GATA1"],
-    "Myeloid": ["CSF3R", "FCGR3B", "CXCR2", "MME", "CMTM2", "FPR1", "MNDA", "SELL", "CXCR1", "PROK2"],
+    "Myeloid": ["CSF3R", "FCGR3B", "CXCR2", "MME", "CMTM2", "FPR1", "MNDA", "SELL", "CXCR1", "PROK2", "LTF", "CAMP",
+                "LCN2", "MMP8"],
+    "Megakaryocyte": ["PF4", "PPBP", "ITGA2B", "GP9", "GP1BA", "VWF", "GP5", "TUBB1"],
+    "Mast/Baso": ["CPA3", "MS4A2", "HDC", "TPSAB1", "CMA1", "MCPT8", "PRSS34", "ENPP3", "CLC", "GATA2"],
+    # Normal progenitors cycle too: the S / G2M genes of Tirosh et al. 2016 (Science 352:189) are no leukemic trait.
+    "Cycling": ["MKI67", "TOP2A", "CENPF", "NUSAP1", "UBE2C", "BIRC5", "CDK1", "CCNB2", "TYMS", "PCNA", "MCM2",
+                "MCM5", "RRM2", "TPX2", "SMC4", "CDC20", "HMGB2", "GTSE1"],
 }
 
 #: Old symbols used by the published signatures -> current HGNC symbols (data/README.md of the mirror).
@@ -157,6 +176,20 @@ def lsc17_weights(*, current_symbols: bool = True) -> dict[str, float]:
         Translate the paper's old symbols (KIAA0125, NGFRAP1, GPR56) to current HGNC symbols.
     """
     w = _signatures()["LSC17_Ng2016"]["weights"]
+    return {(SYMBOL_ALIASES.get(g, g) if current_symbols else g): float(v) for g, v in w.items()}
+
+
+def linclass7_weights(*, current_symbols: bool = True) -> dict[str, float]:
+    """The LinClass-7 weights of Zeng et al. 2022 (lasso on the LSC17 genes predicting hierarchy PC2).
+
+    Applied to log1p CPM / TPM (bulk) or pseudobulk expression; higher = more primitive (LSPC-rich) hierarchy.
+
+    Parameters
+    ----------
+    current_symbols
+        Translate the paper's old symbols (GPR56, NGFRAP1) to current HGNC symbols.
+    """
+    w = _signatures()["LinClass7_Zeng2022"]["weights"]
     return {(SYMBOL_ALIASES.get(g, g) if current_symbols else g): float(v) for g, v in w.items()}
 
 

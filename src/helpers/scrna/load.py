@@ -2,7 +2,7 @@
 
 Data contract (``<data_dir>/scrna/``, see docs/scrna.md): ``sample_sheet.csv`` with columns ``sample_id`` and ``path``
 (the sample's Cell Ranger output relative to the sheet's folder: a ``filtered_feature_bc_matrix.h5`` file or the
-matrix-market folder), optional extra columns copied to every cell (e.g. ``chemistry``, ``library_batch``). Patient and
+matrix-market folder, or an ``.h5ad`` holding raw counts), optional extra columns copied to every cell (e.g. ``chemistry``, ``library_batch``). Patient and
 timepoint come from ``samples.csv``; every sample listed there with the ``scrna`` assay must be in the sheet.
 """
 
@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from ..errors import DataContractError
 from ..registry import dataset_path
 from ..safepaths import confined_path
+from .h5ad import read_h5ad_counts
 from .tenx import read_10x
 
 __all__ = ["SHEET_SCHEMA", "read_sample_sheet", "load_samples_10x", "load_cohort_scrna", "load_aml027", "load_larry"]
@@ -95,7 +96,7 @@ def load_samples_10x(sheet: pd.DataFrame, *, join: str = "exact") -> ad.AnnData:
     ref_ids = None
     meta_cols = [c for c in sheet.columns if c not in ("sample_id", "path")]
     for row in sheet.itertuples(index=False):
-        a = read_10x(Path(row.path))
+        a = read_h5ad_counts(row.path) if str(row.path).endswith(".h5ad") else read_10x(Path(row.path))
         ids = a.var["gene_ids"].to_numpy()
         if ref_ids is None:
             ref_ids = ids

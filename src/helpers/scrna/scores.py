@@ -6,6 +6,9 @@
 - BCL2 family: log2(1 + CPM) of each gene in the leukemic pseudobulk and the BCL2 index
   log2 BCL2 - mean(log2 MCL1, log2 BCL2A1): venetoclax needs BCL2 and is bypassed by MCL1 / BCL2A1 (Pei et al. 2020
   Cancer Discov; Zhang et al. 2020 Nat Cancer).
+- LinClass-7 (Zeng et al. 2022 Nat Med 28:1212): the lasso weights of seven LSC17 genes predicting the primitive
+  versus mature axis (hierarchy PC2), applied to log1p CPM (natural log, as in the source notebook) of a bulk sample or
+  of the leukemic pseudobulk of a sample; higher = more primitive.
 - Hallmark OXPHOS and the monocytic (Zeng Mono-like) programme: mean z-score of the set per cell
   (:func:`helpers.scrna.annotate.score_gene_sets`), averaged over the sample's leukemic cells.
 """
@@ -18,9 +21,18 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .annotate import match_genes, score_gene_sets
-from .genesets import HIERARCHY_STATES, LSPC_STATES, MONOCYTIC_STATES, hierarchy_gene_sets, lsc17_weights, signatures
+from .genesets import (
+    HIERARCHY_STATES,
+    LSPC_STATES,
+    MONOCYTIC_STATES,
+    hierarchy_gene_sets,
+    linclass7_weights,
+    lsc17_weights,
+    signatures,
+)
 
-__all__ = ["lsc17_score", "pseudobulk", "cell_programme_scores", "sample_features", "FEATURE_DICTIONARY"]
+__all__ = ["lsc17_score", "linclass7_score", "pseudobulk", "cell_programme_scores", "sample_features",
+           "FEATURE_DICTIONARY"]
 
 _BCL2_GENES = ["BCL2", "MCL1", "BCL2L1", "BCL2A1", "BAX", "BAK1", "BBC3", "PMAIP1"]
 
@@ -39,6 +51,28 @@ def lsc17_score(log2_expr: pd.DataFrame) -> tuple[pd.Series, list[str]]:
             inv[m[0]] = w[g]
     vec = np.array([inv[g] for g in found])
     return pd.Series(log2_expr[found].to_numpy() @ vec, index=log2_expr.index, name="lsc17"), found
+
+
+def linclass7_score(log1p_cpm: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+    """LinClass-7 score of each row of a log1p CPM / TPM table (rows = samples, pseudobulks or cells).
+
+    Any bulk or pseudobulk expression table works (columns = gene symbols; old and current symbols are matched).
+
+    Returns
+    -------
+    (Series, list)
+        The scores and the LinClass-7 genes found (of 7; missing genes contribute nothing and are reported).
+    """
+    w = linclass7_weights(current_symbols=True)
+    cols = pd.Index(log1p_cpm.columns)
+    found, vec = [], []
+    for g, v in w.items():
+        m = match_genes([g], cols)
+        if m:
+            found.append(m[0])
+            vec.append(v)
+    vals = log1p_cpm[found].to_numpy(dtype=float) @ np.asarray(vec) if found else np.full(len(log1p_cpm), np.nan)
+    return pd.Series(vals, index=log1p_cpm.index, name="linclass7"), found
 
 
 def pseudobulk(adata: ad.AnnData, groupby: str | list[str], *, layer: str = "counts",
@@ -88,7 +122,8 @@ def cell_programme_scores(adata: ad.AnnData) -> pd.DataFrame:
 
 FEATURE_DICTIONARY = [
     ("n_cells_qc", "cells", "cells passing QC"),
-    ("leukemic_frac", "fraction", "leukemic (hierarchy-state) cells among QC-passed cells"),
+    ("leukemic_frac", "fraction", "cells called malignant (copy number or expression, see malignant_evidence) among "
+     "QC-passed cells"),
     *[(f"frac_{s.lower().replace('-', '_')}", "fraction", f"{s} cells among the sample's leukemic cells (Zeng 2022)")
       for s in HIERARCHY_STATES],
     ("monocytic_frac", "fraction", "ProMono-like + Mono-like cells among leukemic cells"),
@@ -102,6 +137,13 @@ FEATURE_DICTIONARY = [
     ("bcl2_index", "log2 ratio", "log2 BCL2 - mean(log2 MCL1, log2 BCL2A1) in the leukemic pseudobulk"),
     ("oxphos_score", "mean z-score", "Hallmark OXPHOS gene-set score averaged over leukemic cells"),
     ("monocytic_score", "mean z-score", "Zeng Mono-like programme score averaged over leukemic cells"),
+    ("uncertain_frac", "fraction", "cells neither malignant nor normal by the evidence available, among QC cells"),
+    ("n_leukemic_cells", "cells", "cells called malignant"),
+    ("cnv_detected", "0/1", "1 when the patient's leukemia carries a copy-number change detected by infercnvpy"),
+    ("malignant_evidence", "text", "evidence of most of the sample's calls: cnv, cnv+expression or expression"),
+    ("linclass7_score", "weighted log1p CPM", "LinClass-7 (Zeng 2022 weights) on the log1p CPM pseudobulk of "
+     "leukemic cells"),
+    ("linclass7_n_genes", "genes", "LinClass-7 genes measured by the assay (of 7) and used in linclass7_score"),
 ]
 
 
@@ -141,7 +183,24 @@ def sample_features(adata: ad.AnnData, *, min_leukemic_cells: int = 20, sample_k
     means = sub.obs.groupby(sample_key, observed=True)[["oxphos", "monocytic"]].mean()
     out["oxphos_score"] = means["oxphos"]
     out["monocytic_score"] = means["monocytic"]
-    leuk_cols = [c for c, _, _ in FEATURE_DICTIONARY if c not in ("n_cells_qc", "leukemic_frac")]
+    cpm = pb.div(lib, axis=0) * 1e6
+    l7_genes = match_genes(list(linclass7_weights()), adata.var_names)
+    out["linclass7_score"], found7 = linclass7_score(np.log1p(cpm[l7_genes]))
+    out["linclass7_n_genes"] = len(found7)
+    comp = obs["compartment"].astype(str)
+    out["uncertain_frac"] = (comp == "uncertain").groupby(obs[sample_key], observed=True).mean()
+    out["n_leukemic_cells"] = n_leuk.reindex(out.index).fillna(0).astype(int)
+    if "malignant_evidence" in obs:
+        ev = obs.loc[leuk, "malignant_evidence"].astype(str).groupby(obs.loc[leuk, sample_key], observed=True)
+        out["malignant_evidence"] = ev.agg(lambda e: e.value_counts().index[0]).reindex(out.index).fillna("")
+        cnv_pat = obs.groupby(sample_key, observed=True)["cnv_score"].apply(lambda v: float(v.notna().any()))
+        out["cnv_detected"] = cnv_pat.reindex(out.index).astype(int)
+    else:
+        out["malignant_evidence"] = "expression"
+        out["cnv_detected"] = 0
+    keep_cols = ("n_cells_qc", "leukemic_frac", "uncertain_frac", "n_leukemic_cells", "cnv_detected",
+                 "malignant_evidence")
+    leuk_cols = [c for c, _, _ in FEATURE_DICTIONARY if c not in keep_cols]
     out.loc[n_leuk.reindex(out.index).fillna(0) < min_leukemic_cells, leuk_cols] = np.nan
     out.index.name = "sample_id"
     return out.reset_index()[["sample_id", "patient_id", "timepoint", *[c for c, _, _ in FEATURE_DICTIONARY]]]

@@ -6,7 +6,15 @@ from the real gene sets (registry dataset ``aml_gene_sets``):
 
 - leukemic cells in the seven Zeng 2022 hierarchy states; each state up-regulates its own gene set and, per cell, part
   of the programmes of its neighbours in the hierarchy (a continuum, not discrete types);
-- normal T, B, NK, erythroid and mature myeloid cells (canonical markers; erythroid cells are dominated by haemoglobin);
+- normal T, B, NK, erythroid and mature myeloid cells (canonical markers; erythroid cells are dominated by haemoglobin)
+  and the normal counterparts of the hierarchy: HSC/MPP, GMP, monocytes and DC carry their own markers plus 60 % of the
+  programme of the leukemic state they resemble, without the patient effect and copy-number changes of the leukemia;
+  a regenerating marrow (remission, relapse) holds more of them;
+- copy-number changes of the leukemia (own stream ``default_rng([seed, 3, 17])``) from the karyotype of
+  ``clinical.csv``: normal karyotype none; other abnormalities one of +8, del(7q), del(5q), del(17p) in 60 % (the
+  others balanced, invisible to copy-number inference); complex: -7 or del(7q), del(5q), -17 or del(17p), +8 in 30 %;
+  each change in a clone of 70-100 % of the leukemic cells (expression x 1.5 gained, x 0.5 lost, gene positions of
+  :func:`helpers.scrna.cnv.gene_positions`);
 - composition from the sample's latent biology (``tables.sample_truth``): leukemic share = ``blast_pct``, monocytic
   share of leukemic cells (ProMono-like + Mono-like) = ``mono_frac``, LSPC-Quiescent share grows with ``lsc_frac``;
 - BCL2 up and MCL1 / BCL2A1 down with ``bcl2_dependence`` (and BCL2-low monocytic states), the Hallmark OXPHOS genes
@@ -15,8 +23,8 @@ from the real gene sets (registry dataset ``aml_gene_sets``):
   sizes, mitochondrial reads (and 4 % damaged, mito-rich, low-count cells), ambient RNA of each sample's own soup
   (haemoglobin-rich when erythroid cells are many), and heterotypic or homotypic doublets (sum of two cells).
 
-Planted truth: ``truth/scrna_cells.csv.gz`` (sample, barcode, cell type, compartment, doublet, damaged) and
-``truth/scrna_samples.csv`` (planted fractions and programme shifts per sample).
+Planted truth: ``truth/scrna_cells.csv.gz`` (sample, barcode, cell type, compartment, malignant, doublet, damaged)
+and ``truth/scrna_samples.csv`` (planted fractions, programme shifts, ``cnv_events`` and ``karyotype`` per sample).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_path, write_table
+from ..scrna.cnv import CNV_ARMS, gene_positions
 from ..scrna.genesets import (
     CELL_TYPES,
     HIERARCHY_STATES,
@@ -42,7 +51,7 @@ from ..scrna.tenx import write_10x_h5
 
 __all__ = ["simulate_scrna", "SCRNA_SCALES", "HIERARCHY_EDGES"]
 
-DEPENDS_ON = ["scrna/genesets.py", "scrna/tenx.py", "io.py", "registry.py"]
+DEPENDS_ON = ["scrna/genesets.py", "scrna/tenx.py", "scrna/cnv.py", "io.py", "registry.py"]
 
 #: Cells per sample (mean), number of extra Hallmark genes, mean UMIs per cell.
 SCRNA_SCALES = {
@@ -61,9 +70,19 @@ HIERARCHY_EDGES = [
 ]
 # Relative UMI depth of each cell type (erythroid and lymphoid cells are small, monocytic cells large).
 _DEPTH = {"LSPC-Quiescent": 0.8, "LSPC-Primed": 1.0, "LSPC-Cycle": 1.3, "GMP-like": 1.1, "ProMono-like": 1.2,
-          "Mono-like": 1.2, "cDC-like": 1.0, "T": 0.6, "B": 0.6, "NK": 0.7, "Erythroid": 0.6, "Myeloid": 1.0}  # fmt: skip
-# Normal bone-marrow mix (T, B, NK, erythroid, myeloid), before a per-sample Dirichlet draw.
-_NORMAL_MIX = np.array([0.32, 0.10, 0.10, 0.26, 0.22])
+          "Mono-like": 1.2, "cDC-like": 1.0, "HSC/MPP": 0.8, "GMP": 1.1, "Monocyte": 1.2, "DC": 1.0, "T": 0.6,
+          "B": 0.6, "NK": 0.7, "Erythroid": 0.6, "Myeloid": 1.0, "Megakaryocyte": 0.8, "Mast/Baso": 0.8,
+          "Cycling": 1.2}  # fmt: skip
+# Normal bone-marrow mix over NORMAL_TYPES (HSC/MPP, GMP, monocytes, DC, T, B, NK, erythroid, neutrophils, Mk,
+# mast/baso), before a per-sample Dirichlet draw; a regenerating marrow (remission, relapse) has more normal
+# progenitors, monocytes and DC.
+_NORMAL_MIX = np.array([0.03, 0.04, 0.08, 0.02, 0.28, 0.09, 0.09, 0.22, 0.15, 0.0, 0.0, 0.0])
+_NORMAL_MIX_REGEN = np.array([0.06, 0.08, 0.12, 0.04, 0.20, 0.07, 0.07, 0.20, 0.16, 0.0, 0.0, 0.0])
+# Normal counterparts carry part of the programme of the leukemic state they resemble (the lineage is shared).
+_COUNTERPART = {"HSC/MPP": "LSPC-Quiescent", "GMP": "GMP-like", "Monocyte": "Mono-like", "DC": "cDC-like"}
+_COUNTERPART_SHARE = 0.6
+# Karyotypes (Grimwade et al. 2010; complex karyotypes with -5/-7/-17 go with TP53): share of patients with none.
+_P_NO_CNV = 0.45
 # BCL2-family offsets by state (Pei et al. 2020 Cancer Discov: monocytic AML loses BCL2, gains MCL1).
 _STATE_BCL2 = {"LSPC-Quiescent": 0.5, "LSPC-Primed": 0.4, "LSPC-Cycle": 0.3, "GMP-like": 0.0, "ProMono-like": -0.5,
                "Mono-like": -1.0, "cDC-like": -0.3}  # fmt: skip
@@ -72,8 +91,10 @@ _KEY_MARKERS = {
     "LSPC-Quiescent": ["CD34", "SPINK2", "CRHBP", "AVP"], "LSPC-Primed": ["CD34", "SPINK2"],
     "LSPC-Cycle": ["MKI67", "TOP2A", "SPINK2"], "GMP-like": ["MPO", "ELANE", "AZU1"],
     "ProMono-like": ["ELANE", "AZU1", "LYZ"], "Mono-like": ["CD14", "LYZ", "S100A8", "FCN1"],
-    "cDC-like": ["CLEC10A", "FCER1A"], "T": ["CD3D", "IL7R"], "B": ["MS4A1", "CD79A"], "NK": ["GNLY", "NKG7"],
-    "Erythroid": ["GYPA", "CA1"], "Myeloid": ["CSF3R", "FCGR3B"],
+    "cDC-like": ["CLEC10A", "FCER1A"], "HSC/MPP": ["HLF", "MECOM"], "GMP": ["MS4A3", "CEBPE"],
+    "Monocyte": ["CSF1R", "CX3CR1"], "DC": ["CD1C", "IRF8"], "T": ["CD3D", "IL7R"], "B": ["MS4A1", "CD79A"], "NK": ["GNLY", "NKG7"],
+    "Erythroid": ["GYPA", "CA1"], "Myeloid": ["CSF3R", "FCGR3B"], "Megakaryocyte": ["PF4", "PPBP"],
+    "Mast/Baso": ["CPA3", "MS4A2"], "Cycling": ["MKI67", "TOP2A"],
 }  # fmt: skip
 _SET_RESPONSIVE = 0.6  # share of a Zeng gene set's genes that the programme moves (canonical markers: 0.9)
 _LFC_STATE = (1.0, 0.4)  # log fold change (mean, sd) of a leukemic state's responsive genes
@@ -99,8 +120,8 @@ def _gene_universe(rng: np.random.Generator, extra: int) -> tuple[list[str], dic
     return core + filler, sets
 
 
-def _composition(rng: np.random.Generator, truth: pd.Series, remission: bool) -> np.ndarray:
-    """Probabilities of the 12 cell types for one sample from its latent biology."""
+def _composition(rng: np.random.Generator, truth: pd.Series, regenerating: bool) -> np.ndarray:
+    """Probabilities of the cell types (:data:`CELL_TYPES`) for one sample from its latent biology."""
     blast = truth["blast_pct"] / 100
     mono = float(np.clip(truth["mono_frac"], 0.0, 0.97))
     lsc = float(truth["lsc_frac"])
@@ -109,9 +130,9 @@ def _composition(rng: np.random.Generator, truth: pd.Series, remission: bool) ->
     non_mono = rng.dirichlet(60 * base / base.sum()) * (1 - mono)
     promono_share = rng.uniform(0.3, 0.5)
     leuk = np.array([*non_mono[:4], mono * promono_share, mono * (1 - promono_share), non_mono[4]])
-    normal = rng.dirichlet(40 * _NORMAL_MIX)
-    if remission:  # recovering marrow: more erythroid and myeloid precursors
-        normal = rng.dirichlet(40 * np.array([0.25, 0.08, 0.08, 0.32, 0.27]))
+    mix = _NORMAL_MIX_REGEN if regenerating else _NORMAL_MIX
+    normal = np.zeros(len(mix))
+    normal[mix > 0] = rng.dirichlet(40 * mix[mix > 0])
     return np.concatenate([blast * leuk, (1 - blast) * normal])
 
 
@@ -212,6 +233,9 @@ def simulate_scrna(
     programmes[ery, hb_idx] = np.log(_HB_TARGET / (1 - _HB_TARGET) * rest * hb_share / hb_share.sum()) - log_base[hb_idx]
     # Normal mature myeloid cells share part of the monocytic programme (as real monocytes and neutrophils do).
     programmes[CELL_TYPES.index("Myeloid")] += 0.3 * programmes[CELL_TYPES.index("Mono-like")]
+    base_prog = programmes.copy()
+    for normal_t, leuk_t in _COUNTERPART.items():
+        programmes[CELL_TYPES.index(normal_t)] += _COUNTERPART_SHARE * base_prog[CELL_TYPES.index(leuk_t)]
     adjacency = np.zeros((len(CELL_TYPES), len(CELL_TYPES)))
     for a, b in HIERARCHY_EDGES:
         ia, ib = CELL_TYPES.index(a), CELL_TYPES.index(b)
@@ -230,11 +254,35 @@ def simulate_scrna(
     truth = tables.sample_truth.set_index("sample_id")
     patients = sorted(sc_samples["patient_id"].unique())
     patient_effect = {p: rng.normal(0, 0.25, n_genes) for p in patients}
+    # Copy-number changes of each patient's leukemia (own stream: the other draws keep their order), from the
+    # karyotype of clinical.csv: normal -> none; other abnormalities -> one typical change or a balanced one (no copy
+    # change, invisible to CNV inference); complex -> several of -5q/-7/-17 (+8). Each change sits in a clone that
+    # holds 70-100 % of the leukemic cells.
+    crng = np.random.default_rng([seed, 3, 17])
+    pos = gene_positions(genes)
+    kary = tables.clinical.set_index("patient_id")["karyotype"] if "karyotype" in tables.clinical else {}
+    events = {}
+    for p in patients:
+        k = str(kary.get(p, "normal")) if hasattr(kary, "get") else "normal"
+        if k == "complex":
+            ev = [str(crng.choice(["-7", "del(7q)"])), "del(5q)", str(crng.choice(["-17", "del(17p)"]))]
+            ev = ev + (["+8"] if crng.random() < 0.3 else [])
+        elif k == "intermediate_other" and crng.random() < 0.6:
+            ev = [str(crng.choice(["+8", "del(7q)", "del(5q)", "del(17p)"], p=[0.5, 0.2, 0.2, 0.1]))]
+        else:
+            ev = []
+        events[p] = [(e, float(crng.uniform(0.7, 1.0))) for e in ev]
+    chrom = pos["chromosome"].str.removeprefix("chr").to_numpy()
+    start = pos["start"].to_numpy()
+
+    def _region(name: str) -> np.ndarray:
+        c, lo, hi, _ = CNV_ARMS[name]
+        return np.flatnonzero((chrom == c) & (start >= lo) & (start < hi))
 
     sheet_rows, cell_rows, sample_rows = [], [], []
     for sid, pid, tp in sc_samples[["sample_id", "patient_id", "timepoint"]].itertuples(index=False):
         st = truth.loc[sid]
-        probs = _composition(rng, st, tp == "remission")
+        probs = _composition(rng, st, tp in ("remission", "relapse"))
         n_cells = max(40, int(round(cfg["cells"] * rng.uniform(0.7, 1.3))))
         n_dbl = int(round(_DOUBLET_RATE * n_cells))
         n_single = n_cells - n_dbl
@@ -250,6 +298,10 @@ def simulate_scrna(
         extra[leuk, bcl2_i] += 0.6 * bcl2_dep + state_bcl2[types[leuk]]
         extra[np.ix_(leuk, anti_i)] += (-0.4 * bcl2_dep - state_bcl2[types[leuk]])[:, None]
         extra[np.ix_(leuk, ox_idx)] += 0.015 * (float(st["oxphos_dependence"]) - 55.0)
+        leuk_idx = np.flatnonzero(leuk)
+        for name, clone in events[pid]:
+            carriers = leuk_idx[crng.random(len(leuk_idx)) < clone]
+            extra[np.ix_(carriers, _region(name))] += np.log(CNV_ARMS[name][3])
         depth = cfg["depth"] * rng.lognormal(0, 0.2)
         libsize = depth * depth_type[types] * rng.lognormal(0, 0.35, n_draw)
         mito = rng.beta(4, 70, n_draw)  # about 5 % mitochondrial reads in healthy cells
@@ -292,13 +344,16 @@ def simulate_scrna(
                         "doublet" if d else ("leukemic" if t in HIERARCHY_STATES else "normal")
                         for t, d in zip(labels, is_dbl[keep], strict=True)
                     ],
+                    "malignant": [int(t in HIERARCHY_STATES and not d) for t, d in zip(labels, is_dbl[keep],
+                                                                                        strict=True)],
                     "doublet": is_dbl[keep].astype(int),
                     "damaged": dmg[keep].astype(int),
                 }
             )
         )
         row = {"sample_id": sid, "patient_id": pid, "timepoint": tp, "n_cells": int(keep.sum()),
-               "ambient_frac": ambient, "leukemic_frac_planted": float(probs[:7].sum())}
+               "ambient_frac": ambient, "leukemic_frac_planted": float(probs[:7].sum()),
+               "cnv_events": ";".join(e for e, _ in events[pid]), "karyotype": str(kary.get(pid, ""))}
         row.update({f"p_{ct}": float(p) for ct, p in zip(CELL_TYPES, probs, strict=True)})
         leuk_p = probs[:7] / max(probs[:7].sum(), 1e-12)
         row.update({f"leukfrac_{ct}": float(p) for ct, p in zip(HIERARCHY_STATES, leuk_p, strict=True)})

@@ -1,0 +1,68 @@
+"""``python -m helpers.scrna annotate`` on one file: an .h5ad of raw counts in, an annotated .h5ad out."""
+
+from __future__ import annotations
+
+import anndata as ad
+import pandas as pd
+import pytest
+
+from helpers.scrna import read_10x, read_sample_sheet
+from helpers.scrna.__main__ import main
+
+
+@pytest.fixture(scope="module")
+def one_sample(ci_cohort):
+    sheet = read_sample_sheet(ci_cohort / "scrna" / "sample_sheet.csv")
+    truth = pd.read_csv(ci_cohort / "truth" / "scrna_cells.csv.gz")
+    planted = pd.read_csv(ci_cohort / "truth" / "scrna_samples.csv", keep_default_na=False).set_index("sample_id")
+    # a diagnosis sample of a patient with a planted copy-number change
+    sid = next(s for s in sheet["sample_id"] if planted.loc[s, "cnv_events"] and s.endswith("-DX")
+               and planted.loc[s, "n_cells"] >= 200)
+    a = read_10x(sheet.set_index("sample_id").loc[sid, "path"])
+    t = truth[truth["sample_id"] == sid].set_index("barcode").loc[a.obs_names]
+    return sid, a, t
+
+
+def test_an_h5ad_without_counts_is_a_clear_error(one_sample, tmp_path, capsys):
+    import numpy as np
+    import scipy.sparse as sp
+
+    _, a, _ = one_sample
+    b = a.copy()
+    b.X = sp.csr_matrix(np.log1p(b.X.toarray() / 2.5))
+    b.write_h5ad(tmp_path / "norm.h5ad")
+    assert main(["annotate", "--input", str(tmp_path / "norm.h5ad"), "--out", str(tmp_path / "o.h5ad")]) == 2
+    assert "no raw counts" in capsys.readouterr().err
+
+
+def test_annotate_h5ad_writes_the_calls(one_sample, tmp_path, capsys):
+    sid, a, t = one_sample
+    a.write_h5ad(tmp_path / "in.h5ad")
+    rc = main(["annotate", "--input", str(tmp_path / "in.h5ad"), "--out", str(tmp_path / "out.h5ad"), "--no-umap"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "reference" in printed and "evidence" in printed
+    b = ad.read_h5ad(tmp_path / "out.h5ad")
+    assert b.n_obs == a.n_obs and "counts" in b.layers and "X_pca" in b.obsm
+    for col in ("malignant_call", "malignant_score", "malignant_evidence", "cell_type", "hierarchy_state"):
+        assert col in b.obs, col
+    assert set(b.obs["malignant_call"].astype(str)) <= {"malignant", "normal", "uncertain"}
+    assert (b.obs.loc[b.obs["malignant_call"] != "malignant", "hierarchy_state"].astype(str) == "").all()
+    assert b.obs["malignant_score"].between(0, 1).all()
+    keep = t["doublet"].to_numpy() == 0
+    right = (b.obs["malignant_call"].astype(str).to_numpy() == t["malignant"].map({1: "malignant", 0: "normal"})
+             .to_numpy())[keep]
+    assert right.mean() > 0.7  # one sample alone, ~250 cells
+
+
+def test_a_sample_without_normal_reference_cells_is_a_clear_error(one_sample, tmp_path, capsys):
+    sid, a, t = one_sample
+    leuk = a[(t["malignant"] == 1).to_numpy()].copy()  # only the leukemic cells: no lymphocytes to compare with
+    leuk.write_h5ad(tmp_path / "leuk.h5ad")
+    rc = main(["annotate", "--input", str(tmp_path / "leuk.h5ad"), "--out", str(tmp_path / "o.h5ad"), "--no-umap"])
+    assert rc == 2 and "no normal reference cells" in capsys.readouterr().err
+    assert not (tmp_path / "o.h5ad").exists()
+    # expression only is still possible, and says so
+    assert main(["annotate", "--input", str(tmp_path / "leuk.h5ad"), "--out", str(tmp_path / "o.h5ad"), "--no-umap",
+                 "--no-cnv"]) == 0
+    assert set(ad.read_h5ad(tmp_path / "o.h5ad").obs["malignant_evidence"].astype(str)) == {"expression"}
