@@ -1,6 +1,17 @@
 """Integration of the four axes with the clinical data: patient and sample tables, models of primary and adaptive
 resistance, and the publication figures and tables."""
 
+from .associate import association_screen
+from .competing import (
+    MULTISTATE_STATES,
+    FineGrayFit,
+    cif_curve,
+    cif_group_test,
+    fine_gray_data,
+    fit_fine_gray,
+    multistate_occupation,
+    multistate_transitions,
+)
 from .figures import (
     FigureIndex,
     biomarker_heatmap,
@@ -48,6 +59,17 @@ from .tables import (
     log_transform_concentrations,
     remission_endpoints,
 )
+from .validation import (
+    bootstrap_optimism,
+    calibration_slope_intercept,
+    cv_cutoff,
+    decision_curve,
+    mice_logistic,
+    r2_cox_snell_from_c,
+    riley_max_parameters,
+    riley_sample_size,
+)
+from .within import between_patient_differences, fixed_effects_shift, within_patient_shifts
 
 __all__ = [
     "AXES", "AXIS_OF_NOTEBOOK", "CLINICAL_DICTIONARY", "FeatureTable", "assemble_patient_table",
@@ -59,4 +81,9 @@ __all__ = [
     "timepoint_shifts", "PLANTED_TERMS", "planted_effect_power", "planted_effect_tests", "simulated_patient_table",
     "FigureIndex", "biomarker_heatmap", "calibration_plot", "forest_plot", "km_plot", "roc_plot", "group_boxplot", "paired_plot",
     "table_one", "write_table_one", "format_p",
+    "association_screen", "MULTISTATE_STATES", "FineGrayFit", "cif_curve", "cif_group_test", "fine_gray_data",
+    "fit_fine_gray", "multistate_occupation", "multistate_transitions",
+    "bootstrap_optimism", "calibration_slope_intercept", "cv_cutoff", "decision_curve", "mice_logistic",
+    "r2_cox_snell_from_c", "riley_max_parameters", "riley_sample_size",
+    "between_patient_differences", "fixed_effects_shift", "within_patient_shifts",
 ]  # fmt: skip
