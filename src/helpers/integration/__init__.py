@@ -1,7 +1,7 @@
 """Integration of the four axes with the clinical data: patient and sample tables, models of primary and adaptive
 resistance, and the publication figures and tables."""
 
-from .associate import association_screen
+from .associate import association_screen, dream_association_inputs
 from .competing import (
     MULTISTATE_STATES,
     FineGrayFit,
@@ -22,6 +22,7 @@ from .figures import (
     paired_plot,
     roc_plot,
 )
+from .figures_clinical import cif_plot, decision_curve_plot, occupation_plot
 from .longitudinal import timepoint_shifts
 from .power import PLANTED_TERMS, planted_effect_power, planted_effect_tests, simulated_patient_table
 from .stats import (
@@ -39,7 +40,7 @@ from .stats import (
     likelihood_ratio_test,
     univariable_logistic,
 )
-from .survival import CoxFit, cumulative_incidence, fit_cox, km_summary, logrank, univariable_cox
+from .survival import CoxFit, cox_added_value, cumulative_incidence, fit_cox, km_summary, logrank, univariable_cox
 from .table1 import format_p, table_one, write_table_one
 from .tables import (
     AXES,
@@ -86,4 +87,5 @@ __all__ = [
     "bootstrap_optimism", "calibration_slope_intercept", "cv_cutoff", "decision_curve", "mice_logistic",
     "r2_cox_snell_from_c", "riley_max_parameters", "riley_sample_size",
     "between_patient_differences", "fixed_effects_shift", "within_patient_shifts",
+    "cif_plot", "decision_curve_plot", "occupation_plot", "cox_added_value", "dream_association_inputs",
 ]  # fmt: skip

@@ -18,7 +18,8 @@ from scipy import stats
 from ..errors import DataContractError
 from .stats import bh_fdr
 
-__all__ = ["association_screen", "check_association_inputs", "read_association_inputs", "MIN_SAMPLES"]
+__all__ = ["association_screen", "check_association_inputs", "read_association_inputs", "dream_association_inputs",
+           "MIN_SAMPLES"]
 
 MIN_SAMPLES = 5
 
@@ -148,3 +149,39 @@ def association_screen(features: pd.DataFrame, responses: pd.DataFrame, *, covar
     if covariates:
         out["partial_q"] = bh_fdr(out["partial_p"])
     return out[cols].sort_values(["p_value", "feature", "drug"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def dream_association_inputs(sample_table: pd.DataFrame, features: dict, *, response_axis: str = "dst",
+                             feature_axes: tuple[str, ...] = ("scrna", "cytometry")) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-sample inputs of the screen from the integration's sample table.
+
+    Drug responses are the ``response_axis`` features documented as AUCs: a dictionary ``role`` of
+    ``drug_response`` when the axis gives one, else a unit starting with ``AUC``. Features are the continuous,
+    non-QC features of ``feature_axes`` (hierarchy fractions, scores).
+
+    Returns
+    -------
+    features_table
+        ``sample_id`` and one column per feature.
+    responses
+        ``sample_id, drug, auc`` (``drug`` = the response feature's name).
+    """
+    from .tables import biomarker_candidates
+
+    if response_axis not in features:
+        return pd.DataFrame(columns=["sample_id"]), pd.DataFrame(columns=["sample_id", "drug", "auc"])
+    dic = features[response_axis].dictionary
+    if "role" in dic.columns:
+        resp_cols = list(dic.loc[dic["role"].astype(str) == "drug_response", "name"])
+    else:
+        resp_cols = list(dic.loc[dic["unit"].astype(str).str.upper().str.startswith("AUC"), "name"])
+    resp_cols = [c for c in resp_cols if c in sample_table]
+    feat_cols = []
+    for ax in feature_axes:
+        if ax in features and features[ax].level == "sample":
+            cand = biomarker_candidates(features[ax].dictionary, features[ax].features)
+            feat_cols += [c for c in cand if c in sample_table and pd.api.types.is_float_dtype(sample_table[c])]
+    ft = sample_table[["sample_id", *dict.fromkeys(feat_cols)]]
+    ft = ft[ft[feat_cols].notna().any(axis=1)] if feat_cols else ft.iloc[:0]
+    long = sample_table[["sample_id", *resp_cols]].melt(id_vars="sample_id", var_name="drug", value_name="auc")
+    return ft.reset_index(drop=True), long.dropna(subset=["auc"]).reset_index(drop=True)

@@ -75,7 +75,7 @@ PLANTED_EFFECTS = {
 # incidence of relapse, death in remission competing, by ELN 2024 less-intensive class (AZA + VEN rules), against the
 # published 35 / 70 / 60 %; and composite CR (CR + CRh + CRi) against 86 / 54 / 59 %; early death 6.3 % of patients.
 RELAPSE_CALIBRATION = {
-    "cir_24m": {"favorable": 0.350, "intermediate": 0.706, "adverse": 0.601},
+    "cir_24m": {"favorable": 0.351, "intermediate": 0.710, "adverse": 0.601},
     "composite_cr": {"favorable": 0.858, "intermediate": 0.570, "adverse": 0.533},
     "early_death": 0.063,
 }
@@ -203,8 +203,9 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
                              "CRh", best_response)  # fmt: skip
     # Flow MRD at remission (log10 % of leukocytes): deeper in VEN-sensitive, shallower in TP53-mutated leukemias.
     meff = PLANTED_EFFECTS["mrd"]
-    log10_mrd = (meff["intercept"] + meff["ven_sensitivity_z"] * ven_sens_z + meff["TP53"] * tp53
-                 + meff["noise_sd"] * mrd_noise)  # fmt: skip
+    # Clipped to what a remission marrow can show: 0.001 % (flow sensitivity) to 4.9 % (CR needs < 5 % blasts).
+    log10_mrd = np.clip(meff["intercept"] + meff["ven_sensitivity_z"] * ven_sens_z + meff["TP53"] * tp53
+                        + meff["noise_sd"] * mrd_noise, -3.0, np.log10(4.9))  # fmt: skip
 
     reff = PLANTED_EFFECTS["relapse"]
     shape = reff["weibull_shape"]
