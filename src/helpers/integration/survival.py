@@ -203,7 +203,7 @@ def cox_added_value(df: pd.DataFrame, time: str, event: str, base: list[str], ma
         try:
             fb = fit_cox(d, time, event, base)
             ff = fit_cox(d, time, event, [*base, *extra])
-        except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as exc:
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # ConvergenceError is a ValueError
             rows.append({**row, "note": f"not fitted: {exc}"})
             continue
         lr = max(0.0, 2 * (ff.model.log_likelihood_ - fb.model.log_likelihood_))
