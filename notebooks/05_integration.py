@@ -366,8 +366,10 @@ if DREAM:
 if DREAM:
     lr = lr_table.set_index(["endpoint", "grouping"])
     # Relapse with death in remission as a competing event: Aalen-Johansen, not 1 - Kaplan-Meier with deaths censored.
-    gray = it.cif_group_test(resp, "relapse_months", "relapse_cause", "eln2024")
-    write_table(pd.DataFrame([gray]), out / "relapse_cif_test.csv")
+    # Gray's (1988) test of equal cumulative incidence, with the Fine-Gray robust Wald test as a model-based check.
+    gray = it.gray_test(resp, "relapse_months", "relapse_cause", "eln2024")
+    fg_wald = it.fine_gray_wald_test(resp, "relapse_months", "relapse_cause", "eln2024")
+    write_table(pd.DataFrame([gray, fg_wald]), out / "relapse_cif_test.csv")
     ax = it.cif_plot(resp, "relapse_months", "relapse_cause", "eln2024", order=["favorable", "intermediate", "adverse"],
                      xlabel="months from CR/CRh/CRi", ylabel="cumulative incidence",
                      annotation=f"equal CIF of relapse: p = {gray['p']:.3g} ({gray['method']})",

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 from lifelines import AalenJohansenFitter, CoxPHFitter, KaplanMeierFitter
+from lifelines.statistics import logrank_test
 from scipy import stats
 
 from helpers import integration as it
@@ -68,14 +69,92 @@ def test_fine_gray_sees_what_cause_specific_cox_does_not():
     assert 0.8 < cs["hazard_ratio"] < 1.25
 
 
-def test_cif_group_test_calls_a_difference_and_not_a_null():
+def test_fine_gray_wald_test_calls_a_difference_and_not_a_null():
     d = _competing_data(400, 3, x_on_competing=0.0, x_on_event=0.0)
     d["g"] = np.where(np.arange(len(d)) % 2 == 0, "a", "b")
-    assert it.cif_group_test(d, "t", "cause", "g")["p"] > 0.05
+    assert it.fine_gray_wald_test(d, "t", "cause", "g")["p"] > 0.05
     d2 = _competing_data(400, 4, x_on_competing=0.0, x_on_event=1.0)
     d2["g"] = np.where(d2["x"] > 0, "high", "low")
-    r = it.cif_group_test(d2, "t", "cause", "g")
+    r = it.fine_gray_wald_test(d2, "t", "cause", "g")
     assert r["p"] < 1e-4 and r["df"] == 1
+
+
+def _two_groups(n, seed, *, shift=0.0, competing=True, heavy_censoring_b=False):
+    """Cause 1 and cause 2 at rate 0.1 / month; group b's cause-1 hazard times exp(shift); group b censored
+    earlier when asked (the cumulative incidence is unchanged by censoring, so a valid test must not react)."""
+    rng = np.random.default_rng(seed)
+    b = rng.integers(0, 2, n)
+    t1 = rng.exponential(1 / (0.10 * np.exp(shift * b)))
+    t2 = rng.exponential(1 / 0.10, n) if competing else np.full(n, np.inf)
+    cens = rng.uniform(2, 30, n)
+    if heavy_censoring_b:
+        cens = np.where(b == 1, rng.uniform(1, 10, n), cens)
+    t = np.round(np.minimum.reduce([t1, t2, cens]), 1)  # tied times, as in months from a clinic
+    cause = np.where(t1 <= np.minimum(t2, cens), 1, np.where(t2 <= cens, 2, 0))
+    return pd.DataFrame({"t": t, "cause": cause, "g": np.where(b == 1, "b", "a")})
+
+
+def test_gray_test_holds_its_size_under_the_null():
+    lo, hi = stats.binom.interval(0.99, 200, 0.05)
+    for heavy in (False, True):
+        p = np.array([it.gray_test(_two_groups(60, 100 + s, heavy_censoring_b=heavy), "t", "cause", "g")["p"]
+                      for s in range(200)])  # fmt: skip
+        assert lo <= (p < 0.05).sum() <= hi, (heavy, (p < 0.05).mean())
+        assert 0.35 < np.median(p) < 0.65
+
+
+def test_gray_test_has_power_against_a_planted_difference():
+    p = np.array([it.gray_test(_two_groups(150, 500 + s, shift=0.8), "t", "cause", "g")["p"] for s in range(40)])
+    assert (p < 0.05).mean() >= 0.7
+    r = it.gray_test(_two_groups(150, 9, shift=0.8), "t", "cause", "g")
+    assert r["df"] == 1 and r["events"] + r["competing"] <= r["n"] and r["competing"] > 0
+
+
+def test_gray_test_three_groups_and_rho():
+    d = _two_groups(300, 11, shift=0.0)
+    d["g"] = np.where(np.arange(len(d)) % 3 == 0, "c", d["g"])
+    d.loc[d["g"] == "c", "cause"] = np.where(d.loc[d["g"] == "c", "cause"] == 2, 1, d.loc[d["g"] == "c", "cause"])
+    r0, r1 = it.gray_test(d, "t", "cause", "g"), it.gray_test(d, "t", "cause", "g", rho=1.0)
+    assert r0["df"] == 2 and r0["p"] < 1e-3 and r1["p"] < 1e-3 and r0["statistic"] != r1["statistic"]
+    # Labels are only labels: renaming and reordering the rows leaves the statistic unchanged.
+    d2 = d.assign(g=d["g"].map({"a": "z", "b": "y", "c": "x"})).iloc[::-1]
+    assert it.gray_test(d2, "t", "cause", "g")["statistic"] == pytest.approx(r0["statistic"], rel=1e-9)
+
+
+def test_gray_test_without_competing_events_is_the_log_rank_test():
+    # Gray (1988): with one cause the subdistribution is the distribution, R_k = Y_k, and the rho = 0 score is the
+    # log-rank O - E; its variance is the paper's estimator, asymptotically equal to the log-rank (hypergeometric)
+    # variance under the null, not identical to it.
+    gray, lr = [], []
+    for s in range(30):
+        d = _two_groups(200, 700 + s, shift=0.0, competing=False)
+        a, b = d[d["g"] == "a"], d[d["g"] == "b"]
+        gray.append(it.gray_test(d, "t", "cause", "g")["statistic"])
+        lr.append(logrank_test(a["t"], b["t"], a["cause"], b["cause"]).test_statistic)
+    gray, lr = np.array(gray), np.array(lr)
+    assert np.corrcoef(gray, lr)[0, 1] > 0.98
+    assert np.max(np.abs(gray - lr)) < 0.1 * max(1.0, lr.max())
+    d = _two_groups(200, 9, shift=0.5, competing=False)
+    a, b = d[d["g"] == "a"], d[d["g"] == "b"]
+    g1, l1 = it.gray_test(d, "t", "cause", "g")["p"], logrank_test(a["t"], b["t"], a["cause"], b["cause"]).p_value
+    assert g1 < 0.01 and l1 < 0.01 and abs(np.log10(g1) - np.log10(l1)) < 0.5
+
+
+def test_gray_test_rejects_bad_input():
+    d = _two_groups(50, 1)
+    with pytest.raises(DataContractError, match="two groups"):
+        it.gray_test(d.assign(g="a"), "t", "cause", "g", source="relapse.csv")
+    with pytest.raises(DataContractError, match="no event of cause 1"):
+        it.gray_test(d.assign(cause=np.where(d["cause"] == 1, 2, d["cause"])), "t", "cause", "g")
+    with pytest.raises(DataContractError, match="non-negative integers"):
+        it.gray_test(d.assign(cause=d["cause"] - 1), "t", "cause", "g")
+    with pytest.raises(DataContractError, match="finite and >= 0"):
+        it.gray_test(d.assign(t=-d["t"]), "t", "cause", "g")
+
+
+def test_cif_group_test_is_grays_test():
+    d = _two_groups(120, 2, shift=0.5)
+    assert it.cif_group_test(d, "t", "cause", "g") == it.gray_test(d, "t", "cause", "g")
 
 
 # --- multi-state course -------------------------------------------------------------------------------------------

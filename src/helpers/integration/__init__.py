@@ -8,7 +8,9 @@ from .competing import (
     cif_curve,
     cif_group_test,
     fine_gray_data,
+    fine_gray_wald_test,
     fit_fine_gray,
+    gray_test,
     multistate_occupation,
     multistate_transitions,
 )
@@ -83,7 +85,7 @@ __all__ = [
     "FigureIndex", "biomarker_heatmap", "calibration_plot", "forest_plot", "km_plot", "roc_plot", "group_boxplot", "paired_plot",
     "table_one", "write_table_one", "format_p",
     "association_screen", "MULTISTATE_STATES", "FineGrayFit", "cif_curve", "cif_group_test", "fine_gray_data",
-    "fit_fine_gray", "multistate_occupation", "multistate_transitions",
+    "fit_fine_gray", "fine_gray_wald_test", "gray_test", "multistate_occupation", "multistate_transitions",
     "bootstrap_optimism", "calibration_slope_intercept", "cv_cutoff", "decision_curve", "mice_logistic",
     "r2_cox_snell_from_c", "riley_max_parameters", "riley_sample_size",
     "between_patient_differences", "fixed_effects_shift", "within_patient_shifts",
