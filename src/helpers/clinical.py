@@ -23,14 +23,52 @@ __all__ = [
     "load_samples",
     "clinical_endpoints",
     "eln2024_less_intensive",
+    "eln2024_rules",
+    "ELN2024_RULES",
+    "NOT_COMPUTABLE",
 ]
 
 MUTATION_COLUMNS = ["NPM1", "IDH1", "IDH2", "FLT3_ITD", "NRAS", "KRAS", "TP53", "RUNX1", "ASXL1", "PTPN11", "DDX41"]
-RESPONSES = ["CR", "CRi", "MLFS", "PR", "refractory"]
-RESPONDER_CATEGORIES = ("CR", "CRi")  # composite CR + CRi, as in VIALE-A
+# Best response coded as ELN 2022 (Döhner et al., Blood 2022;140:1345, Table 9): CR, CR with partial haematological
+# recovery (CRh), CR with incomplete recovery (CRi), morphologic leukemia-free state (MLFS), partial remission (PR),
+# refractory (no response), and early death (death before response assessment, counted as a treatment failure).
+RESPONSES = ["CR", "CRh", "CRi", "MLFS", "PR", "refractory", "early_death"]
+RESPONDER_CATEGORIES = ("CR", "CRh", "CRi")  # composite complete remission (CR + CRh + CRi)
+MRD_THRESHOLD_PCT = 0.1  # flow MRD positive at >= 0.1 % of leukocytes (ELN 2021 MRD update, Heuser et al., Blood 2021)
 TIMEPOINTS = ["diagnosis", "remission", "relapse"]
 ASSAYS = {"dst", "cytometry", "scrna", "barcoding"}
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+# Döhner H, et al. Genetic risk classification for adults with AML receiving less-intensive therapies: the 2024 ELN
+# recommendations. Blood 2024;144(21):2169-2173, Table 1 and its footnotes. Each rule: (id, class, source line).
+ELN2024_RULES = {
+    "adverse_TP53": ("adverse", "Table 1, adverse: mutated TP53"),
+    "favorable_DDX41": ("favorable", "Table 1, favorable: mutated DDX41 (no signalling or TP53 qualifier; footnote "
+                                     "†: near-heterozygous VAF suggests a germ-line variant)"),
+    "favorable_IDH1_IVO": ("favorable", "Table 1, favorable: mutated IDH1 (TP53wt); footnote *: favorable applies "
+                                        "specifically to AZA + IVO, irrespective of activating signalling mutations"),
+    "intermediate_signalling": ("intermediate", "Table 1, intermediate: other cytogenetic and molecular abnormalities "
+                                                "(FLT3-ITDpos and/or NRASmut and/or KRASmut; TP53wt); under AZA + VEN "
+                                                "this includes IDH1 with a signalling mutation (footnote * restricts "
+                                                "the IDH1 rule to AZA + IVO)"),
+    "favorable_NPM1": ("favorable", "Table 1, favorable: mutated NPM1 (FLT3-ITDneg, NRASwt, KRASwt, TP53wt)"),
+    "favorable_IDH2": ("favorable", "Table 1, favorable: mutated IDH2 (FLT3-ITDneg, NRASwt, KRASwt, TP53wt)"),
+    "favorable_IDH1": ("favorable", "Table 1, favorable: mutated IDH1 (TP53wt), without signalling mutations"),
+    "favorable_other": ("favorable", "Table 1, favorable: other cytogenetic and/or molecular abnormalities "
+                                     "(FLT3-ITDneg, NRASwt, KRASwt, TP53wt); footnote ‡: tentative, by the absence of "
+                                     "activating signalling mutations"),
+    "not_applicable_prior_HMA": (None, "Table 1, note: the classification does not apply to patients who have "
+                                       "received prior treatment with an HMA"),
+    "not_computable_TP53": (None, "TP53 call missing: the adverse rule cannot be excluded"),
+    "not_computable_signalling": (None, "FLT3-ITD, NRAS or KRAS call missing (none mutated, TP53wt, DDX41 not "
+                                        "mutated): favorable and intermediate cannot be told apart"),
+    "not_computable_DDX41": (None, "signalling mutation present but the DDX41 call is missing: DDX41 would make it "
+                                   "favorable"),
+    "not_computable_IDH1": (None, "AZA + IVO with a signalling mutation but the IDH1 call is missing"),
+}
+ELN2024_CLASSES = ["favorable", "intermediate", "adverse"]
+NOT_COMPUTABLE = "not computable"
+REGIMENS = ("AZA+VEN", "AZA+IVO")
 
 
 def _date_or_empty(s: pd.Series) -> pd.Series:
@@ -54,6 +92,10 @@ CLINICAL_SCHEMA = pa.DataFrameSchema(
         "relapse_date": pa.Column(str, pa.Check(_date_or_empty), nullable=True),
         "last_followup_date": pa.Column(str, pa.Check.str_matches(_DATE)),
         "vital_status": pa.Column(str, pa.Check.isin(["alive", "dead"])),
+        # Optional columns (ELN 2022 endpoints): date of death, flow MRD at remission.
+        "death_date": pa.Column(str, pa.Check(_date_or_empty), nullable=True, required=False),
+        "mrd_pct": pa.Column(float, pa.Check.in_range(0, 100), nullable=True, required=False, coerce=True),
+        "mrd_positive": pa.Column(float, pa.Check.isin([0, 1]), nullable=True, required=False, coerce=True),
     },
     strict=False,
     coerce=False,
@@ -79,7 +121,7 @@ def load_clinical(data_dir: str | Path, *, problems: list | None = None) -> pd.D
     %) raises its first problem, or appends them all to ``problems`` when a list is given.
     """
     path = Path(data_dir) / "clinical.csv"
-    df = read_csv_checked(path, dtype={"patient_id": str, "response_date": str, "relapse_date": str})
+    df = read_csv_checked(path, dtype={"patient_id": str, "response_date": str, "relapse_date": str, "death_date": str})
     for c in ["age", "relapse", "monocytic", *MUTATION_COLUMNS]:
         if c in df and not pd.api.types.is_integer_dtype(df[c]):
             bad = df.index[pd.to_numeric(df[c], errors="coerce").isna()]
@@ -90,7 +132,38 @@ def load_clinical(data_dir: str | Path, *, problems: list | None = None) -> pd.D
     if len(bad):
         raise DataContractError(path, "relapse = 1 but relapse_date is empty", row=int(bad[0]) + 2, column="relapse_date")
     report(clinical_problems(df, path), problems)
+    _check_outcome_columns(df, path)
     return df
+
+
+def _check_outcome_columns(df: pd.DataFrame, path: Path) -> None:
+    """Rules of the ELN 2022 outcome columns: death date, early death and MRD agree with the rest of the row."""
+    responder = df["best_response"].isin(RESPONDER_CATEGORIES)
+    checks = []
+    if "death_date" in df:
+        dd = pd.to_datetime(df["death_date"], errors="coerce")
+        dead = df["vital_status"] == "dead"
+        checks += [
+            (dead & dd.isna(), "death_date", "vital_status is dead but death_date is empty"),
+            (~dead & dd.notna(), "death_date", "death_date given but vital_status is alive"),
+            (dd.notna() & (dd < pd.to_datetime(df["diagnosis_date"])), "death_date", "death_date before diagnosis_date"),
+            (dd.notna() & (dd != pd.to_datetime(df["last_followup_date"])), "death_date",
+             "death_date differs from last_followup_date (the date of death ends follow-up)"),
+        ]
+    checks.append((responder & df["response_date"].isna(), "response_date",
+                   f"best_response {'/'.join(RESPONDER_CATEGORIES)} needs a response_date"))
+    checks.append(((df["relapse"] == 1) & ~responder, "relapse", "relapse = 1 without CR/CRh/CRi"))
+    for col in ("mrd_pct", "mrd_positive"):
+        if col in df:
+            checks.append((df[col].notna() & ~responder, col, "MRD given for a patient without CR/CRh/CRi"))
+    if {"mrd_pct", "mrd_positive"} <= set(df.columns):
+        both = df["mrd_pct"].notna() & df["mrd_positive"].notna()
+        disagree = both & ((df["mrd_pct"] >= MRD_THRESHOLD_PCT).astype(float) != df["mrd_positive"])
+        checks.append((disagree, "mrd_positive", f"mrd_positive disagrees with mrd_pct at {MRD_THRESHOLD_PCT} %"))
+    for mask, col, problem in checks:
+        bad = df.index[mask.fillna(False).to_numpy(bool)]
+        if len(bad):
+            raise DataContractError(path, problem, row=int(bad[0]) + 2, column=col)
 
 
 def load_samples(data_dir: str | Path, *, clinical: pd.DataFrame | None = None, problems: list | None = None
@@ -110,29 +183,100 @@ def load_samples(data_dir: str | Path, *, clinical: pd.DataFrame | None = None, 
     return df
 
 
-def eln2024_less_intensive(clinical: pd.DataFrame) -> pd.Series:
-    """ELN 2024 genetic risk for less-intensive therapy (Dohner et al., Blood 2024) per patient.
+def eln2024_rules(clinical: pd.DataFrame, *, regimen: str | pd.Series = "AZA+VEN") -> pd.DataFrame:
+    """ELN 2024 genetic risk for less-intensive therapy, with the rule of Döhner et al. 2024 that decided each patient.
 
-    adverse: TP53 mutated. favorable: IDH1 or DDX41 mutated (TP53 wild type); NPM1 or IDH2 mutated or other
-    abnormalities, without FLT3-ITD / NRAS / KRAS. intermediate: FLT3-ITD and/or NRAS/KRAS (TP53 wild type, no IDH1 or
-    DDX41). Missing mutation calls give a missing class.
+    Rules are applied in the order of :data:`ELN2024_RULES` with three-valued logic (mutated, wild type, not
+    tested): a missing call makes the class ``not computable`` only when its value could change the class (e.g. a
+    TP53-mutated patient is adverse whatever the other calls; a TP53-wild-type patient without signalling mutations is
+    favorable whatever DDX41 is). TP53 goes first: the table lists DDX41 without a TP53 qualifier, but a TP53
+    mutation defines the adverse class outright and no DDX41 + TP53 data back a favorable call.
+
+    Parameters
+    ----------
+    clinical
+        Columns ``TP53``, ``FLT3_ITD``, ``NRAS``, ``KRAS``, ``DDX41``, ``NPM1``, ``IDH1``, ``IDH2`` as 0/1 (missing =
+        not tested); optional ``prior_hma`` (0/1) and ``regimen``.
+    regimen
+        ``"AZA+VEN"`` (DREAM; default) or ``"AZA+IVO"``, for every patient, or a per-patient Series. The IDH1 rule
+        differs: under AZA + IVO an IDH1 mutation (TP53wt) is favorable irrespective of FLT3-ITD / NRAS / KRAS; under
+        AZA + VEN IDH1 with such a mutation is intermediate (footnote * of Table 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``clinical``: ``eln2024`` (categorical favorable / intermediate / adverse, missing when not
+        computable or not applicable), ``eln2024_label`` (the class or ``not computable``), ``eln2024_rule`` (key of
+        :data:`ELN2024_RULES`) and ``eln2024_source`` (its line of the paper).
     """
-    m = clinical[["TP53", "IDH1", "DDX41", "FLT3_ITD", "NRAS", "KRAS"]]
-    known = m.notna().all(axis=1)
-    b = m.fillna(0).astype(bool)
-    signalling = b["FLT3_ITD"] | b["NRAS"] | b["KRAS"]
-    risk = np.select(
-        [b["TP53"], b["IDH1"] | b["DDX41"], signalling], ["adverse", "favorable", "intermediate"], default="favorable"
+    idx = clinical.index
+    reg = regimen if isinstance(regimen, pd.Series) else pd.Series(regimen, index=idx)
+    bad = ~reg.isin(REGIMENS)
+    if bad.any():
+        raise ValueError(f"regimen must be one of {REGIMENS}, got {reg[bad].iloc[0]!r}")
+    ivo = (reg == "AZA+IVO").to_numpy()
+
+    def call(g):
+        return pd.to_numeric(clinical[g], errors="coerce").to_numpy(float) if g in clinical else np.full(len(idx), np.nan)
+
+    tp53, ddx41, idh1, idh2, npm1 = (call(g) for g in ("TP53", "DDX41", "IDH1", "IDH2", "NPM1"))
+    sig_calls = np.column_stack([call(g) for g in ("FLT3_ITD", "NRAS", "KRAS")])
+    sig_pos = (sig_calls == 1).any(axis=1)
+    sig_neg = (sig_calls == 0).all(axis=1)
+    prior = call("prior_hma") == 1 if "prior_hma" in clinical else np.zeros(len(idx), bool)
+    conds = [
+        ("not_applicable_prior_HMA", prior),
+        ("adverse_TP53", tp53 == 1),
+        ("not_computable_TP53", np.isnan(tp53)),
+        ("favorable_DDX41", ddx41 == 1),
+        ("favorable_IDH1_IVO", ivo & (idh1 == 1)),
+        ("not_computable_IDH1", ivo & sig_pos & np.isnan(idh1)),
+        ("not_computable_DDX41", sig_pos & np.isnan(ddx41)),
+        ("intermediate_signalling", sig_pos),
+        ("not_computable_signalling", ~sig_neg),
+        ("favorable_NPM1", npm1 == 1),
+        ("favorable_IDH2", idh2 == 1),
+        ("favorable_IDH1", idh1 == 1),
+    ]
+    rule = np.select([c for _, c in conds], [k for k, _ in conds], default="favorable_other")
+    cls = np.array([ELN2024_RULES[r][0] for r in rule], dtype=object)
+    eln = pd.Categorical(np.where(pd.isna(cls), None, cls), categories=ELN2024_CLASSES)
+    return pd.DataFrame(
+        {
+            "eln2024": eln,
+            "eln2024_label": np.where(pd.isna(cls), NOT_COMPUTABLE, cls),
+            "eln2024_rule": rule,
+            "eln2024_source": [ELN2024_RULES[r][1] for r in rule],
+        },
+        index=idx,
     )
-    out = pd.Series(pd.Categorical(risk, categories=["favorable", "intermediate", "adverse"]), index=clinical.index)
-    return out.where(known).rename("eln2024")
+
+
+def eln2024_less_intensive(
+    clinical: pd.DataFrame, *, regimen: str | pd.Series = "AZA+VEN", label_not_computable: bool = False
+) -> pd.Series:
+    """ELN 2024 genetic risk for less-intensive therapy (Döhner et al., Blood 2024) per patient.
+
+    See :func:`eln2024_rules` for the rules and their sources. Returns a categorical Series named ``eln2024``
+    (favorable / intermediate / adverse); patients whose class is not computable are missing, or labelled
+    ``not computable`` (an extra category) with ``label_not_computable``.
+    """
+    r = eln2024_rules(clinical, regimen=regimen)
+    if label_not_computable:
+        return pd.Series(pd.Categorical(r["eln2024_label"], categories=[*ELN2024_CLASSES, NOT_COMPUTABLE]),
+                         index=clinical.index, name="eln2024")  # fmt: skip
+    return r["eln2024"].rename("eln2024")
 
 
 def clinical_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
-    """Per patient: response group, primary resistance flag, relapse-free and overall survival from dates.
+    """Per patient: ELN 2022 response groups, early death, relapse-free and overall survival from dates.
 
-    - ``responder``: CR or CRi (composite complete remission); ``primary_resistant`` = 1 - responder.
-    - ``rfs_months`` / ``rfs_event``: from response date to relapse or death (responders only).
+    - ``responder``: composite complete remission (CR, CRh or CRi); ``primary_resistant`` = 1 - responder, so that
+      early deaths, MLFS, PR and refractory disease all count as failures (intention to treat, ELN 2022).
+    - ``cr_crh``: CR or CRh (the ELN 2022 composite for less-intensive therapy).
+    - ``early_death_30`` / ``early_death_60``: death within 30 / 60 days of diagnosis (the start of AZA/VEN is not in
+      the data contract; diagnosis is taken as day 0).
+    - ``rfs_months`` / ``rfs_event``: from response date to relapse or death (responders only; ELN 2022 RFS).
     - ``os_months`` / ``os_event``: from diagnosis to death or last follow-up.
     - ``response_group``: ``primary_resistant``, ``responder_relapsed`` or ``responder_ongoing``.
     """
@@ -143,12 +287,17 @@ def clinical_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
     fu = pd.to_datetime(c["last_followup_date"])
     responder = c["best_response"].isin(RESPONDER_CATEGORIES).astype(int)
     dead = (c["vital_status"] == "dead").astype(int)
+    death = pd.to_datetime(c["death_date"]) if "death_date" in c else fu.where(dead == 1)
+    days_to_death = (death - d).dt.days
     rfs_end = rel.where(c["relapse"] == 1, fu)
     out = pd.DataFrame(
         {
             "patient_id": c["patient_id"],
             "responder": responder,
             "primary_resistant": 1 - responder,
+            "cr_crh": c["best_response"].isin(["CR", "CRh"]).astype(int),
+            "early_death_30": (days_to_death <= 30).astype(int),
+            "early_death_60": (days_to_death <= 60).astype(int),
             "relapse": c["relapse"].where(responder == 1),
             "rfs_months": ((rfs_end - r).dt.days / 30.4375).where(responder == 1),
             "rfs_event": ((c["relapse"] == 1) | (dead == 1)).astype(int).where(responder == 1),

@@ -107,8 +107,12 @@ def calibration_plot(bins: pd.DataFrame, summary: dict, *, title: str = "") -> p
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_aspect("equal")
-    ax.text(0.03, 0.97, f"slope {summary['calibration_slope']:.2f}\nintercept {summary['calibration_intercept']:.2f}\n"
-            f"Brier {summary['brier']:.3f}", transform=ax.transAxes, va="top", fontsize=7)  # fmt: skip
+    text = (f"slope {summary['calibration_slope']:.2f}\nintercept {summary['calibration_intercept']:.2f}\n"
+            f"Brier {summary['brier']:.3f}")  # fmt: skip
+    if "corrected_slope" in summary:  # bootstrap optimism-corrected values of the apparent fit
+        text += (f"\noptimism-corrected slope {summary['corrected_slope']:.2f}"
+                 f"\noptimism-corrected intercept {summary['corrected_intercept']:.2f}")  # fmt: skip
+    ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=7)
     if title:
         ax.set_title(title)
     return fig

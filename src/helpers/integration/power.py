@@ -40,6 +40,7 @@ PLANTED_TERMS = {
         "pct_monocytic": ("mono_frac", 1),
         "TP53": ("TP53", 1),
         "signalling": ("signalling", 1),
+        "log10_mrd": ("log10_mrd", 1),  # flow MRD at remission: in the model, or TP53 and VEN absorb its effect
         "tnk_activation": ("immune_activation", 1),
     },
 }

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..clinical import RESPONDER_CATEGORIES
 from ..errors import DataContractError
 
 __all__ = [
@@ -265,7 +266,7 @@ def remission_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
     rel = pd.to_datetime(clinical["relapse_date"])
     fu = pd.to_datetime(clinical["last_followup_date"])
     relapsed = clinical["relapse"] == 1
-    responder = r.notna() & clinical["best_response"].isin(["CR", "CRi"])
+    responder = r.notna() & clinical["best_response"].isin(RESPONDER_CATEGORIES)
     month = 30.4375
     return pd.DataFrame(
         {
@@ -362,6 +363,13 @@ def assemble_patient_table(
             pt[c] = groups[c]
     if {"response_date", "relapse_date", "last_followup_date"} <= set(pt.columns):
         pt = pt.join(remission_endpoints(pt))
+    if "mrd_pct" in pt and "log10_mrd" not in pt:
+        # Flow MRD spans decades; 0 (undetectable) is floored at 0.001 %, below the assay's usual sensitivity.
+        pt["log10_mrd"] = np.log10(pt["mrd_pct"].clip(lower=1e-3))
+    if {"TP53", "FLT3_ITD", "NRAS", "KRAS"} <= set(pt.columns) and "eln2024_rule" not in pt:
+        from ..clinical import eln2024_rules
+
+        pt["eln2024_rule"] = eln2024_rules(pt)["eln2024_rule"].to_numpy()
     for axis, ft in features.items():
         t = ft.table
         if ft.level == "sample":
@@ -397,15 +405,24 @@ CLINICAL_DICTIONARY = {
     "monocytic": ("0/1", "clinical", "Monocytic leukemia (FAB M4/M5)"),
     "bm_blast_pct": ("%", "clinical", "Bone-marrow blasts at diagnosis"),
     "diagnosis_date": ("date", "clinical", "Date of diagnosis"),
-    "best_response": ("", "clinical", "Best response to AZA/VEN (CR, CRi, MLFS, PR, refractory)"),
-    "response_date": ("date", "clinical", "Date of CR/CRi"),
+    "best_response": ("", "clinical", "Best response to AZA/VEN, ELN 2022 (CR, CRh, CRi, MLFS, PR, refractory, "
+                      "early_death)"),
+    "response_date": ("date", "clinical", "Date of CR/CRh/CRi"),
+    "death_date": ("date", "clinical", "Date of death (empty when alive)"),
+    "mrd_pct": ("% of leukocytes", "clinical", "Flow MRD in the remission marrow (responders)"),
+    "mrd_positive": ("0/1", "clinical", "Flow MRD >= 0.1 % of leukocytes (ELN 2021 MRD threshold)"),
+    "cr_crh": ("0/1", "derived: clinical", "CR or CRh (ELN 2022)"),
+    "early_death_30": ("0/1", "derived: clinical", "Death within 30 days of diagnosis"),
+    "early_death_60": ("0/1", "derived: clinical", "Death within 60 days of diagnosis"),
+    "eln2024_rule": ("", "derived: genetics", "Rule of ELN 2024 (Dohner et al. 2024, Table 1) deciding the class"),
+    "log10_mrd": ("log10 % of leukocytes", "derived: clinical", "log10 of flow MRD at remission"),
     "relapse": ("0/1", "clinical", "Relapse after CR/CRi"),
     "relapse_date": ("date", "clinical", "Date of relapse"),
     "last_followup_date": ("date", "clinical", "Date of death or last follow-up"),
     "vital_status": ("", "clinical", "alive / dead at last follow-up"),
     "eln2024": ("", "derived: genetics", "ELN 2024 genetic risk for less-intensive therapy (Dohner et al. 2024)"),
-    "responder": ("0/1", "derived: clinical", "CR or CRi (composite complete remission)"),
-    "primary_resistant": ("0/1", "derived: clinical", "No CR/CRi (primary resistance)"),
+    "responder": ("0/1", "derived: clinical", "CR, CRh or CRi (composite complete remission)"),
+    "primary_resistant": ("0/1", "derived: clinical", "No CR/CRh/CRi, early deaths included (primary resistance)"),
     "rfs_months": ("months", "derived: clinical", "Relapse-free survival from CR/CRi (relapse or death)"),
     "rfs_event": ("0/1", "derived: clinical", "Relapse or death (RFS event)"),
     "os_months": ("months", "derived: clinical", "Overall survival from diagnosis"),

@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..clinical import eln2024_less_intensive
+from ..clinical import MRD_THRESHOLD_PCT, eln2024_less_intensive
 from ..io import write_table, write_text
 
 __all__ = [
     "GENES",
     "PLANTED_EFFECTS",
+    "RELAPSE_CALIBRATION",
     "CohortTables",
     "simulate_patients",
 ]
@@ -52,15 +53,31 @@ PLANTED_EFFECTS = {
         "immune_activation": 0.0,  # planted null
         "noise_sd": 0.6,
     },
-    "relapse": {  # log-hazard per unit, Weibull shape 1.3, among responders
-        "baseline_median_months": 26.0,
+    # Relapse among responders: cause-specific log-hazard per unit (Weibull), death in remission competing at a
+    # constant hazard (median 48 x ln 2 months). Calibrated to the 2-year cumulative incidence of relapse by ELN 2024
+    # class under HMA + VEN, 35 / 70 / 60 % (DOMAIN.md); see RELAPSE_CALIBRATION for what it gives.
+    "relapse": {
+        "baseline_median_months": 25.0,
+        "weibull_shape": 1.3,
         "ven_sensitivity_z": -0.55,
         "mono_frac": 1.4,
-        "TP53": 0.9,
-        "signalling": 0.5,
+        "TP53": 0.45,
+        "signalling": 1.7,  # FLT3-ITD, NRAS, KRAS or PTPN11
+        "log10_mrd": 0.6,  # per log10 of flow MRD % at remission
         "immune_activation": 0.0,  # planted null
     },
+    "response": {"crh_fraction_of_cr": 0.25},
+    # Flow MRD at remission, log10 % of leukocytes; missing (not evaluable) in a fraction of responders.
+    "mrd": {"intercept": -1.3, "ven_sensitivity_z": -0.45, "TP53": 0.6, "noise_sd": 0.8, "missing_fraction": 0.1},
     "relapse_shift": {"mono_frac_increase": 0.25, "bcl2_dependence_decrease": 0.9},
+}
+# What the relapse model gives over 20,000 simulated patients (seed 11; 14,261 responders): 2-year cumulative
+# incidence of relapse, death in remission competing, by ELN 2024 less-intensive class (AZA + VEN rules), against the
+# published 35 / 70 / 60 %; and composite CR (CR + CRh + CRi) against 86 / 54 / 59 %; early death 6.3 % of patients.
+RELAPSE_CALIBRATION = {
+    "cir_24m": {"favorable": 0.351, "intermediate": 0.710, "adverse": 0.601},
+    "composite_cr": {"favorable": 0.858, "intermediate": 0.570, "adverse": 0.533},
+    "early_death": 0.063,
 }
 
 
@@ -167,12 +184,31 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
     )
 
     # Dates: diagnosis 2022-2024, response after 1-2 cycles, relapse from Weibull hazards, censoring at data cut-off.
+    # The stream-0 draws below keep their order and sizes (other axes read the latent biology drawn from it); what the
+    # ELN 2022 outcomes add (CRh, MRD) comes from stream [seed, 0, 1].
     day0 = np.datetime64("2022-01-03")
     diag = day0 + rng.integers(0, 3 * 365, n).astype("timedelta64[D]")
     cutoff = np.datetime64("2026-06-30")
     resp_days = rng.integers(28, 70, n)
+    u_relapse = rng.random(n)
+    dropout_m = rng.exponential(60, n)
+    e_dead_resistant, e_dead_after_relapse, e_dead_in_remission = (rng.exponential(m, n) for m in (6, 7, 48))
+    rng_out = np.random.default_rng([seed, 0, 1])
+    u_crh = rng_out.random(n)
+    mrd_noise = rng_out.normal(0, 1, n)
+    u_mrd_missing = rng_out.random(n)
+
+    # CR is split into CR and CRh (ELN 2022); early death: death before the response assessment, without remission.
+    best_response = np.where((best_response == "CR") & (u_crh < PLANTED_EFFECTS["response"]["crh_fraction_of_cr"]),
+                             "CRh", best_response)  # fmt: skip
+    # Flow MRD at remission (log10 % of leukocytes): deeper in VEN-sensitive, shallower in TP53-mutated leukemias.
+    meff = PLANTED_EFFECTS["mrd"]
+    # Clipped to what a remission marrow can show: 0.001 % (flow sensitivity) to 4.9 % (CR needs < 5 % blasts).
+    log10_mrd = np.clip(meff["intercept"] + meff["ven_sensitivity_z"] * ven_sens_z + meff["TP53"] * tp53
+                        + meff["noise_sd"] * mrd_noise, -3.0, np.log10(4.9))  # fmt: skip
+
     reff = PLANTED_EFFECTS["relapse"]
-    shape = 1.3
+    shape = reff["weibull_shape"]
     scale_m = reff["baseline_median_months"] / np.log(2) ** (1 / shape)
     log_hr = (
         reff["ven_sensitivity_z"] * ven_sens_z
@@ -180,17 +216,21 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
         + reff["TP53"] * tp53
         + reff["signalling"] * signalling
         + reff["immune_activation"] * immune
+        + reff["log10_mrd"] * (log10_mrd - meff["intercept"])
     )
-    t_relapse_m = scale_m * (-np.log(rng.random(n)) / np.exp(log_hr)) ** (1 / shape)
-    dropout_m = rng.exponential(60, n)
+    t_relapse_m = scale_m * (-np.log(u_relapse) / np.exp(log_hr)) ** (1 / shape)
+    death_in_remission_m = e_dead_in_remission  # from CR/CRh/CRi: the competing event of relapse
     follow_m = np.minimum((cutoff - diag).astype(int) / 30.44 - resp_days / 30.44, dropout_m)
-    relapsed = ~resistant & (t_relapse_m < follow_m)
+    relapsed = ~resistant & (t_relapse_m < follow_m) & (t_relapse_m < death_in_remission_m)
     response_date = np.where(~resistant, diag + resp_days.astype("timedelta64[D]"), np.datetime64("NaT"))
     relapse_days = np.round(t_relapse_m * 30.44).astype(int)
     relapse_date = np.where(relapsed, response_date + relapse_days.astype("timedelta64[D]"), np.datetime64("NaT"))
-    # Survival: resistant ~5 months, relapsed ~7 months after relapse, others censored or late deaths.
+    # Survival from diagnosis: resistant ~6 months, relapsed ~7 months after relapse, others die in remission at the
+    # competing-event time.
     death_after_m = np.where(
-        resistant, rng.exponential(6, n), np.where(relapsed, t_relapse_m + rng.exponential(7, n), rng.exponential(48, n))
+        resistant,
+        e_dead_resistant,
+        resp_days / 30.44 + np.where(relapsed, t_relapse_m + e_dead_after_relapse, death_in_remission_m),
     )
     total_follow_m = (cutoff - diag).astype(int) / 30.44
     dead = death_after_m < np.minimum(total_follow_m, dropout_m + resp_days / 30.44)
@@ -199,6 +239,9 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
     # A responder is seen alive on the day of the response: follow-up never ends before it (date-order rule).
     last_fu_m = np.maximum(last_fu_m, np.where(~resistant, resp_days / 30.44, 0.0))
     last_fu = diag + np.round(last_fu_m * 30.44).astype(int).astype("timedelta64[D]")
+    early_death = resistant & dead & ((last_fu - diag).astype(int) < resp_days)
+    best_response = np.where(early_death, "early_death", best_response)
+    mrd_pct = np.where(~resistant & (u_mrd_missing >= meff["missing_fraction"]), 10.0**log10_mrd, np.nan)
 
     def iso(d):
         return pd.Series(d).dt.strftime("%Y-%m-%d").fillna("").to_numpy()
@@ -223,6 +266,10 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
     clinical["relapse_date"] = iso(relapse_date)
     clinical["last_followup_date"] = iso(last_fu)
     clinical["vital_status"] = np.where(dead, "dead", "alive")
+    clinical["death_date"] = np.where(dead, clinical["last_followup_date"], "")
+    clinical["mrd_pct"] = np.round(mrd_pct, 4)
+    clinical["mrd_positive"] = pd.array(np.where(np.isnan(mrd_pct), None, np.round(mrd_pct, 4) >= MRD_THRESHOLD_PCT),
+                                        dtype="Int64")
 
     # Samples: diagnosis for all; remission for responders; relapse where there is one.
     scrna_pat = set(rng.choice(pid, size=min(n_scrna, n), replace=False))
@@ -285,6 +332,9 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
             "p_primary_resistance": p_res,
             "relapsed": relapsed.astype(int),
             "relapse_months_true": t_relapse_m,
+            "death_in_remission_months_true": np.where(resistant, np.nan, death_in_remission_m),
+            "early_death": early_death.astype(int),
+            "log10_mrd_true": np.where(resistant, np.nan, log10_mrd),
             "eln2024": eln2024_less_intensive(mut).astype(str).to_numpy(),
             "monocytic": monocytic.astype(int),
             "mono_frac": mono_frac,
