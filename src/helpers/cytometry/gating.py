@@ -439,7 +439,17 @@ def flowkit_sample(fcs: str | Path) -> fk.Sample:
     raise DataContractError(fcs, f"FlowKit cannot read the file: {last}")
 
 
-def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.DataFrame | None = None) -> GatingOutcome:
+def _checked(fcs: Path, panel: dict[str, str] | None, panel_name: str) -> FCSData:
+    data = read_fcs(fcs)
+    if panel is not None:
+        from .panel import enforce_panel
+
+        enforce_panel(data, panel, panel_name=panel_name)
+    return data
+
+
+def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.DataFrame | None = None,
+              panel: dict[str, str] | None = None, panel_name: str = "") -> GatingOutcome:  # fmt: skip
     """Apply a Gating-ML 2.0 file or a YAML strategy to one FCS file.
 
     Parameters
@@ -451,6 +461,9 @@ def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.Da
         XML defines it), a YAML strategy file or name, or a loaded :class:`Strategy`.
     spillover
         For a YAML strategy: a spillover matrix that replaces the file's own.
+    panel, panel_name
+        The file's panel (marker -> detector): checked first (:func:`helpers.cytometry.panel.enforce_panel`); for a
+        YAML strategy the stains are also renamed to the panel's markers, so synonyms ("KI67") gate like "Ki-67".
 
     Returns
     -------
@@ -465,7 +478,7 @@ def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.Da
             gs = fk.parse_gating_xml(str(xml))
         except Exception as err:  # FlowKit raises ValueError / KeyError / lxml errors for invalid documents
             raise DataContractError(xml, f"not a valid Gating-ML 2.0 document: {err}") from err
-        read_fcs(fcs)  # validates the file with the project's errors before FlowKit parses it
+        _checked(fcs, panel, panel_name)  # validates the file with the project's errors before FlowKit parses it
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sample = flowkit_sample(fcs)
@@ -475,7 +488,7 @@ def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.Da
         parents = {r.gate_name: (r.parent if r.parent != "root" else None) for _, r in report.iterrows()}
         return GatingOutcome(fcs.name, sample.event_count, members, parents)
     strat = gates if isinstance(gates, Strategy) else load_strategy(gates)
-    data = compensate_for(strat, read_fcs(fcs), spillover)
+    data = compensate_for(strat, _checked(fcs, panel, panel_name), spillover)
     outcome, _ = apply_strategy(data, strat, compensated=True)
     return outcome
 
@@ -498,7 +511,8 @@ def compensate_for(strategy: Strategy, data: FCSData, spillover: pd.DataFrame | 
     return data
 
 
-def gate_files(fcs_files: list[str | Path], gates: str | Path | Strategy, *, spillover=None) -> pd.DataFrame:
+def gate_files(fcs_files: list[str | Path], gates: str | Path | Strategy, *, spillover=None,
+               panel: dict[str, str] | None = None, panel_name: str = "") -> pd.DataFrame:  # fmt: skip
     """Gate several files (one at a time, so memory stays flat) and stack their statistics.
 
     Returns
@@ -510,30 +524,67 @@ def gate_files(fcs_files: list[str | Path], gates: str | Path | Strategy, *, spi
     if isinstance(gates, str | Path) and Path(gates).suffix.lower() != ".xml":
         strat = load_strategy(gates)
     with threadpool_limits(1):  # see readouts.process_files: one BLAS thread is faster for the compensation
-        frames = [gate_file(f, strat, spillover=spillover).stats() for f in fcs_files]
+        frames = [gate_file(f, strat, spillover=spillover, panel=panel, panel_name=panel_name).stats()
+                  for f in fcs_files]  # fmt: skip
     if not frames:
         return pd.DataFrame(columns=["file", "gate", "parent", "count", "percent_parent"])
     return pd.concat(frames, ignore_index=True)
 
 
-def gate_workspace(wsp: str | Path, fcs: str | Path) -> pd.DataFrame:
-    """Apply the gates of a FlowJo workspace to its FCS file (through FlowKit) and report counts per gate.
+def gate_workspace(wsp: str | Path, fcs: str | Path, *, panel: dict[str, str] | None = None,
+                   panel_name: str = "") -> pd.DataFrame:  # fmt: skip
+    """Apply the gates of a FlowJo workspace to an FCS file (FlowKit's workspace reader) and report counts per gate.
+
+    The file is matched to the workspace sample of the same name (the only sample when the workspace has one).
+    Where the workspace stores FlowJo's own event count for a gate, the count computed here must equal it.
 
     Returns
     -------
     pandas.DataFrame
         ``file, gate, parent, count, percent_parent``.
+
+    Raises
+    ------
+    DataContractError
+        File missing or unreadable, a workspace that FlowKit cannot parse, no sample of that name in the workspace,
+        or a count that differs from the count FlowJo stored.
     """
     wsp, fcs = Path(wsp), Path(fcs)
     for p in (wsp, fcs):
         if not p.is_file():
             raise DataContractError(p, "file not found")
-    read_fcs(fcs)
+    _checked(fcs, panel, panel_name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ws = fk.Workspace(str(wsp), fcs_samples=str(fcs))
-        sid = ws.get_sample_ids()[0]
+        try:
+            ws = fk.Workspace(str(wsp), fcs_samples=str(fcs))
+        except Exception as err:  # FlowKit raises bare lxml / KeyError / ValueError on malformed workspaces
+            raise DataContractError(wsp, f"not a FlowJo workspace FlowKit can read: {type(err).__name__}: {err}") from err
+        ids = ws.get_sample_ids()
+        sid = fcs.name if fcs.name in ids else (ids[0] if len(ids) == 1 else None)
+        if sid is None:
+            raise DataContractError(wsp, f"no sample named '{fcs.name}' in the workspace (samples: {', '.join(ids)})")
         ws.analyze_samples(sample_id=sid)
         rep = ws.get_gating_results(sid).report
-    return pd.DataFrame({"file": fcs.name, "gate": rep["gate_name"], "parent": rep["parent"],
-                         "count": rep["count"].astype(int), "percent_parent": rep["relative_percent"]})  # fmt: skip
+    out = pd.DataFrame({"file": fcs.name, "gate": rep["gate_name"], "parent": rep["parent"],
+                        "count": rep["count"].astype(int), "percent_parent": rep["relative_percent"]})  # fmt: skip
+    stored = _flowjo_counts(wsp, sid)
+    for g, c in zip(out["gate"], out["count"], strict=True):
+        if g in stored and stored[g] != c:
+            raise DataContractError(wsp, f"gate '{g}': {c} events computed, FlowJo stored {stored[g]}")
+    return out
+
+
+def _flowjo_counts(wsp: Path, sample_name: str) -> dict[str, int]:
+    """Gate name -> the event count FlowJo stored in the workspace (``Population count=``), for one sample."""
+    from lxml import etree
+
+    nodes = [n for n in etree.parse(str(wsp)).iter() if isinstance(n.tag, str) and etree.QName(n).localname == "SampleNode"]
+    if len(nodes) > 1:
+        nodes = [n for n in nodes if n.get("name") == sample_name]
+    out: dict[str, int] = {}
+    for node in nodes:
+        for pop in node.iter():
+            if isinstance(pop.tag, str) and etree.QName(pop).localname == "Population" and pop.get("count"):
+                out[pop.get("name")] = int(pop.get("count"))
+    return out

@@ -32,7 +32,9 @@ from threadpoolctl import threadpool_limits
 from ..errors import DataContractError
 from .fcs import read_fcs
 from .gating import Strategy, apply_strategy, compensate_for, load_strategy
+from .panel import enforce_panel, marker_profile, swap_warnings
 from .qc import qc_file
+from .transforms import fluorescence_columns
 
 __all__ = [
     "MFI_READOUTS",
@@ -55,7 +57,8 @@ _MIN_EVENTS_MFI = 5  # a median of fewer events is not reported
 
 
 def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFrame | None = None,
-                 cofactor: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:  # fmt: skip
+                 cofactor: float | None = None, panel: dict[str, str] | None = None,
+                 panel_name: str = "") -> tuple[pd.DataFrame, pd.DataFrame, dict]:  # fmt: skip
     """Gate one file and measure it.
 
     Parameters
@@ -68,14 +71,21 @@ def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFram
         Spillover matrix overriding the file's own.
     cofactor
         arcsinh cofactor for QC (default: the strategy's).
+    panel, panel_name
+        The tube's panel (marker -> detector, from ``panels.csv``): enforced with
+        :func:`helpers.cytometry.panel.enforce_panel` (stains renamed to the panel's markers through the synonym
+        table; an unknown, contradicting or duplicated stain is a :class:`DataContractError`).
 
     Returns
     -------
     (stats, mfi, qc)
         ``stats``: file, gate, parent, count, percent_parent. ``mfi``: file, gate, marker, n, median (linear,
-        compensated). ``qc``: the :func:`helpers.cytometry.qc.qc_file` metrics plus ``events_kept``.
+        compensated). ``qc``: the :func:`helpers.cytometry.qc.qc_file` metrics plus ``events_kept`` and
+        ``_profile`` (the marker distributions over the leukemic cells, :func:`helpers.cytometry.panel.marker_profile`).
     """
     data = read_fcs(path)
+    if panel is not None:
+        enforce_panel(data, panel, panel_name=panel_name)
     qc = qc_file(data, cofactor=cofactor or strategy.cofactor)
     if qc["qc_flow_anomaly"]:
         # Keep the events acquired before the interruption: after a clog the flow runs under other conditions (the
@@ -88,6 +98,9 @@ def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFram
     data = compensate_for(strategy, data, spillover)
     outcome, _ = apply_strategy(data, strategy, compensated=True)
     stats = outcome.stats()
+    ref = outcome.membership.get("blasts", outcome.membership.get("cd45pos"))
+    fluo = [data.markers[i] for i in fluorescence_columns(data)]
+    qc["_profile"] = marker_profile(data, ref, fluo, cofactor=strategy.cofactor)
     rows = []
     for gate, marker in MFI_READOUTS:
         if gate not in outcome.membership or marker not in data.markers:
@@ -101,7 +114,8 @@ def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFram
 
 
 def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_functional", *,
-                  spillover: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:  # fmt: skip
+                  spillover: pd.DataFrame | None = None,
+                  panels: dict[str, dict[str, str]] | None = None) -> dict[str, pd.DataFrame]:  # fmt: skip
     """Process every file of a sample sheet, one file at a time (memory stays flat).
 
     Parameters
@@ -110,27 +124,41 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
         Validated sample sheet (:func:`helpers.cytometry.contract.load_sample_sheet`), with its ``path`` column.
     strategy
         Gating strategy or its YAML.
+    spillover
+        Spillover matrix overriding the files' own.
+    panels
+        ``{panel: {marker: detector}}`` (:func:`helpers.cytometry.contract.load_panels`): every file is checked
+        against its tube's panel (see :func:`helpers.cytometry.panel.enforce_panel`). The cohort pipeline always
+        passes it; None skips the check (for files without a panel definition).
 
     Returns
     -------
     dict
-        ``stats``, ``mfi`` and ``qc`` tables, each with the sheet's ``file, sample_id, panel, condition`` columns.
+        ``stats``, ``mfi``, ``qc`` and ``profiles`` tables, each with the sheet's ``file, sample_id, panel,
+        condition`` columns. The QC table carries ``panel_warning``: channels that look swapped against the sample's other tubes
+        (:func:`helpers.cytometry.panel.swap_warnings`), empty when none.
     """
     strat = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
-    stats, mfis, qcs = [], [], []
+    stats, mfis, qcs, profs = [], [], [], []
     keys = ["file", "sample_id", "panel", "condition"]
     with threadpool_limits(1):  # the 10 x 10 compensation product is slower with BLAS threads fighting over cores
-        rows = [(r, process_file(r.path, strat, spillover=spillover)) for r in sheet.itertuples(index=False)]
+        rows = [(r, process_file(r.path, strat, spillover=spillover, panel=None if panels is None else panels[r.panel],
+                                 panel_name=r.panel)) for r in sheet.itertuples(index=False)]  # fmt: skip
     for r, (s, m, q) in rows:
         meta = {"file": r.file, "sample_id": r.sample_id, "panel": r.panel, "condition": r.condition}
         stats.append(s.assign(**meta))
         mfis.append(m.assign(**meta))
+        profs.append(q.pop("_profile").assign(**meta))
         qcs.append({**meta, **q})
     order = lambda df, cols: df[keys + [c for c in cols if c not in keys]]  # noqa: E731
+    qc = pd.DataFrame(qcs)
+    profiles = pd.concat(profs, ignore_index=True)
+    qc["panel_warning"] = qc["file"].map(swap_warnings(profiles)).fillna("")
     return {
+        "profiles": order(profiles, [c for c in profiles.columns if c not in keys]),
         "stats": order(pd.concat(stats, ignore_index=True), ["gate", "parent", "count", "percent_parent"]),
         "mfi": order(pd.concat(mfis, ignore_index=True), ["gate", "marker", "n", "median"]),
-        "qc": pd.DataFrame(qcs),
+        "qc": qc,
     }
 
 
@@ -276,7 +304,8 @@ def sample_features(res: dict[str, pd.DataFrame], sheet: pd.DataFrame, samples: 
     if scores:
         z = (f[act] - f[act].mean()) / f[act].std(ddof=0).replace(0, np.nan)
         f["immune_activation_score"] = z.mean(axis=1)
-    f["cyto_files_failed_qc"] = (~qc.set_index("sample_id")["qc_pass"].astype(bool)).groupby(level=0).sum()
+    failed = qc.set_index("sample_id")["qc_status"].eq("fail") if "qc_status" in qc else ~qc.set_index("sample_id")["qc_pass"].astype(bool)
+    f["cyto_files_failed_qc"] = failed.groupby(level=0).sum()
     f["cyto_files_failed_qc"] = f["cyto_files_failed_qc"].reindex(ids).fillna(0).astype(int)
     f = f.reset_index()
     if samples is not None:
