@@ -191,3 +191,20 @@ def test_failed_check_wins_over_not_checked(inputs):
     q = qc_file(data)
     assert q["qc_low_events"] and q["qc_status"] == "fail" and q["qc_not_checked"] == "flow"
     assert np.isnan(q["max_gap_ratio"])
+
+
+def test_t_cell_normalised_bcl2_score_cancels_a_detector_gain(inputs, tmp_path):
+    from helpers.cytometry import sample_features
+
+    sheet = inputs.sheet[(inputs.sheet["sample_id"] == "DRM001-DX") & (inputs.sheet["panel"] == "PHENO")].copy()
+    ref = sample_features(process_files(sheet, inputs.gating, panels=inputs.panels), sheet, scores=False)
+    data = read_fcs(sheet["path"].iloc[0])
+    ev = data.events.copy()
+    ev[:, data.channels.index("FITC-A")] *= 2  # the BCL2 detector at twice the gain
+    bright = sheet.assign(path=str(write_fcs(data, tmp_path / "gain.fcs", events=ev)))
+    got = sample_features(process_files(bright, inputs.gating, panels=inputs.panels), bright, scores=False)
+    assert got["lsc_bcl2_mfi"].iloc[0] == pytest.approx(2 * ref["lsc_bcl2_mfi"].iloc[0], rel=1e-6)
+    # The plain ratio moves with the gain (by less than log2(2): the file's spillover matrix no longer fits the
+    # brighter detector, which moves BCL-xL too); the T-cell-normalised ratio hardly moves.
+    assert got["bcl2_family_score"].iloc[0] - ref["bcl2_family_score"].iloc[0] > 0.5
+    assert abs(got["bcl2_family_score_tnorm"].iloc[0] - ref["bcl2_family_score_tnorm"].iloc[0]) < 0.05

@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import DataContractError
 from .fcs import FCSData, read_fcs
-from .transforms import compensate
+from .transforms import compensate, logicle
 
 __all__ = [
     "Gate",
@@ -93,6 +93,7 @@ class Strategy:
     compensation: str
     gates: list[Gate]
     source: str = ""
+    logicle: dict | None = None  # {t, w, m, a}: fluorescence gated on the logicle scale (0-1) instead of arcsinh
 
     def gate(self, gate_id: str) -> Gate:
         """The gate named ``gate_id``."""
@@ -117,6 +118,30 @@ class Strategy:
             out += [d for d in g.dims if d not in out]
         return out
 
+    def with_logicle(self, *, t: float = 262144, w: float = 0.5, m: float = 4.5, a: float = 0.0) -> Strategy:
+        """The same gates on the logicle scale: every fluorescence coordinate v (arcsinh(x / cofactor)) becomes
+        logicle(cofactor sinh(v)), so the gates enclose the same intensities."""
+        from dataclasses import replace
+
+        def conv(v):
+            return None if v is None else float(logicle(np.array([self.cofactor * np.sinh(v)]), t, w, m, a)[0])
+
+        gates = []
+        for g in self.gates:
+            if g.kind == "rect":
+                rng = tuple((lo, hi) if is_linear_dimension(d) else (conv(lo), conv(hi)) for d, (lo, hi) in
+                            zip(g.dims, g.ranges, strict=True))  # fmt: skip
+                g = replace(g, ranges=rng)
+            elif g.kind == "polygon":
+                verts = g.vertices.copy()
+                for j, d in enumerate(g.dims):
+                    if not is_linear_dimension(d):
+                        verts[:, j] = [conv(v) for v in verts[:, j]]
+                g = replace(g, vertices=verts)
+            gates.append(g)
+        return Strategy(self.name + "_logicle", self.cofactor, self.compensation, gates, self.source,
+                        {"t": float(t), "w": float(w), "m": float(m), "a": float(a)})  # fmt: skip
+
     def for_panel(self, available: set[str] | list[str]) -> Strategy:
         """The strategy restricted to gates whose dimensions are all ``available`` (and whose parents are kept)."""
         available = set(available)
@@ -128,7 +153,7 @@ class Strategy:
             if ok:
                 kept.append(g)
                 ids.add(g.id)
-        return Strategy(self.name, self.cofactor, self.compensation, kept, self.source)
+        return Strategy(self.name, self.cofactor, self.compensation, kept, self.source, self.logicle)
 
 
 def _num(v, path, gid):
@@ -214,8 +239,14 @@ def load_strategy(source: str | Path = "aml_functional") -> Strategy:
             gate = Gate(gid, parent, kind, op=op, of=of)
         gates.append(gate)
         seen[gid] = gate
+    lg = doc.get("logicle")
+    if lg is not None:
+        if not isinstance(lg, dict) or set(lg) - {"t", "w", "m", "a"}:
+            raise DataContractError(p, "logicle needs a mapping of t, w, m, a (Gating-ML 2.0 logicle parameters)")
+        lg = {"t": float(lg.get("t", 262144)), "w": float(lg.get("w", 0.5)), "m": float(lg.get("m", 4.5)),
+              "a": float(lg.get("a", 0.0))}  # fmt: skip
     return Strategy(str(doc.get("name", p.stem)), float(doc.get("cofactor", 150)), str(doc.get("compensation", "FCS")),
-                    gates, str(p.name))  # fmt: skip
+                    gates, str(p.name), lg)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -240,9 +271,15 @@ def compile_gatingml(strategy: Strategy, channels: dict[str, str], *, out: str |
     so fluorescence coordinates are divided by M ln 10. Fluorescence dimensions use the file's spillover ("FCS").
     """
     gs = fk.GatingStrategy()
-    scale = _ASINH_M * np.log(10.0)
-    xform_id = f"asinh_cofactor{strategy.cofactor:g}"
-    gs.add_transform(xform_id, fk.transforms.AsinhTransform(strategy.cofactor * np.sinh(scale), _ASINH_M, 0.0))
+    if strategy.logicle is not None:
+        lg = strategy.logicle
+        scale = 1.0  # gate coordinates are already on the Gating-ML logicle scale
+        xform_id = "logicle"
+        gs.add_transform(xform_id, fk.transforms.LogicleTransform(lg["t"], lg["w"], lg["m"], lg["a"]))
+    else:
+        scale = _ASINH_M * np.log(10.0)
+        xform_id = f"asinh_cofactor{strategy.cofactor:g}"
+        gs.add_transform(xform_id, fk.transforms.AsinhTransform(strategy.cofactor * np.sinh(scale), _ASINH_M, 0.0))
 
     def dim(name, lo=None, hi=None):
         if is_linear_dimension(name):
@@ -334,6 +371,7 @@ def apply_strategy(data: FCSData, strategy: Strategy, *, compensated: bool = Fal
         data = compensate(data)
     n = data.n_events
     inv_cof = data.events.dtype.type(1.0 / strat.cofactor)
+    lg = strat.logicle
     cols = {d: data.column(d) for d in strat.dimensions()}
 
     cache: dict[tuple[str, str | None], np.ndarray] = {}
@@ -344,7 +382,12 @@ def apply_strategy(data: FCSData, strategy: Strategy, *, compensated: bool = Fal
         key = (dim, parent)
         if key not in cache:
             col = data.events[:, cols[dim]] if idx is None else data.events[idx, cols[dim]]
-            cache[key] = col if is_linear_dimension(dim) else np.arcsinh(col * inv_cof)
+            if is_linear_dimension(dim):
+                cache[key] = col
+            elif lg is not None:
+                cache[key] = logicle(col, lg["t"], lg["w"], lg["m"], lg["a"])
+            else:
+                cache[key] = np.arcsinh(col * inv_cof)
         return cache[key]
 
     members: dict[str, np.ndarray] = {}

@@ -13,10 +13,15 @@ Formulas
 - SCENITH (Arguello et al. 2020), puromycin MFI of live leukemic cells: glucose dependence = 100 (Co - DG) / (Co - DGO);
   FAO/AAO capacity = 100 - glucose dependence; mitochondrial dependence = 100 (Co - O) / (Co - DGO); glycolytic
   capacity = 100 - mitochondrial dependence; each clipped to [0, 100].
-- BCL2-family score, in the spirit of the MAC-score (Waclawiczek et al. 2023, Cancer Discov): the ratio of BCL2 to the
-  other anti-apoptotic proteins in LSCs, log2(BCL2 / sqrt(BCL-xL x MCL1)) on MFIs. A ratio of intensities measured
-  on the same cytometer, so it does not depend on the arbitrary intensity unit. Its cut-off is derived in the cohort
-  (:func:`derive_cutoff`), not taken from the paper (different panel, different instrument).
+- BCL2-family score, in the spirit of the MAC-Score (Waclawiczek et al. 2023, Cancer Discov 13:1408-1427): the ratio
+  of BCL2 to the other anti-apoptotic proteins in CD34+ CD38- LSCs, log2(BCL2 / sqrt(BCL-xL x MCL1)) on MFIs. It is
+  not the published MAC-Score: the paper's exact formula, its LSC gate for CD34- AML and its cut-off could not be read
+  from the material available to this project (only its abstract: "a flow cytometry-based MAC-Score linking the ratio
+  of protein expression of BCL2, BCL-xL and MCL1 in LSCs", positive predictive value > 97 %), so no function carries
+  that name. Its cut-off is derived in the cohort (:func:`derive_cutoff`). BCL2, BCL-xL and MCL1 sit on different
+  detectors, so the plain ratio moves with each detector's gain; ``bcl2_family_score_tnorm`` divides each MFI by the
+  same protein's MFI in the tube's own T cells first (an internal reference cell type, as flow laboratories
+  normalise intracellular stains), which cancels every detector gain.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ __all__ = [
 MFI_READOUTS = [
     ("lsc", "BCL2"), ("lsc", "BCL-xL"), ("lsc", "MCL1"), ("blasts", "BCL2"), ("blasts", "MCL1"),
     ("blasts", "BCL-xL"), ("live_blasts", "Puromycin"), ("lsc", "CD34"), ("blasts", "CD33"),
+    ("t_cells", "BCL2"), ("t_cells", "BCL-xL"), ("t_cells", "MCL1"),
 ]  # fmt: skip
 _MIN_EVENTS_MFI = 5  # a median of fewer events is not reported
 
@@ -239,7 +245,9 @@ FEATURES = {
     "lsc_bcl2_mfi": ("MFI (compensated)", "median BCL2 in CD34+ CD38- LSCs (PHENO tube)"),
     "lsc_bclxl_mfi": ("MFI (compensated)", "median BCL-xL in LSCs"),
     "lsc_mcl1_mfi": ("MFI (compensated)", "median MCL1 in LSCs"),
-    "bcl2_family_score": ("log2 ratio", "MAC-like score log2(BCL2 / sqrt(BCL-xL x MCL1)) in LSCs"),
+    "bcl2_family_score": ("log2 ratio", "log2(BCL2 / sqrt(BCL-xL x MCL1)) MFIs in LSCs (not the published MAC-Score)"),
+    "bcl2_family_score_tnorm": ("log2 ratio", "bcl2_family_score with each MFI divided by the same protein's MFI in "
+                                              "the tube's T cells (detector gains cancel)"),  # fmt: skip
     "t_cd69_pct": ("% of T cells", "CD69+ of CD3+ lymphocytes"),
     "t_hladr_pct": ("% of T cells", "HLA-DR+ of CD3+ lymphocytes"),
     "t_pd1_pct": ("% of T cells", "PD-1+ of CD3+ lymphocytes"),
@@ -296,6 +304,11 @@ def sample_features(res: dict[str, pd.DataFrame], sheet: pd.DataFrame, samples: 
     for marker, col in (("BCL2", "lsc_bcl2_mfi"), ("BCL-xL", "lsc_bclxl_mfi"), ("MCL1", "lsc_mcl1_mfi")):
         f[col] = _mfi(mf, "PHENO", "untreated", "lsc", marker).reindex(ids)
     f["bcl2_family_score"] = bcl2_family_score(f["lsc_bcl2_mfi"], f["lsc_bclxl_mfi"], f["lsc_mcl1_mfi"])
+    tref = {m: _mfi(mf, "PHENO", "untreated", "t_cells", m).reindex(ids) for m in ("BCL2", "BCL-xL", "MCL1")}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["bcl2_family_score_tnorm"] = bcl2_family_score(f["lsc_bcl2_mfi"] / tref["BCL2"].where(tref["BCL2"] > 0),
+                                                         f["lsc_bclxl_mfi"] / tref["BCL-xL"].where(tref["BCL-xL"] > 0),
+                                                         f["lsc_mcl1_mfi"] / tref["MCL1"].where(tref["MCL1"] > 0))  # fmt: skip
     for gate, parent, col in (("t_cd69", "t_cells", "t_cd69_pct"), ("t_hladr", "t_cells", "t_hladr_pct"),
                               ("t_pd1", "t_cells", "t_pd1_pct"), ("nk_cd69", "nk_cells", "nk_cd69_pct"),
                               ("nk_hladr", "nk_cells", "nk_hladr_pct")):  # fmt: skip
