@@ -11,7 +11,6 @@ Command line: ``python -m helpers.cytometry {gate, readouts, proliferation, scru
 from .clustering import (
     cluster_abundance,
     collect_events,
-    enable_numba_cache,
     flowsom_stability,
     run_flowsom,
     umap_embedding,
@@ -64,7 +63,7 @@ from .transforms import (
 )
 
 __all__ = [
-    "cluster_abundance", "collect_events", "enable_numba_cache", "flowsom_stability", "run_flowsom", "umap_embedding",
+    "cluster_abundance", "collect_events", "flowsom_stability", "run_flowsom", "umap_embedding",
     "cluster_counts", "differential_abundance", "differential_state",
     "ELN_LIMITS", "dfn_events", "laip_events", "laip_profile", "mrd_call",
     "QuantileNormaliser",

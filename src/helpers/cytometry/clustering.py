@@ -15,8 +15,7 @@ from threadpoolctl import threadpool_limits
 from .fcs import read_fcs
 from .gating import Strategy, apply_strategy, compensate_for, load_strategy
 
-__all__ = ["collect_events", "run_flowsom", "flowsom_stability", "enable_numba_cache", "cluster_abundance",
-           "umap_embedding"]
+__all__ = ["collect_events", "run_flowsom", "flowsom_stability", "cluster_abundance", "umap_embedding"]
 
 
 def collect_events(sheet: pd.DataFrame, markers: list[str], *, gate: str = "blasts", panel: str = "FUNC",
@@ -47,29 +46,6 @@ def collect_events(sheet: pd.DataFrame, markers: list[str], *, gate: str = "blas
     return X, pd.DataFrame({"sample_id": ids})
 
 
-def enable_numba_cache() -> bool:
-    """Cache the compiled SOM kernels of the ``flowsom`` package on disk (numba ``cache=True`` after the fact).
-
-    The package compiles its numba kernels on the first call of every process (25-38 s); with the cache the machine
-    code is written beside the package (or under ``$NUMBA_CACHE_DIR``) once per environment and loaded afterwards.
-    Returns False when the kernels cannot be cached (numba refuses functions that take other jitted functions as
-    arguments on some versions); FlowSOM then still runs, compiling as before.
-    """
-    try:
-        from flowsom.models import _som
-    except ImportError:  # pragma: no cover - flowsom is a declared dependency
-        return False
-    ok = True
-    for name in ("eucl", "SOM", "map_data_to_codes"):
-        fn = getattr(_som, name, None)
-        try:
-            if fn is not None and getattr(fn, "_cache", None) is not None and type(fn._cache).__name__ == "NullCache":
-                fn.enable_caching()
-        except Exception:  # noqa: BLE001 - caching is an optimisation; never a reason to fail
-            ok = False
-    return ok
-
-
 def run_flowsom(X: np.ndarray, markers: list[str], *, xdim: int = 10, ydim: int = 10, n_metaclusters: int = 10,
                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:  # fmt: skip
     """FlowSOM self-organising map and consensus metaclustering, with FlowSOM's defaults.
@@ -91,10 +67,16 @@ def run_flowsom(X: np.ndarray, markers: list[str], *, xdim: int = 10, ydim: int 
     -------
     (clusters, metaclusters, profile)
         SOM node and metacluster of every cell, and the median arcsinh intensity of each marker per metacluster.
+
+    Notes
+    -----
+    The first call in a process compiles the package's numba kernels (about 35 s on a loaded 2-core machine; later
+    calls take well under a second). numba's on-disk cache does not help here: the SOM kernel takes another jitted
+    function as an argument, and such signatures are compiled anew in every process (each run would only add cache
+    files), so it is not enabled.
     """
     from flowsom.models import FlowSOMEstimator
 
-    enable_numba_cache()
     # The estimator API of the flowsom package (SOM + ConsensusCluster, its default metaclustering). Its FlowSOM
     # wrapper class fails when a SOM node ends up empty (it writes NaN into a read-only AnnData view), so it is not
     # used here. The SOM seeds numpy's global generator with ``seed``, and the consensus resampling that follows draws
