@@ -33,7 +33,7 @@ figures_dir = "figures/ci/02_cytometry"
 upstream_dirs = {}
 seed = 20261129
 flowsom_cells_per_sample = 300  # leukemic cells per sample entering FlowSOM
-n_metaclusters = 10  # FlowSOM's default (nClus = 10)
+n_metaclusters = 10  # the FlowSOM default nClus
 umap_cells = 4000  # cells shown in the UMAP (a fixed-stride subset)
 
 # %%
