@@ -34,7 +34,7 @@ figures_dir = "figures/ci/02_cytometry"
 upstream_dirs = {}
 seed = 20261129
 flowsom_cells_per_sample = 300  # leukemic cells per sample entering FlowSOM
-n_metaclusters = 8
+n_metaclusters = 10  # the FlowSOM default nClus
 umap_cells = 4000  # cells shown in the UMAP (a fixed-stride subset)
 
 # %%
@@ -137,15 +137,19 @@ plt.show()
 
 # %% [markdown]
 # ## All files: QC, gating, medians
-# Each file is read, checked (event count, saturated margin events, doublets, flow interruptions with a fluorescence
-# shift after them), compensated and gated, one file at a time. A file with a flow interruption keeps the events
+# Each file is read, checked against its tube's panel (stain names through the synonym table; an unknown or duplicated
+# stain stops the run), checked (event count, saturated margin events, doublets, flow interruptions with a fluorescence
+# shift after them; a check that cannot run is reported as "not checked", not as a pass), compensated and gated, one
+# file at a time. Tubes whose lineage markers look swapped against the sample's other tubes are flagged. A file with a flow interruption keeps the events
 # acquired before the pause (or after it, when those before are under a quarter of the file).
 
 # %%
-res = process_files(sheet, strategy)
+res = process_files(sheet, strategy, panels=inputs.panels)
 qc = res["qc"]
 flags = ["qc_low_events", "qc_margin", "qc_doublets", "qc_flow_anomaly"]
-print(f"files passing QC: {int(qc['qc_pass'].sum())} of {len(qc)}")
+print(f"files passing QC: {int(qc['qc_pass'].sum())} of {len(qc)}; status: "
+      + ", ".join(f"{k} {v}" for k, v in qc["qc_status"].value_counts().sort_index().items()))
+print(f"files with a channel-swap warning: {int((qc['panel_warning'] != '').sum())}")
 qc.groupby("panel")[flags].sum()
 
 # %%
@@ -242,8 +246,8 @@ shift.round(2)
 
 # %% [markdown]
 # ## FlowSOM on the leukemic cells
-# Leukemic cells (untreated functional tube) of all samples, phenotype markers only, arcsinh(x / 150). A 7 x 7
-# self-organising map and consensus metaclustering (`flowsom` package); the metacluster profiles (median arcsinh
+# Leukemic cells (untreated functional tube) of all samples, phenotype markers only, arcsinh(x / 150). A 10 x 10
+# self-organising map (FlowSOM's default grid) and consensus metaclustering (`flowsom` package); the metacluster profiles (median arcsinh
 # intensity) and each sample's metacluster abundances, compared between responders and primary-resistant patients.
 
 # %%

@@ -160,7 +160,7 @@ def test_command_line_help_documents_every_option():
     from helpers.cytometry.__main__ import build_parser
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == {"gate", "readouts", "scrub"}
+    assert set(sub.choices) == {"gate", "readouts", "proliferation", "scrub"}
     for name, parser in sub.choices.items():
         for action in parser._actions:
             if action.dest != "help":

@@ -2,12 +2,21 @@
 
 Modules: ``fcs`` (reading, scrubbing), ``transforms`` (compensation, arcsinh, Gating-ML transforms), ``qc``,
 ``gating`` (YAML strategies, Gating-ML 2.0, the gating entry point), ``contract`` (sample sheet, panels),
-``readouts`` (functional read-outs and features), ``clustering`` (FlowSOM, UMAP), ``plots``.
-Command line: ``python -m helpers.cytometry {gate, readouts, scrub}``.
+``readouts`` (functional read-outs and features), ``clustering`` (FlowSOM, UMAP), ``panel`` (the panel contract:
+stain synonyms, swapped channels), ``proliferation`` (dye dilution, EdU), ``normalise`` (reference-sample intensity
+standardisation), ``differential`` (paired differential cluster tests), ``mrd`` (flow MRD at remission), ``plots``.
+Command line: ``python -m helpers.cytometry {gate, readouts, proliferation, scrub}``.
 """
 
-from .clustering import cluster_abundance, collect_events, run_flowsom, umap_embedding
+from .clustering import (
+    cluster_abundance,
+    collect_events,
+    flowsom_stability,
+    run_flowsom,
+    umap_embedding,
+)
 from .contract import CONDITIONS, CytometryInputs, check_panel, load_cytometry, load_panels, load_sample_sheet
+from .differential import cluster_counts, differential_abundance, differential_state
 from .fcs import SAFE_KEYWORDS, FCSData, parse_spillover, read_fcs, scrub_metadata, write_fcs
 from .gating import (
     Gate,
@@ -23,6 +32,10 @@ from .gating import (
     is_linear_dimension,
     load_strategy,
 )
+from .mrd import ELN_LIMITS, dfn_events, laip_events, laip_profile, mrd_call
+from .normalise import QuantileNormaliser
+from .panel import MARKER_SYNONYMS, canonical_marker, enforce_panel, swap_warnings
+from .proliferation import edu_positive_fraction, fit_generations, proliferation_indices, proliferation_table
 from .qc import QC_THRESHOLDS, qc_file
 from .readouts import (
     FEATURES,
@@ -50,7 +63,12 @@ from .transforms import (
 )
 
 __all__ = [
-    "cluster_abundance", "collect_events", "run_flowsom", "umap_embedding",
+    "cluster_abundance", "collect_events", "flowsom_stability", "run_flowsom", "umap_embedding",
+    "cluster_counts", "differential_abundance", "differential_state",
+    "ELN_LIMITS", "dfn_events", "laip_events", "laip_profile", "mrd_call",
+    "QuantileNormaliser",
+    "MARKER_SYNONYMS", "canonical_marker", "enforce_panel", "swap_warnings",
+    "edu_positive_fraction", "fit_generations", "proliferation_indices", "proliferation_table",
     "CONDITIONS", "CytometryInputs", "check_panel", "load_cytometry", "load_panels", "load_sample_sheet",
     "SAFE_KEYWORDS", "FCSData", "parse_spillover", "read_fcs", "scrub_metadata", "write_fcs",
     "Gate", "GatingOutcome", "Strategy", "apply_strategy", "compensate_for", "compile_gatingml", "flowkit_sample", "gate_file", "gate_files",

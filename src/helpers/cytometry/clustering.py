@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from .fcs import read_fcs
 from .gating import Strategy, apply_strategy, compensate_for, load_strategy
 
-__all__ = ["collect_events", "run_flowsom", "cluster_abundance", "umap_embedding"]
+__all__ = ["collect_events", "run_flowsom", "flowsom_stability", "cluster_abundance", "umap_embedding"]
 
 
 def collect_events(sheet: pd.DataFrame, markers: list[str], *, gate: str = "blasts", panel: str = "FUNC",
@@ -49,27 +49,90 @@ def collect_events(sheet: pd.DataFrame, markers: list[str], *, gate: str = "blas
     return X, pd.DataFrame({"sample_id": ids})
 
 
-def run_flowsom(X: np.ndarray, markers: list[str], *, xdim: int = 7, ydim: int = 7, n_metaclusters: int = 8,
+def run_flowsom(X: np.ndarray, markers: list[str], *, xdim: int = 10, ydim: int = 10, n_metaclusters: int = 10,
                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:  # fmt: skip
-    """FlowSOM self-organising map and consensus metaclustering.
+    """FlowSOM self-organising map and consensus metaclustering, with FlowSOM's defaults.
+
+    Parameters
+    ----------
+    X
+        Cells x markers (transformed, e.g. arcsinh).
+    markers
+        Column names of ``X``.
+    xdim, ydim
+        SOM grid: 10 x 10 as in FlowSOM (Van Gassen et al. 2015; ``BuildSOM`` defaults).
+    n_metaclusters
+        Consensus-hierarchical metaclusters (FlowSOM's ``nClus`` default is 10).
+    seed
+        Seeds the SOM and the consensus resampling.
 
     Returns
     -------
     (clusters, metaclusters, profile)
         SOM node and metacluster of every cell, and the median arcsinh intensity of each marker per metacluster.
+
+    Notes
+    -----
+    The first call in a process compiles the package's numba kernels (about 35 s on a loaded 2-core machine; later
+    calls take well under a second). numba's on-disk cache does not help here: the SOM kernel takes another jitted
+    function as an argument, and such signatures are compiled anew in every process (each run would only add cache
+    files), so it is not enabled.
     """
     from flowsom.models import FlowSOMEstimator
 
-    # The estimator API of the flowsom package (SOM + consensus metaclustering). Its FlowSOM wrapper class fails
-    # when a SOM node ends up empty (it writes NaN into a read-only AnnData view), so it is not used here.
+    # The estimator API of the flowsom package (SOM + ConsensusCluster, its default metaclustering). Its FlowSOM
+    # wrapper class fails when a SOM node ends up empty (it writes NaN into a read-only AnnData view), so it is not
+    # used here. The SOM seeds numpy's global generator with ``seed``, and the consensus resampling that follows draws
+    # from it, so one seed gives one answer; one BLAS thread keeps the distance sums in one order.
     est = FlowSOMEstimator(xdim=xdim, ydim=ydim, n_clusters=n_metaclusters, seed=seed)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
         meta = np.asarray(est.fit_predict(np.asarray(X, dtype=np.float64)), dtype=int)
     clusters = np.asarray(est.cluster_labels, dtype=int)
     profile = pd.DataFrame(X, columns=markers).groupby(meta).median()
     profile.index.name = "metacluster"
     return clusters, meta, profile
+
+
+def flowsom_stability(X: np.ndarray, markers: list[str], *, seeds: list[int] | range = range(5),
+                      reference: np.ndarray | None = None, **kwargs) -> pd.DataFrame:  # fmt: skip
+    """Run FlowSOM under several seeds and report how much the metaclustering depends on the seed.
+
+    Parameters
+    ----------
+    X, markers
+        As for :func:`run_flowsom`.
+    seeds
+        Seeds to try.
+    reference
+        Optional reference labels of the cells (manual gates): each run's adjusted Rand index (ARI) against them.
+    **kwargs
+        Passed to :func:`run_flowsom` (grid, number of metaclusters).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per seed: ``seed``, ``ari_vs_reference`` (NaN without a reference), ``ari_vs_seeds`` (mean ARI
+        against the other seeds' metaclusters). ``attrs["summary"]`` holds the minimum, median and maximum of both and
+        their spread (max - min).
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    labels = {s: run_flowsom(X, markers, seed=s, **kwargs)[1] for s in seeds}
+    rows = []
+    for s, lab in labels.items():
+        others = [adjusted_rand_score(lab, o) for t, o in labels.items() if t != s]
+        rows.append({"seed": s, "ari_vs_reference": adjusted_rand_score(reference, lab) if reference is not None
+                     else np.nan, "ari_vs_seeds": float(np.mean(others)) if others else np.nan})  # fmt: skip
+    df = pd.DataFrame(rows)
+    summ = {}
+    for c in ("ari_vs_reference", "ari_vs_seeds"):
+        v = df[c].dropna()
+        if len(v):
+            summ[c] = {"min": float(v.min()), "median": float(v.median()), "max": float(v.max()),
+                       "spread": float(v.max() - v.min())}  # fmt: skip
+    df.attrs["summary"] = summ
+    return df
 
 
 def cluster_abundance(sample_ids: pd.Series | np.ndarray, labels: np.ndarray) -> pd.DataFrame:

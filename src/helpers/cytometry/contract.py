@@ -32,11 +32,13 @@ __all__ = [
 ]
 
 # Allowed conditions per panel type. FUNC: drug exposure; PHENO: untreated phenotype / BCL2 family; SCENITH: the four
-# metabolic conditions of Arguello et al. 2020.
+# metabolic conditions of Arguello et al. 2020; PROLIF: dye dilution (CFSE, CellTrace) with its day-0 (undivided,
+# stained) reference and unstained control, and the cultured arms.
 CONDITIONS = {
     "FUNC": ("untreated", "VEN", "AZA", "AZA+VEN"),
     "PHENO": ("untreated",),
     "SCENITH": ("Co", "DG", "O", "DGO"),
+    "PROLIF": ("day0", "unstained", "untreated", "VEN", "AZA", "AZA+VEN"),
 }
 
 _SHEET_SCHEMA = pa.DataFrameSchema(
@@ -104,6 +106,12 @@ def load_sample_sheet(path: str | Path, *, check_files: bool = True, problems: l
         i = int(df.index[dup][1])
         raise DataContractError(path, "two files for the same sample, panel and condition", row=i + 2,
                                 column="condition")  # fmt: skip
+    prolif = df[df["panel"] == "PROLIF"]
+    for sid, grp in prolif.groupby("sample_id", sort=True):
+        if "day0" not in set(grp["condition"]):
+            raise DataContractError(path, f"sample '{sid}' has PROLIF tubes but no day-0 reference (condition day0, "
+                                          f"the undivided stained cells)", row=int(grp.index[0]) + 2,
+                                    column="condition")  # fmt: skip
     df["path"] = [str(confined_path(path.parent, f, sheet=path, row=i + 2, column="file"))
                   for i, f in enumerate(df["file"])]
     if check_files:

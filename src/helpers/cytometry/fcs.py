@@ -147,6 +147,72 @@ def _check_header(path: Path) -> None:
                                       f"{size} bytes")  # fmt: skip
 
 
+def _int_keyword(path: Path, text: dict, key: str) -> int:
+    raw = str(text.get(key, "")).strip()
+    try:
+        return int(float(raw))
+    except ValueError as err:
+        raise DataContractError(path, f"keyword {key} must be a whole number, found {raw!r}") from err
+
+
+def _check_structure(path: Path, text: dict, fd: flowio.FlowData) -> None:
+    """The DATA segment must hold exactly $TOT x $PAR values of the declared widths, and $PAR must match $PnN.
+
+    FlowIO reads the first $TOT x $PAR values and ignores the rest, so a file holding more data than its keywords
+    declare (a wrong $TOT or $PAR written by converting software) would be read with events lost or columns shifted.
+    """
+    for key in ("$PAR", "$TOT"):
+        if key not in text:
+            raise DataContractError(path, f"required keyword {key} is missing from the TEXT segment")
+    n_par, n_tot = _int_keyword(path, text, "$PAR"), _int_keyword(path, text, "$TOT")
+    if n_par < 1 or n_tot < 0:
+        raise DataContractError(path, f"$PAR = {n_par} and $TOT = {n_tot} describe no data")
+    named = [k for k in text if re.fullmatch(r"\$P\d+N", k)]
+    idx = sorted(int(k[2:-1]) for k in named)
+    missing = [i for i in range(1, n_par + 1) if i not in idx]
+    if missing:
+        raise DataContractError(path, f"$PAR = {n_par} but keyword $P{missing[0]}N is missing "
+                                      f"({len(named)} $PnN keywords)", channel=f"$P{missing[0]}N")  # fmt: skip
+    extra = [i for i in idx if i > n_par]
+    if extra:
+        raise DataContractError(path, f"$PAR = {n_par} but the TEXT segment describes parameter $P{extra[0]}N "
+                                      f"({text[f'$P{extra[0]}N']}): $PAR is wrong or the file was edited",
+                                channel=text[f"$P{extra[0]}N"])  # fmt: skip
+    dtype = str(text.get("$DATATYPE", "")).strip().upper()
+    if dtype == "F":
+        widths = [4] * n_par
+    elif dtype == "D":
+        widths = [8] * n_par
+    elif dtype == "I":
+        widths = []
+        for i in range(1, n_par + 1):
+            bits = str(text.get(f"$P{i}B", "")).strip()
+            if not bits.isdigit() or int(bits) % 8:
+                raise DataContractError(path, f"$P{i}B = {bits!r}: integer data need a bit width that is a multiple "
+                                              f"of 8", channel=text.get(f"$P{i}N"))  # fmt: skip
+            widths.append(int(bits) // 8)
+    else:
+        raise DataContractError(path, f"unsupported $DATATYPE {dtype!r} (F, D or I)")
+    start, stop = fd.header["data_start"], fd.header["data_stop"]
+    if start == 0 and stop == 0:
+        start, stop = int(text.get("$BEGINDATA", 0) or 0), int(text.get("$ENDDATA", 0) or 0)
+    if stop <= 0 and start <= 0:
+        return  # no DATA offsets at all: left to the reader's own checks
+    held = stop - start + 1
+    need = n_tot * sum(widths)
+    # A segment ending one byte past the last value is a common off-by-one of writers; a whole extra value is not.
+    if held - need >= min(widths):
+        raise DataContractError(path, f"DATA segment holds {held} bytes, more than $TOT x $PAR x bytes per value = "
+                                      f"{n_tot} x {n_par} x {sum(widths) / n_par:g} = {need}: $TOT or $PAR is wrong "
+                                      f"(events would be lost or columns shifted)")  # fmt: skip
+    if held < need and start + need > path.stat().st_size:
+        raise DataContractError(path, f"truncated file: {n_tot} events x {n_par} channels need {need} bytes from "
+                                      f"byte {start}, but the file has {path.stat().st_size} bytes")  # fmt: skip
+    if held < need:
+        raise DataContractError(path, f"DATA segment holds {held} bytes, fewer than $TOT x $PAR x bytes per value = "
+                                      f"{n_tot} x {n_par} x {sum(widths) / n_par:g} = {need}")  # fmt: skip
+
+
 def read_fcs(path: str | Path, *, dtype: type = np.float32, preprocess: bool = True) -> FCSData:
     """Read one FCS file (2.0, 3.0 or 3.1) into an :class:`FCSData`.
 
@@ -167,7 +233,8 @@ def read_fcs(path: str | Path, *, dtype: type = np.float32, preprocess: bool = T
     ------
     DataContractError
         File missing, not an FCS file, truncated (the DATA segment runs past the end of the file or holds fewer
-        bytes than $TOT x $PAR values), unsupported mode, or non-finite event values (naming the channel).
+        bytes than $TOT x $PAR values), a DATA segment longer than $TOT x $PAR x bytes per value (a wrong $TOT or
+        $PAR), $PAR not matching the $PnN keywords, unsupported mode, or non-finite event values (naming the channel).
     """
     path = Path(path)
     if not path.is_file():
@@ -175,6 +242,7 @@ def read_fcs(path: str | Path, *, dtype: type = np.float32, preprocess: bool = T
     _check_header(path)
     fd = _open_flowdata(path, only_text=True)
     text = {_key(k): v for k, v in fd.text.items()}
+    _check_structure(path, text, fd)
     mode = text.get("$MODE", "L").upper()
     if mode != "L":
         raise DataContractError(path, f"only list-mode data are supported ($MODE = {mode})")

@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import DataContractError
 from .fcs import FCSData, read_fcs
-from .transforms import compensate
+from .transforms import compensate, logicle
 
 __all__ = [
     "Gate",
@@ -93,6 +93,7 @@ class Strategy:
     compensation: str
     gates: list[Gate]
     source: str = ""
+    logicle: dict | None = None  # {t, w, m, a}: fluorescence gated on the logicle scale (0-1) instead of arcsinh
 
     def gate(self, gate_id: str) -> Gate:
         """The gate named ``gate_id``."""
@@ -117,6 +118,30 @@ class Strategy:
             out += [d for d in g.dims if d not in out]
         return out
 
+    def with_logicle(self, *, t: float = 262144, w: float = 0.5, m: float = 4.5, a: float = 0.0) -> Strategy:
+        """The same gates on the logicle scale: every fluorescence coordinate v (arcsinh(x / cofactor)) becomes
+        logicle(cofactor sinh(v)), so the gates enclose the same intensities."""
+        from dataclasses import replace
+
+        def conv(v):
+            return None if v is None else float(logicle(np.array([self.cofactor * np.sinh(v)]), t, w, m, a)[0])
+
+        gates = []
+        for g in self.gates:
+            if g.kind == "rect":
+                rng = tuple((lo, hi) if is_linear_dimension(d) else (conv(lo), conv(hi)) for d, (lo, hi) in
+                            zip(g.dims, g.ranges, strict=True))  # fmt: skip
+                g = replace(g, ranges=rng)
+            elif g.kind == "polygon":
+                verts = g.vertices.copy()
+                for j, d in enumerate(g.dims):
+                    if not is_linear_dimension(d):
+                        verts[:, j] = [conv(v) for v in verts[:, j]]
+                g = replace(g, vertices=verts)
+            gates.append(g)
+        return Strategy(self.name + "_logicle", self.cofactor, self.compensation, gates, self.source,
+                        {"t": float(t), "w": float(w), "m": float(m), "a": float(a)})  # fmt: skip
+
     def for_panel(self, available: set[str] | list[str]) -> Strategy:
         """The strategy restricted to gates whose dimensions are all ``available`` (and whose parents are kept)."""
         available = set(available)
@@ -128,7 +153,7 @@ class Strategy:
             if ok:
                 kept.append(g)
                 ids.add(g.id)
-        return Strategy(self.name, self.cofactor, self.compensation, kept, self.source)
+        return Strategy(self.name, self.cofactor, self.compensation, kept, self.source, self.logicle)
 
 
 def _num(v, path, gid):
@@ -214,8 +239,14 @@ def load_strategy(source: str | Path = "aml_functional") -> Strategy:
             gate = Gate(gid, parent, kind, op=op, of=of)
         gates.append(gate)
         seen[gid] = gate
+    lg = doc.get("logicle")
+    if lg is not None:
+        if not isinstance(lg, dict) or set(lg) - {"t", "w", "m", "a"}:
+            raise DataContractError(p, "logicle needs a mapping of t, w, m, a (Gating-ML 2.0 logicle parameters)")
+        lg = {"t": float(lg.get("t", 262144)), "w": float(lg.get("w", 0.5)), "m": float(lg.get("m", 4.5)),
+              "a": float(lg.get("a", 0.0))}  # fmt: skip
     return Strategy(str(doc.get("name", p.stem)), float(doc.get("cofactor", 150)), str(doc.get("compensation", "FCS")),
-                    gates, str(p.name))  # fmt: skip
+                    gates, str(p.name), lg)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -240,9 +271,15 @@ def compile_gatingml(strategy: Strategy, channels: dict[str, str], *, out: str |
     so fluorescence coordinates are divided by M ln 10. Fluorescence dimensions use the file's spillover ("FCS").
     """
     gs = fk.GatingStrategy()
-    scale = _ASINH_M * np.log(10.0)
-    xform_id = f"asinh_cofactor{strategy.cofactor:g}"
-    gs.add_transform(xform_id, fk.transforms.AsinhTransform(strategy.cofactor * np.sinh(scale), _ASINH_M, 0.0))
+    if strategy.logicle is not None:
+        lg = strategy.logicle
+        scale = 1.0  # gate coordinates are already on the Gating-ML logicle scale
+        xform_id = "logicle"
+        gs.add_transform(xform_id, fk.transforms.LogicleTransform(lg["t"], lg["w"], lg["m"], lg["a"]))
+    else:
+        scale = _ASINH_M * np.log(10.0)
+        xform_id = f"asinh_cofactor{strategy.cofactor:g}"
+        gs.add_transform(xform_id, fk.transforms.AsinhTransform(strategy.cofactor * np.sinh(scale), _ASINH_M, 0.0))
 
     def dim(name, lo=None, hi=None):
         if is_linear_dimension(name):
@@ -334,6 +371,7 @@ def apply_strategy(data: FCSData, strategy: Strategy, *, compensated: bool = Fal
         data = compensate(data)
     n = data.n_events
     inv_cof = data.events.dtype.type(1.0 / strat.cofactor)
+    lg = strat.logicle
     cols = {d: data.column(d) for d in strat.dimensions()}
 
     cache: dict[tuple[str, str | None], np.ndarray] = {}
@@ -344,7 +382,12 @@ def apply_strategy(data: FCSData, strategy: Strategy, *, compensated: bool = Fal
         key = (dim, parent)
         if key not in cache:
             col = data.events[:, cols[dim]] if idx is None else data.events[idx, cols[dim]]
-            cache[key] = col if is_linear_dimension(dim) else np.arcsinh(col * inv_cof)
+            if is_linear_dimension(dim):
+                cache[key] = col
+            elif lg is not None:
+                cache[key] = logicle(col, lg["t"], lg["w"], lg["m"], lg["a"])
+            else:
+                cache[key] = np.arcsinh(col * inv_cof)
         return cache[key]
 
     members: dict[str, np.ndarray] = {}
@@ -439,7 +482,17 @@ def flowkit_sample(fcs: str | Path) -> fk.Sample:
     raise DataContractError(fcs, f"FlowKit cannot read the file: {last}")
 
 
-def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.DataFrame | None = None) -> GatingOutcome:
+def _checked(fcs: Path, panel: dict[str, str] | None, panel_name: str) -> FCSData:
+    data = read_fcs(fcs)
+    if panel is not None:
+        from .panel import enforce_panel
+
+        enforce_panel(data, panel, panel_name=panel_name)
+    return data
+
+
+def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.DataFrame | None = None,
+              panel: dict[str, str] | None = None, panel_name: str = "") -> GatingOutcome:  # fmt: skip
     """Apply a Gating-ML 2.0 file or a YAML strategy to one FCS file.
 
     Parameters
@@ -451,6 +504,9 @@ def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.Da
         XML defines it), a YAML strategy file or name, or a loaded :class:`Strategy`.
     spillover
         For a YAML strategy: a spillover matrix that replaces the file's own.
+    panel, panel_name
+        The file's panel (marker -> detector): checked first (:func:`helpers.cytometry.panel.enforce_panel`); for a
+        YAML strategy the stains are also renamed to the panel's markers, so synonyms ("KI67") gate like "Ki-67".
 
     Returns
     -------
@@ -465,7 +521,7 @@ def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.Da
             gs = fk.parse_gating_xml(str(xml))
         except Exception as err:  # FlowKit raises ValueError / KeyError / lxml errors for invalid documents
             raise DataContractError(xml, f"not a valid Gating-ML 2.0 document: {err}") from err
-        read_fcs(fcs)  # validates the file with the project's errors before FlowKit parses it
+        _checked(fcs, panel, panel_name)  # validates the file with the project's errors before FlowKit parses it
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sample = flowkit_sample(fcs)
@@ -475,7 +531,7 @@ def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.Da
         parents = {r.gate_name: (r.parent if r.parent != "root" else None) for _, r in report.iterrows()}
         return GatingOutcome(fcs.name, sample.event_count, members, parents)
     strat = gates if isinstance(gates, Strategy) else load_strategy(gates)
-    data = compensate_for(strat, read_fcs(fcs), spillover)
+    data = compensate_for(strat, _checked(fcs, panel, panel_name), spillover)
     outcome, _ = apply_strategy(data, strat, compensated=True)
     return outcome
 
@@ -498,7 +554,8 @@ def compensate_for(strategy: Strategy, data: FCSData, spillover: pd.DataFrame | 
     return data
 
 
-def gate_files(fcs_files: list[str | Path], gates: str | Path | Strategy, *, spillover=None) -> pd.DataFrame:
+def gate_files(fcs_files: list[str | Path], gates: str | Path | Strategy, *, spillover=None,
+               panel: dict[str, str] | None = None, panel_name: str = "") -> pd.DataFrame:  # fmt: skip
     """Gate several files (one at a time, so memory stays flat) and stack their statistics.
 
     Returns
@@ -510,30 +567,67 @@ def gate_files(fcs_files: list[str | Path], gates: str | Path | Strategy, *, spi
     if isinstance(gates, str | Path) and Path(gates).suffix.lower() != ".xml":
         strat = load_strategy(gates)
     with threadpool_limits(1):  # see readouts.process_files: one BLAS thread is faster for the compensation
-        frames = [gate_file(f, strat, spillover=spillover).stats() for f in fcs_files]
+        frames = [gate_file(f, strat, spillover=spillover, panel=panel, panel_name=panel_name).stats()
+                  for f in fcs_files]  # fmt: skip
     if not frames:
         return pd.DataFrame(columns=["file", "gate", "parent", "count", "percent_parent"])
     return pd.concat(frames, ignore_index=True)
 
 
-def gate_workspace(wsp: str | Path, fcs: str | Path) -> pd.DataFrame:
-    """Apply the gates of a FlowJo workspace to its FCS file (through FlowKit) and report counts per gate.
+def gate_workspace(wsp: str | Path, fcs: str | Path, *, panel: dict[str, str] | None = None,
+                   panel_name: str = "") -> pd.DataFrame:  # fmt: skip
+    """Apply the gates of a FlowJo workspace to an FCS file (FlowKit's workspace reader) and report counts per gate.
+
+    The file is matched to the workspace sample of the same name (the only sample when the workspace has one).
+    Where the workspace stores FlowJo's own event count for a gate, the count computed here must equal it.
 
     Returns
     -------
     pandas.DataFrame
         ``file, gate, parent, count, percent_parent``.
+
+    Raises
+    ------
+    DataContractError
+        File missing or unreadable, a workspace that FlowKit cannot parse, no sample of that name in the workspace,
+        or a count that differs from the count FlowJo stored.
     """
     wsp, fcs = Path(wsp), Path(fcs)
     for p in (wsp, fcs):
         if not p.is_file():
             raise DataContractError(p, "file not found")
-    read_fcs(fcs)
+    _checked(fcs, panel, panel_name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ws = fk.Workspace(str(wsp), fcs_samples=str(fcs))
-        sid = ws.get_sample_ids()[0]
+        try:
+            ws = fk.Workspace(str(wsp), fcs_samples=str(fcs))
+        except Exception as err:  # FlowKit raises bare lxml / KeyError / ValueError on malformed workspaces
+            raise DataContractError(wsp, f"not a FlowJo workspace FlowKit can read: {type(err).__name__}: {err}") from err
+        ids = ws.get_sample_ids()
+        sid = fcs.name if fcs.name in ids else (ids[0] if len(ids) == 1 else None)
+        if sid is None:
+            raise DataContractError(wsp, f"no sample named '{fcs.name}' in the workspace (samples: {', '.join(ids)})")
         ws.analyze_samples(sample_id=sid)
         rep = ws.get_gating_results(sid).report
-    return pd.DataFrame({"file": fcs.name, "gate": rep["gate_name"], "parent": rep["parent"],
-                         "count": rep["count"].astype(int), "percent_parent": rep["relative_percent"]})  # fmt: skip
+    out = pd.DataFrame({"file": fcs.name, "gate": rep["gate_name"], "parent": rep["parent"],
+                        "count": rep["count"].astype(int), "percent_parent": rep["relative_percent"]})  # fmt: skip
+    stored = _flowjo_counts(wsp, sid)
+    for g, c in zip(out["gate"], out["count"], strict=True):
+        if g in stored and stored[g] != c:
+            raise DataContractError(wsp, f"gate '{g}': {c} events computed, FlowJo stored {stored[g]}")
+    return out
+
+
+def _flowjo_counts(wsp: Path, sample_name: str) -> dict[str, int]:
+    """Gate name -> the event count FlowJo stored in the workspace (``Population count=``), for one sample."""
+    from lxml import etree
+
+    nodes = [n for n in etree.parse(str(wsp)).iter() if isinstance(n.tag, str) and etree.QName(n).localname == "SampleNode"]
+    if len(nodes) > 1:
+        nodes = [n for n in nodes if n.get("name") == sample_name]
+    out: dict[str, int] = {}
+    for node in nodes:
+        for pop in node.iter():
+            if isinstance(pop.tag, str) and etree.QName(pop).localname == "Population" and pop.get("count"):
+                out[pop.get("name")] = int(pop.get("count"))
+    return out

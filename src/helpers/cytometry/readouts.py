@@ -13,10 +13,15 @@ Formulas
 - SCENITH (Arguello et al. 2020), puromycin MFI of live leukemic cells: glucose dependence = 100 (Co - DG) / (Co - DGO);
   FAO/AAO capacity = 100 - glucose dependence; mitochondrial dependence = 100 (Co - O) / (Co - DGO); glycolytic
   capacity = 100 - mitochondrial dependence; each clipped to [0, 100].
-- BCL2-family score, in the spirit of the MAC-score (Waclawiczek et al. 2023, Cancer Discov): the ratio of BCL2 to the
-  other anti-apoptotic proteins in LSCs, log2(BCL2 / sqrt(BCL-xL x MCL1)) on MFIs. A ratio of intensities measured
-  on the same cytometer, so it does not depend on the arbitrary intensity unit. Its cut-off is derived in the cohort
-  (:func:`derive_cutoff`), not taken from the paper (different panel, different instrument).
+- BCL2-family score, in the spirit of the MAC-Score (Waclawiczek et al. 2023, Cancer Discov 13:1408-1427): the ratio
+  of BCL2 to the other anti-apoptotic proteins in CD34+ CD38- LSCs, log2(BCL2 / sqrt(BCL-xL x MCL1)) on MFIs. It is
+  not the published MAC-Score: the paper's exact formula, its LSC gate for CD34- AML and its cut-off could not be read
+  from the material available to this project (only its abstract: "a flow cytometry-based MAC-Score linking the ratio
+  of protein expression of BCL2, BCL-xL and MCL1 in LSCs", positive predictive value > 97 %), so no function carries
+  that name. Its cut-off is derived in the cohort (:func:`derive_cutoff`). BCL2, BCL-xL and MCL1 sit on different
+  detectors, so the plain ratio moves with each detector's gain; ``bcl2_family_score_tnorm`` divides each MFI by the
+  same protein's MFI in the tube's own T cells first (an internal reference cell type, as flow laboratories
+  normalise intracellular stains), which cancels every detector gain.
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from threadpoolctl import threadpool_limits
 from ..errors import DataContractError
 from .fcs import read_fcs
 from .gating import Strategy, apply_strategy, compensate_for, load_strategy
+from .panel import enforce_panel, marker_profile, swap_warnings
 from .privacy import tube_id
 from .qc import qc_file
+from .transforms import fluorescence_columns
 
 __all__ = [
     "MFI_READOUTS",
@@ -51,12 +58,14 @@ __all__ = [
 MFI_READOUTS = [
     ("lsc", "BCL2"), ("lsc", "BCL-xL"), ("lsc", "MCL1"), ("blasts", "BCL2"), ("blasts", "MCL1"),
     ("blasts", "BCL-xL"), ("live_blasts", "Puromycin"), ("lsc", "CD34"), ("blasts", "CD33"),
+    ("t_cells", "BCL2"), ("t_cells", "BCL-xL"), ("t_cells", "MCL1"),
 ]  # fmt: skip
 _MIN_EVENTS_MFI = 5  # a median of fewer events is not reported
 
 
 def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFrame | None = None,
-                 cofactor: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:  # fmt: skip
+                 cofactor: float | None = None, panel: dict[str, str] | None = None,
+                 panel_name: str = "") -> tuple[pd.DataFrame, pd.DataFrame, dict]:  # fmt: skip
     """Gate one file and measure it.
 
     Parameters
@@ -69,14 +78,21 @@ def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFram
         Spillover matrix overriding the file's own.
     cofactor
         arcsinh cofactor for QC (default: the strategy's).
+    panel, panel_name
+        The tube's panel (marker -> detector, from ``panels.csv``): enforced with
+        :func:`helpers.cytometry.panel.enforce_panel` (stains renamed to the panel's markers through the synonym
+        table; an unknown, contradicting or duplicated stain is a :class:`DataContractError`).
 
     Returns
     -------
     (stats, mfi, qc)
         ``stats``: file, gate, parent, count, percent_parent. ``mfi``: file, gate, marker, n, median (linear,
-        compensated). ``qc``: the :func:`helpers.cytometry.qc.qc_file` metrics plus ``events_kept``.
+        compensated). ``qc``: the :func:`helpers.cytometry.qc.qc_file` metrics plus ``events_kept`` and
+        ``_profile`` (the marker distributions over the leukemic cells, :func:`helpers.cytometry.panel.marker_profile`).
     """
     data = read_fcs(path)
+    if panel is not None:
+        enforce_panel(data, panel, panel_name=panel_name)
     qc = qc_file(data, cofactor=cofactor or strategy.cofactor)
     if qc["qc_flow_anomaly"]:
         # Keep the events acquired before the interruption: after a clog the flow runs under other conditions (the
@@ -89,6 +105,9 @@ def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFram
     data = compensate_for(strategy, data, spillover)
     outcome, _ = apply_strategy(data, strategy, compensated=True)
     stats = outcome.stats()
+    ref = outcome.membership.get("blasts", outcome.membership.get("cd45pos"))
+    fluo = [data.markers[i] for i in fluorescence_columns(data)]
+    qc["_profile"] = marker_profile(data, ref, fluo, cofactor=strategy.cofactor)
     rows = []
     for gate, marker in MFI_READOUTS:
         if gate not in outcome.membership or marker not in data.markers:
@@ -102,7 +121,8 @@ def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFram
 
 
 def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_functional", *,
-                  spillover: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:  # fmt: skip
+                  spillover: pd.DataFrame | None = None,
+                  panels: dict[str, dict[str, str]] | None = None) -> dict[str, pd.DataFrame]:  # fmt: skip
     """Process every file of a sample sheet, one file at a time (memory stays flat).
 
     Parameters
@@ -111,29 +131,44 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
         Validated sample sheet (:func:`helpers.cytometry.contract.load_sample_sheet`), with its ``path`` column.
     strategy
         Gating strategy or its YAML.
+    spillover
+        Spillover matrix overriding the files' own.
+    panels
+        ``{panel: {marker: detector}}`` (:func:`helpers.cytometry.contract.load_panels`): every file is checked
+        against its tube's panel (see :func:`helpers.cytometry.panel.enforce_panel`). The cohort pipeline always
+        passes it; None skips the check (for files without a panel definition).
 
     Returns
     -------
     dict
-        ``stats``, ``mfi`` and ``qc`` tables, each with ``tube_id, sample_id, panel, condition`` columns: tubes are
-        named by the sheet's ids, never by the instrument's file name (:mod:`helpers.cytometry.privacy`).
+        ``stats``, ``mfi``, ``qc`` and ``profiles`` tables, each with ``tube_id, sample_id, panel, condition``
+        columns: tubes are named by the sheet's ids, never by the instrument's file name
+        (:mod:`helpers.cytometry.privacy`). The QC table carries ``panel_warning``: channels that look swapped against
+        the sample's other tubes (:func:`helpers.cytometry.panel.swap_warnings`), empty when none.
     """
     strat = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
-    stats, mfis, qcs = [], [], []
+    stats, mfis, qcs, profs = [], [], [], []
     keys = ["tube_id", "sample_id", "panel", "condition"]
     with threadpool_limits(1):  # the 10 x 10 compensation product is slower with BLAS threads fighting over cores
-        rows = [(r, process_file(r.path, strat, spillover=spillover)) for r in sheet.itertuples(index=False)]
+        rows = [(r, process_file(r.path, strat, spillover=spillover, panel=None if panels is None else panels[r.panel],
+                                 panel_name=r.panel)) for r in sheet.itertuples(index=False)]  # fmt: skip
     for r, (s, m, q) in rows:
         meta = {"tube_id": tube_id(r.sample_id, r.panel, r.condition), "sample_id": r.sample_id, "panel": r.panel,
                 "condition": r.condition}
         stats.append(s.drop(columns="file").assign(**meta))
         mfis.append(m.drop(columns="file").assign(**meta))
+        profs.append(q.pop("_profile").drop(columns="file", errors="ignore").assign(**meta))
         qcs.append({**meta, **q})
     order = lambda df, cols: df[keys + [c for c in cols if c not in keys]]  # noqa: E731
+    qc = pd.DataFrame(qcs)
+    profiles = pd.concat(profs, ignore_index=True)
+    # swap_warnings compares the tubes of a sample by their key column, here the tube id
+    qc["panel_warning"] = qc["tube_id"].map(swap_warnings(profiles.rename(columns={"tube_id": "file"}))).fillna("")
     return {
+        "profiles": order(profiles, [c for c in profiles.columns if c not in keys]),
         "stats": order(pd.concat(stats, ignore_index=True), ["gate", "parent", "count", "percent_parent"]),
         "mfi": order(pd.concat(mfis, ignore_index=True), ["gate", "marker", "n", "median"]),
-        "qc": pd.DataFrame(qcs),
+        "qc": qc,
     }
 
 
@@ -214,7 +249,9 @@ FEATURES = {
     "lsc_bcl2_mfi": ("MFI (compensated)", "median BCL2 in CD34+ CD38- LSCs (PHENO tube)"),
     "lsc_bclxl_mfi": ("MFI (compensated)", "median BCL-xL in LSCs"),
     "lsc_mcl1_mfi": ("MFI (compensated)", "median MCL1 in LSCs"),
-    "bcl2_family_score": ("log2 ratio", "MAC-like score log2(BCL2 / sqrt(BCL-xL x MCL1)) in LSCs"),
+    "bcl2_family_score": ("log2 ratio", "log2(BCL2 / sqrt(BCL-xL x MCL1)) MFIs in LSCs (not the published MAC-Score)"),
+    "bcl2_family_score_tnorm": ("log2 ratio", "bcl2_family_score with each MFI divided by the same protein's MFI in "
+                                              "the tube's T cells (detector gains cancel)"),  # fmt: skip
     "t_cd69_pct": ("% of T cells", "CD69+ of CD3+ lymphocytes"),
     "t_hladr_pct": ("% of T cells", "HLA-DR+ of CD3+ lymphocytes"),
     "t_pd1_pct": ("% of T cells", "PD-1+ of CD3+ lymphocytes"),
@@ -271,6 +308,11 @@ def sample_features(res: dict[str, pd.DataFrame], sheet: pd.DataFrame, samples: 
     for marker, col in (("BCL2", "lsc_bcl2_mfi"), ("BCL-xL", "lsc_bclxl_mfi"), ("MCL1", "lsc_mcl1_mfi")):
         f[col] = _mfi(mf, "PHENO", "untreated", "lsc", marker).reindex(ids)
     f["bcl2_family_score"] = bcl2_family_score(f["lsc_bcl2_mfi"], f["lsc_bclxl_mfi"], f["lsc_mcl1_mfi"])
+    tref = {m: _mfi(mf, "PHENO", "untreated", "t_cells", m).reindex(ids) for m in ("BCL2", "BCL-xL", "MCL1")}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["bcl2_family_score_tnorm"] = bcl2_family_score(f["lsc_bcl2_mfi"] / tref["BCL2"].where(tref["BCL2"] > 0),
+                                                         f["lsc_bclxl_mfi"] / tref["BCL-xL"].where(tref["BCL-xL"] > 0),
+                                                         f["lsc_mcl1_mfi"] / tref["MCL1"].where(tref["MCL1"] > 0))  # fmt: skip
     for gate, parent, col in (("t_cd69", "t_cells", "t_cd69_pct"), ("t_hladr", "t_cells", "t_hladr_pct"),
                               ("t_pd1", "t_cells", "t_pd1_pct"), ("nk_cd69", "nk_cells", "nk_cd69_pct"),
                               ("nk_hladr", "nk_cells", "nk_hladr_pct")):  # fmt: skip
@@ -279,7 +321,8 @@ def sample_features(res: dict[str, pd.DataFrame], sheet: pd.DataFrame, samples: 
     if scores:
         z = (f[act] - f[act].mean()) / f[act].std(ddof=0).replace(0, np.nan)
         f["immune_activation_score"] = z.mean(axis=1)
-    f["cyto_files_failed_qc"] = (~qc.set_index("sample_id")["qc_pass"].astype(bool)).groupby(level=0).sum()
+    failed = qc.set_index("sample_id")["qc_status"].eq("fail") if "qc_status" in qc else ~qc.set_index("sample_id")["qc_pass"].astype(bool)
+    f["cyto_files_failed_qc"] = failed.groupby(level=0).sum()
     f["cyto_files_failed_qc"] = f["cyto_files_failed_qc"].reindex(ids).fillna(0).astype(int)
     f = f.reset_index()
     if samples is not None:

@@ -450,3 +450,233 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
     ident = pd.DataFrame(ids).drop_duplicates().reset_index(drop=True)
     ident = pd.concat([ident, pd.DataFrame({"patient_id": "", "identifier": _OPERATORS})], ignore_index=True)
     write_table(ident, out / "truth" / "cytometry_identifiers.csv")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Dye-dilution proliferation tubes (PROLIF): a separate stream, so the cohort's other files do not move.
+
+PROLIF_STREAM = 21
+# Per arm: fraction of the precursors that divide at least once, and the mean number of further divisions of those
+# that do (drug-treated arms divide less: AZA arrests the cycle, VEN kills cycling blasts).
+PROLIF_ARMS = {"untreated": (0.75, 2.2), "VEN": (0.55, 1.6), "AZA": (0.35, 0.9), "AZA+VEN": (0.2, 0.6)}
+PROLIF_DYE = {"marker": "CFSE", "detector": "FITC-A", "day0_log2": 15.0, "width_log2": 0.22, "dye_loss_log2": -0.25}
+
+
+def _precursor_fractions(responding: float, extra: float, n_gen: int) -> np.ndarray:
+    """Precursor distribution over generations 0..n_gen-1: undivided, else 1 + Poisson(extra) divisions (truncated)."""
+    from scipy.stats import poisson
+
+    k = np.arange(n_gen - 1)
+    pk = poisson.pmf(k, extra)
+    pk[-1] += 1 - pk.sum()  # cells that would divide more pile up in the last generation resolved
+    return np.concatenate([[1 - responding], responding * pk])
+
+
+def simulate_dye_dilution(out_dir: str | Path, *, seed: int = 20261129, n_events: int = 3000,
+                          n_samples: int = 2, n_generations: int = 8) -> pd.DataFrame:  # fmt: skip
+    """Write PROLIF tubes (CFSE dye dilution) with a planted generation structure, and their sample sheet and truth.
+
+    Per sample: a day-0 reference (undivided, stained), an unstained control and four cultured arms (untreated, VEN,
+    AZA, AZA+VEN) in which the precursors divide per :data:`PROLIF_ARMS`, scaled per sample by a random factor (the
+    patients differ). Cells: generation ``g`` holds ``P_g 2^g`` cells (no death), intensity ``2^(day0 - g + loss)`` with
+    a log-normal peak width, plus autofluorescence; 8 % of events are debris and dead cells with low, spread dye.
+
+    Parameters
+    ----------
+    out_dir
+        Folder; writes ``fcs/<sample>/PROLIF_<arm>.fcs``, ``sample_sheet.csv`` (panel PROLIF) and
+        ``truth_proliferation.csv`` (per file: planted indices from :func:`helpers.cytometry.proliferation_indices`
+        and the planted fraction of cells per generation).
+    seed, n_events, n_samples, n_generations
+        Stream ``default_rng([seed, 21])``; events per file; samples; generations 0..n-1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The planted truth table.
+    """
+    from ..cytometry.proliferation import proliferation_indices
+
+    rng = np.random.default_rng([seed, PROLIF_STREAM])
+    out = Path(out_dir)
+    dye = PROLIF_DYE
+    sheet, truth = [], []
+    for s in range(n_samples):
+        sid = f"PROLIF{s + 1:02d}"
+        vigour = rng.uniform(0.8, 1.2)
+        for arm in ("day0", "unstained", *PROLIF_ARMS):
+            if arm in PROLIF_ARMS:
+                resp, extra = PROLIF_ARMS[arm]
+                prec = _precursor_fractions(min(0.95, resp * vigour), extra * vigour, n_generations)
+            else:
+                prec = np.eye(n_generations)[0]
+            cells = prec * 2.0 ** np.arange(n_generations)
+            cells = cells / cells.sum()
+            n_debris = int(rng.binomial(n_events, 0.08))
+            n_cells = n_events - n_debris
+            gen = rng.choice(n_generations, size=n_cells, p=cells)
+            loss = dye["dye_loss_log2"] if arm in PROLIF_ARMS else 0.0
+            log2v = dye["day0_log2"] - gen + loss + rng.normal(0, dye["width_log2"], n_cells)
+            signal = 2.0**log2v if arm != "unstained" else np.zeros(n_cells)
+            deb = 2.0 ** rng.uniform(6, dye["day0_log2"] - 3, n_debris) if arm != "unstained" else np.zeros(n_debris)
+            fl = np.concatenate([signal, deb]) + rng.normal(*AUTOFLUOR, n_events)
+            fsc = np.concatenate([rng.normal(70000, 9000, n_cells), rng.normal(15000, 6000, n_debris)])
+            ssc = np.concatenate([rng.normal(25000, 6000, n_cells), rng.normal(10000, 5000, n_debris)])
+            order = rng.permutation(n_events)
+            time = np.cumsum(rng.exponential(1 / 3.0, n_events))
+            data = np.column_stack([np.clip(fsc[order], 0, MAX_RANGE), np.clip(ssc[order], 0, MAX_RANGE),
+                                    np.minimum(fl[order], MAX_RANGE), time])  # fmt: skip
+            rel = f"fcs/{sid}/PROLIF_{arm.replace('+', '-')}.fcs"
+            meta = {"$CYT": "LSRFortessa", "$TIMESTEP": "0.01", "$P1R": "262144", "$P2R": "262144", "$P3R": "262144",
+                    "$P4R": str(int(np.ceil(time[-1])) + 1)}  # fmt: skip
+            _write_fcs(out / rel, data, ["FSC-A", "SSC-A", dye["detector"], "Time"],
+                       ["FSC-A", "SSC-A", dye["marker"], "Time"], meta)  # fmt: skip
+            sheet.append({"file": rel, "sample_id": sid, "panel": "PROLIF", "condition": arm, "ven_um": 0.0,
+                          "aza_um": 0.0})  # fmt: skip
+            if arm in PROLIF_ARMS:
+                ven, aza = DRUG_CONCENTRATIONS_UM[arm]
+                sheet[-1].update(ven_um=ven, aza_um=aza)
+                row = {"file": rel, "sample_id": sid, "condition": arm, **proliferation_indices(cells)}
+                row.update({f"gen_{g}_pct": 100 * float(c) for g, c in enumerate(cells)})
+                truth.append(row)
+    write_table(pd.DataFrame(sheet), out / "sample_sheet.csv")
+    truth_df = pd.DataFrame(truth)
+    write_table(truth_df, out / "truth_proliferation.csv")
+    return truth_df
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Batch shifts (intensity standardisation), cluster counts (differential tests) and remission MRD: event tables drawn
+# from their own streams, for the methods that need a planted truth the cohort's files do not carry.
+
+BATCH_STREAM, COUNTS_STREAM, MRD_STREAM = 22, 23, 24
+
+
+def simulate_batch_shifts(*, seed: int = 20261129, n_batches: int = 4, samples_per_batch: int = 6,
+                          n_events: int = 3000, shifted: bool = True) -> dict:  # fmt: skip
+    """Samples acquired on different days, each day with an aliquot of one reference sample, under planted batch
+    effects (per day and detector: a gain, a non-linearity and an offset).
+
+    Returns
+    -------
+    dict
+        ``controls`` (batch -> DataFrame of the reference aliquot's events), ``samples`` (list of (batch, sample_id,
+        DataFrame)), ``truth`` (sample_id, batch and the true median of each channel without batch effect),
+        ``channels``.
+    """
+    rng = np.random.default_rng([seed, BATCH_STREAM])
+    channels = ["CD45", "CD34", "CD33", "BCL2"]
+    base = {"CD45": (3.1, 0.15), "CD34": (3.5, 0.25), "CD33": (3.3, 0.3), "BCL2": (3.4, 0.2)}
+
+    def draw(levels: dict[str, float], n: int) -> pd.DataFrame:
+        pos = rng.random(n) < 0.7  # 30 % of events negative for every marker (normal cells)
+        cols = {}
+        for c in channels:
+            mu, sd = base[c]
+            cols[c] = np.where(pos, 10 ** rng.normal(mu + levels[c], sd, n), 10 ** rng.normal(1.3, 0.3, n))
+        return pd.DataFrame(cols)
+
+    def batch_effect(df: pd.DataFrame, fx: dict) -> pd.DataFrame:
+        out = df.copy()
+        for c in channels:
+            g, gamma, off = fx[c]
+            out[c] = g * df[c] ** gamma + off + rng.normal(*AUTOFLUOR, len(df))
+        return out
+
+    controls, samples, truth = {}, [], []
+    ref_levels = dict.fromkeys(channels, 0.0)
+    for b in range(n_batches):
+        bid = f"day{b + 1}"
+        fx = {c: ((10 ** rng.normal(0, 0.25), rng.uniform(0.92, 1.08), rng.uniform(0, 80)) if shifted else (1.0, 1.0, 0.0))
+              for c in channels}  # fmt: skip
+        # gamma rescaled around a typical intensity so a non-linearity does not also act as a huge gain
+        fx = {c: (g * 3000 ** (1 - gm), gm, off) for c, (g, gm, off) in fx.items()}
+        controls[bid] = batch_effect(draw(ref_levels, n_events), fx)
+        for s in range(samples_per_batch):
+            sid = f"B{b + 1}S{s + 1}"
+            lv = {c: float(rng.normal(0, 0.2)) for c in channels}
+            true = draw(lv, n_events)
+            samples.append((bid, sid, batch_effect(true, fx)))
+            mfi = {c: float(np.median(v[v >= np.quantile(v, 0.4)])) for c, v in true[channels].items()}
+            truth.append({"sample_id": sid, "batch": bid, **mfi})
+    return {"controls": controls, "samples": samples, "truth": pd.DataFrame(truth), "channels": channels}
+
+
+def simulate_cluster_counts(*, seed: int = 20261129, n_patients: int = 20, n_clusters: int = 12,
+                            cells_per_sample: int = 3000, effect: dict[int, float] | None = None,
+                            concentration: float = 60.0) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Cells per sample and metacluster for paired diagnosis / relapse samples (Dirichlet-multinomial).
+
+    Each patient has its own composition (between-patient differences); each sample draws its proportions around it
+    with the Dirichlet ``concentration`` (overdispersion between samples of a patient); ``effect`` multiplies the
+    relapse proportion of some clusters (log fold change), everything else is null.
+
+    Returns
+    -------
+    (counts, meta)
+        Samples x clusters counts; ``meta`` with ``patient_id``, ``timepoint`` (diagnosis / relapse), indexed by
+        sample.
+    """
+    rng = np.random.default_rng([seed, COUNTS_STREAM])
+    effect = effect or {}
+    base = rng.dirichlet(np.full(n_clusters, 2.0))
+    rows, meta = [], []
+    for p in range(n_patients):
+        pat = rng.dirichlet(base * 80)
+        for tp in ("diagnosis", "relapse"):
+            prop = pat.copy()
+            if tp == "relapse":
+                for k, lfc in effect.items():
+                    prop[k] *= np.exp(lfc)
+                prop /= prop.sum()
+            q = rng.dirichlet(prop * concentration + 1e-3)
+            rows.append(rng.multinomial(cells_per_sample, q))
+            meta.append({"sample_id": f"P{p + 1:02d}-{tp[:3].upper()}", "patient_id": f"P{p + 1:02d}", "timepoint": tp})
+    meta = pd.DataFrame(meta).set_index("sample_id")
+    return pd.DataFrame(rows, index=meta.index, columns=range(n_clusters)), meta
+
+
+def simulate_mrd(*, seed: int = 20261129, n_cd45: int = 500_000, mrd_fraction: float = 1e-3,
+                 progenitor_fraction: float = 0.015, n_normal_reference: int = 5000) -> dict:  # fmt: skip
+    """Progenitor-gate events of a diagnosis and a remission marrow, and of a normal (regenerating) marrow.
+
+    Markers (arcsinh scale): CD34, CD117, CD45, CD33, CD13, CD56, CD7, HLA-DR (the ELN core MRD markers). Normal
+    progenitors form two overlapping populations (CD34+ myeloid and CD34- CD117+ promyelocyte-like, with a
+    regenerating shift of CD13/CD33); the leukemia carries a LAIP (CD7+ CD56+, CD45 lower) with its own spread. The
+    remission sample holds ``mrd_fraction`` of its ``n_cd45`` CD45+ cells as leukemic cells, among normal progenitors
+    (``progenitor_fraction`` of CD45+).
+
+    Returns
+    -------
+    dict
+        ``markers``, ``normal`` (reference events), ``diagnosis`` (leukemic progenitor-gate events),
+        ``remission`` (events), ``is_leukemic`` (truth per remission event), ``n_cd45``, ``n_leukemic``.
+    """
+    rng = np.random.default_rng([seed, MRD_STREAM])
+    markers = ["CD34", "CD117", "CD45", "CD33", "CD13", "CD56", "CD7", "HLA-DR"]
+    normal_mu = np.array([[3.6, 3.0, 2.6, 2.8, 2.6, 0.4, 0.5, 3.2], [0.8, 3.2, 2.9, 3.3, 3.4, 0.4, 0.4, 1.0]])
+    leuk_mu = np.array([3.8, 3.1, 2.1, 3.0, 2.4, 2.6, 2.9, 3.3])
+
+    def normal_cells(n: int, regen: float) -> np.ndarray:
+        k = rng.random(n) < 0.6
+        mu = np.where(k[:, None], normal_mu[0], normal_mu[1]) + regen * np.array([0, 0, 0, 0.3, 0.3, 0.15, 0, 0])
+        return mu + rng.normal(0, 0.35, (n, len(markers)))
+
+    def leukemic(n: int) -> np.ndarray:
+        return leuk_mu + rng.normal(0, 0.4, (n, len(markers)))
+
+    n_leuk = int(rng.binomial(n_cd45, mrd_fraction))
+    n_prog = int(rng.binomial(n_cd45, progenitor_fraction))
+    rem = np.vstack([normal_cells(n_prog, regen=1.0), leukemic(n_leuk)])
+    lab = np.r_[np.zeros(n_prog, bool), np.ones(n_leuk, bool)]
+    order = rng.permutation(len(lab))
+    return {
+        "markers": markers,
+        "normal": pd.DataFrame(normal_cells(n_normal_reference, regen=rng.uniform(0, 1, (n_normal_reference, 1))),
+                               columns=markers),  # fmt: skip
+        "diagnosis": pd.DataFrame(leukemic(3000), columns=markers),
+        "remission": pd.DataFrame(rem[order], columns=markers),
+        "is_leukemic": lab[order],
+        "n_cd45": n_cd45,
+        "n_leukemic": n_leuk,
+    }
