@@ -88,7 +88,7 @@ def test_ten_planted_faults_are_all_listed(faulty):
     ]
     for pat in expected:
         assert sum(bool(re.search(pat, ln)) for ln in lines) == 1, (pat, lines)
-    assert len(lines) == 10, lines
+    assert len(lines) == 10, "\n".join(lines)
     assert r.stdout.splitlines()[-1] == f"10 problem(s) in {d.name}"
     assert str(d) not in r.stdout  # files are named relative to the cohort folder
     assert len(check_cohort(d)) == 10

@@ -11,6 +11,7 @@ import pytest
 from helpers.cytometry import load_cytometry, process_files, qc_file, read_fcs, write_fcs
 from helpers.cytometry.__main__ import main as cli
 from helpers.cytometry.panel import MARKER_SYNONYMS, canonical_marker, enforce_panel
+from helpers.cytometry.privacy import tube_id
 from helpers.errors import DataContractError
 from helpers.paths import repo_root
 from helpers.simulate import DEFAULT_SEED, ensure_cohort
@@ -64,7 +65,7 @@ def test_synonyms_give_the_same_features_as_the_panel_names(ci_cyto, inputs, tmp
             alt.at[i, "path"] = str(_restain(r.path, tmp_path / f"{r.condition}.fcs", **{"APC-R700-A": "KI67",
                                     "FITC-A": "Annexin V", "PerCP-Cy5.5-A": "7AAD", "BV510-A": "CD45 BV510"}))  # fmt: skip
     got = process_files(alt, inputs.gating, panels=inputs.panels)
-    pd.testing.assert_frame_equal(ref["stats"].drop(columns="file"), got["stats"].drop(columns="file"))
+    pd.testing.assert_frame_equal(ref["stats"], got["stats"])  # tubes are keyed by tube id, not by file name
     assert (got["stats"]["gate"] == "ki67pos").sum() == 4  # Ki-67 read under its synonym in all four FUNC tubes
 
 
@@ -128,10 +129,11 @@ def test_swapped_channels_flagged_in_qc_and_no_false_alarm(inputs, tmp_path):
                          & (sheet["condition"] == "untreated")][0]  # fmt: skip
     sheet.at[target, "path"] = str(_swap_columns(sheet.at[target, "path"], tmp_path / "swapped.fcs", "APC-A",
                                                  "PE-Cy7-A"))  # fmt: skip
-    qc = process_files(sheet, inputs.gating, panels=inputs.panels)["qc"].set_index("file")
-    warn = qc.loc[sheet.at[target, "file"], "panel_warning"]
+    qc = process_files(sheet, inputs.gating, panels=inputs.panels)["qc"].set_index("tube_id")
+    swapped = tube_id(sids[0], "FUNC", "untreated")
+    warn = qc.loc[swapped, "panel_warning"]
     assert "CD34 and CD38 look swapped" in warn
-    others = qc.drop(index=sheet.at[target, "file"])["panel_warning"]
+    others = qc.drop(index=swapped)["panel_warning"]
     assert (others == "").all(), others[others != ""]  # no false alarm in the 53 unswapped tubes
 
 

@@ -146,8 +146,9 @@ def _check_outcome_columns(df: pd.DataFrame, path: Path) -> None:
         checks += [
             (dead & dd.isna(), "death_date", "vital_status is dead but death_date is empty"),
             (~dead & dd.notna(), "death_date", "death_date given but vital_status is alive"),
-            (dd.notna() & (dd < pd.to_datetime(df["diagnosis_date"])), "death_date", "death_date before diagnosis_date"),
-            (dd.notna() & (dd != pd.to_datetime(df["last_followup_date"])), "death_date",
+            (dd.notna() & (dd < pd.to_datetime(df["diagnosis_date"], errors="coerce")), "death_date",
+             "death_date before diagnosis_date"),
+            (dd.notna() & (dd != pd.to_datetime(df["last_followup_date"], errors="coerce")), "death_date",
              "death_date differs from last_followup_date (the date of death ends follow-up)"),
         ]
     checks.append((responder & df["response_date"].isna(), "response_date",
