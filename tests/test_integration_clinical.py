@@ -420,3 +420,19 @@ def test_simulated_relapse_follows_the_published_eln2024_incidence():
         assert cir[cls] == pytest.approx(target, abs=0.06), cls
         assert RELAPSE_CALIBRATION["cir_24m"][cls] == pytest.approx(target, abs=0.015)
     assert 0.03 < pt["early_death"].mean() < 0.12
+
+
+def test_nearly_identical_changes_give_no_unreliable_paired_p():
+    """scipy warns of catastrophic cancellation when every patient changes by the same amount up to rounding: the
+    paired t p-value is then left empty instead of printed with a warning."""
+    import warnings
+
+    change = [1.0, 1.0, 1.0, 1.0, float(np.nextafter(1.0, 2.0))]  # equal but for the last bit of one value
+    rows = [(f"p{i}", "diagnosis", 0.0) for i in range(5)]
+    rows += [(f"p{i}", "relapse", c) for i, c in enumerate(change)]
+    d = pd.DataFrame(rows, columns=["patient_id", "timepoint", "x"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = it.within_patient_shifts(d, ["x"], method="paired")
+    assert np.isnan(out["paired_p"].iloc[0]) and np.isnan(out["ci_low"].iloc[0])
+    assert out["paired_mean"].iloc[0] == pytest.approx(1.0)

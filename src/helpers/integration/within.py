@@ -19,11 +19,28 @@ differ (a prognostic question, not a change).
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .stats import bh_fdr
+
+
+def _t_test(test: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | None:
+    """A scipy t-test, or None when scipy reports catastrophic cancellation (values nearly identical).
+
+    Its p-value would then be unreliable (scipy says so), and the warning would print a machine path into the notebook.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Precision loss occurred", category=RuntimeWarning)
+        try:
+            return test(*args, **kwargs)
+        except RuntimeWarning:
+            return None
 
 __all__ = ["within_patient_shifts", "between_patient_differences", "fixed_effects_shift"]
 
@@ -92,15 +109,16 @@ def within_patient_shifts(
             continue
         wide = d.groupby([group, "timepoint"])[f].mean().unstack()
         diff = (wide[contrast] - wide[reference]).to_numpy()
-        tt = stats.ttest_1samp(diff, 0.0)
-        row.update(paired_mean=float(diff.mean()), paired_p=float(tt.pvalue) if np.any(diff != diff[0]) else np.nan)
+        tt = _t_test(stats.ttest_1samp, diff, 0.0)
+        ok = tt is not None and np.any(diff != diff[0])
+        row.update(paired_mean=float(diff.mean()), paired_p=float(tt.pvalue) if ok else np.nan)
         if np.any(diff != 0):
             row["p_wilcoxon"] = float(stats.wilcoxon(diff).pvalue)
         fe = fixed_effects_shift(d[f].to_numpy(), (d["timepoint"] == contrast).to_numpy(), d[group].to_numpy())
         if method == "fixed_effects":
             row.update(estimate=fe["estimate"], ci_low=fe["ci_low"], ci_high=fe["ci_high"], p=fe["p"])
         else:
-            ci = tt.confidence_interval() if np.isfinite(tt.statistic) else (np.nan, np.nan)
+            ci = tt.confidence_interval() if ok and np.isfinite(tt.statistic) else (np.nan, np.nan)
             row.update(estimate=float(diff.mean()), ci_low=float(ci[0]), ci_high=float(ci[1]), p=row["paired_p"])
         rows.append(row)
     cols = ["feature", "n_paired", "estimate", "ci_low", "ci_high", "p", "q", "paired_mean", "paired_p", "p_wilcoxon",
@@ -139,8 +157,9 @@ def between_patient_differences(
         b = d.loc[(rel == 0) & d[f].notna(), f].to_numpy(float)
         row = {"feature": f, "n_relapsed": len(a), "n_not_relapsed": len(b), "estimand": "between-patient difference"}
         if len(a) >= 3 and len(b) >= 3:
+            welch = _t_test(stats.ttest_ind, a, b, equal_var=False)
             row.update(mean_relapsed=a.mean(), mean_not_relapsed=b.mean(), difference=a.mean() - b.mean(),
-                       p_welch=float(stats.ttest_ind(a, b, equal_var=False).pvalue),
+                       p_welch=np.nan if welch is None else float(welch.pvalue),
                        p_mannwhitney=float(stats.mannwhitneyu(a, b).pvalue))  # fmt: skip
         rows.append(row)
     cols = ["feature", "n_relapsed", "n_not_relapsed", "mean_relapsed", "mean_not_relapsed", "difference", "p_welch",
