@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(PY) -m helpers.simulate --scale ci --out data/simulated/ci --incremental
 	$(PY) -m pytest -n 2 --dist loadgroup tests
 	@# The references re-execute into scratch folders, not into results/ and figures/, under two numeric kernels at
-	@# once (the detected one and Haswell / AVX2); nbval checks the outputs, tests/reference_tables.py the tables.
+	@# once (the detected one and Sandybridge / AVX2); nbval checks the outputs, tests/reference_tables.py the tables.
 	$(PY) tools/check_references.py
 
 references: $(STAMP)
