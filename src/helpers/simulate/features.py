@@ -4,7 +4,7 @@ They stand in for the axis notebooks' features.csv: each latent quantity of trut
 written in the data contract of CONTRIBUTING.md (features.csv + features_dictionary.csv per axis). The noise levels
 are of the order of the assays' own (CellTiter-Glo CV 5-10 %, flow percentages a few points). Running the four axis
 notebooks on a cohort takes minutes; these tables take a fraction of a second, which is what the integration tests
-and the power analysis of the study design (:mod:`helpers.integration.power`) need for cohorts of any size.
+and the power analysis of the study design (:mod:`helpers.simulate.power`) need for cohorts of any size.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..assays import has_assay
 from ..io import write_table
 
 __all__ = ["simulate_feature_tables"]
@@ -35,7 +36,7 @@ def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, see
     truth = pd.read_csv(cohort_dir / "truth" / "samples.csv", dtype={"sample_id": str, "patient_id": str})
     samples = pd.read_csv(cohort_dir / "samples.csv", dtype=str, keep_default_na=False)
     t = truth.merge(samples[["sample_id", "assays"]], on="sample_id")
-    has = {a: t["assays"].str.split(";").map(lambda v, a=a: a in v) for a in ("dst", "cytometry", "scrna", "barcoding")}
+    has = {a: has_assay(t["assays"], a) for a in ("dst", "cytometry", "scrna", "barcoding")}
     ids = ["sample_id", "patient_id", "timepoint"]
     n = len(t)
 
