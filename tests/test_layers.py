@@ -1,6 +1,6 @@
 """The package's layers, checked over its ``import`` statements (what an import-linter contract would state).
 
-core (paths, io, errors, validation, stats, units, assays, registry, plotting, the clinical contract, ...)
+core (paths, io, errors, validation, stats, units, assays, the axis registry, plotting, the clinical contract, ...)
   -> public-data modules (``beataml``)
   -> axes (``dst``, ``cytometry``, ``scrna``, ``barcodes``), which never import each other
   -> ``integration``
@@ -22,7 +22,7 @@ import helpers
 PACKAGE = Path(helpers.__file__).parent
 AXES = ("dst", "cytometry", "scrna", "barcodes")
 CORE = ("paths", "io", "errors", "validation", "stats", "units", "assays", "numeric", "plausibility", "safepaths",
-        "registry", "plotting", "regression", "clinical", "cli", "data")  # fmt: skip
+        "registry", "plotting", "regression", "clinical", "cli", "axes", "data")  # fmt: skip
 APPLICATIONS = ("check", "cli", "cohort_summary", "pipeline", "workflow", "__main__", "__init__")
 
 

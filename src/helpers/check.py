@@ -10,11 +10,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .axes import axes
 from .errors import DataContractError
 
 __all__ = ["check_cohort", "main", "dream_check"]
 
-AXIS_FOLDERS = ("dst", "cytometry", "scrna", "barcodes")
+AXIS_FOLDERS = tuple(a.name for a in axes())
 
 
 def _attempt(found: list[DataContractError], fn: Callable, /, *args, where: Path | None = None, **kwargs):

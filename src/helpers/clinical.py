@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .assays import parse_assays
+from .axes import assay_tokens
 from .errors import DataContractError
 from .plausibility import clinical_problems, report, samples_problems
 from .units import DAYS_PER_MONTH
@@ -40,7 +41,7 @@ RESPONSES = ["CR", "CRh", "CRi", "MLFS", "PR", "refractory", "early_death"]
 RESPONDER_CATEGORIES = ("CR", "CRh", "CRi")  # composite complete remission (CR + CRh + CRi)
 MRD_THRESHOLD_PCT = 0.1  # flow MRD positive at >= 0.1 % of leukocytes (ELN 2021 MRD update, Heuser et al., Blood 2021)
 TIMEPOINTS = ["diagnosis", "remission", "relapse"]
-ASSAYS = {"dst", "cytometry", "scrna", "barcoding"}
+ASSAYS = set(assay_tokens())
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 # Döhner H, et al. Genetic risk classification for adults with AML receiving less-intensive therapies: the 2024 ELN

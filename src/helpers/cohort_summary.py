@@ -6,11 +6,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from .assays import parse_assays
+from .axes import assay_tokens
 from .plotting import RESPONSE_COLORS, TIMEPOINT_COLORS
 
 __all__ = ["response_by_risk", "assay_availability", "plot_cohort_overview"]
 
-ASSAY_ORDER = ["dst", "cytometry", "scrna", "barcoding"]
+ASSAY_ORDER = list(assay_tokens())
 
 
 def response_by_risk(clinical: pd.DataFrame) -> pd.DataFrame:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..assays import has_assay
+from ..axes import axes
 from ..clinical import RESPONDER_CATEGORIES, genetic_groups
 from ..errors import DataContractError
 from ..units import DAYS_PER_MONTH
@@ -49,8 +50,8 @@ __all__ = [
     "biomarker_candidates",
 ]
 
-# Upstream notebook -> assay name used in samples.csv's ``assays`` column.
-AXIS_OF_NOTEBOOK = {"01_dst": "dst", "02_cytometry": "cytometry", "03_scrna": "scrna", "04_barcodes": "barcoding"}
+# Upstream notebook -> assay name used in samples.csv's ``assays`` column (helpers/data/axes.yaml).
+AXIS_OF_NOTEBOOK = {a.notebook: a.assay for a in axes()}
 AXES = tuple(AXIS_OF_NOTEBOOK.values())
 DICTIONARY_COLUMNS = ("name", "unit", "source", "definition")
 _ID_COLUMNS = ("sample_id", "patient_id", "timepoint")

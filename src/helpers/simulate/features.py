@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..assays import has_assay
+from ..axes import assay_tokens, axes
 from ..io import write_table
 
 __all__ = ["simulate_feature_tables"]
@@ -36,7 +37,7 @@ def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, see
     truth = pd.read_csv(cohort_dir / "truth" / "samples.csv", dtype={"sample_id": str, "patient_id": str})
     samples = pd.read_csv(cohort_dir / "samples.csv", dtype=str, keep_default_na=False)
     t = truth.merge(samples[["sample_id", "assays"]], on="sample_id")
-    has = {a: has_assay(t["assays"], a) for a in ("dst", "cytometry", "scrna", "barcoding")}
+    has = {a: has_assay(t["assays"], a) for a in assay_tokens()}
     ids = ["sample_id", "patient_id", "timepoint"]
     n = len(t)
 
@@ -111,4 +112,4 @@ def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, see
     )
     if n == 0:
         raise ValueError(f"{cohort_dir / 'truth' / 'samples.csv'}: no samples to derive features from")
-    return {nb: str(out_root / nb) for nb in ("01_dst", "02_cytometry", "03_scrna", "04_barcodes")}
+    return {a.notebook: str(out_root / a.notebook) for a in axes()}
