@@ -28,7 +28,8 @@ seed = 20261129
 # %%
 import pandas as pd
 
-from helpers.cohort_summary import assay_availability, load_cohort_tables, plot_cohort_overview, response_by_risk
+from helpers.clinical import load_cohort_tables
+from helpers.cohort_summary import assay_availability, plot_cohort_overview, response_by_risk
 from helpers.io import write_table
 from helpers.paths import output_folders, resolve
 from helpers.plotting import save_figure, set_style

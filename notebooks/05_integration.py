@@ -88,7 +88,7 @@ print(f"cohort {cohort}, mode {mode}")
 
 # %%
 if DREAM:
-    from helpers.cohort_summary import load_cohort_tables
+    from helpers.clinical import load_cohort_tables
 
     clinical, samples = load_cohort_tables(resolve(data_dir))
     feats, axes_status = it.collect_features({k: resolve(v) for k, v in upstream_dirs.items()})
@@ -695,7 +695,7 @@ if DREAM:
 
 # %%
 if DREAM and simulated:
-    from helpers.integration.power import planted_effect_power, planted_effect_tests
+    from helpers.simulate.power import planted_effect_power, planted_effect_tests
 
     roles = {"ven_auc": "ex vivo VEN sensitivity", "pct_monocytic": "monocytic fraction", "tnk_activation": "T/NK activation"}
     absent = [r for r in roles.values() if r not in markers]

@@ -6,10 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import entropy
-from statsmodels.stats.multitest import multipletests
 
 from helpers.barcodes import (
-    bh_qvalues,
     clone_state_table,
     correlation_matrix,
     diversity_table,
@@ -87,11 +85,6 @@ def test_rarefaction_exact_against_enumeration():
         exp = np.mean([len(set(reads[list(c)])) for c in combinations(range(5), n)])
         assert rarefaction(counts, [n])[0] == pytest.approx(exp)
     assert rarefaction(counts, [5, 50]).tolist() == [3, 3]
-
-
-def test_bh_matches_statsmodels():
-    p = np.random.default_rng(0).random(200) ** 3
-    np.testing.assert_allclose(bh_qvalues(p), multipletests(p, method="fdr_bh")[1], rtol=1e-12)
 
 
 def test_larry_bridge(public_data):

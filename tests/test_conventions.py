@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.cli import dream_check, open_output, version_string
+from helpers.check import dream_check
+from helpers.cli import open_output, version_string
 from helpers.io import write_table
 from helpers.paths import repo_root
 

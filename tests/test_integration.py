@@ -14,14 +14,14 @@ from sklearn.metrics import roc_auc_score
 
 from helpers import integration as it
 from helpers.beataml import eln2024_from_calls
-from helpers.cohort_summary import load_cohort_tables
+from helpers.clinical import load_cohort_tables
 from helpers.errors import DataContractError
-from helpers.integration.power import planted_effect_power, planted_effect_tests, simulated_patient_table
 from helpers.io import write_table
 from helpers.paths import repo_root
 from helpers.pipeline import discover_notebooks
 from helpers.simulate import DEFAULT_SEED, PLANTED_EFFECTS, ensure_cohort
 from helpers.simulate.features import simulate_feature_tables
+from helpers.simulate.power import planted_effect_power, planted_effect_tests, simulated_patient_table
 
 NOTEBOOK = repo_root() / "notebooks" / "05_integration.py"
 

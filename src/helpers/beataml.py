@@ -22,9 +22,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .clinical import MUTATION_COLUMNS, eln2024_less_intensive
+from .clinical import MUTATION_COLUMNS, eln2024_less_intensive, genetic_groups
 from .errors import DataContractError
 from .registry import dataset_path
+from .stats import bh_fdr
+from .units import DAYS_PER_MONTH
 
 __all__ = [
     "BEATAML_DICTIONARY",
@@ -150,7 +152,6 @@ def load_beataml(*, drugs: tuple[str, ...] = ("Venetoclax", "Azacytidine")) -> p
         :data:`helpers.clinical.MUTATION_COLUMNS` (:func:`mutation_flags`), ``signalling``, ``npm1_or_idh``,
         ``eln2024``, ``<drug>_auc`` per drug.
     """
-    from .integration.tables import genetic_groups  # lazy: the integration package is heavy and imports widely
 
     coh = read_json("cohort.json")
     require_keys(coh, ("patients", "sequenced"), "cohort.json")
@@ -177,7 +178,7 @@ def load_beataml(*, drugs: tuple[str, ...] = ("Venetoclax", "Azacytidine")) -> p
             "bm_blast_pct": p["blastsBM"],
             "eln2017": p["eln"],
             "response": p["response"],
-            "os_months": p["os"] / 30.4375,
+            "os_months": p["os"] / DAYS_PER_MONTH,
             "os_event": p["vital"].map({"Dead": 1.0, "Alive": 0.0}),
         }
     )
@@ -229,7 +230,6 @@ def ven_by_mutation(table: pd.DataFrame, genes: list[str], *, auc: str = "ven_au
         at least 3 mutated and 3 wild-type patients), Benjamini-Hochberg ``q`` across ``genes``; ``direction`` is
         ``resistant`` when the mutants' median AUC is higher.
     """
-    from .integration.stats import bh_fdr  # lazy, as in load_beataml
 
     rows = []
     for g in genes:

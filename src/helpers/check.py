@@ -6,12 +6,16 @@ and exits with status 2 when there is any, so that a lab fixes its folder in one
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .axes import axes
 from .errors import DataContractError
 
-__all__ = ["check_cohort", "main"]
+__all__ = ["check_cohort", "main", "dream_check"]
+
+AXIS_FOLDERS = tuple(a.name for a in axes())
 
 
 def _attempt(found: list[DataContractError], fn: Callable, /, *args, where: Path | None = None, **kwargs):
@@ -143,3 +147,53 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{a.data_dir.name}: follows the data contract")
     return 0
+
+
+def _axis_of(exc: DataContractError, base: Path) -> str:
+    """The axis folder a problem is in (``clinical`` for the top-level tables)."""
+    if exc.path is None:
+        return "clinical"
+    try:
+        first = exc.path.resolve().relative_to(base.resolve()).parts[0]
+    except (ValueError, IndexError):
+        return "clinical"
+    return first if first in AXIS_FOLDERS else "clinical"
+
+
+def dream_check(argv: list[str] | None = None) -> int:
+    """Console script ``dream-check FOLDER``: the problems of :func:`check_cohort`, axis by axis.
+
+    Parameters
+    ----------
+    argv
+        Command-line arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 when the folder follows the contract, 2 otherwise (one ``axis: ok`` line per axis the cohort
+        has, or one ``axis: error: ...`` line per problem naming file, row and column).
+    """
+    import argparse
+
+    from .cli import add_version
+
+    ap = argparse.ArgumentParser(prog="dream-check", description="Validate a cohort folder against the data "
+                                 "contract, axis by axis.")  # fmt: skip
+    add_version(ap)
+    ap.add_argument("folder", type=Path, help="cohort folder that follows the data contract (data/README.md)")
+    a = ap.parse_args(argv)
+    if not a.folder.is_dir():
+        print(f"dream-check: error: {a.folder.name} is not a folder", file=sys.stderr)
+        return 2
+    problems = check_cohort(a.folder)
+    by_axis: dict[str, list[DataContractError]] = {}
+    for exc in problems:
+        by_axis.setdefault(_axis_of(exc, a.folder), []).append(exc)
+    for axis in ["clinical", *(x for x in AXIS_FOLDERS if (a.folder / x).is_dir())]:
+        found = by_axis.get(axis, [])
+        if not found:
+            print(f"{axis}: ok")
+        for exc in found:
+            print(f"{axis}: error: {_shown(exc, a.folder)}")
+    return 2 if problems else 0

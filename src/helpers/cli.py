@@ -31,7 +31,6 @@ __all__ = [
     "dream_cytometry",
     "dream_scrna",
     "dream_barcodes",
-    "dream_check",
 ]
 
 STDOUT = "-"
@@ -167,66 +166,3 @@ def dream_run(argv: list[str] | None = None) -> int:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.main(argv, prog="dream-run")
-
-
-def dream_check(argv: list[str] | None = None) -> int:
-    """Console script ``dream-check FOLDER``: validate a cohort folder against the data contract, axis by axis.
-
-    Reports, for each axis folder the cohort has, whether it loads under the contract, and the first problem
-    (file, row, column) when it does not. Exit status 0 when every present axis loads, 2 otherwise.
-    """
-    ap = argparse.ArgumentParser(prog="dream-check", description=dream_check.__doc__.split("\n\n")[0])
-    add_version(ap)
-    ap.add_argument("folder", type=Path, help="cohort folder that follows the data contract (data/README.md)")
-    a = ap.parse_args(argv)
-    folder = a.folder
-    if not folder.is_dir():
-        print(f"dream-check: error: {folder} is not a folder", file=sys.stderr)
-        return 2
-    checks = [("clinical", _check_clinical)]
-    checks += [(axis, fn) for axis, fn in (("dst", _check_dst), ("cytometry", _check_cytometry),
-                                           ("scrna", _check_scrna), ("barcodes", _check_barcodes))
-               if (folder / axis).is_dir()]
-    bad = 0
-    for axis, fn in checks:
-        try:
-            what = fn(folder)
-        except (DataContractError, FileNotFoundError, ValueError, KeyError) as exc:
-            bad += 1
-            print(f"{axis}: error: {exc}")
-        else:
-            print(f"{axis}: ok ({what})")
-    return 2 if bad else 0
-
-
-def _check_clinical(folder: Path) -> str:
-    from .clinical import load_clinical, load_samples
-
-    clinical = load_clinical(folder)
-    return f"{len(clinical)} patients, {len(load_samples(folder, clinical=clinical))} samples"
-
-
-def _check_dst(folder: Path) -> str:
-    from .clinical import load_samples
-    from .dst.io import load_plates
-
-    wells = load_plates(folder / "dst", samples=load_samples(folder))
-    return f"{len(wells)} wells"
-
-
-def _check_cytometry(folder: Path) -> str:
-    from .cytometry.contract import load_sample_sheet
-
-    return f"{len(load_sample_sheet(folder / 'cytometry' / 'sample_sheet.csv'))} files in the sample sheet"
-
-
-def _check_scrna(folder: Path) -> str:
-    from .scrna.load import read_sample_sheet
-
-    return f"{len(read_sample_sheet(folder / 'scrna' / 'sample_sheet.csv'))} samples in the sample sheet"
-
-
-def _check_barcodes(folder: Path) -> str:
-    from .barcodes.contract import load_barcode_dataset
-
-    return f"{len(load_barcode_dataset(folder).sheet)} libraries"

@@ -12,8 +12,11 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from .assays import parse_assays
+from .axes import assay_tokens
 from .errors import DataContractError
 from .plausibility import clinical_problems, report, samples_problems
+from .units import DAYS_PER_MONTH
 from .validation import read_csv_checked, validate_frame
 
 __all__ = [
@@ -26,6 +29,8 @@ __all__ = [
     "eln2024_rules",
     "ELN2024_RULES",
     "NOT_COMPUTABLE",
+    "genetic_groups",
+    "load_cohort_tables",
 ]
 
 MUTATION_COLUMNS = ["NPM1", "IDH1", "IDH2", "FLT3_ITD", "NRAS", "KRAS", "TP53", "RUNX1", "ASXL1", "PTPN11", "DDX41"]
@@ -36,7 +41,7 @@ RESPONSES = ["CR", "CRh", "CRi", "MLFS", "PR", "refractory", "early_death"]
 RESPONDER_CATEGORIES = ("CR", "CRh", "CRi")  # composite complete remission (CR + CRh + CRi)
 MRD_THRESHOLD_PCT = 0.1  # flow MRD positive at >= 0.1 % of leukocytes (ELN 2021 MRD update, Heuser et al., Blood 2021)
 TIMEPOINTS = ["diagnosis", "remission", "relapse"]
-ASSAYS = {"dst", "cytometry", "scrna", "barcoding"}
+ASSAYS = set(assay_tokens())
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 # Döhner H, et al. Genetic risk classification for adults with AML receiving less-intensive therapies: the 2024 ELN
@@ -108,7 +113,7 @@ SAMPLES_SCHEMA = pa.DataFrameSchema(
         "timepoint": pa.Column(str, pa.Check.isin(TIMEPOINTS)),
         "tissue": pa.Column(str, pa.Check.isin(["bone_marrow", "peripheral_blood"])),
         "collection_date": pa.Column(str, pa.Check.str_matches(_DATE)),
-        "assays": pa.Column(str, pa.Check(lambda s: s.fillna("").map(lambda v: set(filter(None, v.split(";"))) <= ASSAYS)), nullable=True),
+        "assays": pa.Column(str, pa.Check(lambda s: s.map(lambda v: parse_assays(v) <= ASSAYS)), nullable=True),
     },
     strict=False,
 )
@@ -300,9 +305,9 @@ def clinical_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
             "early_death_30": (days_to_death <= 30).astype(int),
             "early_death_60": (days_to_death <= 60).astype(int),
             "relapse": c["relapse"].where(responder == 1),
-            "rfs_months": ((rfs_end - r).dt.days / 30.4375).where(responder == 1),
+            "rfs_months": ((rfs_end - r).dt.days / DAYS_PER_MONTH).where(responder == 1),
             "rfs_event": ((c["relapse"] == 1) | (dead == 1)).astype(int).where(responder == 1),
-            "os_months": (fu - d).dt.days / 30.4375,
+            "os_months": (fu - d).dt.days / DAYS_PER_MONTH,
             "os_event": dead,
         }
     )
@@ -310,3 +315,43 @@ def clinical_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
         responder == 0, "primary_resistant", np.where(c["relapse"] == 1, "responder_relapsed", "responder_ongoing")
     )
     return out
+
+
+def genetic_groups(clinical: pd.DataFrame) -> pd.DataFrame:
+    """Derived genetic groups used by the models.
+
+    ``signalling``: FLT3-ITD, NRAS, KRAS or PTPN11 mutated (RAS/receptor tyrosine kinase signalling, linked to VEN
+    resistance); ``npm1_or_idh``: NPM1, IDH1 or IDH2 mutated (linked to VEN sensitivity). Missing calls stay missing.
+    """
+    def any_of(cols):
+        present = [c for c in cols if c in clinical]
+        m = clinical[present].astype(float)
+        val = (m.fillna(0) > 0).any(axis=1).astype(float)
+        # Unknown only when no gene is known to be mutated and at least one call is missing.
+        return val.where(val.eq(1) | m.notna().all(axis=1))
+
+    return pd.DataFrame(
+        {"signalling": any_of(["FLT3_ITD", "NRAS", "KRAS", "PTPN11"]), "npm1_or_idh": any_of(["NPM1", "IDH1", "IDH2"])},
+        index=clinical.index,
+    )
+
+
+def load_cohort_tables(data_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clinical table with ELN 2024 and endpoints, and the sample table, both validated.
+
+    Parameters
+    ----------
+    data_dir
+        A cohort folder holding ``clinical.csv`` and ``samples.csv``.
+
+    Returns
+    -------
+    clinical, samples
+        One row per patient (with ``eln2024`` and the endpoints of :func:`clinical_endpoints`) and one per sample.
+    """
+    clinical = load_clinical(data_dir)
+    samples = load_samples(data_dir, clinical=clinical)
+    clinical = clinical.assign(eln2024=eln2024_less_intensive(clinical)).merge(
+        clinical_endpoints(clinical).drop(columns=["relapse"]), on="patient_id"
+    )
+    return clinical, samples

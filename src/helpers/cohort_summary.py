@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .clinical import clinical_endpoints, eln2024_less_intensive, load_clinical, load_samples
+from .assays import parse_assays
+from .axes import assay_tokens
 from .plotting import RESPONSE_COLORS, TIMEPOINT_COLORS
 
-__all__ = ["load_cohort_tables", "response_by_risk", "assay_availability", "plot_cohort_overview"]
+__all__ = ["response_by_risk", "assay_availability", "plot_cohort_overview"]
 
-ASSAY_ORDER = ["dst", "cytometry", "scrna", "barcoding"]
-
-
-def load_cohort_tables(data_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Clinical table with ELN 2024 and endpoints, and the sample table, both validated."""
-    clinical = load_clinical(data_dir)
-    samples = load_samples(data_dir, clinical=clinical)
-    clinical = clinical.assign(eln2024=eln2024_less_intensive(clinical)).merge(
-        clinical_endpoints(clinical).drop(columns=["relapse"]), on="patient_id"
-    )
-    return clinical, samples
+ASSAY_ORDER = list(assay_tokens())
 
 
 def response_by_risk(clinical: pd.DataFrame) -> pd.DataFrame:
@@ -50,7 +39,7 @@ def response_by_risk(clinical: pd.DataFrame) -> pd.DataFrame:
 
 def assay_availability(samples: pd.DataFrame) -> pd.DataFrame:
     """Samples per timepoint with each assay."""
-    long = samples.assign(assay=samples["assays"].str.split(";")).explode("assay")
+    long = samples.assign(assay=samples["assays"].map(lambda v: sorted(parse_assays(v)))).explode("assay")
     long = long[long["assay"].isin(ASSAY_ORDER)]
     tab = pd.crosstab(long["timepoint"], long["assay"]).reindex(columns=ASSAY_ORDER, fill_value=0)
     tab = tab.reindex([t for t in ["diagnosis", "remission", "relapse"] if t in tab.index])

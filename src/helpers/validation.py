@@ -3,20 +3,44 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
 
 from .errors import DataContractError
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 __all__ = ["read_csv_checked", "validate_frame"]
 
 
-def read_csv_checked(path: str | Path, **kwargs) -> pd.DataFrame:
-    """``pd.read_csv`` with empty cells as missing and a :class:`DataContractError` for missing or unparsable files."""
+def read_csv_checked(path: str | Path, *, what: str = "file", **kwargs) -> pd.DataFrame:
+    """The one CSV reader of the contract tables: ``pd.read_csv`` with clear errors.
+
+    Parameters
+    ----------
+    path
+        The table to read.
+    what
+        What the file is, for the "not found" message (``"sample sheet"``, ``"count table"``).
+    **kwargs
+        Passed to :func:`pandas.read_csv`; by default only empty cells are missing (``keep_default_na=False``,
+        ``na_values=[""]``), so that a sample called ``NA`` stays a sample.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table as read.
+
+    Raises
+    ------
+    DataContractError
+        The file is missing, empty, not UTF-8 or not parseable as a table (naming the file).
+    """
     path = Path(path)
     if not path.is_file():
-        raise DataContractError(path, "file not found")
+        raise DataContractError(path, f"{what} not found")
     kwargs.setdefault("keep_default_na", False)
     kwargs.setdefault("na_values", [""])
     try:
@@ -38,9 +62,11 @@ def validate_frame(df: pd.DataFrame, schema: pa.DataFrameSchema, path: str | Pat
     missing = [c for c, col in schema.columns.items() if col.required and c not in df.columns]
     if missing:
         raise DataContractError(path, f"missing required column(s): {', '.join(missing)}", column=missing[0])
+    from pandera.errors import SchemaErrors  # lazy: readers of plain CSV files need no pandera
+
     try:
         return schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except SchemaErrors as exc:
         cases = exc.failure_cases
         fc = cases.iloc[0]
         idx = fc.get("index")

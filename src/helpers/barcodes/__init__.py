@@ -14,7 +14,7 @@ from .metrics import BIAS_BREAKS, bias_histogram, pairwise_correlation, replicat
 from .patterns import BC32_GFP, PYCASHIER_DEFAULT, ReadPattern, parse_pattern, read_pattern_file
 from .preexisting import calibration_summary, resistance_calls, split_calibration
 from .qc import correlation_matrix, rarefaction, replicate_correlation
-from .resistance import ResistanceResult, bh_qvalues, resistance_test, uniform_overlap_test
+from .resistance import ResistanceResult, resistance_test, uniform_overlap_test
 from .singlecell import clone_state_table, load_clone_matrix, shared_clones_with_cells, state_enrichment
 from .tables import (
     BASELINE_ARM,
@@ -45,7 +45,7 @@ __all__ = [
     "calibration_summary", "resistance_calls", "split_calibration",
     "BC32_GFP", "PYCASHIER_DEFAULT", "ReadPattern", "parse_pattern", "read_pattern_file",
     "correlation_matrix", "rarefaction", "replicate_correlation",
-    "ResistanceResult", "bh_qvalues", "resistance_test", "uniform_overlap_test",
+    "ResistanceResult", "resistance_test", "uniform_overlap_test",
     "clone_state_table", "load_clone_matrix", "shared_clones_with_cells", "state_enrichment",
     "BASELINE_ARM", "COUNT_FILE_NAMES", "DESIGN_COLUMNS", "CountDataset", "collapse_replicates", "control_arm",
     "design_from_bartools", "design_from_fastq_sheet", "load_count_dataset", "load_design", "read_count_table",

@@ -21,6 +21,7 @@ import pandas as pd
 from ..errors import DataContractError
 from ..plausibility import fastq_problems, report
 from ..safepaths import check_name, confined_path
+from ..validation import read_csv_checked
 from .patterns import ReadPattern, read_pattern_file
 
 __all__ = ["SHEET_COLUMNS", "ARMS", "TIMEPOINTS", "BarcodeDataset", "load_sample_sheet", "load_barcode_dataset"]
@@ -56,12 +57,7 @@ def load_sample_sheet(path: str | Path, *, check_files: bool = True, problems: l
         does not exist or holds no reads. The message names the row (line number in the file, header = 1) and column.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataContractError(path, "sample sheet not found")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataContractError(path, f"not a readable CSV ({exc})") from None
+    df = read_csv_checked(path, what="sample sheet", dtype=str, na_values=[])  # empty cells stay "" for the checks below
     missing = [c for c in SHEET_COLUMNS if c not in df.columns]
     if missing:
         raise DataContractError(path, f"missing required column(s): {', '.join(missing)}", column=missing[0])

@@ -31,17 +31,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError
+from ..stats import bh_fdr
 from .tables import BASELINE_ARM
 
-__all__ = ["DiffResult", "comparison_units", "differential_abundance", "exact_test", "exact_agreement", "bh"]
-
-
-def bh(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (statsmodels' ``fdr_bh``)."""
-    from statsmodels.stats.multitest import multipletests
-
-    p = np.asarray(p, dtype=float)
-    return multipletests(p, method="fdr_bh")[1] if p.size else p
+__all__ = ["DiffResult", "comparison_units", "differential_abundance", "exact_test", "exact_agreement"]
 
 
 @dataclass
@@ -220,7 +213,7 @@ def differential_abundance(counts: pd.DataFrame, units: pd.DataFrame, *, treated
         "f": tab["F"].to_numpy(), "p_value": tab["PValue"].to_numpy(), "baseline_cpm": base_cpm,
         "n_treated": n_t, "n_control": n_c,
     })  # fmt: skip
-    out.insert(5, "q_value", bh(out["p_value"]))
+    out.insert(5, "q_value", bh_fdr(out["p_value"]))
     return DiffResult(out, post.assign(treated=is_t), counts.loc[keep, list(post["unit"]) + list(base["unit"])],
                       paired)  # fmt: skip
 
@@ -250,7 +243,7 @@ def exact_test(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str, contr
         tab = ep.exact_test(y, pair=["control", "treated"])["table"]
     out = pd.DataFrame({"barcode": x.index.to_numpy(), "log_fc": tab["logFC"].to_numpy(),
                         "log_cpm": tab["logCPM"].to_numpy(), "p_value": tab["PValue"].to_numpy()})  # fmt: skip
-    out["q_value"] = bh(out["p_value"])
+    out["q_value"] = bh_fdr(out["p_value"])
     return out
 
 

@@ -28,7 +28,8 @@ from math import comb
 import numpy as np
 import pandas as pd
 
-from .diff import bh, comparison_units, differential_abundance
+from ..stats import bh_fdr
+from .diff import comparison_units, differential_abundance
 from .resistance import ResistanceResult
 
 __all__ = ["resistance_calls", "split_calibration", "calibration_summary"]
@@ -117,11 +118,11 @@ def _analyse(counts, units, kw, *, fdr, min_mice, max_perm, seed, labels=None):
     # distribution of its counts (clones engraft in some mice and not in others: no count model holds for that)
     p_perm = (t_all >= t_all[0] - 1e-12).mean(axis=0)
     p = np.maximum(p_glm, p_perm)
-    q = bh(p)
+    q = bh_fdr(p)
     rep = rep_all[0]
     n_up = (v[:, obs] > v[:, ~obs].max(axis=1, keepdims=True)).sum(axis=1)
     called = (q <= fdr) & (tab["log_fc"].to_numpy() > 0) & rep
-    q_glm = bh(p_glm)
+    q_glm = bh_fdr(p_glm)
     called_glm = (q_glm <= fdr) & (tab["log_fc"].to_numpy() > 0) & rep
     p_pdx = float((pdx_stat >= pdx_stat[0] - 1e-12).mean())
     return dict(res=res, p_glm=p_glm, q_glm=q_glm, p_perm=p_perm, p=p, q=q, n_up=n_up, rep=rep, called=called,

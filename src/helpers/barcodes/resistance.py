@@ -41,23 +41,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..stats import bh_fdr
 from .dynamics import DOMINANT_THRESHOLD
 
-__all__ = ["ResistanceResult", "resistance_test", "uniform_overlap_test", "bh_qvalues"]
-
-
-def bh_qvalues(p) -> np.ndarray:
-    """Benjamini-Hochberg q-values (monotone, capped at 1)."""
-    p = np.asarray(p, dtype=float)
-    n = p.size
-    if n == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    q = p[order] * n / np.arange(1, n + 1)
-    q = np.minimum.accumulate(q[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(q, 1.0)
-    return out
+__all__ = ["ResistanceResult", "resistance_test", "uniform_overlap_test"]
 
 
 @dataclass
@@ -173,13 +160,13 @@ def resistance_test(
         observed = stat(z)
         consistent = np.zeros(barcodes.size, dtype=bool)
         p, null_stat = _null_pvalues(z, strata, observed, stat, n_perm, rng, candidates=consistent)
-        q = bh_qvalues(p)
+        q = bh_fdr(p)
         called = (q <= fdr) & (observed > 0)
         for _ in range(max_iter):  # refit the null without the barcodes it has just called
             if not called.any():
                 break
             p, null_stat = _null_pvalues(z, strata, observed, stat, n_perm, rng, candidates=called | consistent)
-            q = bh_qvalues(p)
+            q = bh_fdr(p)
             new = (q <= fdr) & (observed > 0)
             if np.array_equal(new, called):
                 break
@@ -253,7 +240,7 @@ def uniform_overlap_test(samples: pd.DataFrame, *, arm: str = "aza_ven", timepoi
         probs = np.array([(dom["mouse_id"] == m).sum() / universe.size for m in mice])
         k = dom.groupby("barcode")["mouse_id"].nunique().reindex(universe, fill_value=0)
         p = _poisson_binomial_sf(k.to_numpy(), probs)
-        q = bh_qvalues(p)
+        q = bh_fdr(p)
         rows.append(pd.DataFrame({"pdx_id": pdx, "barcode": k.index, "n_mice": len(mice), "n_dominant": k.to_numpy(),
                                   "p_value": p, "q_value": q, "called": (q <= fdr) & (k.to_numpy() >= 2)}))  # fmt: skip
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError
+from ..validation import read_csv_checked
 
 __all__ = [
     "DESIGN_COLUMNS", "BASELINE_ARM", "COUNT_FILE_NAMES", "CountDataset", "read_count_table", "load_design",
@@ -107,11 +108,7 @@ def read_count_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DataContractError(path, "count table not found")
-    sep = _sniff_separator(path)
-    try:
-        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataContractError(path, f"not a readable delimited table ({exc})") from None
+    df = read_csv_checked(path, sep=_sniff_separator(path), dtype=str, na_values=[])
     if df.shape[0] == 0:
         raise DataContractError(path, "empty count table (no barcode rows)")
     cols = [c.strip() for c in df.columns]
@@ -188,11 +185,7 @@ def load_design(path: str | Path, *, samples: list[str] | pd.Index | None = None
     path = Path(path)
     if not path.is_file():
         raise DataContractError(path, "sample sheet not found")
-    sep = _sniff_separator(path)
-    try:
-        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataContractError(path, f"not a readable CSV ({exc})") from None
+    df = read_csv_checked(path, sep=_sniff_separator(path), dtype=str, na_values=[])
     df.columns = [c.strip() for c in df.columns]
     if df.empty:
         raise DataContractError(path, "empty sample sheet")
@@ -333,7 +326,9 @@ def design_from_bartools(sample_table: str | Path, *, tissue: str = "bone_marrow
     ``baseline_group``.
     """
     path = Path(sample_table)
-    t = pd.read_csv(path, sep=_sniff_separator(path), dtype=str, keep_default_na=False)
+    if not path.is_file():
+        raise DataContractError(path, "bartools sample table not found")
+    t = read_csv_checked(path, sep=_sniff_separator(path), dtype=str, na_values=[])
     need = [c for c in ("Sample", "Group", "PCR_Replicate", "Treatment") if c not in t.columns]
     if need:
         raise DataContractError(path, f"missing bartools column(s): {', '.join(need)}", row=1, column=need[0])

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from ..errors import DataContractError
+from ..stats import bh_fdr
 
 __all__ = ["cluster_counts", "differential_abundance", "differential_state"]
 
@@ -138,11 +138,6 @@ def differential_state(medians: pd.DataFrame, meta: pd.DataFrame, *, group: str)
 
 
 def _with_fdr(df: pd.DataFrame) -> pd.DataFrame:
-    p = df["p_value"].to_numpy(dtype=float)
-    fdr = np.full(p.size, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        fdr[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    df["fdr"] = fdr
+    df["fdr"] = bh_fdr(df["p_value"].to_numpy(dtype=float))
     cols = [c for c in df.columns if c not in ("p_value", "fdr", "n_samples")]
     return df[cols + ["p_value", "fdr", "n_samples"]]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..assays import has_assay
 from .dss import selective_dss
 from .fit import fit_curves
 from .io import load_plates
@@ -92,7 +93,7 @@ FEATURE_DICTIONARY = pd.DataFrame(
 
 def sample_features(samples: pd.DataFrame, result: dict) -> pd.DataFrame:
     """One row per DST sample with the features of :data:`FEATURE_DICTIONARY` (NaN where QC failed)."""
-    has = samples["assays"].fillna("").str.split(";").map(lambda a: "dst" in a)
+    has = has_assay(samples["assays"], "dst")
     out = samples.loc[has, ["sample_id", "patient_id", "timepoint"]].reset_index(drop=True)
     qc = result["qc"].groupby("sample_id").agg(dst_qc_pass=("qc_pass", "max"), dst_z_prime=("z_prime", "max"))
     out = out.join(qc, on="sample_id")

@@ -26,7 +26,6 @@ from .figures import (
 )
 from .figures_clinical import cif_plot, decision_curve_plot, occupation_plot
 from .longitudinal import timepoint_shifts
-from .power import PLANTED_TERMS, planted_effect_power, planted_effect_tests, simulated_patient_table
 from .stats import (
     CVResult,
     LogisticFit,
@@ -81,7 +80,7 @@ __all__ = [
     "CVResult", "LogisticFit", "added_value", "auc", "auc_ci", "bh_fdr", "calibration", "cross_validated_auc",
     "design_matrix", "fit_logistic", "is_binary", "likelihood_ratio_test", "univariable_logistic",
     "CoxFit", "cumulative_incidence", "fit_cox", "km_summary", "logrank", "univariable_cox",
-    "timepoint_shifts", "PLANTED_TERMS", "planted_effect_power", "planted_effect_tests", "simulated_patient_table",
+    "timepoint_shifts",
     "FigureIndex", "biomarker_heatmap", "calibration_plot", "forest_plot", "km_plot", "roc_plot", "group_boxplot", "paired_plot",
     "table_one", "write_table_one", "format_p",
     "association_screen", "MULTISTATE_STATES", "FineGrayFit", "cif_curve", "cif_group_test", "fine_gray_data",

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataContractError
+from ..validation import read_csv_checked
 from .stats import bh_fdr
 
 __all__ = ["association_screen", "check_association_inputs", "read_association_inputs", "dream_association_inputs",
@@ -79,14 +80,7 @@ def read_association_inputs(features: str | Path, responses: str | Path) -> tupl
     """Read the two CSV files of the screen (ids as text, ``NA`` / empty as missing)."""
     out = []
     for p in (features, responses):
-        p = Path(p)
-        if not p.is_file():
-            raise DataContractError(p, "file not found")
-        try:
-            out.append(pd.read_csv(p, dtype={"sample_id": str, "drug": str}, keep_default_na=False,
-                                   na_values=["", "NA", "NaN", "nan"]))  # fmt: skip
-        except (ValueError, pd.errors.ParserError) as exc:
-            raise DataContractError(p, f"cannot be parsed as CSV: {exc}") from None
+        out.append(read_csv_checked(p, dtype={"sample_id": str, "drug": str}, na_values=["", "NA", "NaN", "nan"]))
     return out[0], out[1]
 
 

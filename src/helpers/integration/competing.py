@@ -31,6 +31,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from scipy import stats
 
 from ..errors import DataContractError
+from ..units import DAYS_PER_MONTH
 from .stats import design_matrix
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
     "multistate_occupation",
 ]
 
-MONTH = 30.4375
+MONTH = DAYS_PER_MONTH
 
 
 def cif_curve(time, cause, *, event: int = 1) -> pd.DataFrame:

@@ -26,7 +26,8 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from statsmodels.stats.multitest import multipletests
+
+from ..stats import bh_fdr
 
 __all__ = [
     "bh_fdr",
@@ -43,16 +44,6 @@ __all__ = [
     "added_value",
     "calibration",
 ]
-
-
-def bh_fdr(p: pd.Series | np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values; missing p-values stay missing and do not count as tests."""
-    p = np.asarray(p, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        q[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return q
 
 
 def is_binary(s: pd.Series) -> bool:

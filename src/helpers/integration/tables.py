@@ -24,8 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..clinical import RESPONDER_CATEGORIES
+from ..assays import has_assay
+from ..axes import axes
+from ..clinical import RESPONDER_CATEGORIES, genetic_groups
 from ..errors import DataContractError
+from ..units import DAYS_PER_MONTH
+from ..validation import read_csv_checked
 
 __all__ = [
     "AXIS_OF_NOTEBOOK",
@@ -46,8 +50,8 @@ __all__ = [
     "biomarker_candidates",
 ]
 
-# Upstream notebook -> assay name used in samples.csv's ``assays`` column.
-AXIS_OF_NOTEBOOK = {"01_dst": "dst", "02_cytometry": "cytometry", "03_scrna": "scrna", "04_barcodes": "barcoding"}
+# Upstream notebook -> assay name used in samples.csv's ``assays`` column (helpers/data/axes.yaml).
+AXIS_OF_NOTEBOOK = {a.notebook: a.assay for a in axes()}
 AXES = tuple(AXIS_OF_NOTEBOOK.values())
 DICTIONARY_COLUMNS = ("name", "unit", "source", "definition")
 _ID_COLUMNS = ("sample_id", "patient_id", "timepoint")
@@ -92,12 +96,8 @@ class FeatureTable:
 
 
 def _read(path: Path, **kw) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataContractError(path, "file not found")
-    try:
-        return pd.read_csv(path, keep_default_na=False, na_values=["", "NA", "NaN", "nan"], **kw)
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataContractError(path, f"cannot be parsed as CSV: {exc}") from exc
+    # Feature tables are written by the axis notebooks, where pandas writes missing values as NA/NaN.
+    return read_csv_checked(path, na_values=["", "NA", "NaN", "nan"], **kw)
 
 
 def load_feature_table(folder: str | Path, *, axis: str) -> FeatureTable:
@@ -233,24 +233,6 @@ def collect_features(upstream_dirs: dict[str, str | Path]) -> tuple[dict[str, Fe
     return out, pd.DataFrame(rows)
 
 
-def genetic_groups(clinical: pd.DataFrame) -> pd.DataFrame:
-    """Derived genetic groups used by the models.
-
-    ``signalling``: FLT3-ITD, NRAS, KRAS or PTPN11 mutated (RAS/receptor tyrosine kinase signalling, linked to VEN
-    resistance); ``npm1_or_idh``: NPM1, IDH1 or IDH2 mutated (linked to VEN sensitivity). Missing calls stay missing.
-    """
-    def any_of(cols):
-        present = [c for c in cols if c in clinical]
-        m = clinical[present].astype(float)
-        val = (m.fillna(0) > 0).any(axis=1).astype(float)
-        # Unknown only when no gene is known to be mutated and at least one call is missing.
-        return val.where(val.eq(1) | m.notna().all(axis=1))
-
-    return pd.DataFrame(
-        {"signalling": any_of(["FLT3_ITD", "NRAS", "KRAS", "PTPN11"]), "npm1_or_idh": any_of(["NPM1", "IDH1", "IDH2"])},
-        index=clinical.index,
-    )
-
 
 def remission_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
     """Endpoints measured from remission (responders only; missing for primary-resistant patients).
@@ -267,7 +249,7 @@ def remission_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
     fu = pd.to_datetime(clinical["last_followup_date"])
     relapsed = clinical["relapse"] == 1
     responder = r.notna() & clinical["best_response"].isin(RESPONDER_CATEGORIES)
-    month = 30.4375
+    month = DAYS_PER_MONTH
     return pd.DataFrame(
         {
             "relapse_months": ((rel.where(relapsed, fu) - r).dt.days / month).where(responder),
@@ -284,7 +266,7 @@ def remission_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
 
 
 def _status(samples: pd.DataFrame, measured: pd.Series, axis: str) -> pd.Series:
-    planned = samples["assays"].fillna("").str.split(";").map(lambda a: axis in a)
+    planned = has_assay(samples["assays"], axis)
     return pd.Series(
         np.where(measured, "measured", np.where(planned, "missing", "not_planned")), index=samples.index, dtype=str
     )
@@ -342,7 +324,7 @@ def assemble_patient_table(
     Parameters
     ----------
     clinical
-        Clinical table with ELN 2024 and endpoints (:func:`helpers.cohort_summary.load_cohort_tables`).
+        Clinical table with ELN 2024 and endpoints (:func:`helpers.clinical.load_cohort_tables`).
     samples
         Validated samples.csv, or None for patient-level cohorts.
     features
@@ -379,7 +361,7 @@ def assemble_patient_table(
             keep = samples.loc[samples["timepoint"] == timepoint, ["patient_id", "assays"]]
             # If a patient had several samples at this timepoint, average them (rare: repeat aspirates).
             t = t.drop(columns=["sample_id", "timepoint"]).groupby("patient_id", sort=False).mean().reset_index()
-            planned = keep.groupby("patient_id")["assays"].agg(lambda a, ax=axis: any(ax in v.split(";") for v in a))
+            planned = has_assay(keep["assays"], axis).groupby(keep["patient_id"]).any()
         else:
             t = t.drop(columns=[c for c in ("timepoint",) if c in t])
             planned = pd.Series(True, index=t["patient_id"].unique())

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..stats import bh_fdr
 from .genesets import HIERARCHY_STATES, hallmark_sets, hb_genes, hierarchy_gene_sets
 from .scores import pseudobulk
 
@@ -33,17 +34,6 @@ __all__ = [
     "pseudobulk_de",
     "enrichment",
 ]
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    from statsmodels.stats.multitest import multipletests
-
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return out
 
 
 def state_counts(adata: ad.AnnData, *, sample_key: str = "sample_id") -> pd.DataFrame:
@@ -80,7 +70,7 @@ def compare_groups(values: pd.DataFrame, groups: pd.Series, *, a: str, b: str) -
         rows.append({"feature": col, f"n_{a}": len(xa), f"n_{b}": len(xb), f"median_{a}": xa.median(),
                      f"median_{b}": xb.median(), "median_diff": xb.median() - xa.median(), "p": p})
     out = pd.DataFrame(rows)
-    out["fdr"] = _bh(out["p"].to_numpy())
+    out["fdr"] = bh_fdr(out["p"].to_numpy())
     return out
 
 
@@ -121,7 +111,7 @@ def paired_composition_test(
         rows.append({"state": state, "n_pairs": n, "mean_clr_change": dj.mean() if n else np.nan,
                      "n_increased": int((dj > 0).sum()), "p": p})
     table = pd.DataFrame(rows)
-    table["fdr"] = _bh(table["p"].to_numpy())
+    table["fdr"] = bh_fdr(table["p"].to_numpy())
     stat = float(np.sum(d.mean(axis=0) ** 2)) if n else np.nan
     if n == 0:
         return table, {"n_pairs": 0, "statistic": np.nan, "p": np.nan}
@@ -212,5 +202,5 @@ def enrichment(de: pd.DataFrame, *, stat: str = "stat", tmin: int = 5) -> pd.Dat
         warnings.simplefilter("ignore")
         es, pv = dc.mt.ulm(mat, net, tmin=tmin)
     out = pd.DataFrame({"source": es.columns, "score": es.iloc[0].to_numpy(), "p": pv.iloc[0].to_numpy()})
-    out["fdr"] = _bh(out["p"].to_numpy())
+    out["fdr"] = bh_fdr(out["p"].to_numpy())
     return out.sort_values(["p", "source"]).reset_index(drop=True)

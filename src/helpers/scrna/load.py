@@ -17,9 +17,11 @@ import pandas as pd
 import pandera.pandas as pa
 import scipy.sparse as sp
 
+from ..assays import has_assay, parse_assays
 from ..errors import DataContractError
 from ..registry import dataset_path
 from ..safepaths import confined_path
+from ..validation import read_csv_checked
 from .h5ad import read_h5ad_counts
 from .tenx import read_10x
 
@@ -43,12 +45,7 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
         Unreadable CSV, missing column, bad or duplicated sample id (with the line numbers), or a missing 10x output.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataContractError(path, "sample sheet not found")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataContractError(path, f"cannot be parsed as CSV: {exc}") from None
+    df = read_csv_checked(path, what="sample sheet", dtype=str)
     missing = [c for c in SHEET_SCHEMA.columns if c not in df.columns]
     if missing:
         raise DataContractError(path, f"missing required column(s): {', '.join(missing)}", column=missing[0])
@@ -147,10 +144,10 @@ def load_cohort_scrna(data_dir: str | Path, *, samples: pd.DataFrame | None = No
     for i, sid in enumerate(sheet["sample_id"]):
         if sid not in known.index:
             raise DataContractError(sheet_path, f"sample '{sid}' is not in samples.csv", row=i + 2, column="sample_id")
-        if "scrna" not in str(known.loc[sid, "assays"]).split(";"):
+        if "scrna" not in parse_assays(known.loc[sid, "assays"]):
             raise DataContractError(sheet_path, f"sample '{sid}' has no 'scrna' in the assays of samples.csv",
                                     row=i + 2, column="sample_id")
-    expected = samples.loc[samples["assays"].str.split(";").apply(lambda a: "scrna" in a), "sample_id"]
+    expected = samples.loc[has_assay(samples["assays"], "scrna"), "sample_id"]
     absent = sorted(set(expected) - set(sheet["sample_id"]))
     if absent:
         raise DataContractError(sheet_path, f"samples.csv lists scrna for {absent[:3]} but the sheet does not",

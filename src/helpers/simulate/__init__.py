@@ -15,12 +15,14 @@ from __future__ import annotations
 import ast
 import fcntl
 import hashlib
-import importlib
+import importlib.util
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from ..axes import axes as registered_axes
+from ..axes import axis as registered_axis
 from .cohort import PLANTED_EFFECTS, CohortTables, simulate_patients
 
 __all__ = [
@@ -36,7 +38,7 @@ __all__ = [
 
 SCALES = ("ci", "full")
 DEFAULT_SEED = 20261129
-AXIS_SIMULATORS = ("dst", "cytometry", "scrna", "barcodes")
+AXIS_SIMULATORS = tuple(a.name for a in registered_axes())
 _PKG = Path(__file__).resolve().parent
 _BASE_FILES = [_PKG / "cohort.py", _PKG.parent / "clinical.py", _PKG.parent / "io.py"]
 
@@ -65,7 +67,7 @@ def _depends_on(source: str) -> tuple[str, ...]:
 def _axis_fingerprint(axis: str, base_fp: str) -> str:
     # Read from the source files, not by importing the simulators: their imports (scanpy, FlowKit, ...) cost seconds
     # on every up-to-date check, which is the whole of a no-change rerun.
-    path = _PKG / f"{axis}.py"
+    path = Path(importlib.util.find_spec(registered_axis(axis).simulator.partition(":")[0]).origin)
     source = path.read_bytes()
     files = [path] + [_PKG.parent / rel for rel in _depends_on(source.decode())]
     return _digest([base_fp.encode(), *(f.read_bytes() for f in files)])
@@ -74,11 +76,11 @@ def _axis_fingerprint(axis: str, base_fp: str) -> str:
 def _run_axis(axis: str, tables: CohortTables, out: Path, *, scale: str, seed: int, progress: bool) -> None:
     """Simulate one assay into a temporary cohort folder, then move its outputs into ``out``."""
     t0 = time.perf_counter()
-    module = importlib.import_module(f".{axis}", __name__)
+    simulate = registered_axis(axis).load_simulator()
     tmp = Path(tempfile.mkdtemp(prefix=f".{axis}.", dir=out.parent))
     try:
         (tmp / "truth").mkdir()
-        getattr(module, f"simulate_{axis}")(tables, tmp, scale=scale, seed=seed)
+        simulate(tables, tmp, scale=scale, seed=seed)
         for old in [out / axis, *(out / "truth").glob(f"{axis}*")]:
             shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
         for item in tmp.iterdir():

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..assays import has_assay
 from ..io import atomic_path, write_table, write_text
 
 __all__ = ["simulate_barcodes", "BARCODE_SCALES", "READ_LENGTH"]
@@ -142,7 +143,7 @@ def simulate_barcodes(
     (root / "fastq").mkdir(parents=True, exist_ok=True)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     samples = tables.samples
-    pdx_samples = samples[samples["assays"].str.split(";").apply(lambda a: "barcoding" in a)]
+    pdx_samples = samples[has_assay(samples["assays"], "barcoding")]
     truth = tables.sample_truth.set_index("sample_id")
     sheet, clones_truth, pdx_truth, abund_truth = [], [], [], []
     for k, srow in enumerate(pdx_samples.itertuples(index=False)):

@@ -35,6 +35,7 @@ import flowio
 import numpy as np
 import pandas as pd
 
+from ..assays import has_assay
 from ..io import atomic_path, write_table
 from .cohort import CohortTables
 
@@ -371,7 +372,7 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
     out = Path(out_dir)
     cyto = out / "cytometry"
     n_untreated, n_treated, n_pheno, n_scenith = EVENTS[scale]
-    has = tables.samples["assays"].fillna("").str.split(";").map(lambda a: "cytometry" in a)
+    has = has_assay(tables.samples["assays"], "cytometry")
     samples = tables.samples[has].reset_index(drop=True)
     truth = tables.sample_truth.set_index("sample_id").loc[samples["sample_id"]].reset_index()
     bio = _sample_biology(truth, rng)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..assays import has_assay
 from ..io import write_table, write_text
 
 __all__ = ["simulate_dst", "PANEL", "VEN_MATRIX_UM", "AZA_MATRIX_UM"]
@@ -189,7 +190,7 @@ def simulate_dst(tables, out_dir, *, scale: str = "ci", seed: int = 20261129) ->
     out = Path(out_dir)
     dst_dir = out / "dst"
     samples = tables.samples
-    has_dst = samples["assays"].fillna("").str.split(";").map(lambda a: "dst" in a)
+    has_dst = has_assay(samples["assays"], "dst")
     dst_samples = samples.loc[has_dst].reset_index(drop=True)
     drugs = list(PANEL)[: N_DRUGS[scale]]
     layout = _layout(drugs)

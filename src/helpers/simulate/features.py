@@ -4,7 +4,7 @@ They stand in for the axis notebooks' features.csv: each latent quantity of trut
 written in the data contract of CONTRIBUTING.md (features.csv + features_dictionary.csv per axis). The noise levels
 are of the order of the assays' own (CellTiter-Glo CV 5-10 %, flow percentages a few points). Running the four axis
 notebooks on a cohort takes minutes; these tables take a fraction of a second, which is what the integration tests
-and the power analysis of the study design (:mod:`helpers.integration.power`) need for cohorts of any size.
+and the power analysis of the study design (:mod:`helpers.simulate.power`) need for cohorts of any size.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..assays import has_assay
+from ..axes import assay_tokens, axes
 from ..io import write_table
 
 __all__ = ["simulate_feature_tables"]
@@ -35,7 +37,7 @@ def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, see
     truth = pd.read_csv(cohort_dir / "truth" / "samples.csv", dtype={"sample_id": str, "patient_id": str})
     samples = pd.read_csv(cohort_dir / "samples.csv", dtype=str, keep_default_na=False)
     t = truth.merge(samples[["sample_id", "assays"]], on="sample_id")
-    has = {a: t["assays"].str.split(";").map(lambda v, a=a: a in v) for a in ("dst", "cytometry", "scrna", "barcoding")}
+    has = {a: has_assay(t["assays"], a) for a in assay_tokens()}
     ids = ["sample_id", "patient_id", "timepoint"]
     n = len(t)
 
@@ -110,4 +112,4 @@ def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, see
     )
     if n == 0:
         raise ValueError(f"{cohort_dir / 'truth' / 'samples.csv'}: no samples to derive features from")
-    return {nb: str(out_root / nb) for nb in ("01_dst", "02_cytometry", "03_scrna", "04_barcodes")}
+    return {a.notebook: str(out_root / a.notebook) for a in axes()}

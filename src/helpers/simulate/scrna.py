@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..assays import has_assay
 from ..io import atomic_path, write_table
 from ..scrna.cnv import CNV_ARMS, gene_positions
 from ..scrna.genesets import (
@@ -250,7 +251,7 @@ def simulate_scrna(
     depth_type = np.array([_DEPTH[ct] for ct in CELL_TYPES])
 
     samples = tables.samples
-    sc_samples = samples[samples["assays"].fillna("").str.split(";").apply(lambda a: "scrna" in a)]
+    sc_samples = samples[has_assay(samples["assays"], "scrna")]
     truth = tables.sample_truth.set_index("sample_id")
     patients = sorted(sc_samples["patient_id"].unique())
     patient_effect = {p: rng.normal(0, 0.25, n_genes) for p in patients}

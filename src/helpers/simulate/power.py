@@ -18,10 +18,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..cohort_summary import load_cohort_tables
-from .stats import fit_logistic, univariable_logistic
-from .survival import fit_cox
-from .tables import assemble_patient_table, collect_features, combined_dictionary, log_transform_concentrations
+from ..clinical import load_cohort_tables
+from ..integration.stats import fit_logistic, univariable_logistic
+from ..integration.survival import fit_cox
+from ..integration.tables import (
+    assemble_patient_table,
+    collect_features,
+    combined_dictionary,
+    log_transform_concentrations,
+)
 
 __all__ = ["PLANTED_TERMS", "planted_effect_tests", "planted_effect_power", "simulated_patient_table"]
 
@@ -127,8 +132,8 @@ def simulated_patient_table(folder: str | Path, *, n_patients: int, seed: int, f
     :func:`helpers.simulate.features.simulate_feature_tables` (seed ``feature_seed``, default ``seed``), both
     written under ``folder``, then assembled as the notebook does for measured features.
     """
-    from ..simulate import ensure_cohort
-    from ..simulate.features import simulate_feature_tables
+    from . import ensure_cohort
+    from .features import simulate_feature_tables
 
     folder = Path(folder)
     cohort = ensure_cohort(folder / "cohort", scale="ci", seed=seed, n_patients=n_patients, axes=())
@@ -168,7 +173,7 @@ def planted_effect_power(
         Per model and term: planted effect, expected sign, median estimate and ``detection_rate`` (power for a planted
         predictor, false-positive rate for the planted null), with the number of patients and cohorts.
     """
-    from ..simulate import PLANTED_EFFECTS  # the simulator is only needed here, not by the analyses
+    from . import PLANTED_EFFECTS
 
     if n_patients < 20 or n_cohorts < 1:
         raise ValueError(f"need at least 20 patients and one cohort, got {n_patients} patients, {n_cohorts} cohorts")

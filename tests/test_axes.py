@@ -1,0 +1,85 @@
+"""The axis registry (helpers/data/axes.yaml) is what every part of the compendium lists axes from."""
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+import yaml
+
+import helpers
+from helpers import axes as axes_mod
+from helpers.axes import Axis, assay_tokens, axes, axis, axis_of_assay, resolve_entry
+
+ROOT = Path(helpers.__file__).resolve().parents[2]
+
+
+def test_registry_lists_the_four_axes_with_working_entry_points():
+    assert [a.name for a in axes()] == ["dst", "cytometry", "scrna", "barcodes"]
+    assert assay_tokens() == ("dst", "cytometry", "scrna", "barcoding")
+    for a in axes():
+        pkg = Path(helpers.__file__).parent / a.name
+        assert (pkg / "__init__.py").is_file(), a.name
+        assert (ROOT / "notebooks" / f"{a.notebook}.py").is_file(), a.notebook
+        sim = a.load_simulator()
+        assert sim.__name__ == f"simulate_{a.name}"
+        assert list(inspect.signature(sim).parameters)[:2] == ["tables", "out_dir"]
+        assert callable(a.load_contract())
+    assert axis_of_assay("barcoding").name == "barcodes" and axis("scrna").notebook == "03_scrna"
+    with pytest.raises(KeyError, match="no axis 'proteomics'"):
+        axis("proteomics")
+
+
+def test_every_list_of_axes_comes_from_the_registry():
+    from helpers.check import AXIS_FOLDERS
+    from helpers.clinical import ASSAYS
+    from helpers.cohort_summary import ASSAY_ORDER
+    from helpers.integration.tables import AXES, AXIS_OF_NOTEBOOK
+    from helpers.simulate import AXIS_SIMULATORS
+
+    names, tokens = [a.name for a in axes()], [a.assay for a in axes()]
+    assert list(AXIS_SIMULATORS) == names == list(AXIS_FOLDERS)
+    assert ASSAYS == set(tokens) and ASSAY_ORDER == tokens and list(AXES) == tokens
+    assert AXIS_OF_NOTEBOOK == {a.notebook: a.assay for a in axes()}
+
+
+def test_the_integration_notebook_depends_on_every_axis_notebook():
+    # run_all orders notebooks by the `dream: upstream:` header of each notebook: 05 must list every axis.
+    text = (ROOT / "notebooks" / "05_integration.py").read_text()
+    header = yaml.safe_load("\n".join(ln[2:] for ln in text.split("# ---", 2)[1].strip("\n").splitlines()))
+    assert header["jupyter"]["dream"]["upstream"] == [a.notebook for a in axes()]
+
+
+def test_no_module_spells_the_axis_list_out():
+    # The literal tuple of the four assay tokens (or axis names) must not reappear outside the registry.
+    spelled = {("dst", "cytometry", "scrna", "barcoding"), ("dst", "cytometry", "scrna", "barcodes")}
+    hits = []
+    for path in sorted(Path(helpers.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Tuple | ast.List | ast.Set) and all(isinstance(e, ast.Constant) for e in node.elts):
+                values = tuple(e.value for e in node.elts)
+                if values in spelled or (len(values) == 4 and set(values) in [set(s) for s in spelled]):
+                    hits.append(f"{path.name}:{node.lineno}")
+    assert not hits, hits
+
+
+def test_a_bad_registry_entry_is_named(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match="not of the form 'module:function'"):
+        resolve_entry("helpers.dst.io")
+    bad = tmp_path / "helpers" / "data"
+    bad.mkdir(parents=True)
+    (bad / "axes.yaml").write_text("toy:\n  assay: toy\n  notebook: 06_toy\n")
+
+    class Files:
+        def joinpath(self, *parts):
+            return tmp_path.joinpath("helpers", *parts)
+
+    monkeypatch.setattr(axes_mod.resources, "files", lambda pkg: Files())
+    axes.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="axis 'toy' lacks title, contract, simulator"):
+            axes()
+    finally:
+        monkeypatch.undo()
+        axes.cache_clear()
+    assert isinstance(axes()[0], Axis)
