@@ -173,7 +173,7 @@ def test_cohort_batch_shift_undone_by_reference_sample_normalisation(ci_cyto, ph
         ok = f[col].notna() & f[f"{col}_norm"].notna()
         raw, fixed = np.log10(f.loc[ok, col]), np.log10(f.loc[ok, f"{col}_norm"])
         r_raw, r_fix = pearsonr(raw, truth.loc[ok, tcol])[0], pearsonr(fixed, truth.loc[ok, tcol])[0]
-        share = lambda v: v.groupby(batch[ok]).transform("mean").var() / v.var()  # noqa: E731
+        share = lambda v, ok=ok: v.groupby(batch[ok]).transform("mean").var() / v.var()  # noqa: E731
         assert r_fix > r_raw + 0.02 and r_fix > 0.8, (col, r_raw, r_fix)
         # what the batch explains beyond the truth: residuals of log MFI on the true level
         res_raw = raw - truth.loc[ok, tcol]

@@ -59,7 +59,7 @@ __all__ = [
     "POPULATIONS",
 ]
 
-DEPENDS_ON = ["io.py", "cytometry/strategies/aml_functional.yaml"]
+DEPENDS_ON = ["io.py", "cytometry/strategies/aml_functional.yaml", "cytometry/proliferation.py"]
 
 STREAM = 2
 SCATTER = ["FSC-A", "FSC-H", "SSC-A"]
