@@ -376,8 +376,9 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
     tables
         The cohort (``samples`` says which samples have cytometry; ``sample_truth`` holds their latent biology).
     out_dir
-        Cohort folder; writes ``cytometry/fcs/<sample_id>/<panel>_<condition>.fcs``, ``cytometry/sample_sheet.csv``,
-        ``cytometry/panels.csv``, ``cytometry/gating.yaml`` and ``truth/cytometry_*.csv``.
+        Cohort folder; writes ``cytometry/fcs/<sample_id>/<panel>_<condition>.fcs``, ``cytometry/sample_sheet.csv``
+        (with the tubes' ``batch``), ``cytometry/panels.csv``, ``cytometry/gating.yaml``,
+        ``cytometry/reference_controls.csv`` (with ``fcs/controls/``) and ``truth/cytometry_*.csv``.
     scale
         ``"ci"`` (a few hundred events per file) or ``"full"`` (thousands).
     seed
