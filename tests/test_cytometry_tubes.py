@@ -4,14 +4,13 @@ controls, the reference-control contract, FlowJo workspaces through ``readouts``
 from __future__ import annotations
 
 import re
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import pearsonr, spearmanr
 
-from helpers.cytometry import feature_dictionary, load_cytometry, process_files, read_fcs, sample_features
+from helpers.cytometry import feature_dictionary, load_cytometry, process_files, read_fcs, sample_features, write_fcs
 from helpers.cytometry.__main__ import main as cli
 from helpers.cytometry.gating import apply_strategy, compensate_for, load_strategy
 from helpers.cytometry.mrd import laip_events
@@ -212,13 +211,17 @@ def test_dictionary_has_role_direction_and_unit_for_the_new_features():
 def _wsp_folder(tmp_path, count: str = "51"):
     d = tmp_path / "cytometry"
     (d / "fcs").mkdir(parents=True)
-    shutil.copyfile(dataset_path("compensation", "data_set_simple_line_100.fcs"), d / "fcs" / "data_set_simple_line_100.fcs")
+    # The file's stains are named after its detectors (channel_A, channel_B): stained here as two panel markers, so
+    # that the panel contract can be enforced; the workspace gates on the detectors ($PnN), which stay as they are.
+    data = read_fcs(dataset_path("compensation", "data_set_simple_line_100.fcs"))
+    data.markers = ["CD45", "CD34"]
+    write_fcs(data, d / "fcs" / "data_set_simple_line_100.fcs")
     text = dataset_path("compensation", "single_ellipse_51_events.wsp").read_text()
     wsp = d / "session.wsp"
     wsp.write_text(text.replace('count="51"', f'count="{count}"'))
     pd.DataFrame({"file": ["fcs/data_set_simple_line_100.fcs"], "sample_id": ["S1"], "panel": ["PHENO"],
                   "condition": ["untreated"], "ven_um": [0.0], "aza_um": [0.0]}).to_csv(d / "sample_sheet.csv", index=False)
-    pd.DataFrame({"panel": ["PHENO", "PHENO"], "marker": ["channel_A", "channel_B"],
+    pd.DataFrame({"panel": ["PHENO", "PHENO"], "marker": ["CD45", "CD34"],
                   "channel": ["channel_A", "channel_B"]}).to_csv(d / "panels.csv", index=False)  # fmt: skip
     return d, wsp
 
