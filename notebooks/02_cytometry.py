@@ -18,10 +18,12 @@
 # Flow cytometry of the bone-marrow cells of every sample at diagnosis and relapse, untreated and after 48 h ex vivo
 # with venetoclax (VEN), azacitidine (AZA) or both, plus a fixed tube for the BCL-2 family proteins in leukemic stem
 # cells (LSCs) and T/NK activation, and SCENITH tubes for energy metabolism. From the FCS files to one row of
-# features per sample: leukemic, monocytic and stem-cell fractions, drug-induced apoptosis, proliferation arrest,
-# glucose and mitochondrial dependence, a BCL2-family ratio score (in the spirit of the MAC-score of Waclawiczek et
-# al. 2023) with a cut-off derived and cross-validated in this cohort, and T/NK activation. FlowSOM shows the leukemic
-# cell states the gates do not ask for.
+# features per sample: leukemic, monocytic and stem-cell fractions, drug-induced apoptosis, proliferation arrest
+# (Ki-67 and CFSE dye dilution), glucose and mitochondrial dependence, a BCL2-family ratio score (in the spirit of the
+# MAC-score of Waclawiczek et al. 2023, whose exact formula this project could not read; not that score) with a
+# cut-off derived and cross-validated in this cohort, intensities standardised across acquisition batches, T/NK
+# activation, and flow MRD in the remission marrow. FlowSOM shows the leukemic cell states the gates do not ask for,
+# tested between paired diagnosis and relapse samples and between responders and primary-resistant patients.
 #
 # Everything is computed by `helpers.cytometry` (tested against the Gating-ML 2.0 compliance suite and real FCS files);
 # the gating strategy is data (`cytometry/gating.yaml` of the cohort), compiled here to Gating-ML 2.0.
@@ -63,8 +65,18 @@ from helpers.cytometry import (
     sample_features,
     umap_embedding,
 )
+from helpers.cytometry.differential import cluster_counts, differential_abundance, differential_state
+from helpers.cytometry.mrd import ELN_LIMITS
 from helpers.cytometry.plots import plot_by_group, plot_embedding, plot_gate, plot_hierarchy
 from helpers.cytometry.privacy import tube_id
+from helpers.cytometry.tubes import (
+    batch_normalised_mfi,
+    load_reference_controls,
+    mrd_readouts,
+    normalised_features,
+    proliferation_features,
+    proliferation_readouts,
+)
 from helpers.io import write_table
 from helpers.paths import output_folders, resolve
 from helpers.plotting import save_figure, set_style
@@ -100,6 +112,8 @@ plt.show()
 
 check = []
 for panel, channels in sorted(inputs.panels.items()):
+    if panel in ("PROLIF", "MRD"):  # their own analyses below
+        continue
     scatter = {c: c for c in ("FSC-A", "FSC-H", "SSC-A", "Time")}
     panel_strategy = strategy.for_panel(set(channels) | set(scatter))
     xml = out / f"gating_{panel}.xml"
@@ -154,12 +168,74 @@ qc.groupby("panel")[flags].sum()
 
 # %%
 features = sample_features(res, sheet, samples)
+write_table(res["stats"], out / "population_stats.csv")
+write_table(qc, out / "qc.csv")
+
+# %% [markdown]
+# ## Intensities standardised across acquisition batches
+# The samples were stained and acquired in batches (the sheet's `batch` column); the intracellular BCL2, BCL-xL and
+# MCL1 stains vary in intensity between batches (fixation, antibody lot). An aliquot of one control marrow was run in
+# every batch (`reference_controls.csv`): a per-batch, per-channel quantile map onto the control's average
+# distribution (CytoNorm-like, `QuantileNormaliser`) is fitted on it and applied to the MFIs of the batch. The share
+# of the variance of log MFI between batches shows the batch effect before and after.
+
+# %%
+controls = load_reference_controls(data / "cytometry")
+mfi_norm, normaliser = batch_normalised_mfi(res["mfi"], sheet, controls)
+write_table(mfi_norm, out / "mfi.csv")
+features = features.merge(normalised_features(mfi_norm, pd.Index(features["sample_id"], name="sample_id")).reset_index(),
+                          on="sample_id", how="left")
+batch = features["sample_id"].map(sheet.drop_duplicates("sample_id").set_index("sample_id")["batch"])
+share = []
+for raw_col in ("lsc_bcl2_mfi", "lsc_bclxl_mfi", "lsc_mcl1_mfi", "bcl2_family_score"):
+    for kind, col in (("raw", raw_col), ("normalised", f"{raw_col}_norm")):
+        v = features[col] if "score" in col else np.log(features[col])
+        ok = v.notna()
+        share.append({"read_out": raw_col, "scale": kind, "between_batch_variance_pct":
+                      100 * v[ok].groupby(batch[ok]).transform("mean").var() / v[ok].var(), "n": int(ok.sum())})
+batch_share = pd.DataFrame(share)
+write_table(batch_share, out / "batch_variance.csv")
+batch_share.round(1)
+
+# %% [markdown]
+# ## Proliferation by dye dilution (CFSE)
+# PROLIF tubes: CFSE-stained cells cultured untreated or with the drugs, with a day-0 reference (undivided) and an
+# unstained control (autofluorescence). Generation peaks are fitted on log2(signal - autofluorescence) with their
+# spacing fixed by the two-fold dilution (`fit_generations`); Roederer's division index (divisions per original
+# cell), percent divided and proliferation index follow, and the model-free median-dilution estimate
+# log2((day0 - af) / (sample - af)). The arrest under a drug is 100 (1 - its division index / untreated).
+
+# %%
+prolif = proliferation_readouts(sheet)
+write_table(prolif, out / "proliferation.csv")
+features = features.merge(proliferation_features(prolif).reset_index(), on="sample_id", how="left")
+print(f"{prolif['sample_id'].nunique()} samples with dye dilution, {len(prolif)} cultured tubes")
+prolif.groupby("condition", sort=False)[["division_index", "percent_divided", "proliferation_index",
+                                         "median_divisions"]].median().round(2)
+
+# %% [markdown]
+# ## Flow MRD in the remission marrow
+# MRD tubes (ELN 2021 core markers) of the diagnosis and remission marrow: the leukemia-associated immunophenotype
+# (LAIP) is read from the diagnosis progenitors against a normal regenerating marrow; in the remission marrow the
+# progenitors aberrant on every LAIP marker are counted (different-from-normal when the diagnosis shows no LAIP).
+# MRD is a % of CD45+ cells; ELN 2021: a limit of detection of 20 events and of quantification of 50 events, and a
+# negative call only with at least 500 000 CD45+ events (else "not evaluable"). The flow MRD goes to the features at
+# the remission sample and from there to the clinical columns of the integration.
+
+# %%
+mrd = mrd_readouts(sheet, controls, samples, seed=seed)
+write_table(mrd, out / "mrd.csv")
+print(f"ELN limits: LOD {ELN_LIMITS['lod_events']} events, LLOQ {ELN_LIMITS['lloq_events']} events, "
+      f"negative call from {ELN_LIMITS['min_cd45_events']} CD45+ events, threshold {ELN_LIMITS['threshold_pct']} %")
+mrd_rows = mrd[["sample_id", "mrd_flow_pct", "mrd_flow_events", "mrd_flow_cd45_events", "mrd_flow_lod_pct"]]
+features = pd.concat([features, samples[["sample_id", "patient_id", "timepoint"]].merge(mrd_rows, on="sample_id")],
+                     ignore_index=True)
+mrd.drop(columns=["patient_id"]).round(3)
+
+# %%
 dictionary = feature_dictionary(features.columns)
 write_table(features, out / "features.csv")
 write_table(dictionary, out / "features_dictionary.csv")
-write_table(res["stats"], out / "population_stats.csv")
-write_table(res["mfi"], out / "mfi.csv")
-write_table(qc, out / "qc.csv")
 print(f"features: {features.shape[0]} samples x {features.shape[1] - 3} read-outs")
 features.drop(columns=["patient_id"]).head(6).round(1)
 
@@ -175,11 +251,14 @@ dx["response"] = np.where(dx["responder"] == 1, "responder", "primary_resistant"
 readouts = [
     "pct_blasts", "pct_monocytic", "pct_lsc", "spec_apoptosis_ven", "spec_apoptosis_aza", "spec_apoptosis_azaven",
     "prolif_arrest_aza", "scenith_glucose_dependence", "scenith_mito_dependence", "lsc_bcl2_mfi", "lsc_mcl1_mfi",
-    "bcl2_family_score", "immune_activation_score",
+    "bcl2_family_score", "bcl2_family_score_norm", "dye_division_index_untreated", "dye_prolif_arrest_aza",
+    "immune_activation_score",
 ]
 rows = []
 for c in readouts:
     ok = dx[c].notna()
+    if ok.sum() < 5 or dx.loc[ok, "responder"].nunique() < 2:
+        continue
     rows.append({
         "read_out": c,
         "median_responder": dx.loc[ok & (dx["responder"] == 1), c].median(),
@@ -269,6 +348,33 @@ pd.DataFrame({
     "auc_response": [roc_auc_score(ab_dx["responder"], ab_dx[c]) for c in abund.columns],
 }).round(2)
 
+# %% [markdown]
+# ## Paired differential tests of the metaclusters
+# diffcyt-style: cells per sample and metacluster, a quasi-binomial GLM per metacluster with patient as a blocking
+# factor for paired diagnosis / relapse samples (each patient its own control), without it for responders vs
+# primary-resistant patients at diagnosis; a marker's median per sample and metacluster by a linear mixed model with
+# a random intercept per patient (differential state); Benjamini-Hochberg FDR over metaclusters.
+
+# %%
+counts = cluster_counts(obs["sample_id"], meta)
+design = features.set_index("sample_id").loc[counts.index, ["patient_id", "timepoint"]]
+da_relapse = differential_abundance(counts, design, group="timepoint", paired=True).assign(test="relapse_vs_diagnosis")
+dx_ids = design.index[design["timepoint"] == "diagnosis"]
+resp_design = design.loc[dx_ids].join(dx.set_index("sample_id")["response"]).dropna(subset=["response"])
+da_response = differential_abundance(counts.loc[resp_design.index], resp_design, group="response").assign(
+    test="responder_vs_primary_resistant")
+cd34 = markers.index("CD34")
+med = (pd.DataFrame({"sample_id": obs["sample_id"].to_numpy(), "metacluster": meta, "v": X[:, cd34]})
+       .groupby(["sample_id", "metacluster"])["v"].median().unstack())
+paired_ids = design.index[design.groupby("patient_id")["timepoint"].transform("nunique") == 2]
+ds_relapse = differential_state(med.loc[paired_ids], design.loc[paired_ids], group="timepoint").assign(
+    test="CD34 relapse_vs_diagnosis")
+cluster_tests = pd.concat([da_relapse, da_response, ds_relapse], ignore_index=True)
+write_table(cluster_tests, out / "cluster_tests.csv")
+print(f"paired patients: {design.loc[paired_ids, 'patient_id'].nunique()}; metaclusters at FDR < 0.05: "
+      + ", ".join(f"{t} {int((g['fdr'] < 0.05).sum())}" for t, g in cluster_tests.groupby("test", sort=False)))
+cluster_tests.round(3)
+
 # %%
 step = max(1, X.shape[0] // umap_cells)
 emb = umap_embedding(X[::step], seed=seed)
@@ -278,8 +384,9 @@ plt.show()
 
 # %% [markdown]
 # ## Output
-# `features.csv` (one row per sample; the integration notebook reads it) and `features_dictionary.csv`; population
-# statistics, MFIs and QC per file; the Gating-ML file of each panel.
+# `features.csv` (one row per sample; the integration notebook reads it) and `features_dictionary.csv` (name, unit,
+# source, definition, role, direction); population statistics, MFIs (raw and batch-normalised) and QC per file; the
+# dye-dilution read-outs, flow MRD, batch-variance and cluster-test tables; the Gating-ML file of each panel.
 
 # %%
 dictionary

@@ -7,6 +7,7 @@ python -m helpers.cytometry gate --fcs sample.fcs --gates session.wsp --out stat
 python -m helpers.cytometry proliferation --fcs d5_untreated.fcs d5_ven.fcs --channel CFSE --reference day0.fcs \
     --unstained unstained.fcs --out prolif.csv
 python -m helpers.cytometry readouts --sheet data/simulated/ci/cytometry/sample_sheet.csv --out results/cyto
+python -m helpers.cytometry readouts --sheet sample_sheet.csv --gating session.wsp --out results/cyto
 python -m helpers.cytometry scrub --fcs raw.fcs --out-dir shareable/
 """
 
@@ -75,15 +76,23 @@ def _readouts(args: argparse.Namespace) -> int:
     if unknown:
         raise DataContractError(args.sheet, f"panel '{unknown[0]}' is not defined in {panels_csv.name}", column="panel")
     samples = pd.read_csv(args.samples) if args.samples else None
-    res = process_files(sheet[sheet["panel"] != "PROLIF"], gating, panels=panels)
-    feats = sample_features(res, sheet, samples)
     out = Path(args.out)
-    write_table(feats, out / "features.csv")
-    write_table(feature_dictionary(feats.columns), out / "features_dictionary.csv")
+    if Path(gating).suffix.lower() == ".wsp":
+        from .workspace import missing_gates, workspace_readouts
+
+        res = workspace_readouts(sheet, gating, panels=panels)
+        lacking = missing_gates(res["stats"])
+    else:
+        res, lacking = process_files(sheet, gating, panels=panels), []
+    if not lacking:
+        feats = sample_features(res, sheet, samples)
+        write_table(feats, out / "features.csv")
+        write_table(feature_dictionary(feats.columns), out / "features_dictionary.csv")
     write_table(res["stats"], out / "population_stats.csv")
     write_table(res["mfi"], out / "mfi.csv")
     write_table(res["qc"], out / "qc.csv")
-    print(f"{len(sheet)} file(s), {len(feats)} sample(s) -> {out}")
+    what = f"no features.csv: the workspace lacks gate(s) {', '.join(lacking)}" if lacking else f"{len(feats)} sample(s)"
+    print(f"{len(sheet)} file(s), {what} -> {out}")
     return 0
 
 
@@ -156,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Process every file of a sample sheet (QC, compensation, gating, MFIs) and write "
                                    "features.csv, features_dictionary.csv, population_stats.csv, mfi.csv and qc.csv.")
     r.add_argument("--sheet", required=True, help="sample_sheet.csv (file, sample_id, panel, condition, ven_um, aza_um)")
-    r.add_argument("--gating", help="YAML strategy (default: gating.yaml beside the sheet, else aml_functional)")
+    r.add_argument("--gating", help="YAML strategy or FlowJo workspace (.wsp, read by FlowKit; FlowJo's stored counts "
+                                    "are checked) (default: gating.yaml beside the sheet, else aml_functional)")
     r.add_argument("--samples", help="the cohort's samples.csv, to add patient_id and timepoint")
     r.add_argument("--panels", help="panels.csv (default: beside the sheet); every file is checked against its panel")
     r.add_argument("--out", required=True, help="output folder")

@@ -33,12 +33,14 @@ __all__ = [
 
 # Allowed conditions per panel type. FUNC: drug exposure; PHENO: untreated phenotype / BCL2 family; SCENITH: the four
 # metabolic conditions of Arguello et al. 2020; PROLIF: dye dilution (CFSE, CellTrace) with its day-0 (undivided,
-# stained) reference and unstained control, and the cultured arms.
+# stained) reference and unstained control, and the cultured arms; MRD: the ELN 2021 core-marker tube of the
+# diagnosis marrow (its LAIP) and of the remission marrow.
 CONDITIONS = {
     "FUNC": ("untreated", "VEN", "AZA", "AZA+VEN"),
     "PHENO": ("untreated",),
     "SCENITH": ("Co", "DG", "O", "DGO"),
     "PROLIF": ("day0", "unstained", "untreated", "VEN", "AZA", "AZA+VEN"),
+    "MRD": ("diagnosis", "remission"),
 }
 
 _SHEET_SCHEMA = pa.DataFrameSchema(
@@ -49,6 +51,8 @@ _SHEET_SCHEMA = pa.DataFrameSchema(
         "condition": pa.Column(str),
         "ven_um": pa.Column(float, pa.Check.in_range(0, 100), coerce=True),
         "aza_um": pa.Column(float, pa.Check.in_range(0, 100), coerce=True),
+        # optional: the acquisition batch (day / instrument) of the tube, for intensity standardisation
+        "batch": pa.Column(str, nullable=True, required=False),
     },
     strict=False,
 )

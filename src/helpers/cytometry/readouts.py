@@ -43,6 +43,7 @@ from .qc import qc_file
 from .transforms import fluorescence_columns
 
 __all__ = [
+    "GATED_PANELS",
     "MFI_READOUTS",
     "process_file",
     "process_files",
@@ -61,6 +62,8 @@ MFI_READOUTS = [
     ("t_cells", "BCL2"), ("t_cells", "BCL-xL"), ("t_cells", "MCL1"),
 ]  # fmt: skip
 _MIN_EVENTS_MFI = 5  # a median of fewer events is not reported
+# Panels gated with the functional strategy; PROLIF and MRD tubes have their own analyses (helpers.cytometry.tubes).
+GATED_PANELS = ("FUNC", "PHENO", "SCENITH")
 
 
 def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFrame | None = None,
@@ -128,7 +131,8 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
     Parameters
     ----------
     sheet
-        Validated sample sheet (:func:`helpers.cytometry.contract.load_sample_sheet`), with its ``path`` column.
+        Validated sample sheet (:func:`helpers.cytometry.contract.load_sample_sheet`), with its ``path`` column; only
+        the tubes of :data:`GATED_PANELS` are processed (PROLIF and MRD tubes: :mod:`helpers.cytometry.tubes`).
     strategy
         Gating strategy or its YAML.
     spillover
@@ -147,6 +151,7 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
         the sample's other tubes (:func:`helpers.cytometry.panel.swap_warnings`), empty when none.
     """
     strat = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
+    sheet = sheet[sheet["panel"].isin(GATED_PANELS)]
     stats, mfis, qcs, profs = [], [], [], []
     keys = ["tube_id", "sample_id", "panel", "condition"]
     with threadpool_limits(1):  # the 10 x 10 compensation product is slower with BLAS threads fighting over cores
@@ -249,7 +254,8 @@ FEATURES = {
     "lsc_bcl2_mfi": ("MFI (compensated)", "median BCL2 in CD34+ CD38- LSCs (PHENO tube)"),
     "lsc_bclxl_mfi": ("MFI (compensated)", "median BCL-xL in LSCs"),
     "lsc_mcl1_mfi": ("MFI (compensated)", "median MCL1 in LSCs"),
-    "bcl2_family_score": ("log2 ratio", "log2(BCL2 / sqrt(BCL-xL x MCL1)) MFIs in LSCs (not the published MAC-Score)"),
+    "bcl2_family_score": ("log2 ratio", "log2(BCL2 / sqrt(BCL-xL x MCL1)) MFIs in LSCs (a BCL2-family ratio, not the "
+                                        "published MAC-Score)"),
     "bcl2_family_score_tnorm": ("log2 ratio", "bcl2_family_score with each MFI divided by the same protein's MFI in "
                                               "the tube's T cells (detector gains cancel)"),  # fmt: skip
     "t_cd69_pct": ("% of T cells", "CD69+ of CD3+ lymphocytes"),
@@ -280,10 +286,11 @@ def sample_features(res: dict[str, pd.DataFrame], sheet: pd.DataFrame, samples: 
     Returns
     -------
     pandas.DataFrame
-        One row per ``sample_id``; columns as in :data:`FEATURES` (see :func:`feature_dictionary`).
+        One row per ``sample_id`` with tubes of :data:`GATED_PANELS`; columns as in :data:`FEATURES` (see
+        :func:`feature_dictionary`).
     """
     st, mf, qc = res["stats"], res["mfi"], res["qc"]
-    ids = pd.Index(sorted(sheet["sample_id"].unique()), name="sample_id")
+    ids = pd.Index(sorted(sheet.loc[sheet["panel"].isin(GATED_PANELS), "sample_id"].unique()), name="sample_id")
     f = pd.DataFrame(index=ids)
     untreated = (["FUNC", "PHENO"], ["untreated"])
     f["pct_blasts"] = _pct(st, *untreated, "blasts", "cd45pos")
@@ -334,13 +341,45 @@ def sample_features(res: dict[str, pd.DataFrame], sheet: pd.DataFrame, samples: 
     return f
 
 
+def _role(name: str) -> tuple[str, str]:
+    """Role of a feature in the integration and the direction of its scale."""
+    if name.startswith(("spec_apoptosis", "apoptosis_")) and name != "apoptosis_untreated":
+        return "drug_effect", "higher = more drug-induced death"
+    if name.startswith("prolif_arrest"):
+        return "drug_effect", "higher = stronger arrest by the drug"
+    if name.startswith(("lsc_", "bcl2_family")):
+        return "bcl2_family", "higher = more BCL2-dependent" if "score" in name else "higher = more protein"
+    if name.startswith("scenith"):
+        return "metabolism", "higher = more dependent" if "dependence" in name else "higher = more capacity"
+    if name.startswith(("t_", "nk_", "immune")):
+        return "immune", "higher = more activated"
+    if name == "cyto_files_failed_qc":
+        return "qc", "higher = more files failed"
+    return "composition", "higher = more cells"
+
+
 def feature_dictionary(columns: Iterable[str]) -> pd.DataFrame:
-    """Data dictionary (``name, unit, source, definition``) of the feature columns present."""
-    rows = [{"name": c, "unit": FEATURES[c][0], "source": "cytometry", "definition": FEATURES[c][1]}
-            for c in columns if c in FEATURES]  # fmt: skip
+    """Data dictionary (``name, unit, source, definition, role, direction``) of the feature columns present.
+
+    ``role`` groups the read-outs (composition, drug_effect, proliferation, bcl2_family, metabolism, immune, mrd, qc);
+    ``direction`` says what a higher value means. Columns of :data:`helpers.cytometry.tubes.TUBE_FEATURES` (dye
+    dilution, batch-normalised MFIs, flow MRD) are included when present.
+    """
+    from .tubes import TUBE_FEATURES
+
+    rows = []
+    for c in columns:
+        if c in FEATURES:
+            rows.append({"name": c, "unit": FEATURES[c][0], "source": "cytometry", "definition": FEATURES[c][1],
+                         "role": _role(c)[0], "direction": _role(c)[1]})  # fmt: skip
+        elif c in TUBE_FEATURES:
+            unit, definition, role, direction = TUBE_FEATURES[c]
+            rows.append({"name": c, "unit": unit, "source": "cytometry" if role != "qc" else "cytometry qc",
+                         "definition": definition, "role": role, "direction": direction})  # fmt: skip
     base = {"sample_id": "sample identifier", "patient_id": "patient identifier", "timepoint": "sampling time point"}
-    head = [{"name": c, "unit": "", "source": "samples.csv", "definition": d} for c, d in base.items() if c in columns]
-    return pd.DataFrame(head + rows, columns=["name", "unit", "source", "definition"])
+    head = [{"name": c, "unit": "", "source": "samples.csv", "definition": d, "role": "id", "direction": ""}
+            for c, d in base.items() if c in columns]  # fmt: skip
+    return pd.DataFrame(head + rows, columns=["name", "unit", "source", "definition", "role", "direction"])
 
 
 def derive_cutoff(score: np.ndarray, outcome: np.ndarray, *, higher_is_positive: bool = True, n_splits: int = 5,

@@ -357,6 +357,13 @@ def assemble_patient_table(
         if ft.level == "sample":
             if samples is None:
                 raise DataContractError(f"{axis} features.csv", "per-sample features need samples.csv")
+            # Flow MRD is measured in the remission marrow: a clinical column of the patient, not a feature of the
+            # diagnosis sample (the cytometry axis writes it at the remission sample).
+            flow = [c for c in t.columns if c.startswith("mrd_flow_")]
+            if flow:
+                rem = t.loc[t["timepoint"] == "remission", ["patient_id", *flow]].groupby("patient_id").first()
+                pt = pt.merge(rem.reset_index(), on="patient_id", how="left")
+                t = t.drop(columns=flow)
             t = t[t["timepoint"] == timepoint]
             keep = samples.loc[samples["timepoint"] == timepoint, ["patient_id", "assays"]]
             # If a patient had several samples at this timepoint, average them (rare: repeat aspirates).
@@ -398,6 +405,11 @@ CLINICAL_DICTIONARY = {
     "early_death_60": ("0/1", "derived: clinical", "Death within 60 days of diagnosis"),
     "eln2024_rule": ("", "derived: genetics", "Rule of ELN 2024 (Dohner et al. 2024, Table 1) deciding the class"),
     "log10_mrd": ("log10 % of leukocytes", "derived: clinical", "log10 of flow MRD at remission"),
+    "mrd_flow_pct": ("% of CD45+ cells", "cytometry", "Flow MRD measured by the cytometry axis in the remission marrow "
+                     "(LAIP / different-from-normal; empty under the ELN 2021 limit of detection)"),
+    "mrd_flow_events": ("count", "cytometry", "Aberrant events behind mrd_flow_pct"),
+    "mrd_flow_cd45_events": ("count", "cytometry", "CD45+ events of the remission MRD tube"),
+    "mrd_flow_lod_pct": ("% of CD45+ cells", "cytometry", "Limit of detection of the remission MRD tube (20 events)"),
     "relapse": ("0/1", "clinical", "Relapse after CR/CRi"),
     "relapse_date": ("date", "clinical", "Date of relapse"),
     "last_followup_date": ("date", "clinical", "Date of death or last follow-up"),

@@ -19,10 +19,21 @@ sensitivity (drug-induced apoptosis) and T/NK activation. A few files carry a pl
 gap in the time channel followed by a fluorescence shift) and saturated margin events. The raw files carry
 identifying keywords ($OP, $DATE, $SRC with a made-up patient name, ...) that the analysis must never write out.
 
+Three more kinds of tube, each drawn from a sub-stream of its own (``default_rng([seed, 2, k])``) so that the tubes
+above keep their events: ``PROLIF`` (CFSE dye dilution of a subset of diagnosis samples: a day-0 reference, an
+unstained control and the four arms, the drugs dividing less in proportion to their effect on the sample), ``MRD``
+(the ELN 2021 core markers on a diagnosis and a remission marrow of responders chosen across the range of their
+planted MRD, plus one normal regenerating marrow as the reference, with a patient-specific LAIP), and acquisition
+batches: the samples are stained and acquired in consecutive batches (``batch`` column of the sheet), each batch with
+its own staining intensity of the intracellular BCL2, BCL-xL and MCL1 stains (a fixation / antibody-lot effect), and
+an aliquot of one control marrow run in every batch (``reference_controls.csv``) from which the batch effect can be
+undone.
+
 Planted truth: ``truth/cytometry_samples.csv`` (per sample), ``truth/cytometry_files.csv`` (per file) and
 ``truth/cytometry_identifiers.csv`` (the identifying strings written into the raw files) and
 ``truth/cytometry_event_labels.csv`` (the true population, doublet and apoptosis state of every event in the files of
-the first three samples).
+the first three samples); ``truth/cytometry_proliferation.csv``, ``truth/cytometry_mrd.csv`` and
+``truth/cytometry_batches.csv`` for the tubes above.
 """
 
 from __future__ import annotations
@@ -49,7 +60,7 @@ __all__ = [
     "POPULATIONS",
 ]
 
-DEPENDS_ON = ["io.py", "cytometry/strategies/aml_functional.yaml"]
+DEPENDS_ON = ["io.py", "cytometry/strategies/aml_functional.yaml", "cytometry/proliferation.py"]
 
 STREAM = 2
 SCATTER = ["FSC-A", "FSC-H", "SSC-A"]
@@ -75,6 +86,9 @@ DETECTORS = {
     "HLA-DR": "APC-Cy7-A",
     "PD-1": "PE-Cy5-A",
     "Puromycin": "FITC-A",
+    "CD13": "PerCP-Cy5.5-A",
+    "CD7": "FITC-A",
+    "CFSE": "FITC-A",
 }
 PANELS = {
     "FUNC": ["CD45", "CD34", "CD117", "CD38", "CD33", "CD14", "CD11b", "AnnexinV", "7-AAD", "Ki-67"],
@@ -83,6 +97,8 @@ PANELS = {
         "BCL2", "BCL-xL", "MCL1", "CD3", "CD56", "CD69", "HLA-DR", "PD-1",
     ],
     "SCENITH": ["CD45", "CD34", "CD117", "CD33", "CD14", "Puromycin", "7-AAD"],
+    "PROLIF": ["CFSE"],
+    "MRD": ["CD45", "CD34", "CD117", "CD33", "CD13", "CD56", "CD7", "HLA-DR"],
 }  # fmt: skip
 CONDITIONS = {"FUNC": ["untreated", "VEN", "AZA", "AZA+VEN"], "PHENO": ["untreated"], "SCENITH": ["Co", "DG", "O", "DGO"]}
 DRUG_CONCENTRATIONS_UM = {"untreated": (0.0, 0.0), "VEN": (0.1, 0.0), "AZA": (0.0, 1.0), "AZA+VEN": (0.1, 1.0)}
@@ -361,8 +377,9 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
     tables
         The cohort (``samples`` says which samples have cytometry; ``sample_truth`` holds their latent biology).
     out_dir
-        Cohort folder; writes ``cytometry/fcs/<sample_id>/<panel>_<condition>.fcs``, ``cytometry/sample_sheet.csv``,
-        ``cytometry/panels.csv``, ``cytometry/gating.yaml`` and ``truth/cytometry_*.csv``.
+        Cohort folder; writes ``cytometry/fcs/<sample_id>/<panel>_<condition>.fcs``, ``cytometry/sample_sheet.csv``
+        (with the tubes' ``batch``), ``cytometry/panels.csv``, ``cytometry/gating.yaml``,
+        ``cytometry/reference_controls.csv`` (with ``fcs/controls/``) and ``truth/cytometry_*.csv``.
     scale
         ``"ci"`` (a few hundred events per file) or ``"full"`` (thousands).
     seed
@@ -377,6 +394,8 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
     truth = tables.sample_truth.set_index("sample_id").loc[samples["sample_id"]].reset_index()
     bio = _sample_biology(truth, rng)
     names = {p: _fake_name(rng) for p in samples["patient_id"].unique()}
+    batch_of, gains = _acquisition_batches(samples, np.random.default_rng([seed, STREAM, EXTRA_STREAMS["batch"]]),
+                                           EXTRA_SCALE[scale]["batches"])  # fmt: skip
     # Planted acquisition problems: a clog in ~4 % of files (time gap + fluorescence shift).
     sheet, file_truth, ids, event_labels = [], [], [], []
     for i, srow in samples.iterrows():
@@ -388,6 +407,8 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
             for cond in conds:
                 n = {"FUNC": n_untreated if cond == "untreated" else n_treated, "PHENO": n_pheno}.get(panel, n_scenith)
                 true, counts, ev_labels = _draw_events(rng, markers, n, b, panel, cond)
+                if panel == "PHENO":
+                    _stain_batch_effect(true, markers, gains[batch_of[srow["sample_id"]]])
                 fluo = true[:, 3:] @ SPILLOVER.loc[detectors, detectors].to_numpy()
                 # Acquisition order and time (units of 0.01 s): Poisson arrivals at ~300 events/s.
                 time = np.cumsum(rng.exponential(1 / 3.0, n))
@@ -431,12 +452,15 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
                 _write_fcs(cyto / rel, data, channels, labels, meta)
                 ven, aza = DRUG_CONCENTRATIONS_UM.get(cond, (0.0, 0.0))
                 sheet.append({"file": rel, "sample_id": srow["sample_id"], "panel": panel, "condition": cond,
-                              "ven_um": ven, "aza_um": aza})  # fmt: skip
+                              "ven_um": ven, "aza_um": aza, "batch": batch_of[srow["sample_id"]]})  # fmt: skip
                 if i < N_LABELLED_SAMPLES:
                     event_labels.append(ev_labels.assign(file=rel, event=np.arange(n)))
                 file_truth.append({"file": rel, "sample_id": srow["sample_id"], "panel": panel, "condition": cond,
                                    "n_events": n, "clog": int(clog), "n_margin": n_margin, **counts})  # fmt: skip
         ids.append({"patient_id": srow["patient_id"], "identifier": names[srow["patient_id"]]})
+    sheet += _cohort_prolif_tubes(samples, bio, batch_of, cyto, out, scale=scale, seed=seed)
+    sheet += _cohort_mrd_tubes(tables, samples, bio, batch_of, cyto, out, scale=scale, seed=seed)
+    _reference_controls(gains, bio, cyto, out, scale=scale, seed=seed)
     write_table(pd.DataFrame(sheet), cyto / "sample_sheet.csv")
     panels = pd.DataFrame(
         [{"panel": p, "marker": m, "channel": DETECTORS[m]} for p, ms in PANELS.items() for m in ms]
@@ -445,6 +469,10 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
     strategy = Path(__file__).resolve().parents[1] / "cytometry" / "strategies" / "aml_functional.yaml"
     shutil.copyfile(strategy, cyto / "gating.yaml")
     write_table(bio, out / "truth" / "cytometry_samples.csv")
+    write_table(pd.DataFrame([{"sample_id": k, "batch": v} for k, v in batch_of.items()]),
+                out / "truth" / "cytometry_batches.csv")  # fmt: skip
+    write_table(pd.DataFrame([{"batch": b, "marker": m, "stain_gain": g} for b, gm in gains.items() for m, g in gm.items()]),
+                out / "truth" / "cytometry_batch_effects.csv")  # fmt: skip
     write_table(pd.DataFrame(file_truth), out / "truth" / "cytometry_files.csv")
     cols = ["file", "event", "population", "doublet", "apoptosis"]
     write_table(pd.concat(event_labels, ignore_index=True)[cols], out / "truth" / "cytometry_event_labels.csv")
@@ -473,6 +501,48 @@ def _precursor_fractions(responding: float, extra: float, n_gen: int) -> np.ndar
     return np.concatenate([[1 - responding], responding * pk])
 
 
+def _dye_truth(rel: str, sid: str, arm: str, cells: np.ndarray) -> dict:
+    from ..cytometry.proliferation import proliferation_indices
+
+    row = {"file": rel, "sample_id": sid, "condition": arm, **proliferation_indices(cells)}
+    row.update({f"gen_{g}_pct": 100 * float(c) for g, c in enumerate(cells)})
+    return row
+
+
+def _write_dye_tubes(rng: np.random.Generator, root: Path, folder: str, arms: dict[str, tuple[float, float]],
+                     n_events: int, n_generations: int) -> list[tuple[str, str, np.ndarray]]:  # fmt: skip
+    """Write one sample's PROLIF tubes (day-0 reference, unstained control, then ``arms``: name -> (fraction of the
+    precursors that divide, mean further divisions)); return (arm, relative path, planted fraction of the cells per
+    generation) per tube."""
+    dye = PROLIF_DYE
+    written = []
+    for arm in ("day0", "unstained", *arms):
+        prec = _precursor_fractions(*arms[arm], n_generations) if arm in arms else np.eye(n_generations)[0]
+        cells = prec * 2.0 ** np.arange(n_generations)
+        cells = cells / cells.sum()
+        n_debris = int(rng.binomial(n_events, 0.08))
+        n_cells = n_events - n_debris
+        gen = rng.choice(n_generations, size=n_cells, p=cells)
+        loss = dye["dye_loss_log2"] if arm in arms else 0.0
+        log2v = dye["day0_log2"] - gen + loss + rng.normal(0, dye["width_log2"], n_cells)
+        signal = 2.0**log2v if arm != "unstained" else np.zeros(n_cells)
+        deb = 2.0 ** rng.uniform(6, dye["day0_log2"] - 3, n_debris) if arm != "unstained" else np.zeros(n_debris)
+        fl = np.concatenate([signal, deb]) + rng.normal(*AUTOFLUOR, n_events)
+        fsc = np.concatenate([rng.normal(70000, 9000, n_cells), rng.normal(15000, 6000, n_debris)])
+        ssc = np.concatenate([rng.normal(25000, 6000, n_cells), rng.normal(10000, 5000, n_debris)])
+        order = rng.permutation(n_events)
+        time = np.cumsum(rng.exponential(1 / 3.0, n_events))
+        data = np.column_stack([np.clip(fsc[order], 0, MAX_RANGE), np.clip(ssc[order], 0, MAX_RANGE),
+                                np.minimum(fl[order], MAX_RANGE), time])  # fmt: skip
+        rel = f"{folder}/PROLIF_{arm.replace('+', '-')}.fcs"
+        meta = {"$CYT": "LSRFortessa", "$TIMESTEP": "0.01", "$P1R": "262144", "$P2R": "262144", "$P3R": "262144",
+                "$P4R": str(int(np.ceil(time[-1])) + 1)}  # fmt: skip
+        _write_fcs(root / rel, data, ["FSC-A", "SSC-A", dye["detector"], "Time"],
+                   ["FSC-A", "SSC-A", dye["marker"], "Time"], meta)  # fmt: skip
+        written.append((arm, rel, cells))
+    return written
+
+
 def simulate_dye_dilution(out_dir: str | Path, *, seed: int = 20261129, n_events: int = 3000,
                           n_samples: int = 2, n_generations: int = 8) -> pd.DataFrame:  # fmt: skip
     """Write PROLIF tubes (CFSE dye dilution) with a planted generation structure, and their sample sheet and truth.
@@ -496,50 +566,20 @@ def simulate_dye_dilution(out_dir: str | Path, *, seed: int = 20261129, n_events
     pandas.DataFrame
         The planted truth table.
     """
-    from ..cytometry.proliferation import proliferation_indices
-
     rng = np.random.default_rng([seed, PROLIF_STREAM])
     out = Path(out_dir)
-    dye = PROLIF_DYE
     sheet, truth = [], []
     for s in range(n_samples):
         sid = f"PROLIF{s + 1:02d}"
         vigour = rng.uniform(0.8, 1.2)
-        for arm in ("day0", "unstained", *PROLIF_ARMS):
-            if arm in PROLIF_ARMS:
-                resp, extra = PROLIF_ARMS[arm]
-                prec = _precursor_fractions(min(0.95, resp * vigour), extra * vigour, n_generations)
-            else:
-                prec = np.eye(n_generations)[0]
-            cells = prec * 2.0 ** np.arange(n_generations)
-            cells = cells / cells.sum()
-            n_debris = int(rng.binomial(n_events, 0.08))
-            n_cells = n_events - n_debris
-            gen = rng.choice(n_generations, size=n_cells, p=cells)
-            loss = dye["dye_loss_log2"] if arm in PROLIF_ARMS else 0.0
-            log2v = dye["day0_log2"] - gen + loss + rng.normal(0, dye["width_log2"], n_cells)
-            signal = 2.0**log2v if arm != "unstained" else np.zeros(n_cells)
-            deb = 2.0 ** rng.uniform(6, dye["day0_log2"] - 3, n_debris) if arm != "unstained" else np.zeros(n_debris)
-            fl = np.concatenate([signal, deb]) + rng.normal(*AUTOFLUOR, n_events)
-            fsc = np.concatenate([rng.normal(70000, 9000, n_cells), rng.normal(15000, 6000, n_debris)])
-            ssc = np.concatenate([rng.normal(25000, 6000, n_cells), rng.normal(10000, 5000, n_debris)])
-            order = rng.permutation(n_events)
-            time = np.cumsum(rng.exponential(1 / 3.0, n_events))
-            data = np.column_stack([np.clip(fsc[order], 0, MAX_RANGE), np.clip(ssc[order], 0, MAX_RANGE),
-                                    np.minimum(fl[order], MAX_RANGE), time])  # fmt: skip
-            rel = f"fcs/{sid}/PROLIF_{arm.replace('+', '-')}.fcs"
-            meta = {"$CYT": "LSRFortessa", "$TIMESTEP": "0.01", "$P1R": "262144", "$P2R": "262144", "$P3R": "262144",
-                    "$P4R": str(int(np.ceil(time[-1])) + 1)}  # fmt: skip
-            _write_fcs(out / rel, data, ["FSC-A", "SSC-A", dye["detector"], "Time"],
-                       ["FSC-A", "SSC-A", dye["marker"], "Time"], meta)  # fmt: skip
+        arms = {arm: (min(0.95, resp * vigour), extra * vigour) for arm, (resp, extra) in PROLIF_ARMS.items()}
+        for arm, rel, cells in _write_dye_tubes(rng, out, f"fcs/{sid}", arms, n_events, n_generations):
             sheet.append({"file": rel, "sample_id": sid, "panel": "PROLIF", "condition": arm, "ven_um": 0.0,
                           "aza_um": 0.0})  # fmt: skip
             if arm in PROLIF_ARMS:
                 ven, aza = DRUG_CONCENTRATIONS_UM[arm]
                 sheet[-1].update(ven_um=ven, aza_um=aza)
-                row = {"file": rel, "sample_id": sid, "condition": arm, **proliferation_indices(cells)}
-                row.update({f"gen_{g}_pct": 100 * float(c) for g, c in enumerate(cells)})
-                truth.append(row)
+                truth.append(_dye_truth(rel, sid, arm, cells))
     write_table(pd.DataFrame(sheet), out / "sample_sheet.csv")
     truth_df = pd.DataFrame(truth)
     write_table(truth_df, out / "truth_proliferation.csv")
@@ -681,3 +721,174 @@ def simulate_mrd(*, seed: int = 20261129, n_cd45: int = 500_000, mrd_fraction: f
         "n_cd45": n_cd45,
         "n_leukemic": n_leuk,
     }
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The cohort's PROLIF and MRD tubes and acquisition batches: sub-streams of the cytometry stream (the tubes drawn
+# from the main stream above keep their events).
+
+EXTRA_STREAMS = {"prolif": 1, "mrd": 2, "batch": 3}
+# ci: a subset of samples and small MRD tubes (the cohort stays small); full: every diagnosis sample with dye
+# dilution and MRD tubes of 500 000 events (ELN 2021's minimum for a negative call).
+EXTRA_SCALE = {
+    "ci": {"prolif_samples": 16, "prolif_events": 1500, "mrd_patients": 6, "mrd_events": (3000, 15000, 25000),
+           "batches": 4, "control_events": 2000},
+    "full": {"prolif_samples": None, "prolif_events": 5000, "mrd_patients": 12, "mrd_events": (20000, 500000, 500000),
+             "batches": 8, "control_events": 6000},
+}  # fmt: skip
+BATCH_STAINS = ("BCL2", "BCL-xL", "MCL1")
+BATCH_GAIN_LOG10_SD = 0.2  # per batch and stain: about +-60 % in staining intensity (fixation, antibody lot)
+# Dye dilution per arm from the sample's biology: (fraction of precursors dividing, further divisions) shrink with the
+# drug's effect on the sample (AZA arrests the cycle, VEN kills cycling blasts).
+_PROLIF_DRUG_EFFECT = {"VEN": (0.35, 0.2), "AZA": (0.8, 0.5)}
+
+
+def _acquisition_batches(samples: pd.DataFrame, rng: np.random.Generator, n_batches: int) -> tuple[dict, dict]:
+    """Samples in consecutive batches by collection date; per batch a staining gain of each intracellular stain."""
+    order = samples.sort_values(["collection_date", "sample_id"])["sample_id"].tolist()
+    batch_of = {sid: f"batch{1 + (k * n_batches) // len(order)}" for k, sid in enumerate(order)}
+    gains = {f"batch{b + 1}": {m: float(10 ** rng.normal(0, BATCH_GAIN_LOG10_SD)) for m in BATCH_STAINS}
+             for b in range(n_batches)}  # fmt: skip
+    return batch_of, gains
+
+
+def _stain_batch_effect(true: np.ndarray, markers: list[str], gain: dict[str, float]) -> None:
+    for m, g in gain.items():
+        if m in markers:
+            true[:, 3 + markers.index(m)] *= g
+
+
+def _write_tube(path: Path, true: np.ndarray, markers: list[str], rng: np.random.Generator, meta: dict) -> None:
+    """Spill, add acquisition time, clip to the range and write (scatter FSC-A, FSC-H, SSC-A first in ``true``)."""
+    detectors = [DETECTORS[m] for m in markers]
+    n = true.shape[0]
+    fluo = true[:, 3:] @ SPILLOVER.loc[detectors, detectors].to_numpy()
+    time = np.cumsum(rng.exponential(1 / 3.0, n))
+    data = np.column_stack([np.clip(true[:, :3], 0, MAX_RANGE), np.minimum(fluo, MAX_RANGE), time])
+    ranges = {f"$P{k + 1}R": "262144" for k in range(3 + len(markers))}
+    ranges[f"$P{4 + len(markers)}R"] = str(int(np.ceil(time[-1])) + 1)
+    meta = {"$CYT": "LSRFortessa", "$TIMESTEP": "0.01", "$SPILLOVER": _spill_string(detectors), **ranges, **meta}
+    _write_fcs(path, data, [*SCATTER, *detectors, "Time"], [*SCATTER, *markers, "Time"], meta)
+
+
+def _reference_controls(gains: dict, bio: pd.DataFrame, cyto: Path, out: Path, *, scale: str, seed: int) -> None:
+    """One control marrow, stained in every batch (PHENO tube), listed in ``reference_controls.csv``."""
+    rng = np.random.default_rng([seed, STREAM, EXTRA_STREAMS["batch"], 1])
+    ctrl = bio.median(numeric_only=True)
+    ctrl["leukemic_pct_of_cd45"] = 3.0  # a remission-like marrow: few blasts, the normal cells carry the stains
+    rows = []
+    for b, gain in gains.items():
+        true, _, _ = _draw_events(rng, PANELS["PHENO"], EXTRA_SCALE[scale]["control_events"], ctrl, "PHENO", "untreated")
+        _stain_batch_effect(true, PANELS["PHENO"], gain)
+        rel = f"fcs/controls/CTRL_{b}_PHENO.fcs"
+        _write_tube(cyto / rel, true, PANELS["PHENO"], rng, {"TUBE NAME": f"control marrow PHENO {b}"})
+        rows.append({"file": rel, "batch": b, "panel": "PHENO", "role": "batch_control"})
+    ne = EXTRA_SCALE[scale]["mrd_events"][2]
+    true, _, _ = _mrd_events(rng, ne, leukemic_fraction=0.0, laip={}, regenerating=True)
+    _write_tube(cyto / "fcs/controls/NORMAL_MRD.fcs", true, PANELS["MRD"], rng, {"TUBE NAME": "normal marrow MRD"})
+    rows.append({"file": "fcs/controls/NORMAL_MRD.fcs", "batch": "", "panel": "MRD", "role": "normal_reference"})
+    write_table(pd.DataFrame(rows), cyto / "reference_controls.csv")
+
+
+def _cohort_prolif_tubes(samples: pd.DataFrame, bio: pd.DataFrame, batch_of: dict, cyto: Path, out: Path, *,
+                         scale: str, seed: int) -> list[dict]:  # fmt: skip
+    rng = np.random.default_rng([seed, STREAM, EXTRA_STREAMS["prolif"]])
+    cfg = EXTRA_SCALE[scale]
+    dx = [i for i, t in enumerate(samples["timepoint"]) if t == "diagnosis"][: cfg["prolif_samples"]]
+    sheet, truth = [], []
+    for i in dx:
+        b, sid = bio.iloc[i], samples.at[i, "sample_id"]
+        ki = float(b["ki67_pct_untreated"]) / 100
+        resp, extra = float(np.clip(0.3 + 0.8 * ki, 0.2, 0.92)), 0.6 + 2.5 * ki
+        kill = {"VEN": float(b["specific_apoptosis_VEN"]) / 100, "AZA": float(b["specific_apoptosis_AZA"]) / 100}
+        arms = {"untreated": (resp, extra)}
+        for arm in ("VEN", "AZA", "AZA+VEN"):
+            r, e = resp, extra
+            for drug in arm.split("+"):
+                fr, fe = _PROLIF_DRUG_EFFECT[drug]
+                r, e = r * (1 - fr * kill[drug]), e * (1 - fe * kill[drug])
+            arms[arm] = (r, e)
+        for arm, rel, cells in _write_dye_tubes(rng, cyto, f"fcs/{sid}", arms, cfg["prolif_events"], 8):
+            ven, aza = DRUG_CONCENTRATIONS_UM.get(arm, (0.0, 0.0))
+            sheet.append({"file": rel, "sample_id": sid, "panel": "PROLIF", "condition": arm, "ven_um": ven,
+                          "aza_um": aza, "batch": batch_of[sid]})  # fmt: skip
+            if arm in arms:
+                truth.append(_dye_truth(rel, sid, arm, cells))
+    write_table(pd.DataFrame(truth), out / "truth" / "cytometry_proliferation.csv")
+    return sheet
+
+
+# Progenitor-gate and other marrow populations of the MRD tube, on the arcsinh(x / 150) scale, in the order of
+# PANELS["MRD"]: CD45, CD34, CD117, CD33, CD13, CD56, CD7, HLA-DR (0.4 = unstained). Normal progenitors as in
+# simulate_mrd (CD34+ myeloid, CD34- CD117+ promyelocyte-like); the regenerating marrow shifts CD33/CD13/CD56 up.
+_MRD_POPS = {  # name: (share of CD45+ cells or of all events for erythroid, FSC-A, SSC-A, levels)
+    "lymphocyte": (0.27, 62000, 22000, [4.6, 0.4, 0.4, 0.4, 0.4, 0.4, 3.3, 0.4]),
+    "granulocyte": (0.52, 105000, 150000, [3.6, 0.4, 0.4, 2.9, 3.6, 0.4, 0.4, 0.4]),
+    "monocyte": (0.09, 100000, 75000, [4.2, 0.4, 0.4, 4.2, 3.6, 0.4, 0.4, 3.5]),
+    "progenitor_cd34": (0.009, 80000, 32000, [2.6, 3.6, 3.0, 2.8, 2.6, 0.4, 0.5, 3.2]),
+    "progenitor_cd117": (0.006, 85000, 40000, [2.9, 0.8, 3.2, 3.3, 3.4, 0.4, 0.4, 1.0]),
+    "erythroid": (0.12, 55000, 15000, [0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4]),
+}
+_LEUKEMIC_MRD = [2.1, 3.8, 3.1, 3.0, 2.6, 0.4, 0.4, 3.3]  # CD45 dimmer than normal progenitors
+# Patient LAIPs (marker -> arcsinh level): asynchronous or cross-lineage expression, or loss of a marker.
+_LAIPS = [{"CD7": 2.9, "CD56": 2.6}, {"CD7": 2.9, "HLA-DR": 0.8}, {"CD56": 2.7, "CD13": 0.7}, {"CD7": 3.0, "CD13": 0.8}]
+
+
+def _mrd_events(rng: np.random.Generator, n: int, *, leukemic_fraction: float, laip: dict,
+                regenerating: bool) -> tuple[np.ndarray, int, int]:  # fmt: skip
+    """True intensities of an MRD tube: scatter then the MRD markers; returns (events, CD45+ events, leukemic)."""
+    names = list(_MRD_POPS)
+    ery = _MRD_POPS["erythroid"][0]
+    cd45_share = np.array([_MRD_POPS[p][0] for p in names[:-1]])
+    cd45_share = (1 - leukemic_fraction) * cd45_share / cd45_share.sum()
+    probs = np.concatenate([(1 - ery) * cd45_share, [ery], [(1 - ery) * leukemic_fraction]])
+    pop = rng.choice(len(names) + 1, size=n, p=probs / probs.sum())
+    markers = PANELS["MRD"]
+    lv = np.array([_MRD_POPS[p][3] for p in names] + [_LEUKEMIC_MRD], dtype=float)
+    for m, v in laip.items():
+        lv[-1, markers.index(m)] = v
+    if regenerating:
+        for j, m in enumerate(markers):
+            lv[3:5, j] += {"CD33": 0.3, "CD13": 0.3, "CD56": 0.15}.get(m, 0.0)
+    sd = np.where(pop == len(names), 0.4, 0.35)[:, None]
+    level = lv[pop] + rng.normal(0, 1, (n, len(markers))) * sd
+    fsc_m = np.array([_MRD_POPS[p][1] for p in names] + [80000.0])
+    ssc_m = np.array([_MRD_POPS[p][2] for p in names] + [30000.0])
+    fsc = np.abs(rng.normal(fsc_m[pop], 0.12 * fsc_m[pop])) + 500
+    ssc = np.abs(rng.normal(ssc_m[pop], 0.2 * ssc_m[pop])) + 300
+    fluo = np.maximum(150 * np.sinh(level), 0) + rng.normal(*AUTOFLUOR, (n, len(markers)))
+    out = np.column_stack([fsc, fsc * rng.normal(0.82, 0.03, n), ssc, fluo])
+    return out, int((pop != names.index("erythroid")).sum()), int((pop == len(names)).sum())
+
+
+def _cohort_mrd_tubes(tables: CohortTables, samples: pd.DataFrame, bio: pd.DataFrame, batch_of: dict, cyto: Path,
+                      out: Path, *, scale: str, seed: int) -> list[dict]:  # fmt: skip
+    """MRD tubes of responders chosen across the range of their planted MRD (diagnosis and remission marrow)."""
+    rng = np.random.default_rng([seed, STREAM, EXTRA_STREAMS["mrd"]])
+    cfg = EXTRA_SCALE[scale]
+    n_dx, n_rem, _ = cfg["mrd_events"]
+    clin = tables.clinical.set_index("patient_id")
+    rem = tables.samples[tables.samples["timepoint"] == "remission"]
+    dx = samples[samples["timepoint"] == "diagnosis"].set_index("patient_id")
+    cand = rem[rem["patient_id"].isin(dx.index) & rem["patient_id"].map(clin["mrd_pct"]).notna()].copy()
+    cand["mrd_pct"] = cand["patient_id"].map(clin["mrd_pct"]).astype(float)
+    cand = cand.sort_values(["mrd_pct", "patient_id"]).reset_index(drop=True)
+    k = min(cfg["mrd_patients"], len(cand))
+    pick = cand.iloc[np.unique(np.round(np.linspace(0, len(cand) - 1, k)).astype(int))] if k else cand.iloc[:0]
+    bio_of = dict(zip(samples["sample_id"], range(len(samples)), strict=True))
+    sheet, truth = [], []
+    for r in pick.sort_values("patient_id").itertuples(index=False):
+        laip = _LAIPS[int(rng.integers(len(_LAIPS)))]
+        dx_sid = dx.at[r.patient_id, "sample_id"]
+        blasts = float(bio.iloc[bio_of[dx_sid]]["leukemic_pct_of_cd45"]) / 100
+        for sid, cond, n, frac in ((dx_sid, "diagnosis", n_dx, blasts), (r.sample_id, "remission", n_rem, r.mrd_pct / 100)):
+            true, n_cd45, n_leuk = _mrd_events(rng, n, leukemic_fraction=frac, laip=laip, regenerating=cond == "remission")
+            rel = f"fcs/{sid}/MRD_{cond}.fcs"
+            _write_tube(cyto / rel, true, PANELS["MRD"], rng, {"TUBE NAME": f"MRD {cond}"})
+            sheet.append({"file": rel, "sample_id": sid, "panel": "MRD", "condition": cond, "ven_um": 0.0,
+                          "aza_um": 0.0, "batch": batch_of.get(sid, batch_of[dx_sid])})  # fmt: skip
+            truth.append({"file": rel, "sample_id": sid, "patient_id": r.patient_id, "condition": cond, "n_events": n,
+                          "n_cd45": n_cd45, "n_leukemic": n_leuk, "planted_mrd_pct": 100 * n_leuk / n_cd45,
+                          "clinical_mrd_pct": r.mrd_pct, "laip": ";".join(sorted(laip))})  # fmt: skip
+    write_table(pd.DataFrame(truth), out / "truth" / "cytometry_mrd.csv")
+    return sheet

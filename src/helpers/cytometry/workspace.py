@@ -1,0 +1,108 @@
+"""Read-outs from a FlowJo workspace: the gates a flow core drew in FlowJo, applied by FlowKit to a sample sheet.
+
+:func:`workspace_readouts` gives the tables of :func:`helpers.cytometry.readouts.process_files` (``stats``, ``mfi``,
+``qc``, keyed by tube id) with the workspace's gates in place of the YAML strategy: counts per gate through
+:func:`helpers.cytometry.gating.gate_workspace` (FlowKit's ``Workspace``; every count FlowJo stored in the workspace
+must be reproduced, else a :class:`DataContractError` names the gate), MFIs of :data:`MFI_READOUTS` in the gates the
+workspace defines, on the file's own compensation (as the YAML strategy does). The per-sample features follow when
+the workspace names its gates as the project's strategy does (``blasts``, ``lsc``, ...); :func:`missing_gates` says
+which are absent.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataContractError
+from .fcs import read_fcs
+from .privacy import tube_id
+from .qc import qc_file
+from .readouts import GATED_PANELS, MFI_READOUTS
+from .transforms import compensate
+
+__all__ = ["workspace_readouts", "missing_gates", "FEATURE_GATES"]
+
+# Gates the per-sample features are computed from (readouts.sample_features).
+FEATURE_GATES = ("cd45pos", "blasts", "monocytic", "cd34pos", "lsc", "viable", "apoptotic")
+_MIN_EVENTS_MFI = 5
+
+
+def missing_gates(stats: pd.DataFrame) -> list[str]:
+    """The gates of :data:`FEATURE_GATES` that the workspace does not define."""
+    return [g for g in FEATURE_GATES if g not in set(stats["gate"])]
+
+
+def _memberships(wsp: Path, fcs: Path, gates: list[str]) -> dict[str, np.ndarray]:
+    import flowkit as fk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ws = fk.Workspace(str(wsp), fcs_samples=str(fcs))
+        ids = ws.get_sample_ids()
+        sid = fcs.name if fcs.name in ids else ids[0]
+        ws.analyze_samples(sample_id=sid)
+        out = {}
+        for g in gates:
+            try:
+                out[g] = np.asarray(ws.get_gate_membership(sid, g), dtype=bool)
+            except Exception:  # noqa: BLE001 - a gate name used on several paths is ambiguous: no MFI for it
+                continue
+    return out
+
+
+def workspace_readouts(sheet: pd.DataFrame, wsp: str | Path, *,
+                       panels: dict[str, dict[str, str]] | None = None) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """Gate every file of a sample sheet with a FlowJo workspace and measure it.
+
+    Parameters
+    ----------
+    sheet
+        Validated sample sheet (only the tubes of :data:`GATED_PANELS`).
+    wsp
+        FlowJo 10 workspace (``.wsp``); each file is matched to the workspace sample of the same name.
+    panels
+        ``{panel: {marker: detector}}``: every file is checked against its tube's panel first.
+
+    Returns
+    -------
+    dict
+        ``stats`` (gate, parent, count, percent_parent), ``mfi`` (gate, marker, n, median) and ``qc``, each with
+        ``tube_id, sample_id, panel, condition``.
+    """
+    from .gating import gate_workspace
+
+    wsp = Path(wsp)
+    keys = ["tube_id", "sample_id", "panel", "condition"]
+    stats, mfis, qcs = [], [], []
+    for r in sheet[sheet["panel"].isin(GATED_PANELS)].itertuples(index=False):
+        meta = {"tube_id": tube_id(r.sample_id, r.panel, r.condition), "sample_id": r.sample_id, "panel": r.panel,
+                "condition": r.condition}
+        panel = None if panels is None else panels.get(r.panel)
+        if panels is not None and panel is None:
+            raise DataContractError(wsp, f"panel '{r.panel}' of the sheet is not defined in panels.csv", column="panel")
+        st = gate_workspace(wsp, r.path, panel=panel, panel_name=r.panel)
+        stats.append(st.drop(columns="file").assign(**meta))
+        data = read_fcs(r.path)
+        q = qc_file(data, cofactor=150.0)
+        q["events_kept"] = data.n_events
+        qcs.append({**meta, **q})
+        if data.spillover is not None:
+            data = compensate(data, inplace=True)
+        members = _memberships(wsp, Path(r.path), sorted({g for g, _ in MFI_READOUTS} & set(st["gate"])))
+        for gate, marker in MFI_READOUTS:
+            if gate not in members or marker not in data.markers:
+                continue
+            vals = data.events[members[gate], data.column(marker)]
+            med = float(np.median(vals)) if vals.size >= _MIN_EVENTS_MFI else np.nan
+            mfis.append({**meta, "gate": gate, "marker": marker, "n": int(vals.size), "median": med})
+    order = lambda df, cols: df[keys + cols] if len(df) else pd.DataFrame(columns=keys + cols)  # noqa: E731
+    return {
+        "stats": order(pd.concat(stats, ignore_index=True) if stats else pd.DataFrame(),
+                       ["gate", "parent", "count", "percent_parent"]),  # fmt: skip
+        "mfi": order(pd.DataFrame(mfis), ["gate", "marker", "n", "median"]),
+        "qc": pd.DataFrame(qcs),
+    }
