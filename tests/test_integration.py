@@ -19,7 +19,7 @@ from helpers.errors import DataContractError
 from helpers.integration.power import planted_effect_power, planted_effect_tests, simulated_patient_table
 from helpers.io import write_table
 from helpers.paths import repo_root
-from helpers.pipeline import discover_notebooks
+from helpers.workflow import discover_notebooks
 from helpers.simulate import DEFAULT_SEED, PLANTED_EFFECTS, ensure_cohort
 from helpers.simulate.features import simulate_feature_tables
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers.paths import repo_root
-from helpers.pipeline import CohortConfig, discover_notebooks, run_pipeline
+from helpers.workflow import CohortConfig, discover_notebooks, run_pipeline
 
 pytestmark = pytest.mark.xdist_group("pipeline")
 
