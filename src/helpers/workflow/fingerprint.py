@@ -18,7 +18,17 @@ from typing import Any
 
 from ..io import sha256_file, write_text
 
-__all__ = ["ChecksumCache", "digest_obj", "helpers_digest", "module_closure", "notebook_modules", "code_digest"]
+__all__ = [
+    "ChecksumCache",
+    "CodeCache",
+    "digest_obj",
+    "helpers_digest",
+    "module_closure",
+    "notebook_modules",
+    "code_digest",
+    "modules_digest",
+    "tree_signature",
+]
 
 PACKAGE = "helpers"
 # Package data a module may read at run time (gene positions, strategies, the registry): hashed with the package
@@ -266,6 +276,19 @@ def _data_files(pkg: Path, modules: list[Path]) -> list[Path]:
     return sorted(out)
 
 
+def modules_digest(modules: list[Path], *, pkg: Path | None = None) -> tuple[str, list[str]]:
+    """Digest of module files and the package data beside them, and the package-relative paths it covers."""
+    pkg = pkg or package_dir()
+    files = sorted(set(modules) | set(_data_files(pkg, modules)))
+    h = hashlib.sha256()
+    rel = []
+    for f in files:
+        r = f.relative_to(pkg).as_posix()
+        rel.append(r)
+        h.update(r.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest(), rel
+
+
 def code_digest(notebook: Path, *, pkg: Path | None = None) -> tuple[str, list[str]]:
     """Digest of the helper code a notebook depends on, and the package-relative files it covers.
 
@@ -284,11 +307,77 @@ def code_digest(notebook: Path, *, pkg: Path | None = None) -> tuple[str, list[s
     modules = notebook_modules(notebook, pkg=pkg)
     if modules is None:
         return helpers_digest(pkg), ["*"]
-    files = sorted(set(modules) | set(_data_files(pkg, modules)))
+    return modules_digest(modules, pkg=pkg)
+
+
+def tree_signature(pkg: Path | None = None) -> str:
+    """Digest of the (path, size, mtime) of every source and data file of the package: stats only, no reads."""
+    pkg = pkg or package_dir()
     h = hashlib.sha256()
-    rel = []
-    for f in files:
-        r = f.relative_to(pkg).as_posix()
-        rel.append(r)
-        h.update(r.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest(), rel
+    stack = [os.fspath(pkg)]
+    entries = []
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for e in it:
+                if e.is_dir():
+                    if e.name != "__pycache__":
+                        stack.append(e.path)
+                elif e.name.endswith(".py") or os.path.splitext(e.name)[1] in DATA_SUFFIXES:
+                    st = e.stat()
+                    entries.append(f"{e.path}\0{st.st_size}\0{st.st_mtime_ns}")
+    for line in sorted(entries):
+        h.update(line.encode() + b"\n")
+    return h.hexdigest()
+
+
+class CodeCache:
+    """Code digests reused while no file of the package (and not the notebook) changed size or mtime.
+
+    Resolving a notebook's imports parses every module it reaches; a no-change rerun instead stats the package's
+    files once and reads the digests back (kept, like the checksum cache, in the private folder: absolute paths).
+
+    Parameters
+    ----------
+    path
+        JSON file of the cache; None keeps it in memory only.
+    pkg
+        Folder of the ``helpers`` package.
+    """
+
+    def __init__(self, path: Path | None = None, *, pkg: Path | None = None):
+        self.path, self.pkg = path, pkg or package_dir()
+        try:
+            self.data = json.loads(path.read_text()) if path else {}
+        except (FileNotFoundError, json.JSONDecodeError):
+            self.data = {}
+        self.dirty = False
+        self._signature: str | None = None
+
+    def _lookup(self, key: str, extra: str, compute) -> tuple[str, list[str]]:
+        if self._signature is None:
+            self._signature = tree_signature(self.pkg)
+        sig = f"{self._signature}:{extra}"
+        hit = self.data.get(key)
+        if hit and hit.get("signature") == sig:
+            return hit["digest"], hit["files"]
+        digest, files = compute()
+        self.data[key] = {"signature": sig, "digest": digest, "files": files}
+        self.dirty = True
+        return digest, files
+
+    def notebook(self, notebook: Path) -> tuple[str, list[str]]:
+        """:func:`code_digest` of ``notebook``, from the cache when nothing changed."""
+        st = os.stat(notebook)
+        return self._lookup(os.path.abspath(notebook), f"{st.st_size}:{st.st_mtime_ns}",
+                            lambda: code_digest(notebook, pkg=self.pkg))  # fmt: skip
+
+    def modules(self, names: set[str]) -> tuple[str, list[str]]:
+        """Digest of modules ``names`` and everything they import (e.g. ``{"helpers.simulate"}``)."""
+        key = "modules:" + ",".join(sorted(names))
+        return self._lookup(key, "", lambda: modules_digest(module_closure(names, pkg=self.pkg), pkg=self.pkg))
+
+    def save(self) -> None:
+        """Write the cache back if it changed."""
+        if self.dirty and self.path is not None:
+            write_text(json.dumps(self.data, sort_keys=True), self.path)
+            self.dirty = False

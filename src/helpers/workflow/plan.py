@@ -11,7 +11,7 @@ from typing import Any
 from ..paths import repo_root
 from ..safepaths import check_name
 from .discover import CohortConfig, NotebookSpec, toposort
-from .fingerprint import ChecksumCache, code_digest, digest_obj
+from .fingerprint import ChecksumCache, CodeCache, digest_obj
 from .layout import anchors, default_private_root, final_dirs, portable
 
 __all__ = ["PlanItem", "plan_runs", "upstream_digests", "lock_digest", "still_up_to_date"]
@@ -249,7 +249,9 @@ def plan_runs(
     where = {"root": root, "results": results_root, "figures": figures_root,
              "anchors": anchors(cohort.data_dir, results_root, figures_root)}  # fmt: skip
     # The cache is keyed by absolute paths: it lives in the private folder, never with the shareable results.
-    cache = ChecksumCache(Path(private_root or default_private_root()) / cohort.name / "checksums.json")
+    private = Path(private_root or default_private_root()) / cohort.name
+    cache = ChecksumCache(private / "checksums.json")
+    code_cache = CodeCache(private / "code.json")
     lock = lock_digest(root)
     applicable = _applicable(cohort, specs)
     only_set = _selected(specs, only)
@@ -263,7 +265,7 @@ def plan_runs(
             plan.append(PlanItem(spec, params, "n/a", why if not ok else "not selected by --only"))
             continue
         inputs = _input_digests(cohort, spec, cache)
-        code, modules = code_digest(spec.path)
+        code, modules = code_cache.notebook(spec.path)
         parts = {
             "notebook": hashlib.sha256(spec.path.read_bytes()).hexdigest(),
             "helpers": code,
@@ -279,4 +281,5 @@ def plan_runs(
         item.status, item.reason = _decide(item, plan, final_res, state_file, force)
         plan.append(item)
     cache.save()
+    code_cache.save()
     return plan

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import dataclasses
+import json
 import os
 import shutil
 import sys
@@ -14,10 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..io import write_text
 from ..safepaths import check_name
 from .discover import CohortConfig, discover_notebooks
 from .execute import SCHEDULER_ENV, RunExecutor, RunTask, execute_notebook, open_executor, started_marker
-from .fingerprint import ChecksumCache, digest_obj
+from .fingerprint import ChecksumCache, CodeCache, digest_obj
 from .layout import OutputLayout, anchors, final_dirs, portable, redact
 from .plan import PlanItem, plan_runs, still_up_to_date, upstream_digests
 from .provenance import build_manifest, write_manifest, write_state
@@ -96,25 +98,58 @@ def _where(cohort: CohortConfig, layout: OutputLayout) -> dict[str, Any]:
             "anchors": anchors(cohort.data_dir, layout.results_root, layout.figures_root)}  # fmt: skip
 
 
-def _ensure_data(cohort: CohortConfig, options: RunOptions, where: dict[str, Any], log: Log) -> bool:
+def _ensure_data(
+    cohort: CohortConfig, options: RunOptions, layout: OutputLayout, where: dict[str, Any], log: Log
+) -> bool:
     """Generate a simulated cohort when needed (cached by seed and simulator code); False if the data are missing."""
     if cohort.simulate and not options.dry_run:
-        from ..simulate import ensure_cohort
-
         sim = cohort.simulate
         log(f"[run_all] simulated cohort {cohort.name}: scale {sim.get('scale', 'ci')}, seed {sim.get('seed')}")
-        ensure_cohort(cohort.data_dir, scale=sim.get("scale", "ci"), seed=int(sim["seed"]), progress=True)
+        _ensure_simulated(cohort, layout)
     elif cohort.data_dir is not None and not cohort.data_dir.is_dir() and not cohort.simulate:
         log(f"[run_all] error: data folder {portable(cohort.data_dir, where['root'], where['anchors'])} does not exist")
         return False
     return True
 
 
+def _ensure_simulated(cohort: CohortConfig, layout: OutputLayout) -> None:
+    """``ensure_cohort``, skipped when neither the simulator's code nor the cohort's stamps changed since last time.
+
+    Importing the simulator loads pandas and pandera, which would be most of a no-change rerun; the quick check
+    reads the cohort's stamps and the simulator's source (the modules ``helpers.simulate`` reaches) instead.
+    """
+    sim = cohort.simulate
+    private = layout.private_root / cohort.name
+    marker = private / "simulated.json"
+    code_cache = CodeCache(private / "code.json")
+
+    def key() -> str:
+        stamps = cohort.data_dir / ".stamps"
+        seen = {}
+        if stamps.is_dir():
+            for f in sorted(stamps.iterdir()):
+                out = cohort.data_dir / ("clinical.csv" if f.name == "patients" else f.name)
+                seen[f.name] = [f.read_text().strip(), out.exists()]
+        code, _ = code_cache.modules({"helpers.simulate"})
+        return digest_obj({"scale": sim.get("scale", "ci"), "seed": int(sim["seed"]), "stamps": seen, "code": code})
+
+    try:
+        if json.loads(marker.read_text()).get("key") == key():
+            return
+    except (FileNotFoundError, json.JSONDecodeError):
+        pass
+    from ..simulate import ensure_cohort
+
+    ensure_cohort(cohort.data_dir, scale=sim.get("scale", "ci"), seed=int(sim["seed"]), progress=True)
+    write_text(json.dumps({"key": key()}), marker)
+    code_cache.save()
+
+
 def _run_locked(cohort: CohortConfig, options: RunOptions, layout: OutputLayout, log: Log) -> int:
     """The body of :func:`run_pipeline`, with the cohort's lock held (or a dry run)."""
     t_start = time.perf_counter()
     where = _where(cohort, layout)
-    if not _ensure_data(cohort, options, where, log):
+    if not _ensure_data(cohort, options, layout, where, log):
         return 2
     specs = discover_notebooks(layout.notebook_dir)
     plan = plan_runs(cohort, specs, only=options.only, force=options.force, overrides=options.overrides,
