@@ -49,7 +49,7 @@ lint: $(STAMP)
 
 lock:
 	@set -e; py=$$(tools/find_python.sh); "$$py" -m venv /tmp/dream-lock-venv; /tmp/dream-lock-venv/bin/pip install --quiet uv
-	/tmp/dream-lock-venv/bin/uv pip compile pyproject.toml --extra test --python-version 3.12 -o requirements.lock
+	/tmp/dream-lock-venv/bin/uv pip compile pyproject.toml --extra test --extra workflow --python-version 3.12 -o requirements.lock
 	$$(tools/find_python.sh) tools/sync_environment.py
 
 clean:

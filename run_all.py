@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None, *, prog: str = "run_all.py") -> int:
     a = ap.parse_args(argv)
     # Imported after parsing: --help and --version answer without loading pandas and papermill.
     from helpers.paths import repo_root
-    from helpers.pipeline import describe_os_error, discover_notebooks, load_cohort, run_pipeline
+    from helpers.workflow import describe_os_error, discover_notebooks, load_cohort, run_pipeline
 
     overrides = {}
     if a.params_file:

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from helpers.pipeline import load_cohort  # noqa: E402
+from helpers.workflow import load_cohort  # noqa: E402
 
 
 def main() -> int:

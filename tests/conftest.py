@@ -1,7 +1,20 @@
-"""Shared fixtures: the CI-scale simulated cohort and the public data mirror."""
+"""Shared fixtures (the CI-scale simulated cohort, the public data mirror) and the test tiers.
+
+Tiers are markers set here, at collection, so that no test file has to remember them:
+
+- ``public_data``: the test reads the public data mirror (``../shared/data``, through ``helpers.registry``); set on
+  every test that uses the ``public_data`` fixture (directly or through another fixture), calls
+  ``dataset_path(...)`` in its body, or has the older ``shared_data`` marker. Unmarked tests run with ``DREAM_PUBLIC_DATA`` pointing at an empty folder, so a test
+  that reads the mirror without saying so fails in every run, not only offline.
+- ``pipeline``: the test executes notebooks (papermill, ``run_all.py``, ``run_pipeline``).
+
+``pytest -m "not public_data"`` is the offline run; ``pytest tests`` (the README's command) runs everything.
+"""
 
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -10,12 +23,80 @@ from helpers.paths import public_data_root, repo_root
 from helpers.simulate import AXIS_SIMULATORS, DEFAULT_SEED, ensure_cohort
 
 CI_COHORT = "data/simulated/ci"
+# Source of a test (or of its module's notebook-running helpers) that executes notebooks.
+READS_MIRROR = re.compile(r"\bdataset_path\(|\bpublic_data_root\(")
+NOTEBOOK_RUN = re.compile(r'execute_py_notebook|execute_notebook\(|run_pipeline\(|"--cohort"|--nbval|NotebookClient\(')
+PIPELINE_MODULES = {"test_pipeline.py", "test_pipeline_safety.py"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        source = _source(item)
+        uses_fixture = "public_data" in getattr(item, "fixturenames", ())
+        if uses_fixture or item.get_closest_marker("shared_data") or READS_MIRROR.search(source):
+            item.add_marker(pytest.mark.public_data)
+        if item.path.name in PIPELINE_MODULES or NOTEBOOK_RUN.search(source) or _calls_runner(item, source):
+            item.add_marker(pytest.mark.pipeline)
+
+
+def _calls_runner(item, source: str) -> bool:
+    """The test calls a function of its module that executes notebooks (e.g. a ``_run_cells`` helper)."""
+    module = getattr(item, "module", None)
+    if module is None:
+        return False
+    if not hasattr(module, "_notebook_runners"):
+        runners = set()
+        for name, obj in vars(module).items():
+            if inspect.isfunction(obj) and obj.__module__ == module.__name__ and not name.startswith("test_"):
+                try:
+                    if NOTEBOOK_RUN.search(inspect.getsource(obj)):
+                        runners.add(name)
+                except (OSError, TypeError):
+                    pass
+        module._notebook_runners = runners
+    return any(re.search(rf"\b{re.escape(n)}\(", source) for n in module._notebook_runners)
+
+
+def _source(item) -> str:
+    """The test function's source ("" when unavailable), scanned for what it reads and runs."""
+    fn = getattr(item, "function", None)
+    try:
+        return inspect.getsource(fn) if fn is not None else ""
+    except (OSError, TypeError):
+        return ""
+
+
+@pytest.fixture(autouse=True)
+def _no_public_data_unless_marked(request, monkeypatch, tmp_path_factory) -> None:
+    """Tests not marked ``public_data`` see an empty mirror: reading it without the fixture fails loudly."""
+    if request.node.get_closest_marker("public_data") is None:
+        monkeypatch.setenv("DREAM_PUBLIC_DATA", str(tmp_path_factory.getbasetemp() / "no-public-data-here"))
 
 
 @pytest.fixture(scope="session")
 def ci_cohort() -> Path:
     """The CI-scale simulated cohort (generated once, shared with the nbval references); read-only for tests."""
     return ensure_cohort(repo_root() / CI_COHORT, scale="ci", seed=DEFAULT_SEED, axes=AXIS_SIMULATORS)
+
+
+@pytest.fixture(scope="session")
+def ci_cohort_with():
+    """The CI-scale cohort with the given assays brought up to date (only those are generated when missing).
+
+    ``ci_cohort_with("cytometry")``; ``ci_cohort_with()`` for the clinical tables alone. The scRNA simulator reads the
+    public gene sets: a test that asks for ``"scrna"`` on a fresh clone also needs the ``public_data`` fixture.
+    """
+
+    def get(*axes: str) -> Path:
+        return ensure_cohort(repo_root() / CI_COHORT, scale="ci", seed=DEFAULT_SEED, axes=axes)
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def ci_cyto(ci_cohort_with) -> Path:
+    """The CI-scale cohort with its cytometry assay (FCS files, sample sheet, panels)."""
+    return ci_cohort_with("cytometry")
 
 
 @pytest.fixture(scope="session")

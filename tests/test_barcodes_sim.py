@@ -24,16 +24,15 @@ from helpers.barcodes import (
 )
 from helpers.errors import DataContractError
 from helpers.io import sha256_file
-from helpers.paths import repo_root
-from helpers.simulate import DEFAULT_SEED, ensure_cohort, simulate_patients
+from helpers.simulate import DEFAULT_SEED, simulate_patients
 from helpers.simulate.barcodes import simulate_barcodes
 
 PRECISION_FLOOR, RECALL_FLOOR = 0.85, 0.75
 
 
 @pytest.fixture(scope="module")
-def cohort():
-    return ensure_cohort(repo_root() / "data/simulated/ci", scale="ci", seed=DEFAULT_SEED, axes=("barcodes",))
+def cohort(ci_cohort_with):
+    return ci_cohort_with("barcodes")
 
 
 def _analyse(folder, seed=DEFAULT_SEED):

@@ -12,8 +12,8 @@ import pytest
 
 import helpers.barcodes as bc
 from helpers.paths import repo_root
-from helpers.pipeline import load_cohort
 from helpers.registry import dataset_path
+from helpers.workflow import load_cohort
 
 
 @pytest.fixture(scope="module")

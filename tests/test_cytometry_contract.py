@@ -13,13 +13,6 @@ from helpers.cytometry.__main__ import main as cli
 from helpers.cytometry.panel import MARKER_SYNONYMS, canonical_marker, enforce_panel
 from helpers.cytometry.privacy import tube_id
 from helpers.errors import DataContractError
-from helpers.paths import repo_root
-from helpers.simulate import DEFAULT_SEED, ensure_cohort
-
-
-@pytest.fixture(scope="module")
-def ci_cyto():
-    return ensure_cohort(repo_root() / "data/simulated/ci", scale="ci", seed=DEFAULT_SEED, axes=("cytometry",))
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from helpers.cytometry.__main__ import main as cli
 from helpers.cytometry.privacy import tube_id
 from helpers.errors import DataContractError
 from helpers.registry import dataset_path
-from helpers.simulate import DEFAULT_SEED, ensure_cohort, simulate_patients
+from helpers.simulate import simulate_patients
 from helpers.simulate.cytometry import simulate_cytometry
 
 
@@ -79,13 +79,6 @@ def test_spillover_parsing_and_errors():
         parse_spillover("2,A,B,1,0.1,0.05")
     with pytest.raises(DataContractError, match="non-numeric"):
         parse_spillover("2,A,B,1,x,0.05,1")
-
-
-@pytest.fixture(scope="module")
-def ci_cyto():
-    from helpers.paths import repo_root
-
-    return ensure_cohort(repo_root() / "data/simulated/ci", scale="ci", seed=DEFAULT_SEED, axes=("cytometry",))
 
 
 def _sim_file(ci_cyto):

@@ -19,7 +19,6 @@ from helpers.cytometry.__main__ import main as cli
 from helpers.errors import DataContractError
 from helpers.paths import repo_root
 from helpers.registry import dataset_path
-from helpers.simulate import DEFAULT_SEED, ensure_cohort
 
 # The README of the suite: Results_ParQuadRect.txt is the truth of gate ParRectangle1.
 TRUTH_ALIAS = {"ParQuadRect": "ParRectangle1"}
@@ -89,11 +88,6 @@ gates:
     assert stats.set_index(["file", "gate"]).loc[("bm5721_healthy_basal.fcs", "cd14pos"), "count"] == int(
         ((v45 >= 3) & (v14 >= 1.5)).sum()
     )
-
-
-@pytest.fixture(scope="module")
-def ci_cyto():
-    return ensure_cohort(repo_root() / "data/simulated/ci", scale="ci", seed=DEFAULT_SEED, axes=("cytometry",))
 
 
 @pytest.mark.parametrize("tube", ["FUNC_untreated", "FUNC_AZA-VEN", "PHENO_untreated", "SCENITH_DGO"])

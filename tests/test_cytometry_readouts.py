@@ -28,8 +28,6 @@ from helpers.cytometry import (
 from helpers.cytometry.__main__ import main as cli
 from helpers.cytometry.privacy import tube_ids
 from helpers.errors import DataContractError
-from helpers.paths import repo_root
-from helpers.simulate import DEFAULT_SEED, ensure_cohort
 
 
 def test_specific_apoptosis_formula():
@@ -65,11 +63,6 @@ def test_derive_cutoff_recovers_a_planted_threshold():
     # No signal: the cross-validated accuracy falls to chance even though a cut-off can always be found.
     r0 = derive_cutoff(rng.normal(size=300), rng.integers(0, 2, 300), seed=1, n_boot=50, n_repeats=5)
     assert 0.35 < r0["cv_accuracy"] < 0.65
-
-
-@pytest.fixture(scope="module")
-def ci_cyto():
-    return ensure_cohort(repo_root() / "data/simulated/ci", scale="ci", seed=DEFAULT_SEED, axes=("cytometry",))
 
 
 @pytest.fixture(scope="module")

@@ -53,3 +53,14 @@ def test_lab_folders_planted_in_a_clone_are_ignored(tmp_path):
                  "src/helpers/scrna/load.py", "src/helpers/barcodes/contract.py"):
         r = subprocess.run(["git", "check-ignore", "-q", "--no-index", keep], cwd=clone, check=False)
         assert r.returncode == 1, f"{keep} must not be ignored"
+
+
+def test_a_fresh_clone_ships_the_figures_folder_and_ignores_its_outputs(tmp_path):
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "--quiet", "--no-hardlinks", str(repo_root()), str(clone))
+    readme = clone / "figures" / "README.md"
+    assert readme.is_file() and "figures/<cohort>/" in readme.read_text()
+    for rel in ("ci/01_dst/curves.pdf", "ci/01_dst/curves.png", "dream_lab-0123abcd/02_cytometry/gates.png"):
+        (clone / "figures" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (clone / "figures" / rel).write_bytes(b"figure")
+    assert _git(clone, "status", "--porcelain", "--untracked-files=all") == ""

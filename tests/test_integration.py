@@ -18,18 +18,18 @@ from helpers.clinical import load_cohort_tables
 from helpers.errors import DataContractError
 from helpers.io import write_table
 from helpers.paths import repo_root
-from helpers.pipeline import discover_notebooks
-from helpers.simulate import DEFAULT_SEED, PLANTED_EFFECTS, ensure_cohort
+from helpers.simulate import DEFAULT_SEED, PLANTED_EFFECTS
 from helpers.simulate.features import simulate_feature_tables
 from helpers.simulate.power import planted_effect_power, planted_effect_tests, simulated_patient_table
+from helpers.workflow import discover_notebooks
 
 NOTEBOOK = repo_root() / "notebooks" / "05_integration.py"
 
 
 @pytest.fixture(scope="module")
-def cohort() -> Path:
+def cohort(ci_cohort_with) -> Path:
     # The clinical part is all the integration needs from the cohort; axis outputs are derived from its truth below.
-    return ensure_cohort(repo_root() / "data/simulated/ci", scale="ci", seed=DEFAULT_SEED, axes=())
+    return ci_cohort_with()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers.paths import repo_root
-from helpers.pipeline import CohortConfig, discover_notebooks, run_pipeline
+from helpers.workflow import CohortConfig, discover_notebooks, run_pipeline
 
 pytestmark = pytest.mark.xdist_group("pipeline")
 
@@ -153,12 +153,41 @@ def test_two_runs_from_scratch_give_identical_tables(project):
         assert f.read_bytes() == twin.read_bytes(), f
 
 
+def test_downstream_of_a_rerun_is_skipped_when_the_upstream_outputs_come_out_unchanged(project):
+    tmp, run = project
+    assert run()[0] == 0
+    c_nb = tmp / "r1" / "results" / "t" / "03_c" / "03_c.ipynb"
+    before = c_nb.stat().st_mtime_ns
+    (tmp / "data" / "assay" / "x.txt").write_text("2\n")  # 01_a reads the folder but its table does not change
+    code, logs, manifest = run()
+    assert code == 0, logs
+    assert _status(logs) == {"01_a": "run", "02_b": "skip", "03_c": "run"}  # the plan cannot know yet
+    assert "[run_all] 01_a: ok" in " ".join(logs)
+    assert "[run_all] 03_c: up to date, upstream outputs unchanged" in logs
+    assert c_nb.stat().st_mtime_ns == before and manifest["notebooks"]["03_c"]["skipped_last_run"]
+    code, logs, _ = run()
+    assert _status(logs) == {"01_a": "skip", "02_b": "skip", "03_c": "skip"}
+
+
 def test_dask_local_cluster_runs_the_same_dag(project):
     tmp, run = project
+    # A notebook fans work out to the run's cluster (helpers.workflow.map_tasks reads $DREAM_DASK_SCHEDULER).
+    _nb(tmp / "notebooks" / "04_d.py", """
+        import os, operator
+        import pandas as pd
+        from helpers.io import write_table
+        from helpers.paths import resolve
+        from helpers.workflow import map_tasks
+        values = map_tasks(operator.neg, range(n))
+        on = "dask" if os.environ.get("DREAM_DASK_SCHEDULER", "").startswith("tcp://") else "local"
+        write_table(pd.DataFrame({"v": values, "on": on}), resolve(output_dir) / "d.csv")
+        """)
     code, logs, manifest = run("dask", local_cluster=2)
     assert code == 0, logs
     assert any("dask.distributed" in line for line in logs)
     assert (tmp / "dask" / "results" / "t" / "03_c" / "c.csv").is_file()
+    d = (tmp / "dask" / "results" / "t" / "04_d" / "d.csv").read_text().splitlines()
+    assert d == ["v,on", "0,dask", "-1,dask", "-2,dask", "-3,dask"]
 
 
 def test_cohort_without_an_input_skips_its_notebooks(project):

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from helpers.paths import repo_root
-from helpers.pipeline import load_cohort, run_pipeline
+from helpers.workflow import load_cohort, run_pipeline
 
 pytestmark = pytest.mark.xdist_group("pipeline")
 
@@ -172,7 +172,7 @@ def _run_all_module():
 def test_disk_full_and_read_only_outputs_give_one_line(lab, monkeypatch, capsys, err, line):
     tmp, nbdir, data = lab
     run_all = _run_all_module()
-    import helpers.pipeline as pl
+    import helpers.workflow.schedule as pl
 
     def broken(*a, **k):
         raise OSError(err, os.strerror(err), str(tmp / "results" / "x"))

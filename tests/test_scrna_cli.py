@@ -35,7 +35,7 @@ def test_an_h5ad_without_counts_is_a_clear_error(one_sample, tmp_path, capsys):
     assert "no raw counts" in capsys.readouterr().err
 
 
-def test_annotate_h5ad_writes_the_calls(one_sample, tmp_path, capsys):
+def test_annotate_h5ad_writes_the_calls(public_data, one_sample, tmp_path, capsys):
     sid, a, t = one_sample
     a.write_h5ad(tmp_path / "in.h5ad")
     rc = main(["annotate", "--input", str(tmp_path / "in.h5ad"), "--out", str(tmp_path / "out.h5ad"), "--no-umap"])
@@ -55,7 +55,7 @@ def test_annotate_h5ad_writes_the_calls(one_sample, tmp_path, capsys):
     assert right.mean() > 0.7  # one sample alone, ~250 cells
 
 
-def test_a_sample_without_normal_reference_cells_is_a_clear_error(one_sample, tmp_path, capsys):
+def test_a_sample_without_normal_reference_cells_is_a_clear_error(public_data, one_sample, tmp_path, capsys):
     sid, a, t = one_sample
     leuk = a[(t["malignant"] == 1).to_numpy()].copy()  # only the leukemic cells: no lymphocytes to compare with
     leuk.write_h5ad(tmp_path / "leuk.h5ad")

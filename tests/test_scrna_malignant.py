@@ -90,7 +90,7 @@ def test_choose_reference_prefers_lymphocytes_and_fails_clearly():
         choose_reference(pd.Series(["Monocyte"] * 50 + ["HSC/MPP"] * 50))
 
 
-def test_linclass7_on_a_bulk_table():
+def test_linclass7_on_a_bulk_table(public_data):
     w = linclass7_weights()
     assert len(w) == 7 and "ADGRG1" in w and "BEX3" in w  # GPR56 / NGFRAP1 under their current symbols
     bulk = pd.DataFrame(np.arange(14, dtype=float).reshape(2, 7), columns=list(w), index=["s1", "s2"])
@@ -133,7 +133,7 @@ def test_h5ad_in_the_sample_sheet_and_without_counts(tmp_path):
         read_h5ad_counts(tmp_path / "bad.h5ad")
 
 
-def test_gene_symbols_that_match_nothing_are_rejected():
+def test_gene_symbols_that_match_nothing_are_rejected(public_data):
     a = _counts_adata(genes=tuple(f"ENSG{i:011d}" for i in range(300)))
     a.X = sp.csr_matrix(np.log1p(a.X.toarray()))
     with pytest.raises(DataContractError, match="gene symbols match"):

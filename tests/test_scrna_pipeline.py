@@ -32,7 +32,7 @@ MALIGNANT_ACC_PATIENT_FLOOR = 0.65
 
 
 @pytest.fixture(scope="module")
-def atlas(ci_cohort):
+def atlas(public_data, ci_cohort):
     adata = load_cohort_scrna(ci_cohort)
     kept, summary, cells = build_atlas(adata, seed=1)
     truth = pd.read_csv(ci_cohort / "truth" / "scrna_cells.csv.gz")

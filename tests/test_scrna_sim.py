@@ -50,7 +50,7 @@ def test_ci_cohort_follows_contract_and_scanpy_reads_it(ci_cohort):
     assert sorted(first["barcode"]) == sorted(a.obs_names)
 
 
-def test_planted_signals_in_raw_counts(ci_cohort):
+def test_planted_signals_in_raw_counts(public_data, ci_cohort):
     """Monocytic programme tracks the planted mono_frac; relapse shifts BCL2 down and MCL1/BCL2A1 up."""
     adata = load_cohort_scrna(ci_cohort)
     truth = pd.read_csv(ci_cohort / "truth" / "scrna_samples.csv").set_index("sample_id")

@@ -65,7 +65,7 @@ def test_score_gene_sets_matches_dense_zscores():
     assert s["C"].isna().all()  # fewer than 3 genes present
 
 
-def test_lsc17_score_uses_published_weights_and_aliases():
+def test_lsc17_score_uses_published_weights_and_aliases(public_data):
     w = lsc17_weights(current_symbols=False)
     assert len(w) == 17 and w["DNMT3B"] == pytest.approx(0.0874) and w["CDK6"] == pytest.approx(-0.0704)
     genes = list(w)

@@ -71,7 +71,7 @@ def test_ci_cohort_follows_the_contract_and_stays_small(ci_cohort):
 
 
 @pytest.mark.slow
-def test_same_seed_same_bytes_other_seed_differs(tmp_path):
+def test_same_seed_same_bytes_other_seed_differs(public_data, tmp_path):
     a = simulate_cohort(tmp_path / "a", scale="ci", seed=11, progress=False)
     b = simulate_cohort(tmp_path / "b", scale="ci", seed=11, progress=False)
     c = simulate_cohort(tmp_path / "c", scale="ci", seed=12, progress=False)

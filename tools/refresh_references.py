@@ -25,9 +25,9 @@ import nbformat  # noqa: E402
 import papermill as pm  # noqa: E402
 
 from helpers.paths import resolve  # noqa: E402
-from helpers.pipeline import discover_notebooks, encrypted_kernel_manager, load_cohort, plan_runs  # noqa: E402
 from helpers.regression import copy_reference_tables  # noqa: E402
 from helpers.simulate import ensure_cohort  # noqa: E402
+from helpers.workflow import discover_notebooks, encrypted_kernel_manager, load_cohort, plan_runs  # noqa: E402
 
 REFERENCE_DIR = ROOT / "notebooks" / "reference"
 TABLES_DIR = REFERENCE_DIR / "tables"

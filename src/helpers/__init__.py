@@ -3,7 +3,7 @@
 Sub-packages, one per concern: ``dst`` (drug sensitivity testing), ``cytometry``, ``scrna``, ``barcodes``,
 ``integration``, ``simulate`` (the simulated cohort), plus ``clinical`` (clinical and sample tables), ``beataml`` (the
 BeatAML 2.0 patient table shared by the DST and integration axes), ``io`` (deterministic atomic writing), ``errors``,
-``paths``, ``registry`` (public datasets), ``plotting`` and ``pipeline`` (the notebook runner behind ``run_all.py``).
+``paths``, ``registry`` (public datasets), ``plotting`` and ``workflow`` (the notebook runner behind ``run_all.py``).
 """
 
 from importlib.metadata import PackageNotFoundError, version

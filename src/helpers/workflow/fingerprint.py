@@ -1,0 +1,383 @@
+"""Fingerprints: checksums of input files (cached) and of the helper modules a notebook really imports.
+
+A notebook's fingerprint covers its source, the files of the ``helpers`` modules it imports (statically, with their
+transitive in-package imports), its parameters, its input files, its upstream outputs and the lock file; an edit to
+one axis module therefore reruns only the notebooks that import it. The import graph is read with :mod:`ast`, not by
+importing: planning must stay fast and must not need the analysis libraries.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..io import sha256_file, write_text
+
+__all__ = [
+    "ChecksumCache",
+    "CodeCache",
+    "digest_obj",
+    "helpers_digest",
+    "module_closure",
+    "notebook_modules",
+    "code_digest",
+    "modules_digest",
+    "tree_signature",
+]
+
+PACKAGE = "helpers"
+# Package data a module may read at run time (gene positions, strategies, the registry): hashed with the package
+# folder they sit in, so that a module that imports the package also depends on its data files.
+DATA_SUFFIXES = {".yaml", ".yml", ".json", ".xml", ".tsv", ".csv", ".gmt"}
+# The command-line layer is not followed from library code: a module imports it only inside its own ``main()``
+# (``registry.main`` -> ``cli``, whose ``python -m`` dispatch imports every axis by a computed name), which a notebook
+# never calls. A notebook that imports one of these directly still depends on it.
+COMMAND_LINE = {"cli.py", "__main__.py"}
+
+
+class ChecksumCache:
+    """sha256 of files, cached by (size, mtime) so that a no-change run does not re-read gigabytes.
+
+    Parameters
+    ----------
+    path
+        JSON file of the cache (keyed by absolute paths: keep it in the private folder); None hashes without one.
+    """
+
+    def __init__(self, path: Path | None = None):
+        self.path = path  # None: hash without a persistent cache (fresh outputs)
+        try:
+            self.data = json.loads(path.read_text()) if path else {}
+        except (FileNotFoundError, json.JSONDecodeError):
+            self.data = {}
+        self.dirty = False
+
+    def sha(self, f: Path | str, st: os.stat_result | None = None) -> str:
+        """sha256 of file ``f`` (from the cache when its size and mtime are unchanged)."""
+        # Keyed by the absolute path as given (no resolve(): one syscall per path component, for thousands of files).
+        key = os.path.abspath(f)
+        st = st or os.stat(key)
+        hit = self.data.get(key)
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            return hit[2]
+        digest = sha256_file(Path(key))
+        self.data[key] = [st.st_size, st.st_mtime_ns, digest]
+        self.dirty = True
+        return digest
+
+    def tree(self, folder: Path, *, base: Path | None = None) -> dict[str, str]:
+        """sha256 of every file under ``folder`` (hidden files and folders excluded), keyed by path from ``base``."""
+        base = base or folder
+        if folder.is_file():
+            return {folder.relative_to(base).as_posix(): self.sha(folder)}
+        # os.scandir rather than Path.rglob: the no-change rerun stats every input file, and pathlib's per-path
+        # objects cost more than the stat itself.
+        out: dict[str, str] = {}
+        prefix = folder.relative_to(base).as_posix()
+        if any(part.startswith(".") for part in folder.relative_to(base).parts):
+            return out
+        stack = [(os.fspath(folder), "" if prefix == "." else prefix)]
+        while stack:
+            path, rel = stack.pop()
+            with os.scandir(path) as it:
+                for entry in it:
+                    if entry.name.startswith("."):
+                        continue
+                    r = f"{rel}/{entry.name}" if rel else entry.name
+                    if entry.is_dir():
+                        stack.append((entry.path, r))
+                    elif entry.is_file():
+                        out[r] = self.sha(entry.path, entry.stat())
+        return dict(sorted(out.items()))
+
+    def save(self) -> None:
+        """Write the cache back if it changed."""
+        if self.dirty and self.path is not None:
+            write_text(json.dumps(self.data, sort_keys=True), self.path)
+            self.dirty = False
+
+
+def digest_obj(obj: Any) -> str:
+    """sha256 of the canonical JSON of ``obj`` (sorted keys)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def package_dir() -> Path:
+    """The folder of the ``helpers`` package."""
+    return Path(__file__).resolve().parents[1]
+
+
+def helpers_digest(pkg: Path | None = None) -> str:
+    """Digest of the whole helper package's source: the fallback when a notebook's imports cannot be read."""
+    pkg = pkg or package_dir()
+    h = hashlib.sha256()
+    for f in sorted(pkg.rglob("*")):
+        if f.is_file() and (f.suffix == ".py" or f.suffix in DATA_SUFFIXES) and "__pycache__" not in f.parts:
+            h.update(f.relative_to(pkg).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------- import graph
+def _module_file(pkg: Path, dotted: str) -> Path | None:
+    """The file of module ``helpers.a.b`` (``a/b.py`` or ``a/b/__init__.py``), or None if it is not one."""
+    parts = dotted.split(".")[1:]
+    base = pkg.joinpath(*parts)
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    if parts and base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    return None
+
+
+def _module_name(pkg: Path, f: Path) -> str:
+    rel = f.relative_to(pkg).with_suffix("")
+    parts = [p for p in rel.parts if p != "__init__"]
+    return ".".join([PACKAGE, *parts])
+
+
+def _imports(tree: ast.AST, current: str, is_pkg: bool) -> tuple[set[str], bool]:
+    """Absolute names of the ``helpers`` modules (or attributes of them) imported anywhere in ``tree``.
+
+    Also True when the code imports by a computed name (``importlib.import_module(f"...")``), which the caller
+    resolves conservatively to the whole enclosing package.
+    """
+    out: set[str] = set()
+    dynamic = False
+    package = current if is_pkg else current.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.split(".")[0] == PACKAGE)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".")
+                base_parts = base_parts[: len(base_parts) - (node.level - 1)]
+                base = ".".join(base_parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            if base.split(".")[0] != PACKAGE:
+                continue
+            out.add(base)
+            out.update(f"{base}.{a.name}" for a in node.names if a.name != "*")
+        elif isinstance(node, ast.Call) and _is_import_module_call(node):
+            arg = node.args[0] if node.args else None
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and not arg.value.startswith("."):
+                if arg.value.split(".")[0] == PACKAGE:
+                    out.add(arg.value)
+            else:
+                dynamic = True
+    return out, dynamic
+
+
+def _is_import_module_call(node: ast.Call) -> bool:
+    f = node.func
+    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+    return name in {"import_module", "__import__"}
+
+
+def _resolve(pkg: Path, names: set[str]) -> set[Path]:
+    """Module files of ``names`` (an attribute ``helpers.a.f`` resolves to ``helpers.a``) and their parent packages."""
+    files: set[Path] = set()
+    for name in names:
+        parts = name.split(".")
+        while parts:
+            f = _module_file(pkg, ".".join(parts))
+            if f is not None:
+                files.add(f)
+                break
+            parts.pop()
+        for i in range(1, len(parts)):  # importing helpers.a.b runs helpers/__init__ and helpers/a/__init__
+            f = _module_file(pkg, ".".join(parts[:i]))
+            if f is not None:
+                files.add(f)
+    return files
+
+
+@functools.lru_cache(maxsize=4096)
+def _direct(pkg: Path, f: Path, mtime_ns: int) -> frozenset[Path]:
+    """Files one module imports directly (cached per file version)."""
+    tree = ast.parse(f.read_bytes(), filename=str(f))
+    names, dynamic = _imports(tree, _module_name(pkg, f), f.name == "__init__.py")
+    files = _resolve(pkg, names)
+    if dynamic:  # a computed import: every module of the package this file belongs to
+        files |= {p for p in f.parent.rglob("*.py") if "__pycache__" not in p.parts}
+    return frozenset(files)
+
+
+def _command_line(pkg: Path, f: Path) -> bool:
+    return f.name == "__main__.py" or f == pkg / "cli.py"
+
+
+def module_closure(names: set[str], *, pkg: Path | None = None) -> list[Path]:
+    """Module files of ``names`` and of everything they import inside the package, transitively.
+
+    Parameters
+    ----------
+    names
+        Absolute dotted names (``helpers.dst``, ``helpers.io.write_table``).
+    pkg
+        Folder of the ``helpers`` package (default: the one this module belongs to).
+
+    Returns
+    -------
+    The module files, sorted.
+    """
+    pkg = pkg or package_dir()
+    todo = list(_resolve(pkg, names) | {pkg / "__init__.py"})
+    seen: set[Path] = set()
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        deps = _direct(pkg, f, f.stat().st_mtime_ns)
+        todo.extend(d for d in deps if d not in seen and not _command_line(pkg, d))
+    return sorted(seen)
+
+
+def notebook_modules(notebook: Path, *, pkg: Path | None = None) -> list[Path] | None:
+    """The helper module files a Jupytext percent notebook depends on; None when its source cannot be parsed.
+
+    Parameters
+    ----------
+    notebook
+        The notebook's ``.py`` file.
+    pkg
+        Folder of the ``helpers`` package.
+
+    Returns
+    -------
+    Sorted module files, or None (the caller then falls back to the whole package).
+    """
+    pkg = pkg or package_dir()
+    try:
+        tree = ast.parse(notebook.read_bytes(), filename=str(notebook))
+    except SyntaxError:  # e.g. an uncommented magic: be conservative
+        return None
+    names, dynamic = _imports(tree, "__main__", False)
+    if dynamic:
+        return None
+    return module_closure(names, pkg=pkg)
+
+
+def _data_files(pkg: Path, modules: list[Path]) -> list[Path]:
+    """Package data files in the folders of ``modules`` and in their non-package sub-folders (e.g. ``data/``)."""
+    out: set[Path] = set()
+    for folder in {m.parent for m in modules}:
+        for entry in folder.iterdir():
+            if entry.is_file() and entry.suffix in DATA_SUFFIXES:
+                out.add(entry)
+            elif entry.is_dir() and not (entry / "__init__.py").exists() and entry.name != "__pycache__":
+                out.update(p for p in entry.rglob("*") if p.is_file() and p.suffix in DATA_SUFFIXES)
+    return sorted(out)
+
+
+def modules_digest(modules: list[Path], *, pkg: Path | None = None) -> tuple[str, list[str]]:
+    """Digest of module files and the package data beside them, and the package-relative paths it covers."""
+    pkg = pkg or package_dir()
+    files = sorted(set(modules) | set(_data_files(pkg, modules)))
+    h = hashlib.sha256()
+    rel = []
+    for f in files:
+        r = f.relative_to(pkg).as_posix()
+        rel.append(r)
+        h.update(r.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest(), rel
+
+
+def code_digest(notebook: Path, *, pkg: Path | None = None) -> tuple[str, list[str]]:
+    """Digest of the helper code a notebook depends on, and the package-relative files it covers.
+
+    Parameters
+    ----------
+    notebook
+        The notebook's ``.py`` file.
+    pkg
+        Folder of the ``helpers`` package.
+
+    Returns
+    -------
+    The sha256 and the sorted relative paths (``["*"]`` when the whole package is hashed).
+    """
+    pkg = pkg or package_dir()
+    modules = notebook_modules(notebook, pkg=pkg)
+    if modules is None:
+        return helpers_digest(pkg), ["*"]
+    return modules_digest(modules, pkg=pkg)
+
+
+def tree_signature(pkg: Path | None = None) -> str:
+    """Digest of the (path, size, mtime) of every source and data file of the package: stats only, no reads."""
+    pkg = pkg or package_dir()
+    h = hashlib.sha256()
+    stack = [os.fspath(pkg)]
+    entries = []
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for e in it:
+                if e.is_dir():
+                    if e.name != "__pycache__":
+                        stack.append(e.path)
+                elif e.name.endswith(".py") or os.path.splitext(e.name)[1] in DATA_SUFFIXES:
+                    st = e.stat()
+                    entries.append(f"{e.path}\0{st.st_size}\0{st.st_mtime_ns}")
+    for line in sorted(entries):
+        h.update(line.encode() + b"\n")
+    return h.hexdigest()
+
+
+class CodeCache:
+    """Code digests reused while no file of the package (and not the notebook) changed size or mtime.
+
+    Resolving a notebook's imports parses every module it reaches; a no-change rerun instead stats the package's
+    files once and reads the digests back (kept, like the checksum cache, in the private folder: absolute paths).
+
+    Parameters
+    ----------
+    path
+        JSON file of the cache; None keeps it in memory only.
+    pkg
+        Folder of the ``helpers`` package.
+    """
+
+    def __init__(self, path: Path | None = None, *, pkg: Path | None = None):
+        self.path, self.pkg = path, pkg or package_dir()
+        try:
+            self.data = json.loads(path.read_text()) if path else {}
+        except (FileNotFoundError, json.JSONDecodeError):
+            self.data = {}
+        self.dirty = False
+        self._signature: str | None = None
+
+    def _lookup(self, key: str, extra: str, compute) -> tuple[str, list[str]]:
+        if self._signature is None:
+            self._signature = tree_signature(self.pkg)
+        sig = f"{self._signature}:{extra}"
+        hit = self.data.get(key)
+        if hit and hit.get("signature") == sig:
+            return hit["digest"], hit["files"]
+        digest, files = compute()
+        self.data[key] = {"signature": sig, "digest": digest, "files": files}
+        self.dirty = True
+        return digest, files
+
+    def notebook(self, notebook: Path) -> tuple[str, list[str]]:
+        """:func:`code_digest` of ``notebook``, from the cache when nothing changed."""
+        st = os.stat(notebook)
+        return self._lookup(os.path.abspath(notebook), f"{st.st_size}:{st.st_mtime_ns}",
+                            lambda: code_digest(notebook, pkg=self.pkg))  # fmt: skip
+
+    def modules(self, names: set[str]) -> tuple[str, list[str]]:
+        """Digest of modules ``names`` and everything they import (e.g. ``{"helpers.simulate"}``)."""
+        key = "modules:" + ",".join(sorted(names))
+        return self._lookup(key, "", lambda: modules_digest(module_closure(names, pkg=self.pkg), pkg=self.pkg))
+
+    def save(self) -> None:
+        """Write the cache back if it changed."""
+        if self.dirty and self.path is not None:
+            write_text(json.dumps(self.data, sort_keys=True), self.path)
+            self.dirty = False
