@@ -1,6 +1,7 @@
 """Re-execute the nbval reference notebooks under two numeric kernels at once and compare them with the references.
 
-    python tools/check_references.py            # what `make test` runs after the unit tests
+    python tools/check_references.py            # what `make test` runs after the unit tests (both variants)
+    python tools/check_references.py --only sandybridge notebooks/reference/02_cytometry.ipynb
 
 Each variant runs in its own scratch output folder (``DREAM_OUTPUT_ROOT``), in parallel (one process per core), and
 runs nbval on ``notebooks/reference`` followed by tests/reference_tables.py (the tables by value). The variants:

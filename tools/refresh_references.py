@@ -14,6 +14,7 @@ so commit them only after reviewing the diff of what changed. Volatile metadata 
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import jupytext  # noqa: E402
 import nbformat  # noqa: E402
 import papermill as pm  # noqa: E402
 
-from helpers.paths import resolve  # noqa: E402
+from helpers.paths import OUTPUT_ROOT_ENV, resolve  # noqa: E402
 from helpers.regression import copy_reference_tables  # noqa: E402
 from helpers.simulate import ensure_cohort  # noqa: E402
 from helpers.workflow import discover_notebooks, encrypted_kernel_manager, load_cohort, plan_runs  # noqa: E402
@@ -37,7 +38,15 @@ def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Remove papermill's timings and absolute paths so that a reference only changes when its content does."""
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
-    root = str(ROOT)
+    # The repository and, when the notebooks ran into a scratch folder, $DREAM_OUTPUT_ROOT (longest first).
+    roots = sorted({str(ROOT), *([str(Path(os.environ[OUTPUT_ROOT_ENV]).resolve()), os.environ[OUTPUT_ROOT_ENV]]
+                                 if os.environ.get(OUTPUT_ROOT_ENV) else [])}, key=len, reverse=True)
+
+    def unroot(text: str) -> str:
+        for r in roots:
+            text = text.replace(r, "<ROOT>")
+        return text
+
     for i, cell in enumerate(nb.cells):
         # Cell ids are random per conversion; derive them from position and source so unchanged cells diff clean.
         cell["id"] = hashlib.sha1(f"{i}\n{cell.source}".encode()).hexdigest()[:8]
@@ -45,10 +54,10 @@ def strip_volatile(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.metadata.pop("execution", None)
         for out in cell.get("outputs", []):  # no machine paths in git (nbval's sanitizer maps both sides alike)
             if "text" in out:
-                out["text"] = out["text"].replace(root, "<ROOT>")
+                out["text"] = unroot(out["text"])
             for key, value in out.get("data", {}).items():
                 if key.startswith("text/") and isinstance(value, str):
-                    out["data"][key] = value.replace(root, "<ROOT>")
+                    out["data"][key] = unroot(value)
             # Figures are shown inline (executed records under results/ keep them); nbval ignores image payloads, so
             # the references keep the display (its text) without the PNG, and git does not grow with every refresh.
             for key in [k for k in out.get("data", {}) if k.startswith("image/")]:

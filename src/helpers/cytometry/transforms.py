@@ -1,7 +1,8 @@
 """Compensation and the display transforms of flow and mass cytometry.
 
 - Compensation: observed = true . S (S = spillover, dyes x detectors, FCS 3.1 convention), so true = observed . S^-1.
-  Solved once per matrix and applied as one matrix product on the fluorescence columns.
+  Solved once per matrix and applied as one matrix product on the fluorescence columns (both BLAS-free, in float64,
+  so that the compensated events have the same bits under every BLAS kernel).
 - arcsinh(x / cofactor): cofactor 150 for fluorescence flow cytometry, 5 for mass cytometry (CyTOF).
 - Gating-ML 2.0 transforms (Spidlen et al. 2015): flin, flog, fasinh, logicle (Moore & Parks 2012) and hyperlog; the
   last two through ``flowutils`` (the C implementation that FlowKit uses).
@@ -16,6 +17,7 @@ import pandas as pd
 from flowutils import transforms as _fu
 
 from ..errors import DataContractError
+from ..numeric import inv_fixed_order, matmul_fixed_order
 from .fcs import FCSData
 
 __all__ = [
@@ -81,7 +83,10 @@ def compensate(data: FCSData, spillover: pd.DataFrame | None = None, *, inplace:
     ev = data.events if inplace else data.events.copy()
     # Detectors are usually adjacent columns: a slice avoids a gather and a scatter of the event matrix.
     cols = slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[0] + len(idx))) else idx
-    ev[:, cols] = ev[:, cols] @ inv.astype(ev.dtype)
+    # Not ``@``: a float32 BLAS product rounds differently under each OpenBLAS kernel (Sandybridge vs SkylakeX), and
+    # FlowSOM's online training turns that into another map; float64 sums in a fixed order give the same bits
+    # everywhere (docs/reproducibility.md).
+    ev[:, cols] = matmul_fixed_order(ev[:, cols], inv, dtype=ev.dtype)
     if inplace:
         return data
     return FCSData(data.path, list(data.channels), list(data.markers), ev, data.metadata, data.version)
@@ -89,8 +94,8 @@ def compensate(data: FCSData, spillover: pd.DataFrame | None = None, *, inplace:
 
 @functools.lru_cache(maxsize=64)
 def _inverse(matrix_bytes: bytes, n: int) -> np.ndarray:
-    # A cohort shares a handful of spillover matrices: invert each once.
-    return np.linalg.inv(np.frombuffer(matrix_bytes, dtype=np.float64).reshape(n, n))
+    # A cohort shares a handful of spillover matrices: invert each once (without LAPACK, like the product).
+    return inv_fixed_order(np.frombuffer(matrix_bytes, dtype=np.float64).reshape(n, n))
 
 
 def arcsinh(x: np.ndarray, cofactor: float = COFACTOR_FLOW) -> np.ndarray:

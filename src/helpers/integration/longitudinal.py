@@ -64,7 +64,11 @@ def timepoint_shifts(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # boundary (zero variance) fits are legitimate here
-                fit = smf.mixedlm("y ~ is_contrast", d, groups=d[group]).fit(reml=True, method=["lbfgs", "powell"])
+                # BFGS first: L-BFGS stopped on the boundary fits at a point whose random-effects covariance was
+                # singular under one OpenBLAS kernel and not under another (a failed fit here, a p-value there);
+                # BFGS converges on every feature of the CI cohort, to the same estimates under both kernels
+                # (docs/reproducibility.md).
+                fit = smf.mixedlm("y ~ is_contrast", d, groups=d[group]).fit(reml=True, method=["bfgs", "lbfgs"])
             ci = fit.conf_int().loc["is_contrast"]
             row.update(estimate=float(fit.params["is_contrast"]), ci_low=float(ci[0]), ci_high=float(ci[1]),
                        p=float(fit.pvalues["is_contrast"]), method="mixed model (random intercept)")  # fmt: skip

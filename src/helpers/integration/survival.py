@@ -14,6 +14,7 @@ import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 
+from ..numeric import matmul_fixed_order
 from .stats import bh_fdr, design_matrix
 
 __all__ = ["km_summary", "logrank", "CoxFit", "fit_cox", "univariable_cox", "cumulative_incidence", "cox_added_value"]
@@ -112,7 +113,22 @@ def fit_cox(df: pd.DataFrame, time: str, event: str, covariates: list[str], *, s
         }
     )
     glob = float(min(1.0, np.nanmin(ph_p) * len(ph_p))) if len(ph_p) else np.nan
-    return CoxFit(table, cph, len(d), int(d[event].sum()), float(cph.concordance_index_), glob)
+    return CoxFit(table, cph, len(d), int(d[event].sum()), harrell_c(cph, X, d[time], d[event]), glob)
+
+
+def harrell_c(cph: CoxPHFitter, X: pd.DataFrame, time: pd.Series, event: pd.Series) -> float:
+    """Harrell's C of a fitted Cox model on its design ``X``, with tied risk scores tied on every machine.
+
+    Not lifelines' ``concordance_index_``: it ranks ``exp(X beta)`` from a BLAS product, whose rounding depends on the
+    row's position and on the CPU kernel, so patients with the same design row (e.g. the same ELN class) tie on one
+    machine and not on another, and C moved by 0.004 between two OpenBLAS kernels. Here the linear predictor is a
+    fixed-order sum (:func:`helpers.numeric.matmul_fixed_order`) rounded to 1e-10, far below any real difference in
+    risk and far above last-bit noise (docs/reproducibility.md).
+    """
+    from lifelines.utils import concordance_index
+
+    lp = matmul_fixed_order(X.to_numpy(dtype=float), cph.params_.loc[X.columns].to_numpy()[:, None])[:, 0]
+    return float(concordance_index(time.to_numpy(float), -np.round(lp, 10), event.to_numpy(float)))
 
 
 def univariable_cox(df: pd.DataFrame, time: str, event: str, features: list[str]) -> pd.DataFrame:
