@@ -36,6 +36,6 @@ def test_dream_slice_is_deterministic_and_independent_of_workers(tmp_path):
     lo, hi = DREAM_SIZES["cytometry_events"]
     assert files["n_events"].between(lo * frac - 1, hi * frac + 1).all()
     sheet = pd.read_csv(one / "cytometry" / "sample_sheet.csv")
-    assert sheet["sample_id"].nunique() == 2
+    assert sheet["sample_id"].nunique() == 2 and (one / "cytometry" / "gating.yaml").is_file()
     ev = read_fcs(one / "cytometry" / files.loc[0, "file"])
     assert ev.n_events == files.loc[0, "n_events"] and ev.spillover is not None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def write_dream(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_sa
     ----------
     out_dir
         Cohort folder: ``clinical.csv``, ``samples.csv``, ``cytometry/fcs/<sample>/<panel>_<condition>.fcs``,
-        ``cytometry/sample_sheet.csv``, ``cytometry/panels.csv`` and ``truth/cytometry_dream_files.csv``.
+        ``cytometry/sample_sheet.csv``, ``cytometry/panels.csv``, ``cytometry/gating.yaml`` and
+        ``truth/cytometry_dream_files.csv``.
     seed
         Same seed, same bytes (whatever ``workers`` and whichever slice).
     max_samples
@@ -134,6 +136,8 @@ def write_dream(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_sa
     panels = pd.DataFrame([{"panel": p, "marker": m, "channel": cy.DETECTORS[m]} for p, ms in cy.PANELS.items()
                            for m in ms])  # fmt: skip
     write_table(panels, cyto / "panels.csv")
+    strategy = Path(__file__).resolve().parents[1] / "cytometry" / "strategies" / "aml_functional.yaml"
+    shutil.copyfile(strategy, cyto / "gating.yaml")
     (out / "truth").mkdir(exist_ok=True)
     write_table(rows, out / "truth" / "cytometry_dream_files.csv")
     (out / "COHORT").write_text(f"simulated DREAM cohort\nscale: dream\nseed: {seed}\npatients: {n_patients}\n"
