@@ -82,10 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     sample = rng.choice(n, size=n_loop, replace=False)
 
     rows = []
-    t_vec = _best_of(lambda: fit_probit(conc, via), repeat)
+    # The two vectorised fits alternate, best of each: a burst of load on a shared machine then hits both alike.
+    t_vec, t_vec4 = np.inf, np.inf
+    for _ in range(repeat):
+        t_vec = min(t_vec, _best_of(lambda: fit_probit(conc, via), 1))
+        t_vec4 = min(t_vec4, _best_of(lambda: fit_ll4(conc, 100 - via), 1))
     t_loop = _best_of(lambda: _loop_probit(conc[sample], via[sample]), 1)
     rows.append(("probit (BeatAML)", n, t_vec, n / t_vec, n_loop / t_loop))
-    t_vec4 = _best_of(lambda: fit_ll4(conc, 100 - via), repeat)
     loop4 = []
     t_loop4 = _best_of(lambda: loop4.append(_loop_ll4(conc[sample], via[sample])), 1)
     rows.append(("ll4 (Breeze bounds)", n, t_vec4, n / t_vec4, n_loop / t_loop4))
