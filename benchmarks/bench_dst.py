@@ -4,7 +4,8 @@ Run alone: ``python benchmarks/bench_dst.py [--quick]``. Single process. The bas
 ``scipy.optimize.curve_fit`` loop, the usual way) is timed on a random sample of curves in the same run and
 extrapolated per curve; the table reports curves per second and the ratio. Accuracy against the published BeatAML fits
 is printed beside it (targets: >= 20,000 curves/s and >= 50x the loop for the probit model, with median |dAUC| <= 0.1
-and >= 90 % of VEN / AZA curves within 1 AUC unit).
+and >= 90 % of VEN / AZA curves within 1 AUC unit). The 4-parameter fit (Breeze bounds) should run within 2x of the
+probit's curves/s in the same run, and reach the loop's least-squares optimum (its SSE compared curve by curve).
 """
 
 from __future__ import annotations
@@ -81,11 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     sample = rng.choice(n, size=n_loop, replace=False)
 
     rows = []
-    t_vec = _best_of(lambda: fit_probit(conc, via), repeat)
+    # The two vectorised fits alternate, best of each: a burst of load on a shared machine then hits both alike.
+    t_vec, t_vec4 = np.inf, np.inf
+    for _ in range(repeat):
+        t_vec = min(t_vec, _best_of(lambda: fit_probit(conc, via), 1))
+        t_vec4 = min(t_vec4, _best_of(lambda: fit_ll4(conc, 100 - via), 1))
     t_loop = _best_of(lambda: _loop_probit(conc[sample], via[sample]), 1)
     rows.append(("probit (BeatAML)", n, t_vec, n / t_vec, n_loop / t_loop))
-    t_vec4 = _best_of(lambda: fit_ll4(conc, 100 - via), 1)
-    t_loop4 = _best_of(lambda: _loop_ll4(conc[sample], via[sample]), 1)
+    loop4 = []
+    t_loop4 = _best_of(lambda: loop4.append(_loop_ll4(conc[sample], via[sample])), 1)
     rows.append(("ll4 (Breeze bounds)", n, t_vec4, n / t_vec4, n_loop / t_loop4))
 
     fits = fit_probit(conc, via)
@@ -105,6 +110,19 @@ def main(argv: list[str] | None = None) -> int:
               f"{s['d_intercept'].abs().median():.1e}")
     ok = rows[0][3] >= 20000 and rows[0][3] / rows[0][4] >= 50
     print(f"\ntarget (probit >= 20,000 curves/s and >= 50x the loop): {'met' if ok else 'NOT met'}")
+    ratio = rows[0][3] / rows[1][3]
+    print(f"ll4 at {rows[1][3]:,.0f} curves/s vs probit {rows[0][3]:,.0f}: probit / ll4 = {ratio:.2f} "
+          f"(target <= 2: {'met' if ratio <= 2 else 'NOT met'})")
+    f4 = fit_ll4(conc[sample], 100 - via[sample])
+    sse_loop = []
+    for (b, c), cc, vv, top in zip(loop4[0], conc[sample], via[sample], f4["top"], strict=True):
+        m = np.isfinite(vv)
+        sse_loop.append(np.sum((100 - vv[m] - ll4_inhibition(np.log10(cc[m]), top, b, c)) ** 2))
+    sse_loop = np.array(sse_loop)
+    ok4 = np.isfinite(sse_loop) & f4["sse"].notna().to_numpy()
+    rel = (f4["sse"].to_numpy()[ok4] - sse_loop[ok4]) / (sse_loop[ok4] + 1e-9)
+    print(f"ll4 vs the curve_fit loop on {int(ok4.sum())} curves: SSE higher by > 1e-6 (relative) on "
+          f"{int((rel > 1e-6).sum())}, lower on {int((rel < -1e-6).sum())}; median relative difference {np.median(rel):.1e}")
     return 0
 
 

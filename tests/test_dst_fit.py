@@ -160,3 +160,22 @@ def test_beataml_refit_and_published_biology_share_groups(public_data):
     pd.testing.assert_frame_equal(ven_by_fab(ba, auc="ven_auc_refit")[n], ven_by_fab(ba)[n])
     n = ["gene", "n_mut", "n_wt"]
     pd.testing.assert_frame_equal(ven_by_mutation(ba, genes, auc="ven_auc_refit")[n], ven_by_mutation(ba, genes)[n])
+
+
+def test_ll4_fits_do_not_depend_on_the_batch(monkeypatch):
+    """Each curve's arithmetic is its own: the same bits whether it is fitted alone, in a small block or a large one."""
+    from helpers.dst import fit as fit_module
+
+    rng = np.random.default_rng(11)
+    n = 50
+    x = np.log10(CONC)
+    inh = ll4_inhibition(x[None, :], rng.uniform(20, 100, n)[:, None], rng.uniform(0.3, 2.4, n)[:, None],
+                         rng.uniform(-2.0, 1.0, n)[:, None]) + rng.normal(0, 8, (n, len(x)))
+    conc = np.broadcast_to(CONC, inh.shape)
+    whole = fit_ll4(conc, inh)
+    monkeypatch.setattr(fit_module, "_LL4_BLOCK", 7)
+    blocked = fit_ll4(conc, inh)
+    alone = pd.concat([fit_ll4(conc[i : i + 1], inh[i : i + 1]) for i in (0, 17, 49)], ignore_index=True)
+    pd.testing.assert_frame_equal(whole, blocked, check_exact=True)
+    pd.testing.assert_frame_equal(whole.iloc[[0, 17, 49]].reset_index(drop=True), alone, check_exact=True)
+    assert whole["slope"].between(0.1, 2.5).all() and (whole["r2"] > 0).mean() > 0.9

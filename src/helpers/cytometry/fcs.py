@@ -42,6 +42,7 @@ SAFE_KEYWORDS = {
     "$ORIGINALITY", "$ABRT", "$LOST",
 }  # fmt: skip
 _CHANNEL_KEY = re.compile(r"^\$P\d+[BEGRNSVLOTFDP]$", re.IGNORECASE)
+_PNN_KEY = re.compile(r"\$P\d+N")
 
 
 @dataclass
@@ -167,7 +168,7 @@ def _check_structure(path: Path, text: dict, fd: flowio.FlowData) -> None:
     n_par, n_tot = _int_keyword(path, text, "$PAR"), _int_keyword(path, text, "$TOT")
     if n_par < 1 or n_tot < 0:
         raise DataContractError(path, f"$PAR = {n_par} and $TOT = {n_tot} describe no data")
-    named = [k for k in text if re.fullmatch(r"\$P\d+N", k)]
+    named = [k for k in text if _PNN_KEY.fullmatch(k)]
     idx = sorted(int(k[2:-1]) for k in named)
     missing = [i for i in range(1, n_par + 1) if i not in idx]
     if missing:
@@ -305,6 +306,7 @@ _STANDARD_KEYS = frozenset({
 _INDEXED_KEY = re.compile(r"^[pgr]\d+[a-z]$")
 
 
+@functools.lru_cache(maxsize=8192)  # a cohort's files share their keywords: normalise each name once
 def _key(k: str) -> str:
     # FlowIO lower-cases keywords and strips the leading '$' of standard ones; restore the standard form.
     low = k.lower()
@@ -323,6 +325,20 @@ def parse_spillover(text: str, *, path: str | Path | None = None) -> pd.DataFram
     DataContractError
         Wrong number of values or non-numeric entries.
     """
+    # A cohort shares a handful of matrices and building the DataFrame costs more than reading a small file: parse
+    # each text once and hand out copies (callers may modify theirs).
+    hit = _SPILL_CACHE.get(text)
+    if hit is None:
+        hit = _parse_spillover(text, path)
+        if len(_SPILL_CACHE) < 256:
+            _SPILL_CACHE[text] = hit
+    return hit.copy()
+
+
+_SPILL_CACHE: dict[str, pd.DataFrame] = {}
+
+
+def _parse_spillover(text: str, path) -> pd.DataFrame:
     parts = [p.strip() for p in text.split(",")]
     try:
         n = int(float(parts[0]))

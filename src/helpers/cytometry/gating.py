@@ -94,6 +94,8 @@ class Strategy:
     gates: list[Gate]
     source: str = ""
     logicle: dict | None = None  # {t, w, m, a}: fluorescence gated on the logicle scale (0-1) instead of arcsinh
+    # for_panel results by channel set: a cohort's files share a few panels (not part of the strategy's identity)
+    _panels: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def gate(self, gate_id: str) -> Gate:
         """The gate named ``gate_id``."""
@@ -144,7 +146,9 @@ class Strategy:
 
     def for_panel(self, available: set[str] | list[str]) -> Strategy:
         """The strategy restricted to gates whose dimensions are all ``available`` (and whose parents are kept)."""
-        available = set(available)
+        available = frozenset(available)
+        if available in self._panels:
+            return self._panels[available]
         kept: list[Gate] = []
         ids: set[str] = set()
         for g in self.gates:
@@ -153,7 +157,10 @@ class Strategy:
             if ok:
                 kept.append(g)
                 ids.add(g.id)
-        return Strategy(self.name, self.cofactor, self.compensation, kept, self.source, self.logicle)
+        out = Strategy(self.name, self.cofactor, self.compensation, kept, self.source, self.logicle)
+        if len(self._panels) < 64:
+            self._panels[available] = out
+        return out
 
 
 def _num(v, path, gid):

@@ -27,6 +27,7 @@ Formulas
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from pathlib import Path
 
 import numpy as np
@@ -125,8 +126,9 @@ def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFram
 
 def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_functional", *,
                   spillover: pd.DataFrame | None = None,
-                  panels: dict[str, dict[str, str]] | None = None) -> dict[str, pd.DataFrame]:  # fmt: skip
-    """Process every file of a sample sheet, one file at a time (memory stays flat).
+                  panels: dict[str, dict[str, str]] | None = None,
+                  executor: Executor | None = None) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """Process every file of a sample sheet, one file at a time (memory stays flat), or one task per file.
 
     Parameters
     ----------
@@ -141,6 +143,11 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
         ``{panel: {marker: detector}}`` (:func:`helpers.cytometry.contract.load_panels`): every file is checked
         against its tube's panel (see :func:`helpers.cytometry.panel.enforce_panel`). The cohort pipeline always
         passes it; None skips the check (for files without a panel definition).
+    executor
+        A :class:`concurrent.futures.Executor` (a process pool, or a dask.distributed ``Client.get_executor()`` as
+        ``run_all.py --scheduler/--local-cluster`` uses; see :func:`helpers.fanout.dask_executor`): each file becomes
+        one task, so a worker holds one file at a time. Results are gathered in sheet order: the same tables, byte
+        for byte, as the serial run. The workers must see the files at the same paths (a shared file system).
 
     Returns
     -------
@@ -154,10 +161,14 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
     sheet = sheet[sheet["panel"].isin(GATED_PANELS)]
     stats, mfis, qcs, profs = [], [], [], []
     keys = ["tube_id", "sample_id", "panel", "condition"]
-    with threadpool_limits(1):  # the 10 x 10 compensation product is slower with BLAS threads fighting over cores
-        rows = [(r, process_file(r.path, strat, spillover=spillover, panel=None if panels is None else panels[r.panel],
-                                 panel_name=r.panel)) for r in sheet.itertuples(index=False)]  # fmt: skip
-    for r, (s, m, q) in rows:
+    tubes = list(sheet.itertuples(index=False))
+    args = [(r.path, strat, spillover, None if panels is None else panels[r.panel], r.panel) for r in tubes]
+    if executor is None:
+        results = [_process_one(*a) for a in args]
+    else:
+        futures = [executor.submit(_process_one, *a) for a in args]
+        results = [f.result() for f in futures]  # in submission order, whatever order they finish in
+    for r, (s, m, q) in zip(tubes, results, strict=True):
         meta = {"tube_id": tube_id(r.sample_id, r.panel, r.condition), "sample_id": r.sample_id, "panel": r.panel,
                 "condition": r.condition}
         stats.append(s.drop(columns="file").assign(**meta))
@@ -175,6 +186,12 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
         "mfi": order(pd.concat(mfis, ignore_index=True), ["gate", "marker", "n", "median"]),
         "qc": qc,
     }
+
+
+def _process_one(path, strategy, spillover, panel, panel_name):
+    """One file as one task (module level, so that process pools and dask workers can unpickle it)."""
+    with threadpool_limits(1):  # the 10 x 10 compensation product is slower with BLAS threads fighting over cores
+        return process_file(path, strategy, spillover=spillover, panel=panel, panel_name=panel_name)
 
 
 def specific_apoptosis(treated: np.ndarray | float, untreated: np.ndarray | float) -> np.ndarray:

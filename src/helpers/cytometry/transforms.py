@@ -18,7 +18,7 @@ from flowutils import transforms as _fu
 
 from ..errors import DataContractError
 from ..numeric import inv_fixed_order, matmul_fixed_order
-from .fcs import FCSData
+from .fcs import FCSData, parse_spillover
 
 __all__ = [
     "compensate",
@@ -66,20 +66,25 @@ def compensate(data: FCSData, spillover: pd.DataFrame | None = None, *, inplace:
     DataContractError
         No spillover matrix at all, a detector of the matrix missing from the file, or a singular matrix.
     """
-    spill = data.spillover if spillover is None else spillover
-    if spill is None:
-        raise DataContractError(data.path, "no spillover matrix in the file ($SPILLOVER/$SPILL) and none given")
-    missing = [d for d in spill.columns if d not in data.channels]
+    if spillover is None and "spillover" not in vars(data):
+        # The file's own matrix, straight from its keyword: parsed once per matrix text, no DataFrame per file.
+        text = next((data.metadata[k] for k in ("$SPILLOVER", "$SPILL", "SPILL") if k in data.metadata), None)
+        if text is None:
+            raise DataContractError(data.path, "no spillover matrix in the file ($SPILLOVER/$SPILL) and none given")
+        detectors, mat = _file_matrix(text, data.path)
+    else:
+        spill = data.spillover if spillover is None else spillover
+        if spill is None:
+            raise DataContractError(data.path, "no spillover matrix in the file ($SPILLOVER/$SPILL) and none given")
+        detectors, mat = _ordered(spill)
+    missing = [d for d in detectors if d not in data.channels]
     if missing:
         raise DataContractError(data.path, "spillover matrix names a detector the file does not have", channel=missing[0])
-    if list(spill.index) != list(spill.columns):
-        spill = spill.loc[list(spill.columns)]
-    mat = spill.to_numpy(dtype=np.float64)
     try:
         inv = _inverse(mat.tobytes(), mat.shape[0])
     except np.linalg.LinAlgError as err:
         raise DataContractError(data.path, f"spillover matrix is singular: {err}") from err
-    idx = [data.channels.index(d) for d in spill.columns]
+    idx = [data.channels.index(d) for d in detectors]
     ev = data.events if inplace else data.events.copy()
     # Detectors are usually adjacent columns: a slice avoids a gather and a scatter of the event matrix.
     cols = slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[0] + len(idx))) else idx
@@ -90,6 +95,26 @@ def compensate(data: FCSData, spillover: pd.DataFrame | None = None, *, inplace:
     if inplace:
         return data
     return FCSData(data.path, list(data.channels), list(data.markers), ev, data.metadata, data.version)
+
+
+def _ordered(spill: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    detectors = spill.columns.tolist()  # once: iterating an Arrow-backed index name by name is slow
+    if spill.index.tolist() != detectors:
+        spill = spill.loc[detectors]
+    return detectors, spill.to_numpy(dtype=np.float64)
+
+
+def _file_matrix(text: str, path) -> tuple[list[str], np.ndarray]:
+    # Keyed by the matrix text (a cohort shares a handful); a bad matrix raises, naming its file, and is not kept.
+    hit = _FILE_MATRICES.get(text)
+    if hit is None:
+        hit = _ordered(parse_spillover(text, path=path))
+        if len(_FILE_MATRICES) < 64:
+            _FILE_MATRICES[text] = hit
+    return hit
+
+
+_FILE_MATRICES: dict[str, tuple[list[str], np.ndarray]] = {}
 
 
 @functools.lru_cache(maxsize=64)
@@ -154,9 +179,9 @@ def logicle(x: np.ndarray, t: float = 262144, w: float = 0.5, m: float = 4.5, a:
     if exact:
         out = _logicle_exact(xa, t, w, m, a)
     else:
-        u0, inv_du, ys, slope = _logicle_table(float(t), float(w), float(m), float(a))
         flat = xa.reshape(-1)
         dt = np.float32 if flat.dtype == np.float32 else np.float64
+        u0, inv_du, ys, slope = _logicle_table(float(t), float(w), float(m), float(a), np.dtype(dt).name)
         # Knots uniform in asinh(x): the knot of a value is found by arithmetic, not by a search.
         pos = np.arcsinh(flat.astype(dt, copy=False))
         pos -= dt(u0)
@@ -164,7 +189,7 @@ def logicle(x: np.ndarray, t: float = 262144, w: float = 0.5, m: float = 4.5, a:
         np.clip(pos, 0, ys.size - 1.000001, out=pos)
         i = pos.astype(np.int32)
         pos -= i
-        out = ys.astype(dt)[i] + pos * slope.astype(dt)[i]
+        out = ys[i] + pos * slope[i]
         outside = (flat < -t) | (flat > t)
         if outside.any():
             out[outside] = _logicle_exact(flat[outside], t, w, m, a)
@@ -178,14 +203,15 @@ def _logicle_exact(x: np.ndarray, t, w, m, a) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _logicle_table(t: float, w: float, m: float, a: float) -> tuple[float, float, np.ndarray, np.ndarray]:
+def _logicle_table(t: float, w: float, m: float, a: float, dtype: str) -> tuple[float, float, np.ndarray, np.ndarray]:
     # 2^16 + 1 exact values at knots uniform in asinh(x) over [-T, T]: logicle is smooth in asinh(x) (linear near 0,
     # logarithmic above), so linear interpolation between the knots is within 1e-7 of the root-found values.
     n = 2**16
     u = np.linspace(np.arcsinh(-t), np.arcsinh(t), n + 1)
     ys = _logicle_exact(np.sinh(u), t, w, m, a)
     slope = np.append(np.diff(ys), 0.0)
-    return float(u[0]), float(n / (u[-1] - u[0])), ys, slope
+    # Kept in the caller's precision: converting 2 x 65,537 values on every call cost more than a small file's events.
+    return float(u[0]), float(n / (u[-1] - u[0])), ys.astype(dtype), slope.astype(dtype)
 
 
 def hyperlog(x: np.ndarray, t: float = 262144, w: float = 0.5, m: float = 4.5, a: float = 0.0) -> np.ndarray:

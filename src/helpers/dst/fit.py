@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from ..numeric import solve_spd_batched
 from ..plausibility import raise_first, truncated_low_doses, viability_fraction_problems
 from .dss import dss_scores
 
@@ -180,6 +179,123 @@ def ll4_inhibition(x: np.ndarray, top, slope, log_ic50, bottom=0.0) -> np.ndarra
         return bottom + (top - bottom) / (1 + 10.0 ** (slope * (log_ic50 - x)))
 
 
+_LN10 = float(np.log(10.0))
+_LL4_BLOCK = 4096  # curve-starts iterated together: arrays of 7 x 4096 values stay in cache
+_LL4_GAIN = 1e-12
+
+
+def _colsum(a: np.ndarray) -> np.ndarray:
+    """Sum over the first axis (the points of each curve) as a fixed sequence of vector additions.
+
+    Why not ``a.sum(0)`` or a matrix product: numpy's pairwise blocking and BLAS kernels change the summation order
+    with the array layout and the CPU; a fixed order gives the same bits on every machine.
+    """
+    s = a[0].copy()
+    for row in a[1:]:
+        s += row
+    return s
+
+
+class _LL4Block:
+    """State of a block of curve-starts: data as (points, curves), parameters, damping and the normal equations."""
+
+    per_curve = ("top", "clo", "chi", "fc", "rows", "b", "c", "lam", "it", "live")
+
+    def __init__(self, x, w, y, top, clo, chi, b, c, rows):
+        self.x, self.w, self.y = x, w, y
+        self.lnw = _LN10 * w
+        self.top, self.clo, self.chi = top, clo, chi
+        self.fc = (chi > clo).astype(float)  # log IC50 pinned where every point has the same concentration
+        self.rows = rows
+        self.b, self.c = b, c
+        self.lam = np.full(len(rows), 1e-2)
+        self.it = np.zeros(len(rows), np.int64)
+        self.live = np.ones(len(rows), bool)
+        self.sums = self.evaluate(b, c)
+
+    def evaluate(self, b, c):
+        """SSE and the sums that make up J'J and J'r at (b, c), the top fixed.
+
+        With f = a g, g = 1 / (1 + 10^(b (c - x))), e = 10^(b (c - x)) and h = a g (1 - g) ln10 (w the point's
+        weight): df/db = -h (c - x) and df/dc = -h b, so J'r and J'J need only five sums over the points; the
+        Jacobian itself is never formed.
+        """
+        d = c - self.x
+        t = d * b[None, :]
+        np.clip(t, -300, 300, out=t)
+        t *= _LN10
+        np.exp(t, out=t)  # e
+        t += 1
+        g = np.reciprocal(t, out=t)
+        f = g * self.top
+        r = self.y - f
+        r *= self.w
+        h = np.subtract(1, g, out=g)
+        h *= f
+        h *= self.lnw  # h = f (1 - g) ln10 w
+        hr = h * r
+        s_hr = _colsum(hr)
+        hr *= d
+        s_hrd = _colsum(hr)
+        r *= r
+        h *= h
+        s_h2 = _colsum(h)
+        h *= d
+        s_h2d = _colsum(h)
+        h *= d
+        return _colsum(r), s_hr, s_hrd, s_h2, s_h2d, _colsum(h)
+
+    def take(self, keep):
+        for name in _LL4Block.per_curve:
+            setattr(self, name, getattr(self, name)[keep])
+        self.x, self.w, self.y, self.lnw = self.x[:, keep], self.w[:, keep], self.y[:, keep], self.lnw[:, keep]
+        self.sums = tuple(v[keep] for v in self.sums)
+
+    def extend(self, other):
+        for name in _LL4Block.per_curve:
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+        self.x, self.w, self.y, self.lnw = (np.concatenate([getattr(self, k), getattr(other, k)], axis=1)
+                                            for k in ("x", "w", "y", "lnw"))
+        self.sums = tuple(np.concatenate([u, v]) for u, v in zip(self.sums, other.sums, strict=True))
+
+
+def _ll4_step(blk: _LL4Block, blo: float, bhi: float, max_iter: int) -> None:
+    """One bound-projected Levenberg-Marquardt iteration of the live curves of ``blk`` (the others stay as they are)."""
+    b, c, fc = blk.b, blk.c, blk.fc
+    sse, s_hr, s_hrd, s_h2, s_h2d, s_h2dd = blk.sums
+    gb, gc = -s_hrd, -b * fc * s_hr  # J'r
+    # Active set: a parameter sitting on a bound that the gradient pushes against is held there, so the step of the
+    # other is not computed as if it could move.
+    kb = ~(((b <= blo) & (gb < 0)) | ((b >= bhi) & (gb > 0)))
+    kc = ~(((c <= blk.clo) & (gc < 0)) | ((c >= blk.chi) & (gc > 0)))
+    jbb = s_h2dd * kb
+    jcc = (b * b * fc * s_h2) * kc
+    jbc = (b * fc * s_h2d) * (kb & kc)
+    rb, rc = gb * kb, gc * kc
+    lam = blk.lam
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        a11 = jbb + lam * np.maximum(jbb, 1e-9) + 1e-12
+        a22 = jcc + lam * np.maximum(jcc, 1e-9) + 1e-12
+        # The damped 2 x 2 normal equations, eliminated in a fixed order.
+        q = jbc / a11
+        sc = (rc - q * rb) / (a22 - q * jbc)
+        sb = (rb - jbc * sc) / a11
+    sb = np.where(np.isfinite(sb), sb, 0.0)
+    sc = np.where(np.isfinite(sc), sc, 0.0)
+    b_new = np.clip(b + sb, blo, bhi)
+    c_new = np.clip(c + sc, blk.clo, blk.chi)
+    new = blk.evaluate(b_new, c_new)
+    live = blk.live
+    better = (new[0] < sse) & live
+    gain = (sse - new[0]) / (sse + 1e-12)
+    blk.b, blk.c = np.where(better, b_new, b), np.where(better, c_new, c)
+    blk.sums = tuple(np.where(better, u, v) for u, v in zip(new, blk.sums, strict=True))
+    # Finished curves are frozen (never ``better``); their damping and count no longer matter.
+    blk.lam = np.where(better, lam / 10, np.minimum(lam * 4, 1e8))
+    blk.it += 1
+    blk.live = live & ~((better & (gain < _LL4_GAIN)) | (blk.lam >= 1e8) | (blk.it >= max_iter))
+
+
 def fit_ll4(
     conc_uM: np.ndarray,
     inhibition_pct: np.ndarray,
@@ -189,6 +305,12 @@ def fit_ll4(
     n_starts: int = 3,
 ) -> pd.DataFrame:
     """Fit the 4-parameter logistic (bottom fixed at 0) to many curves at once, within Breeze's bounds.
+
+    The top is pinned by Breeze's bounds (see below), so each fit has two free parameters (slope, log10 IC50); their
+    damped normal equations are solved in closed form. Curve-starts are iterated in blocks of a few thousand that are
+    refilled as curves converge (arrays stay in cache; no tail of iterations over a nearly empty batch), and every
+    curve's arithmetic is independent of its block and done in a fixed order: the same bits whatever the batch size,
+    thread count or BLAS kernel.
 
     Parameters
     ----------
@@ -213,72 +335,58 @@ def fit_ll4(
         x = np.where(w > 0, np.log10(np.where(w > 0, conc, 1.0)), 0.0)
     y = np.where(w > 0, y, 0.0)
     n = len(y)
-    xmin = np.where(w.sum(1) > 0, np.min(np.where(w > 0, x, np.inf), 1), 0.0)
-    xmax = np.where(w.sum(1) > 0, np.max(np.where(w > 0, x, -np.inf), 1), 1.0)
+    npts = w.sum(1)
+    xmin = np.where(npts > 0, np.min(np.where(w > 0, x, np.inf), 1), 0.0)
+    xmax = np.where(npts > 0, np.max(np.where(w > 0, x, -np.inf), 1), 1.0)
     ymax = np.max(np.where(w > 0, y, -np.inf), 1)
     # Breeze bounds the top between the highest observed inhibition and an upper bound that equals it unless the
     # curve bends down at the highest doses; both clipped to [0, 100]. The top is therefore the highest observed
     # inhibition, which keeps a noisy plateau from inflating the DSS.
     top = np.clip(ymax, 0, 100)
-    lo = np.column_stack([top, np.full(n, slope_bounds[0]), xmin])
-    hi = np.column_stack([top, np.full(n, slope_bounds[1]), xmax])
+    blo, bhi = float(slope_bounds[0]), float(slope_bounds[1])
+    # Row j of the work list is curve fit_me[j % m] from start j // m.
+    fit_me = np.flatnonzero(npts >= 4)
+    m = len(fit_me)
+    total = m * n_starts
+    xt, wt, yt = x[fit_me].T, w[fit_me].T, y[fit_me].T
 
-    free = (hi > lo).astype(float)
+    xlo, xhi, topf = xmin[fit_me], xmax[fit_me], top[fit_me]
 
-    def resid_jac(p, ii):
-        a, b, c = p[:, 0:1], p[:, 1:2], p[:, 2:3]
-        xi, wi = x[ii], w[ii]
-        with np.errstate(over="ignore"):
-            e = 10.0 ** np.clip(b * (c - xi), -300, 300)
-        g = 1 / (1 + e)
-        f = a * g
-        r = (y[ii] - f) * wi
-        # d f / d a = g; d f / d b = a g^2 e ln10 (x - c); d f / d c = -a g^2 e ln10 b
-        dg = a * g * g * e * np.log(10)
-        # Parameters pinned by equal bounds (the top) get no Jacobian column, so the others' steps do not assume
-        # they move.
-        jac = np.stack([g, dg * (xi - c), -dg * b], axis=2) * wi[:, :, None] * free[ii][:, None, :]
-        return r, jac
+    def make(lo_row: int, hi_row: int) -> _LL4Block:
+        rows = np.arange(lo_row, hi_row)
+        cur, start = rows % m, rows // m
+        frac = (start + 1) / (n_starts + 1)
+        lo, hi = xlo[cur], xhi[cur]
+        b0 = np.clip(np.ones(len(rows)), blo, bhi)
+        c0 = np.clip(lo + frac * (hi - lo), lo, hi)
+        return _LL4Block(xt[:, cur], wt[:, cur], yt[:, cur], topf[cur], lo, hi, b0, c0, rows)
 
-    every = np.arange(n)
+    res_b, res_c, res_sse = np.full(total, np.nan), np.full(total, np.nan), np.full(total, np.nan)
+    nxt = min(_LL4_BLOCK, total)
+    blk = make(0, nxt) if total else None
+    while blk is not None and len(blk.rows):
+        _ll4_step(blk, blo, bhi, max_iter)
+        done = ~blk.live
+        n_done = int(done.sum())
+        # Finished curves leave the block (and new ones enter) once a quarter of it has finished.
+        if n_done >= max(1, len(done) // 4):
+            res_b[blk.rows[done]], res_c[blk.rows[done]], res_sse[blk.rows[done]] = (
+                blk.b[done], blk.c[done], blk.sums[0][done])
+            blk.take(~done)
+            if nxt < total:  # refill the block with curve-starts not yet begun
+                more = min(total, nxt + _LL4_BLOCK - len(blk.rows))
+                blk.extend(make(nxt, more))
+                nxt = more
     best_p = np.full((n, 3), np.nan)
     best_sse = np.full(n, np.inf)
     for s in range(n_starts):
-        frac = (s + 1) / (n_starts + 1)
-        p = np.column_stack([np.clip(ymax, lo[:, 0], hi[:, 0]), np.ones(n), xmin + frac * (xmax - xmin)])
-        p = np.clip(p, lo, hi)
-        lam = np.full(n, 1e-2)
-        r, jac = resid_jac(p, every)
-        sse = (r * r).sum(1)
-        active = w.sum(1) >= 4
-        for _ in range(max_iter):
-            ii = np.flatnonzero(active)  # converged curves leave the batch
-            if not len(ii):
-                break
-            pi, ji, ri = p[ii], jac[ii], r[ii]
-            # Active set: a parameter sitting on a bound that the gradient pushes against is held there, so the
-            # step of the others is not computed as if it could move.
-            grad = np.einsum("nki,nk->ni", ji, ri)
-            held = ((pi <= lo[ii]) & (grad < 0)) | ((pi >= hi[ii]) & (grad > 0))
-            ja = ji * ~held[:, None, :]
-            jtj = np.einsum("nki,nkj->nij", ja, ja)
-            jtr = np.einsum("nki,nk->ni", ja, ri)
-            diag = np.einsum("nii->ni", jtj)
-            a_mat = jtj + (lam[ii, None] * np.maximum(diag, 1e-9))[:, :, None] * np.eye(3) + 1e-12 * np.eye(3)
-            step = solve_spd_batched(a_mat, jtr)  # BLAS-free: the same bits on every CPU kernel
-            step = np.where(np.isfinite(step), step, 0.0)
-            p_new = np.clip(pi + step, lo[ii], hi[ii])
-            r_new, jac_new = resid_jac(p_new, ii)
-            sse_new = (r_new * r_new).sum(1)
-            better = sse_new < sse[ii]
-            gain = (sse[ii] - sse_new) / (sse[ii] + 1e-12)
-            up = ii[better]
-            p[up], r[up], jac[up], sse[up] = p_new[better], r_new[better], jac_new[better], sse_new[better]
-            lam[ii] = np.where(better, lam[ii] / 10, np.minimum(lam[ii] * 4, 1e8))
-            active[ii[(better & (gain < 1e-12)) | (lam[ii] >= 1e8)]] = False
-        take = sse < best_sse
-        best_p[take], best_sse[take] = p[take], sse[take]
-    npts = w.sum(1)
+        ss = np.full(n, np.inf)
+        part = slice(s * m, (s + 1) * m)
+        ss[fit_me] = res_sse[part]
+        take = ss < best_sse
+        p = np.full((n, 3), np.nan)
+        p[fit_me] = np.column_stack([top[fit_me], res_b[part], res_c[part]])
+        best_p[take], best_sse[take] = p[take], ss[take]
     ybar = np.where(npts > 0, (y * w).sum(1) / np.maximum(npts, 1), np.nan)
     sst = (((y - ybar[:, None]) * w) ** 2).sum(1)
     with np.errstate(divide="ignore", invalid="ignore"):

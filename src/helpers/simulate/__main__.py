@@ -1,4 +1,4 @@
-"""Command line: python -m helpers.simulate --scale {ci,full} --seed N --out FOLDER."""
+"""Command line: python -m helpers.simulate --scale {ci,full,dream} --seed N --out FOLDER [--max-samples N]."""
 
 from __future__ import annotations
 
@@ -11,14 +11,22 @@ from . import AXIS_SIMULATORS, DEFAULT_SEED, SCALES, ensure_cohort, simulate_coh
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m helpers.simulate", description=__doc__)
     ap.add_argument("--version", action="version", version=version_string(ap.prog))
-    ap.add_argument("--scale", choices=SCALES, default="ci")
+    ap.add_argument("--scale", choices=(*SCALES, "dream"), default="ci",
+                    help="dream: the study's real sizes (cytometry), written per sample; see helpers.simulate.dream")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--patients", type=int, default=120)
     ap.add_argument("--axes", nargs="+", choices=AXIS_SIMULATORS, default=list(AXIS_SIMULATORS))
     ap.add_argument("--out", required=True, help="output folder (replaced atomically)")
     ap.add_argument("--incremental", action="store_true",
                     help="regenerate only the parts whose simulator code, scale or seed changed")
+    ap.add_argument("--max-samples", type=int, default=None, help="dream scale: write only the first N samples")
+    ap.add_argument("--workers", type=int, default=1, help="dream scale: samples written in parallel")
     a = ap.parse_args(argv)
+    if a.scale == "dream":  # always incremental, per sample
+        from .dream import write_dream
+
+        write_dream(a.out, seed=a.seed, n_patients=a.patients, max_samples=a.max_samples, workers=a.workers)
+        return
     if a.incremental:
         ensure_cohort(a.out, scale=a.scale, seed=a.seed, n_patients=a.patients, axes=tuple(a.axes), progress=True)
     else:
