@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from helpers.cytometry import load_cytometry  # noqa: E402
 from helpers.cytometry.readouts import process_files  # noqa: E402
-from helpers.fanout import dask_executor  # noqa: E402
 from helpers.simulate import DEFAULT_SEED  # noqa: E402
 from helpers.simulate.dream import write_dream  # noqa: E402
+from helpers.workflow import open_executor  # noqa: E402
 
 STUDY_EVENTS = (0.4e9, 1.8e9)
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         ref = process_files(inputs.sheet, inputs.gating, panels=inputs.panels)
         rows = [("serial (one process)", time.perf_counter() - t0, True)]
         for w in a.workers:
-            with dask_executor(local_cluster=w) as ex:
+            with open_executor(local_cluster=w) as ex:
                 process_files(inputs.sheet.iloc[:1], inputs.gating, panels=inputs.panels, executor=ex)  # warm-up
                 t0 = time.perf_counter()
                 out = process_files(inputs.sheet, inputs.gating, panels=inputs.panels, executor=ex)

@@ -9,9 +9,9 @@ import pytest
 
 from helpers.cytometry import load_cytometry
 from helpers.cytometry.readouts import process_files
-from helpers.fanout import dask_executor
 from helpers.paths import repo_root
 from helpers.simulate import DEFAULT_SEED, ensure_cohort
+from helpers.workflow import open_executor
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +34,9 @@ def test_fcs_fanout_on_a_local_cluster_gives_the_serial_tables(small_sheet):
     sheet, gating, panels = small_sheet
     serial = process_files(sheet, gating, panels=panels)
     assert len(serial["qc"]) == len(sheet) > 10
-    with dask_executor(local_cluster=2) as ex:
+    with open_executor(local_cluster=2) as ex:  # the executor run_all.py --local-cluster 2 opens
         fanned = process_files(sheet, gating, panels=panels, executor=ex)
     _same(serial, fanned)
     with ProcessPoolExecutor(2) as ex:
         _same(serial, process_files(sheet, gating, panels=panels, executor=ex))
 
-
-def test_dask_executor_needs_exactly_one_target():
-    with pytest.raises(ValueError, match="exactly one"), dask_executor():
-        pass

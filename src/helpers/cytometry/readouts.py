@@ -145,7 +145,7 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
         passes it; None skips the check (for files without a panel definition).
     executor
         A :class:`concurrent.futures.Executor` (a process pool, or a dask.distributed ``Client.get_executor()`` as
-        ``run_all.py --scheduler/--local-cluster`` uses; see :func:`helpers.fanout.dask_executor`): each file becomes
+        ``run_all.py --scheduler/--local-cluster`` uses; see :func:`helpers.workflow.open_executor`): each file becomes
         one task, so a worker holds one file at a time. Results are gathered in sheet order: the same tables, byte
         for byte, as the serial run. The workers must see the files at the same paths (a shared file system).
 
