@@ -47,9 +47,21 @@ def version_string(prog: str | None = None) -> str:
     return f"{prog or 'dream-helpers'} {v}"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the version is looked up (importlib.metadata) only when asked for, not at every start."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):  # noqa: A002
+        super().__init__(option_strings, dest=dest, default=default, nargs=0,
+                         help=help or "show the program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_string(parser.prog))
+        parser.exit()
+
+
 def add_version(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``--version`` (prints ``prog version`` and exits 0) to ``parser``; return it."""
-    parser.add_argument("--version", action="version", version=version_string(parser.prog))
+    parser.add_argument("--version", action=_VersionAction)
     return parser
 
 
