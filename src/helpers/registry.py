@@ -30,9 +30,7 @@ import os
 import posixpath
 import re
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from importlib import resources
 from pathlib import Path
 
@@ -189,6 +187,7 @@ def upstream_urls(name: str) -> dict[str, str | None]:
 
 def _file_urls(entry: dict, url: str | None) -> dict[str, str | None]:
     """Where each file of a dataset is downloaded from: the mirror, else the upstream, else the dataset's ``url``."""
+    import urllib.request  # here, not at start-up: it costs the command line's --help a noticeable time
     files = load_manifest()[entry["name"]]
     base = _mirror_base(entry, url)
     if base is None and not entry.get("upstream") and entry.get("url"):
@@ -200,6 +199,7 @@ def _file_urls(entry: dict, url: str | None) -> dict[str, str | None]:
 
 def _download(url: str, target: Path, size: int, digest: str, bar) -> None:
     """Download ``url`` into ``target`` through ``target.part``, resuming a partial download, then check it."""
+    import urllib.request
     part = target.with_name(target.name + ".part")
     have = part.stat().st_size if part.exists() else 0
     if have > size:  # not a prefix of this file
@@ -253,6 +253,8 @@ def fetch(
     -------
     ``{name: dataset folder}`` of the fetched (or already present and verified) datasets.
     """
+    import urllib.error
+
     reg, manifest = load_registry(), load_manifest()
     names = list(names or reg)
     unknown = [n for n in names if n not in reg]
