@@ -187,3 +187,17 @@ def test_forest_plot_table_and_heatmap_show_readable_names():
     assert rows == ["BCL2 family score [cytometry]", "venetoclax AUC [dst]"]
     assert not any("_" in r for r in rows)
     plt.close("all")
+
+
+def test_readable_names_skip_definitions_that_are_not_names():
+    import pandas as pd
+
+    from helpers.plotting import readable_names
+
+    d = pd.DataFrame({"name": ["ven_zdss2", "log10_ven_ic50_um", "ven_dss2", "frac_lspc_cycle"], "definition": [
+        "Venetoclax DSS2 as (x - mean)/(SD + 1) against the cohort's diagnosis samples",  # parenthesis mid-sentence
+        "log10 of ven_ic50_um: Venetoclax IC50, clamped to the tested range",  # a column name inside
+        "Venetoclax DSS2 (Yadav 2014, threshold 10 %); higher = more sensitive",  # the phrase ends at the parenthesis
+        "LSPC-Cycle cells among the sample's leukemic cells (Zeng 2022)"]})  # too long: from the column  # fmt: skip
+    assert readable_names(d) == {"ven_zdss2": "venetoclax zDSS2", "log10_ven_ic50_um": "log10 venetoclax IC50 (µM)",
+                                 "ven_dss2": "Venetoclax DSS2", "frac_lspc_cycle": "LSPC cycle fraction"}

@@ -280,6 +280,7 @@ _WORDS = {
     "prolif": "proliferation", "scenith": "SCENITH", "scrna": "scRNA", "dst": "DST", "pdx": "PDX", "qc": "QC",
     "dx": "diagnosis", "flt3": "FLT3", "itd": "ITD", "ki67": "Ki-67", "hla": "HLA", "dr": "DR", "nk": "NK",
     "oxphos": "OXPHOS", "cpm": "CPM", "log10": "log10", "log2": "log2", "n": "n", "um": "µM",
+    "linclass7": "LinClass-7", "lspc": "LSPC", "gmp": "GMP", "cdc": "cDC", "mac": "MAC",
 }  # fmt: skip
 _UNIT_TOKENS = {"pct": "%", "um": "µM"}
 _DRUG_TOKENS = {"ven", "aza", "azaven"}
@@ -292,6 +293,8 @@ def _name_from_column(column: str) -> str:
         tokens = tokens[:-1]
     if tokens and tokens[0] == "pct" and len(tokens) > 1:  # pct_cd34 -> CD34 (%)
         tokens, unit = tokens[1:], "%"
+    if tokens and tokens[0] == "frac" and len(tokens) > 1:  # frac_lspc_cycle -> LSPC cycle fraction
+        tokens = [*tokens[1:], "frac"]
     words = []
     for t in tokens:
         low = t.lower()
@@ -338,8 +341,23 @@ def readable_names(dictionary, *, max_length: int = 36) -> dict[str, str]:
         if isinstance(label, str) and label.strip():
             out[r["name"]] = label.strip()
             continue
-        definition = r.get("definition")
-        head = re.split(r"\s\(|[:;]", definition, maxsplit=1)[0].strip() if isinstance(definition, str) else ""
-        short = 0 < len(head) <= max_length and not re.search(r"[=/]|\d+\s*\(", head)
+        head = _definition_head(r.get("definition"))
+        short = 0 < len(head) <= max_length and not re.search(r"[=/_]", head)
         out[r["name"]] = head if short else _name_from_column(r["name"])
     return out
+
+
+def _definition_head(definition) -> str:
+    """A definition's naming part: before a colon or semicolon, or before a parenthesis that ends the phrase
+    (``Venetoclax DSS2 (Yadav 2014); higher = ...``); '' when a parenthesis sits mid-sentence (``DSS2 as (x - m)/...``)."""
+    if not isinstance(definition, str):
+        return ""
+    m = re.search(r"\s\(|[:;]", definition)
+    if m is None:
+        return definition.strip()
+    if m.group().strip() == "(":
+        close = definition.find(")", m.end())
+        rest = definition[close + 1:].lstrip() if close >= 0 else "x"
+        if rest and rest[0] not in ";,.:":
+            return ""
+    return definition[: m.start()].strip()
