@@ -111,7 +111,7 @@ if COHORT_MODE:
     by_drug = fits.groupby("drug")[["auc", "dss2"]].median().round(1)
     display(by_drug)
     points = res["wells"][(res["wells"]["plate_qc_pass"] == 1) & (res["wells"]["drug2"] == "")]
-    save(plots.plot_curves(points, fits, drug="Venetoclax", groups=group), "venetoclax_curves")
+    save(plots.plot_curves(points, fits, drug="Venetoclax", groups=group).figure, "venetoclax_curves")
 
 # %% [markdown]
 # ## AZA + VEN synergy
@@ -126,8 +126,8 @@ if COHORT_MODE:
     display(syn[["bliss_mean", "hsa_mean", "loewe_mean", "zip_mean"]].describe().loc[["mean", "min", "50%", "max"]]
             .round(2))
     top = syn.sort_values("zip_mean", ascending=False)["sample_id"].iloc[0]
-    save(plots.plot_synergy_landscape(res["synergy_cells"], top, score="zip"), "synergy_landscape_zip")
-    save(plots.plot_synergy_landscape(res["synergy_cells"], top, score="bliss"), "synergy_landscape_bliss")
+    save(plots.plot_synergy_landscape(res["synergy_cells"], top, score="zip").figure, "synergy_landscape_zip")
+    save(plots.plot_synergy_landscape(res["synergy_cells"], top, score="bliss").figure, "synergy_landscape_bliss")
 
 # %% [markdown]
 # ## Features for the integration
@@ -168,7 +168,8 @@ if COHORT_MODE:
     roc_table = pd.DataFrame(aucs).T[["auc", "ci_low", "ci_high", "n_pos", "n_neg"]]
     write_table(roc_table.rename_axis("score").reset_index(), out / "roc_primary_resistance.csv")
     display(roc_table.astype({"auc": float, "ci_low": float, "ci_high": float, "n_pos": int, "n_neg": int}).round(3))
-    fig = plots.plot_roc({k: (scores[k], label) for k in ["VEN AUC", "AZA AUC", "AZA+VEN ZIP (negated)"]}, aucs)
+    roc_names = ["VEN AUC", "AZA AUC", "AZA+VEN ZIP (negated)"]
+    fig = plots.plot_roc({k: (scores[k], label) for k in roc_names}, aucs).figure
     save(fig, "roc_primary_resistance")
 
 # %%
@@ -182,7 +183,7 @@ if COHORT_MODE:
     print(f"CR/CRi among ex vivo VEN-sensitive (AUC < cut-off): {diag['npv']:.0%} "
           f"({diag['tn']} of {diag['tn'] + diag['fn']} patients)")
     fig = plots.plot_waterfall(dx.set_index("sample_id")["ven_auc"], group, ylabel="venetoclax AUC (% x log10 µM)",
-                               cutoff=cut)
+                               cutoff=cut).figure
     save(fig, "waterfall_ven_auc")
 
 # %% [markdown]
@@ -205,7 +206,7 @@ if COHORT_MODE:
                                    np.where(dx["relapse"] == 1, "relapsed", "ongoing remission")))
     fig = plots.plot_groups(grp, value="ven_auc", group="group",
                             order=["ongoing remission", "relapsed", "primary resistant"],
-                            ylabel="venetoclax AUC (% x log10 µM)")
+                            ylabel="venetoclax AUC (% x log10 µM)").figure
     save(fig, "ven_auc_by_outcome")
 
 # %% [markdown]
@@ -256,14 +257,14 @@ if not COHORT_MODE:
     display(mut_table.round({"median_mut": 1, "median_wt": 1, "delta": 1, "p": 4, "q": 4}))
     ven = ba.dropna(subset=["ven_auc_refit"])
     fig = plots.plot_groups(ven, value="ven_auc_refit", group="fab_group", order=["M0/M1", "other", "M4/M5"],
-                            ylabel="venetoclax AUC (% x log10 µM)")
+                            ylabel="venetoclax AUC (% x log10 µM)").figure
     save(fig, "beataml_ven_auc_by_fab")
     shown = ["NPM1", "IDH1", "KRAS", "PTPN11"]
     long = pd.concat([ven.loc[ven[g] == 1, ["ven_auc_refit"]].assign(group=g) for g in shown]
                      + [ven.loc[ven[shown].fillna(0).sum(axis=1) == 0, ["ven_auc_refit"]].assign(group="none of these")])
     fig = plots.plot_groups(long, value="ven_auc_refit", group="group",
                             order=["NPM1", "IDH1", "none of these", "KRAS", "PTPN11"],
-                            ylabel="venetoclax AUC (% x log10 µM)")
+                            ylabel="venetoclax AUC (% x log10 µM)").figure
     save(fig, "beataml_ven_auc_by_mutation")
 
 # %% [markdown]

@@ -106,7 +106,7 @@ sheet.groupby(["panel", "condition"]).size().rename("files").to_frame()
 
 # %%
 strategy = load_strategy(inputs.gating)
-fig = plot_hierarchy(strategy)
+fig = plot_hierarchy(strategy).figure
 save_figure(fig, figs / "gating_hierarchy")
 plt.show()
 
@@ -143,7 +143,7 @@ for row, (panel, cond, gates) in enumerate(
         g = strategy.gate(gate)
         if g.kind == "boolean":  # draw the viable rectangle whose complement the apoptotic gate is
             gate = g.of[0]
-        plot_gate(ax, outcome, scaled, strategy, gate)
+        plot_gate(outcome, scaled, strategy, gate, ax=ax)
 fig.suptitle(f"{example}: FUNC untreated (top), PHENO (bottom)", fontsize=10)
 fig.tight_layout()
 save_figure(fig, figs / "gates_example")
@@ -273,12 +273,12 @@ assoc.round(2)
 # %%
 fig = plot_by_group(dx, ["spec_apoptosis_ven", "spec_apoptosis_aza", "spec_apoptosis_azaven"], "response",
                     ylabel="specific apoptosis of leukemic cells (%)", labels=["VEN", "AZA", "AZA+VEN"],
-                    xlabel="ex vivo drug, 48 h (VEN 0.1 µM, AZA 1 µM)", seed=seed)
+                    xlabel="ex vivo drug, 48 h (VEN 0.1 µM, AZA 1 µM)", seed=seed).figure
 save_figure(fig, figs / "specific_apoptosis_by_response")
 plt.show()
 fig = plot_by_group(dx, ["scenith_glucose_dependence", "scenith_mito_dependence"], "response",
                     ylabel="SCENITH dependence (%)", labels=["glucose", "mitochondrial"],
-                    xlabel="metabolic dependence of live leukemic cells", seed=seed)
+                    xlabel="metabolic dependence of live leukemic cells", seed=seed).figure
 save_figure(fig, figs / "scenith_by_response")
 plt.show()
 
@@ -378,7 +378,7 @@ cluster_tests.round(3)
 # %%
 step = max(1, X.shape[0] // umap_cells)
 emb = umap_embedding(X[::step], seed=seed)
-fig = plot_embedding(emb, meta[::step], title="Leukemic cells, FlowSOM metaclusters")
+fig = plot_embedding(emb, meta[::step], title="Leukemic cells, FlowSOM metaclusters").figure
 save_figure(fig, figs / "umap_flowsom")
 plt.show()
 

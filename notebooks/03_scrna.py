@@ -164,7 +164,7 @@ markers = {
     "Mono": ["CD14", "LYZ", "S100A8", "FCN1"], "cDC": ["CLEC10A", "FCER1A"], "T": ["CD3D", "IL7R"],
     "B": ["MS4A1", "CD79A"], "NK": ["GNLY", "NKG7"], "Ery": ["GYPA", "CA1"], "Myeloid": ["CSF3R", "FCGR3B"],
 }  # fmt: skip
-fig = scrna.plots.plot_dotplot(kept, markers)
+fig = scrna.plots.plot_dotplot(kept, markers).figure
 save_figure(fig, figs / "marker_dotplot")
 plt.close(fig)
 
@@ -234,7 +234,7 @@ if has_truth:
     write_table(recovery.reset_index(), out / "annotation_recovery.csv")
     print(f"adjusted Rand index, all cell types vs planted labels: {ari:.3f}; hierarchy among leukemic cells: "
           f"{ari_h:.3f}")
-    fig = scrna.plots.plot_annotation_confusion(singlets, kept.obs["cell_type"])
+    fig = scrna.plots.plot_annotation_confusion(singlets, kept.obs["cell_type"]).figure
     save_figure(fig, figs / "annotation_confusion")
     plt.close(fig)
     display(recovery.round(3))  # noqa: F821
@@ -266,7 +266,7 @@ if response is not None:
     by_response = scrna.compare_groups(vals, groups, a="responder", b="primary_resistant")
     write_table(by_response, out / "composition_by_response.csv")
     fig = scrna.plots.plot_composition(dx.reset_index().assign(response=groups.to_numpy()), group="response",
-                                       order=["responder", "primary_resistant"])
+                                       order=["responder", "primary_resistant"]).figure
     save_figure(fig, figs / "composition_by_response")
     plt.close(fig)
     display(by_response.round(3))  # noqa: F821
@@ -327,7 +327,7 @@ for name, de in de_tables.items():
     write_table(de.reset_index(), out / f"de_{name}.csv")
     enrich[name] = scrna.enrichment(de)
     write_table(enrich[name], out / f"enrichment_{name}.csv")
-    fig = scrna.plots.plot_volcano(de, title=name.replace("_", " "))
+    fig = scrna.plots.plot_volcano(de, title=name.replace("_", " ")).figure
     save_figure(fig, figs / f"volcano_{name}")
     plt.close(fig)
     print(f"{name}: {de.attrs['n_samples']} pseudobulks, {len(de)} genes, "

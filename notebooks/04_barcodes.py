@@ -109,7 +109,7 @@ if not count_mode:
     print(lib_qc[fate_cols].sum().to_string())
     print(f"match rate: median {lib_qc['match_rate'].median():.3f} (range {lib_qc['match_rate'].min():.3f}"
           f"-{lib_qc['match_rate'].max():.3f})")
-    _ = save_figure(plot_read_fates(lib_qc), figs / "read_fates")
+    _ = save_figure(plot_read_fates(lib_qc).figure, figs / "read_fates")
 
 # %% [markdown]
 # ## Error correction (FASTQ input)
@@ -148,7 +148,8 @@ if not count_mode:
         depth = np.linspace(0, sub["count"].sum(), 25)
         curves[key] = (depth, bc.rarefaction(sub["count"].to_numpy(), depth))
     arm_of = samples.drop_duplicates("sample_key").set_index("sample_key")["arm"]
-    _ = save_figure(plot_rarefaction(curves, colors={k: ARM_COLORS[arm_of[k]] for k in curves}), figs / "rarefaction")
+    _ = save_figure(plot_rarefaction(curves, colors={k: ARM_COLORS[arm_of[k]] for k in curves}).figure,
+                    figs / "rarefaction")
     sat = pd.Series({k: (y[-1] - y[-2]) / max(y[-1], 1) for k, (x, y) in curves.items()})
     print(f"new barcodes in the last 4 % of reads: median {100 * sat.median():.2f} % of the sample's barcodes")
 
@@ -323,7 +324,8 @@ if calibration and calib is None and (data / "COHORT").is_file() and not count_m
     })  # fmt: skip
     write_table(calib, out / "calibration_no_resistance.csv")
     print(calib.round(3).to_string(index=False))
-    _ = save_figure(plot_pvalue_qq({"one-sided expansion p": res0.barcodes["p_expansion"]}), figs / "calibration_qq")
+    _ = save_figure(plot_pvalue_qq({"one-sided expansion p": res0.barcodes["p_expansion"]}).figure,
+                    figs / "calibration_qq")
 
 # %% [markdown]
 # **What this design allows to conclude.** A clone is called only when it is more abundant in treated than in control
@@ -347,7 +349,7 @@ if not count_mode:
     freq = bc.frequency_table(samples, first)
     freq = freq.loc[:, [c for c in freq.columns if c[1] in ("pre_treatment", "post_treatment")]]
     _ = save_figure(plot_clone_bars(freq, called_all, arms=arms_of, title=f"{first}: top clones (coloured: called "
-                                    "resistant)"), figs / f"clones_{first}")  # fmt: skip
+                                    "resistant)").figure, figs / f"clones_{first}")  # fmt: skip
 else:
     freq = counts[units.loc[units["pdx_id"] == first, "unit"]]
     freq = freq / freq.sum(axis=0)

@@ -62,7 +62,7 @@ from helpers import beataml as bm
 from helpers import integration as it
 from helpers.io import write_table
 from helpers.paths import output_folders, resolve
-from helpers.plotting import RESPONSE_COLORS, set_style
+from helpers.plotting import RESPONSE_COLORS, readable_names, set_style
 
 # Library deprecation notices are not results; keep them out of the (compared) notebook output.
 warnings.simplefilter("ignore", category=FutureWarning)
@@ -102,6 +102,7 @@ if DREAM:
     write_table(patients, out / "patient_table.csv")
     write_table(sample_table, out / "sample_table.csv")
     write_table(dictionary, out / "data_dictionary.csv")
+    names = readable_names(dictionary)  # how tables and figures name model terms and features
     write_table(axes_status, out / "axes_status.csv")
     print(f"{len(patients)} patients, {len(sample_table)} samples; features per axis:")
     display(axes_status)
@@ -170,7 +171,7 @@ if DREAM:
     candidates = genetics + [f for f in model_feats if patients[f].notna().sum() >= 10]
     uni = it.univariable_logistic(patients, "primary_resistant", candidates)
     write_table(uni, out / "primary_univariable.csv")
-    display(it.format_p(uni.drop(columns=["note"])))
+    display(it.format_p(it.readable_terms(uni.drop(columns=["note"]), names)))
 
 # %% [markdown]
 # ### Which features stand for the study's functional biomarkers
@@ -195,11 +196,11 @@ if DREAM:
     multi = it.fit_logistic(patients, "primary_resistant", multi_preds)
     write_table(multi.table, out / "primary_multivariable.csv")
     print(f"n = {multi.n}, events = {multi.events}, apparent AUC = {multi.apparent_auc:.3f} {multi.note}")
-    display(it.format_p(multi.table))
+    display(it.format_p(it.readable_terms(multi.table, names)))
     fig = it.forest_plot(multi.table.assign(label=multi.table["term"] + " (" + multi.table["scale"] + ")"),
                          label="label", estimate="odds_ratio", low="ci_low", high="ci_high",
                          xlabel="odds ratio of primary resistance (95% CI), log scale",
-                         title="Multivariable logistic model")
+                         title="Multivariable logistic model", names=names).figure
     index.save(fig, "forest_primary_resistance", section="Primary resistance / Multivariable logistic model",
                caption="Odds ratios of primary resistance (ELN 2024 and functional biomarkers)")
 
@@ -235,7 +236,7 @@ if DREAM:
     write_table(cv_table, out / "primary_cv_auc.csv")
     display(cv_table.round(3))
     fig = it.roc_plot({k: (v.y, v.mean_prediction, f"AUC {v.auc:.2f} ({v.ci_low:.2f}-{v.ci_high:.2f})")
-                       for k, v in cvs.items()}, title="Primary resistance, cross-validated")
+                       for k, v in cvs.items()}, title="Primary resistance, cross-validated").figure
     index.save(fig, "roc_primary_resistance", section="Primary resistance / Cross-validated discrimination",
                caption="Out-of-fold ROC curves (mean over repeats) with CV AUC and bootstrap 95% CI")
 
@@ -271,7 +272,7 @@ if DREAM:
     write_table(cal_bins, out / "primary_calibration.csv")
     display(cal_bins.round(3))
     print({k: round(v, 3) for k, v in cal.items()})
-    index.save(it.calibration_plot(cal_bins, cal, title="ELN 2024 + ex vivo VEN, cross-validated"),
+    index.save(it.calibration_plot(cal_bins, cal, title="ELN 2024 + ex vivo VEN, cross-validated").figure,
                "calibration_primary_resistance", section="Primary resistance / Calibration",
                caption="Calibration of out-of-fold predicted risk, with the bootstrap optimism-corrected slope")
 
@@ -387,12 +388,13 @@ if DREAM:
                                  "ex vivo VEN-resistant": RESPONSE_COLORS["primary_resistant"]},
                          xlabel="months from CR/CRi", ylabel="probability relapse-free (deaths censored)",
                          annotation=f"log-rank p = {lr.loc[('relapse', 'ven_group'), 'p']:.3g}",
-                         title=f"Relapse by ex vivo VEN sensitivity ({ven}, median split)")
+                         title=f"Relapse by ex vivo VEN sensitivity ({ven}, median split)").figure
         index.save(fig, "km_relapse_ven", section="Adaptive resistance / Kaplan-Meier",
                    caption="Time to relapse by ex vivo venetoclax sensitivity at diagnosis")
     fig = it.km_plot(resp, "rfs_months", "rfs_event", "eln2024", order=["favorable", "intermediate", "adverse"],
                      xlabel="months from CR/CRi", ylabel="relapse-free survival probability",
-                     annotation=f"log-rank p = {lr.loc[('RFS', 'eln2024'), 'p']:.3g}", title="RFS by ELN 2024 risk")
+                     annotation=f"log-rank p = {lr.loc[('RFS', 'eln2024'), 'p']:.3g}",
+                     title="RFS by ELN 2024 risk").figure
     index.save(fig, "km_rfs_eln2024", section="Adaptive resistance / Kaplan-Meier",
                caption="Relapse-free survival from CR/CRi by ELN 2024 risk")
 
@@ -435,7 +437,7 @@ if DREAM:
     crm = pd.concat(crm, ignore_index=True)[["kind", "model", "term", "scale", "ratio", "ci_low", "ci_high", "p", "n",
                                              "events"]]
     write_table(crm, out / "relapse_competing_models.csv")
-    display(it.format_p(crm).round(3))
+    display(it.format_p(it.readable_terms(crm, names)).round(3))
     av_rel = pd.concat([it.cox_added_value(resp, "relapse_months", "relapse_event", base,
                                            {r: [f] for r, f in markers.items() if f not in base})
                         for base in bases.values()], ignore_index=True)
@@ -449,15 +451,16 @@ if DREAM:
 if DREAM:
     cox_uni = it.univariable_cox(resp, "relapse_months", "relapse_event", candidates)
     write_table(cox_uni, out / "relapse_univariable_cox.csv")
-    display(it.format_p(cox_uni.drop(columns=["note"])))
+    display(it.format_p(it.readable_terms(cox_uni.drop(columns=["note"]), names)))
     cox = it.fit_cox(resp, "relapse_months", "relapse_event", multi_preds)
     write_table(cox.table, out / "relapse_multivariable_cox.csv")
     print(f"n = {cox.n}, relapses = {cox.events}, C-index = {cox.concordance:.3f}, "
           f"PH check (Bonferroni over terms) p = {cox.ph_global_p:.3f}")
-    display(it.format_p(cox.table))
+    display(it.format_p(it.readable_terms(cox.table, names)))
     fig = it.forest_plot(cox.table.assign(label=cox.table["term"] + " (" + cox.table["scale"] + ")"),
                          label="label", estimate="hazard_ratio", low="ci_low", high="ci_high",
-                         xlabel="hazard ratio of relapse (95% CI), log scale", title="Multivariable Cox model")
+                         xlabel="hazard ratio of relapse (95% CI), log scale", title="Multivariable Cox model",
+                         names=names).figure
     index.save(fig, "forest_relapse", section="Adaptive resistance / Cox models",
                caption="Hazard ratios of relapse after CR/CRi")
 
@@ -485,7 +488,8 @@ if DREAM:
     top = shifts.dropna(subset=["q"]).query("q < 0.05")["feature"].head(4).tolist()
     if top:
         units = dict(zip(feature_dict["name"], feature_dict["unit"], strict=False))
-        index.save(it.paired_plot(sample_table, top, units=units, title="Diagnosis to relapse"), "paired_relapse_shifts",
+        index.save(it.paired_plot(sample_table, top, units=units, title="Diagnosis to relapse", names=names),
+                   "paired_relapse_shifts",
                    section="Adaptive resistance / From diagnosis to relapse",
                    caption="Within-patient change of the most shifted features (orange: up, blue: down)")
 
@@ -520,7 +524,7 @@ if DREAM:
     if hm_feats:
         fig = it.biomarker_heatmap(patients, hm_feats, group="response_group", sources=axis_of,
                                    group_order=["responder_ongoing", "responder_relapsed", "primary_resistant"],
-                                   title="Diagnosis biomarkers by response group")
+                                   title="Diagnosis biomarkers by response group", names=names).figure
         index.save(fig, "biomarker_heatmap", section="Biomarker heatmap across axes",
                    caption="z-scored diagnosis features (rows, by axis) of every patient (columns, by response group)")
 
@@ -573,7 +577,7 @@ if BEATAML:
     display(it.format_p(fab))
     index.save(it.group_boxplot(ba, "ven_auc", "fab_group", order=["M0/M1", "other", "M4/M5"],
                                 ylabel="venetoclax AUC (probit, 0-286; high = resistant)", xlabel="FAB group",
-                                title="BeatAML 2.0: venetoclax by FAB", seed=seed),
+                                title="BeatAML 2.0: venetoclax by FAB", seed=seed).figure,
                "beataml_ven_by_fab", section="Part B / Monocytic leukemia",
                caption="Published venetoclax AUC by FAB group in BeatAML 2.0")
 

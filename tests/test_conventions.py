@@ -120,3 +120,88 @@ def test_run_all_logs_queued_then_started_then_done(ci_cohort, tmp_path):
     order = [ln.split(": ", 1) for ln in lines if ": " in ln]
     assert order.index(["[run_all] 11_second", "started"]) > next(
         i for i, (n, e) in enumerate(order) if n == "[run_all] 10_first" and e.startswith("ok"))
+
+
+HEAVY = ("pandas", "scipy", "numpy", "matplotlib", "flowkit", "numba", "anndata", "scanpy", "sklearn", "rapidfuzz",
+         "lifelines", "statsmodels")  # fmt: skip
+
+
+@pytest.mark.parametrize("module", ["helpers.dst.__main__", "helpers.cytometry.__main__", "helpers.scrna.__main__",
+                                    "helpers.barcodes.__main__", "helpers.integration.__main__",
+                                    "helpers.simulate.__main__", "helpers.registry", "helpers.cli"])  # fmt: skip
+def test_command_line_modules_import_no_heavy_library(module):
+    # What `python -m <package> --help` imports: the package __init__ and its __main__ (timing-independent).
+    code = (f"import sys, {module} as m; m.build_parser() if hasattr(m, 'build_parser') else None; "
+            f"print(','.join(x for x in {HEAVY + ('importlib.metadata',)!r} if x in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "", f"{module} imports {out.stdout.strip()} at start-up"
+
+
+@pytest.mark.parametrize("axis", ["dst", "cytometry", "scrna", "barcodes", "integration"])
+def test_lazy_package_exports_resolve(axis):
+    import importlib
+
+    pkg = importlib.import_module(f"helpers.{axis}")
+    missing = [n for n in pkg.__all__ if getattr(pkg, n, None) is None]
+    assert not missing, missing
+    assert set(pkg.__all__) <= set(dir(pkg))
+    ns: dict = {}
+    exec(f"from helpers.{axis} import *", ns)  # noqa: S102 - the star import honours __all__
+    assert set(pkg.__all__) <= set(ns)
+    with pytest.raises(AttributeError):
+        pkg.no_such_name  # noqa: B018
+
+
+def test_barcodes_parser_cluster_methods_are_the_library_s():
+    from helpers.barcodes.__main__ import CLUSTER_METHODS
+    from helpers.barcodes.correct import CLUSTER_METHODS as LIBRARY
+
+    assert CLUSTER_METHODS == LIBRARY
+
+
+def _plot_functions():
+    """Every public function of src/helpers that creates a figure or axes (by its source), with its module."""
+    import ast
+    import importlib
+
+    found = []
+    for path in sorted((ROOT / "src" / "helpers").rglob("*.py")):
+        rel = path.relative_to(ROOT / "src").with_suffix("")
+        module = ".".join(rel.parts).removesuffix(".__init__")
+        if module == "helpers.plotting":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            calls = {ast.unparse(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)}
+            if calls & {"plt.subplots", "plt.figure", "axes_or_new", "fig.add_axes"}:
+                found.append((module, node.name, getattr(importlib.import_module(module), node.name)))
+    return found
+
+
+def test_every_plot_function_takes_ax_or_is_a_documented_multi_panel_one():
+    import inspect
+
+    from helpers.plotting import MULTI_PANEL
+
+    funcs = _plot_functions()
+    assert len(funcs) >= 30, [f"{m}.{n}" for m, n, _ in funcs]
+    bad = []
+    for module, name, fn in funcs:
+        params = inspect.signature(fn).parameters
+        qual = f"{module}.{name}"
+        if qual in MULTI_PANEL:
+            keys = [k for k in ("axes", "fig") if k in params]
+            if not keys or params[keys[0]].kind is not inspect.Parameter.KEYWORD_ONLY:
+                bad.append(f"{qual}: multi-panel without keyword axes=/fig=")
+            continue
+        ax = params.get("ax")
+        if ax is None or ax.kind is not inspect.Parameter.KEYWORD_ONLY or ax.default is not None:
+            bad.append(f"{qual}: no keyword-only ax=None")
+        elif "Axes" not in str(inspect.signature(fn).return_annotation):
+            bad.append(f"{qual}: does not say it returns the Axes")
+    assert not bad, bad
+    listed = {f"{m}.{n}" for m, n, _ in funcs}
+    assert set(MULTI_PANEL) <= listed, set(MULTI_PANEL) - listed

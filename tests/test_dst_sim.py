@@ -139,6 +139,7 @@ def test_figures_have_labelled_axes(result):
     import matplotlib.pyplot as plt
 
     from helpers.dst import plots
+    from helpers.plotting import figure_of
 
     samples, res = result
     qc, wells, fits = res["qc"], res["wells"], res["fits"]
@@ -154,7 +155,7 @@ def test_figures_have_labelled_axes(result):
         plots.plot_groups(fits, value="auc", group="drug", order=["Venetoclax", "Azacitidine"], ylabel="AUC"),
         plots.plot_synergy_landscape(res["synergy_cells"], sid),
     ]
-    for fig in figs:
+    for fig in map(figure_of, figs):  # one-panel functions return their Axes
         ax = fig.axes[0]
         assert ax.get_xlabel() and ax.get_ylabel()
         plt.close(fig)

@@ -18,6 +18,7 @@ from helpers.clinical import load_cohort_tables
 from helpers.errors import DataContractError
 from helpers.io import write_table
 from helpers.paths import repo_root
+from helpers.plotting import figure_of
 from helpers.simulate import DEFAULT_SEED, PLANTED_EFFECTS
 from helpers.simulate.features import simulate_feature_tables
 from helpers.simulate.power import planted_effect_power, planted_effect_tests, simulated_patient_table
@@ -404,6 +405,7 @@ def test_figures_are_labelled_and_indexed(assembled, tmp_path):
         "km": it.km_plot(resp, "relapse_months", "relapse_event", "eln2024", xlabel="months", ylabel="relapse-free"),
         "heat": it.biomarker_heatmap(p, ["ven_auc", "lsc17"], group="response_group", sources={"ven_auc": "dst"}),
     }  # fmt: skip
+    figs = {k: figure_of(v) for k, v in figs.items()}  # one-panel functions return their Axes
     for name, fig in figs.items():
         ax = fig.axes[0]
         assert ax.get_xlabel() and (ax.get_ylabel() or name in ("forest", "heat")), name

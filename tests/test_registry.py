@@ -190,3 +190,107 @@ def test_registry_ships_inside_the_package():
     # The checkout's data/registry.yaml is the same file (a link), not a second copy that could drift.
     root = Path(registry.__file__).resolve().parents[2]
     assert (root / "data" / "registry.yaml").resolve() == Path(str(data / "registry.yaml")).resolve()
+
+
+# --- upstream addresses at the pinned commit ----------------------------------------------------------------------
+
+RAW = "https://raw.githubusercontent.com"
+
+
+def test_upstream_urls_at_the_pinned_commit():
+    beat = registry.upstream_urls("beataml2")
+    commit = "ba94cef2fb73f7e9ac7b66250c549cc6350dd7ce"
+    assert beat["cohort.json"] == f"{RAW}/morabitoaj-ops/beataml-explorer/{commit}/web/data/cohort.json"
+    assert beat["dose/2014.json"] == f"{RAW}/morabitoaj-ops/beataml-explorer/{commit}/web/data/dose/2014.json"
+    assert beat["LICENSE"] == f"{RAW}/morabitoaj-ops/beataml-explorer/{commit}/LICENSE"  # the repository's own
+    comp = registry.upstream_urls("compensation")
+    assert comp["single_ellipse_51_events.wsp"] == (
+        f"{RAW}/whitews/FlowKit/f2159043b6a56e527d4baacf97490caf8354618e/data/simple_line_example/"
+        "single_ellipse_51_events.wsp")
+    splintr = registry.upstream_urls("bartools_splintr")
+    assert splintr["sample_table.csv"].endswith("/DaneVass/bartools/cece95367b3eae4bb2a8a7f981d3b5e89b0ba6fc/"
+                                                "inst/extdata/test_sampletable.csv")
+    assert splintr["counts_bm.tsv"] is None  # derived from the package's .rda: mirror only
+    assert set(registry.upstream_urls("transforms").values()) == {None}  # no public repository
+
+
+def test_every_upstream_block_is_consistent():
+    manifest = load_manifest()
+    for name, entry in load_registry().items():
+        up = entry.get("upstream")
+        if not up:
+            continue
+        files = {rel for rel, _, _ in manifest[name]}
+        assert set(up.get("files") or {}) <= files, name
+        for pat in up.get("missing") or []:
+            assert any(__import__("fnmatch").fnmatchcase(f, pat) for f in files), (name, pat)
+        urls = registry.upstream_urls(name)  # raises on a short commit or a source that is not a repository
+        assert any(urls.values()), name
+        assert all(u.startswith("https://") and " " not in u for u in urls.values() if u), name
+
+
+def _upstream_tree(public_data: Path, root: Path, name: str, layout: dict[str, str]) -> None:
+    """Lay the mirror's files of ``name`` out as its upstream repository holds them (paths written by hand)."""
+    folder = public_data / load_registry()[name]["path"]
+    for rel, upstream_path in layout.items():
+        target = root / upstream_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / rel, target)
+
+
+def test_fetch_from_the_upstream_without_a_mirror(public_data, tmp_path, monkeypatch):
+    monkeypatch.delenv(registry.MIRROR_URL_ENV, raising=False)
+    served = tmp_path / "github"
+    repo = "Sage-Bionetworks-Challenges/CTD2-BeatAML-Challenge/06bfe74fdb930fcfb771ea44f07751a7ffa2257b"
+    _upstream_tree(public_data, served, "ctd2_beataml", {
+        "all-responses-with-metadata.csv": f"{repo}/analysis/all-responses-with-metadata.csv",
+        "beataml-published-survival.csv": f"{repo}/analysis/beataml-published-survival.csv"})  # fmt: skip
+    splintr = "DaneVass/bartools/cece95367b3eae4bb2a8a7f981d3b5e89b0ba6fc"
+    _upstream_tree(public_data, served, "bartools_splintr",
+                   {"sample_table.csv": f"{splintr}/inst/extdata/test_sampletable.csv"})
+    server, url = _serve(served)
+    monkeypatch.setattr(registry, "GITHUB_RAW", url)
+    dest = tmp_path / "dest"
+    try:
+        got = fetch(["ctd2_beataml"], dest=dest, progress=False)
+        assert dataset_digest(got["ctd2_beataml"]) == load_registry()["ctd2_beataml"]["sha256"]
+        assert sorted(p for p, _ in server.requests) == [f"/{repo}/analysis/all-responses-with-metadata.csv",
+                                                         f"/{repo}/analysis/beataml-published-survival.csv"]
+        # A dataset with a derived file: the upstream file arrives, the derived one is named as mirror-only.
+        with pytest.raises(PublicDataMissing, match="counts_bm.tsv"):
+            fetch(["bartools_splintr"], dest=dest, progress=False)
+        folder = dest / load_registry()["bartools_splintr"]["path"]
+        assert (folder / "sample_table.csv").read_bytes() == (
+            public_data / load_registry()["bartools_splintr"]["path"] / "sample_table.csv").read_bytes()
+        assert not (folder / "counts_bm.tsv").exists()
+        # A corrupted upstream file fails its sha256 check like a mirror's.
+        victim = served / repo / "analysis" / "beataml-published-survival.csv"
+        data = bytearray(victim.read_bytes())
+        data[5] ^= 1
+        victim.write_bytes(bytes(data))
+        (got["ctd2_beataml"] / "beataml-published-survival.csv").unlink()
+        with pytest.raises(ChecksumMismatch, match="sha256"):
+            fetch(["ctd2_beataml"], dest=dest, progress=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    # The mirror-only file then comes from a mirror; what is in place is not downloaded again.
+    server, url = _serve(public_data)
+    try:
+        fetch(["bartools_splintr"], dest=dest, url=url, progress=False)
+        assert [p for p, _ in server.requests] == [f"/{load_registry()['bartools_splintr']['path']}/counts_bm.tsv"]
+        assert verify_dataset_at(dest, "bartools_splintr")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def verify_dataset_at(root: Path, name: str) -> bool:
+    return dataset_digest(root / load_registry()[name]["path"]) == load_registry()[name]["sha256"]
+
+
+def test_urls_command_line(capsys):
+    assert registry.main(["urls", "bartools_splintr"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["bartools_splintr\tcounts_bm.tsv\t-",
+                     "bartools_splintr\tsample_table.csv\t" + registry.upstream_urls("bartools_splintr")["sample_table.csv"]]

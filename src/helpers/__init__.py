@@ -6,15 +6,8 @@ BeatAML 2.0 patient table shared by the DST and integration axes), ``io`` (deter
 ``paths``, ``registry`` (public datasets), ``plotting`` and ``workflow`` (the notebook runner behind ``run_all.py``).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from .errors import DataContractError
 from .paths import repo_root, resolve
-
-try:
-    __version__ = version("dream-helpers")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
 
 __all__ = ["DataContractError", "dataset_path", "repo_root", "resolve", "__version__"]
 
@@ -25,4 +18,11 @@ def __getattr__(name: str):
         from .registry import dataset_path
 
         return dataset_path
+    if name == "__version__":  # importlib.metadata takes longer to import than a command line's --help
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("dream-helpers")
+        except PackageNotFoundError:  # running from a source tree without installation
+            return "0.0.0"
     raise AttributeError(f"module 'helpers' has no attribute {name!r}")

@@ -2,8 +2,8 @@
 
 Every axis runs as ``python -m helpers.<axis> ...`` and as a console script installed with the package
 (``dream-dst``, ``dream-cytometry``, ``dream-scrna``, ``dream-barcodes``; ``dream-run`` is ``run_all.py`` and
-``dream-check`` validates a cohort folder against the data contract). The console scripts import their axis only
-when called, so that ``--help`` and ``--version`` stay fast.
+``dream-check`` validates a cohort folder against the data contract). Axis packages and their ``__main__`` import
+heavy libraries only inside the subcommand that needs them, so that ``--help`` and ``--version`` stay fast.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import contextlib
 import importlib
 import importlib.util
 import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -47,9 +46,21 @@ def version_string(prog: str | None = None) -> str:
     return f"{prog or 'dream-helpers'} {v}"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the version is looked up (importlib.metadata) only when asked for, not at every start."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):  # noqa: A002
+        super().__init__(option_strings, dest=dest, default=default, nargs=0,
+                         help=help or "show the program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_string(parser.prog))
+        parser.exit()
+
+
 def add_version(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``--version`` (prints ``prog version`` and exits 0) to ``parser``; return it."""
-    parser.add_argument("--version", action="version", version=version_string(parser.prog))
+    parser.add_argument("--version", action=_VersionAction)
     return parser
 
 
@@ -95,35 +106,12 @@ def _axis_main(module: str, prog: str, argv: list[str] | None) -> int:
     if argv[:1] == ["--version"]:  # answered without importing the axis
         print(version_string(prog))
         return 0
-    main = _import_main(module, light=not argv or bool({"-h", "--help"} & set(argv))).main
+    main = importlib.import_module(f"helpers.{module}.__main__").main  # light: the axis is imported lazily
     old, sys.argv[0] = sys.argv[0], prog
     try:
         return main(argv) or 0
     finally:
         sys.argv[0] = old
-
-
-def _import_main(module: str, *, light: bool):
-    """Import ``helpers.<module>.__main__``; with ``light``, without running the axis package's ``__init__``.
-
-    An axis package's ``__init__`` imports its whole API (scanpy, FlowKit, ...), seconds that ``--help`` does not
-    need: the parser lives in ``__main__``. For help only (the process exits after printing it), the package is
-    registered as a bare namespace so that ``__main__`` and the submodules it names import alone; if ``__main__``
-    needs something from the package ``__init__`` itself, the normal import is used.
-    """
-    name = f"helpers.{module}"
-    if light and name not in sys.modules:
-        spec = importlib.util.find_spec(name)
-        bare = types.ModuleType(name)
-        bare.__path__ = list(spec.submodule_search_locations)
-        bare.__package__ = name
-        sys.modules[name] = bare
-        try:
-            return importlib.import_module(f"{name}.__main__")
-        except ImportError:
-            for key in [k for k in sys.modules if k == name or k.startswith(f"{name}.")]:
-                del sys.modules[key]
-    return importlib.import_module(f"{name}.__main__")
 
 
 def dream_dst(argv: list[str] | None = None) -> int:

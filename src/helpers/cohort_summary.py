@@ -47,9 +47,15 @@ def assay_availability(samples: pd.DataFrame) -> pd.DataFrame:
     return tab
 
 
-def plot_cohort_overview(clinical: pd.DataFrame, samples: pd.DataFrame) -> plt.Figure:
-    """Two panels: response group by ELN 2024 class, and assays per timepoint."""
-    fig, axes = plt.subplots(1, 2, figsize=(7.2, 2.8), constrained_layout=True)
+def plot_cohort_overview(clinical: pd.DataFrame, samples: pd.DataFrame, *, axes=None) -> plt.Figure:
+    """Two panels: response group by ELN 2024 class, and assays per timepoint.
+
+    ``axes``: two Axes to draw into (default: a new figure); the Figure is returned.
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(7.2, 2.8), constrained_layout=True)
+    axes = list(axes)
+    fig = axes[0].figure
     tab = pd.crosstab(clinical["eln2024"], clinical["response_group"]).reindex(
         columns=["responder_ongoing", "responder_relapsed", "primary_resistant"], fill_value=0
     )

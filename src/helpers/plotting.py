@@ -32,6 +32,10 @@ __all__ = [
     "readable_term",
     "compact_ticks",
     "micro",
+    "axes_or_new",
+    "figure_of",
+    "readable_names",
+    "MULTI_PANEL",
 ]
 
 # Okabe & Ito (2008) colour-blind-safe palette.
@@ -104,6 +108,20 @@ def show_figure(fig: plt.Figure, *, dpi: int = 100, close: bool = True) -> bool:
     return True
 
 
+def figure_of(fig_or_ax) -> plt.Figure:
+    """The Figure of an Axes (what single-panel plot functions return), or the Figure itself."""
+    from matplotlib.axes import Axes
+
+    return fig_or_ax.figure if isinstance(fig_or_ax, Axes) else fig_or_ax
+
+
+def axes_or_new(ax: plt.Axes | None, *, figsize: tuple[float, float]) -> plt.Axes:
+    """``ax`` when given, else the Axes of a new Figure of ``figsize`` (inches): scanpy's ``ax=None`` pattern."""
+    if ax is not None:
+        return ax
+    return plt.subplots(figsize=figsize)[1]
+
+
 def save_figure(
     fig: plt.Figure, path_stem: str | Path, *, formats: tuple[str, ...] = ("pdf", "png"), show: bool | None = None
 ) -> list[Path]:
@@ -112,7 +130,7 @@ def save_figure(
     Parameters
     ----------
     fig
-        The figure.
+        The figure (an Axes stands for its figure).
     path_stem
         Target path without suffix.
     formats
@@ -125,6 +143,7 @@ def save_figure(
     -------
     The written paths, one per format.
     """
+    fig = figure_of(fig)
     stem = Path(path_stem)
     out = []
     for fmt in formats:
@@ -238,3 +257,107 @@ def readable_term(term: str, names: Mapping[str, str] | None = None) -> str:
     if level is not None:
         return f"{name}: {scale if scale and scale.startswith(level) else level}"
     return f"{name} ({scale})" if scale else name
+
+
+# Functions that draw several panels: they return the Figure and draw into given ``axes=`` (or ``fig=``) instead of
+# taking ``ax=`` (tests/test_conventions.py checks every other public plot function for ``ax``).
+MULTI_PANEL = (
+    "helpers.cohort_summary.plot_cohort_overview",
+    "helpers.dst.plots.plot_plate_heatmaps",
+    "helpers.dst.plots.plot_plate_grid",
+    "helpers.scrna.plots.plot_qc",
+    "helpers.scrna.plots.plot_umaps",
+    "helpers.scrna.plots.plot_paired_change",
+    "helpers.integration.figures.paired_plot",
+)
+
+# Words of the compendium's column names as a reader writes them (drugs, assays, genes, units).
+_WORDS = {
+    "ven": "venetoclax", "aza": "azacitidine", "azaven": "AZA+VEN", "auc": "AUC", "ic50": "IC50", "dss": "DSS",
+    "sdss": "sDSS", "zdss": "zDSS", "zip": "ZIP", "bliss": "Bliss", "hsa": "HSA", "loewe": "Loewe", "lsc": "LSC",
+    "lsc17": "LSC17", "bcl2": "BCL2", "mcl1": "MCL1", "mrd": "MRD", "mfi": "MFI", "bm": "bone-marrow",
+    "eln2024": "ELN 2024 risk", "eln2017": "ELN 2017 risk", "frac": "fraction", "spec": "specific",
+    "prolif": "proliferation", "scenith": "SCENITH", "scrna": "scRNA", "dst": "DST", "pdx": "PDX", "qc": "QC",
+    "dx": "diagnosis", "flt3": "FLT3", "itd": "ITD", "ki67": "Ki-67", "hla": "HLA", "dr": "DR", "nk": "NK",
+    "oxphos": "OXPHOS", "cpm": "CPM", "log10": "log10", "log2": "log2", "n": "n", "um": "µM",
+    "linclass7": "LinClass-7", "lspc": "LSPC", "gmp": "GMP", "cdc": "cDC", "mac": "MAC",
+}  # fmt: skip
+_UNIT_TOKENS = {"pct": "%", "um": "µM"}
+_DRUG_TOKENS = {"ven", "aza", "azaven"}
+
+
+def _name_from_column(column: str) -> str:
+    tokens = [t for t in str(column).split("_") if t]
+    unit = _UNIT_TOKENS.get(tokens[-1]) if len(tokens) > 1 else None
+    if unit:
+        tokens = tokens[:-1]
+    if tokens and tokens[0] == "pct" and len(tokens) > 1:  # pct_cd34 -> CD34 (%)
+        tokens, unit = tokens[1:], "%"
+    if tokens and tokens[0] == "frac" and len(tokens) > 1:  # frac_lspc_cycle -> LSPC cycle fraction
+        tokens = [*tokens[1:], "frac"]
+    words = []
+    for t in tokens:
+        low = t.lower()
+        if low in _WORDS:
+            words.append(_WORDS[low])
+        elif re.fullmatch(r"(?:dss|zdss|sdss)\d", low):
+            words.append(_WORDS[low[:-1]] + low[-1])
+        elif re.fullmatch(r"[a-z]+\d+[a-z]?", low) and len(low) <= 6:  # gene and marker symbols: npm1, cd34, tp53
+            words.append(low.upper())
+        else:
+            words.append(t)
+    if len(tokens) > 1 and tokens[-1].lower() in _DRUG_TOKENS and tokens[0].lower() not in _DRUG_TOKENS:
+        words = [" ".join(words[:-1]) + ",", words[-1]]  # spec_apoptosis_ven -> specific apoptosis, venetoclax
+    name = " ".join(words)
+    return f"{name} ({unit})" if unit else name
+
+
+def readable_names(dictionary, *, max_length: int = 36) -> dict[str, str]:
+    """``{column: readable name}`` from a data dictionary (``name`` and ``label`` or ``definition`` columns).
+
+    The name is the dictionary's ``label`` when it has one; else its definition when that is short (the part before
+    any parenthesis, colon or semicolon, at most ``max_length`` characters: ``Age at diagnosis``); else the column
+    name written out (``ven_auc`` -> ``venetoclax AUC``, ``eln2024`` -> ``ELN 2024 risk``, ``pct_cd34`` ->
+    ``CD34 (%)``). Use it with :func:`readable_term` for model terms and figure labels.
+
+    Parameters
+    ----------
+    dictionary
+        A table with a ``name`` column (a feature dictionary, ``features_dictionary.csv``), or a list of column names.
+    max_length
+        Longest definition used as a name.
+
+    Returns
+    -------
+    The names, one per dictionary row.
+    """
+    import pandas as pd
+
+    if not isinstance(dictionary, pd.DataFrame):
+        dictionary = pd.DataFrame({"name": list(dictionary)})
+    out = {}
+    for _, r in dictionary.drop_duplicates("name").iterrows():
+        label = r.get("label")
+        if isinstance(label, str) and label.strip():
+            out[r["name"]] = label.strip()
+            continue
+        head = _definition_head(r.get("definition"))
+        short = 0 < len(head) <= max_length and not re.search(r"[=/_]", head)
+        out[r["name"]] = head if short else _name_from_column(r["name"])
+    return out
+
+
+def _definition_head(definition) -> str:
+    """A definition's naming part: before a colon or semicolon, or before a parenthesis that ends the phrase
+    (``Venetoclax DSS2 (Yadav 2014); higher = ...``); '' when a parenthesis sits mid-sentence (``DSS2 as (x - m)/...``)."""
+    if not isinstance(definition, str):
+        return ""
+    m = re.search(r"\s\(|[:;]", definition)
+    if m is None:
+        return definition.strip()
+    if m.group().strip() == "(":
+        close = definition.find(")", m.end())
+        rest = definition[close + 1:].lstrip() if close >= 0 else "x"
+        if rest and rest[0] not in ";,.:":
+            return ""
+    return definition[: m.start()].strip()

@@ -10,20 +10,27 @@ verify a dataset without a checkout:
     python -m helpers.registry fetch [NAME ...] [--url MIRROR_URL] [--dest FOLDER]
 
 Files come from a mirror with the same layout as the local one (``--url``, ``$DREAM_DATA_URL`` or the registry's
-``mirror_url``) or, for datasets that register one, from their upstream ``url`` at the pinned commit. Each file is
-downloaded to a ``.part`` file that a later call resumes (HTTP range request), checked against its sha256, and only
-then moved into place; the dataset's digest is checked at the end.
+``mirror_url``) or else from the dataset's upstream at the pinned commit: a dataset whose ``source`` is a public
+GitHub repository (``github.com/OWNER/REPO``) with a full 40-hex ``commit`` and an ``upstream`` block is fetched from
+``https://raw.githubusercontent.com/OWNER/REPO/COMMIT/PATH`` (``media.githubusercontent.com`` for Git LFS files), where
+PATH is ``upstream.folder/<file>`` or the file's own entry in ``upstream.files``; ``upstream.url`` is a template
+(``{path}``, ``{commit}``) for other hosts (Zenodo, figshare, GEO); files listed in ``upstream.missing`` (derived by
+the compendium, or converted) exist only in a mirror. ``python -m helpers.registry urls NAME`` prints the addresses.
+Each file is downloaded to a ``.part`` file that a later call resumes (HTTP range request), checked against its
+sha256, and only then moved into place; the dataset's digest is checked at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import functools
 import hashlib
 import os
+import posixpath
+import re
 import sys
-import urllib.error
-import urllib.request
+import urllib.parse
 from importlib import resources
 from pathlib import Path
 
@@ -35,12 +42,15 @@ __all__ = [
     "verify_dataset",
     "fetch",
     "write_manifest",
+    "upstream_urls",
     "PublicDataMissing",
     "ChecksumMismatch",
     "main",
 ]
 
 MIRROR_URL_ENV = "DREAM_DATA_URL"
+GITHUB_RAW = "https://raw.githubusercontent.com"  # a file of a repository at a commit
+GITHUB_LFS = "https://media.githubusercontent.com/media"  # the same for files stored in Git LFS
 _CHUNK = 1 << 16
 
 
@@ -126,20 +136,70 @@ def verify_dataset(name: str) -> bool:
     return dataset_digest(dataset_path(name)) == load_registry()[name]["sha256"]
 
 
-def _base_url(entry: dict, url: str | None) -> str:
+def _mirror_base(entry: dict, url: str | None) -> str | None:
     mirror = url or os.environ.get(MIRROR_URL_ENV) or _registry_doc().get("mirror_url") or ""
     if mirror:
         return f"{mirror.rstrip('/')}/{entry['path']}/"
-    if entry.get("url"):
-        return entry["url"].rstrip("/") + "/"
-    raise PublicDataMissing(
-        f"dataset '{entry['name']}' has no download address: pass --url (or set {MIRROR_URL_ENV}) to a mirror laid out "
-        f"like the local one, or copy it from its source ({entry.get('source', '?')}) into DREAM_PUBLIC_DATA"
-    )
+    return None
+
+
+def _upstream_template(entry: dict) -> str | None:
+    """``...{path}`` address template of the dataset's upstream at its pinned commit, or None without an upstream."""
+    up = entry.get("upstream")
+    if not up:
+        return None
+    commit = str(entry.get("commit") or "")
+    if up.get("url"):
+        return up["url"].replace("{commit}", commit)
+    m = re.fullmatch(r"(?:https?://)?github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?", str(entry.get("source", "")))
+    if not m or not re.fullmatch(r"[0-9a-f]{40}", commit):
+        raise ValueError(f"registry: dataset '{entry['name']}' has an upstream block but no github.com/OWNER/REPO "
+                         "source with a full 40-hex commit (a short commit cannot address files reliably)")
+    return f"{GITHUB_LFS if up.get('lfs') else GITHUB_RAW}/{m[1]}/{m[2]}/{commit}/{{path}}"
+
+
+def upstream_urls(name: str) -> dict[str, str | None]:
+    """Upstream address of every registered file of dataset ``name`` at its pinned commit (None: mirror only).
+
+    Parameters
+    ----------
+    name
+        A registered dataset.
+
+    Returns
+    -------
+    ``{path in the dataset folder: URL or None}``, in manifest order; all None when the dataset has no derivable
+    public upstream.
+    """
+    entry, files = load_registry()[name], load_manifest().get(name, [])
+    template = _upstream_template(entry)
+    up = entry.get("upstream") or {}
+    renamed, missing = up.get("files") or {}, up.get("missing") or []
+    out: dict[str, str | None] = {}
+    for rel, _size, _digest in files:
+        if template is None or any(fnmatch.fnmatchcase(rel, pat) for pat in missing):
+            out[rel] = None
+            continue
+        path = renamed.get(rel) or posixpath.join(up.get("folder") or "", rel)
+        out[rel] = template.replace("{path}", urllib.parse.quote(path.lstrip("/")))
+    return out
+
+
+def _file_urls(entry: dict, url: str | None) -> dict[str, str | None]:
+    """Where each file of a dataset is downloaded from: the mirror, else the upstream, else the dataset's ``url``."""
+    import urllib.request  # here, not at start-up: it costs the command line's --help a noticeable time
+    files = load_manifest()[entry["name"]]
+    base = _mirror_base(entry, url)
+    if base is None and not entry.get("upstream") and entry.get("url"):
+        base = entry["url"].rstrip("/") + "/"
+    if base is not None:
+        return {rel: base + urllib.request.pathname2url(rel).lstrip("/") for rel, _, _ in files}
+    return upstream_urls(entry["name"])
 
 
 def _download(url: str, target: Path, size: int, digest: str, bar) -> None:
     """Download ``url`` into ``target`` through ``target.part``, resuming a partial download, then check it."""
+    import urllib.request
     part = target.with_name(target.name + ".part")
     have = part.stat().st_size if part.exists() else 0
     if have > size:  # not a prefix of this file
@@ -193,6 +253,8 @@ def fetch(
     -------
     ``{name: dataset folder}`` of the fetched (or already present and verified) datasets.
     """
+    import urllib.error
+
     reg, manifest = load_registry(), load_manifest()
     names = list(names or reg)
     unknown = [n for n in names if n not in reg]
@@ -211,7 +273,14 @@ def fetch(
                 if not ((folder / rel).is_file() and (folder / rel).stat().st_size == size
                         and _sha256(folder / rel) == digest)]
         if todo:
-            base = _base_url(entry, url)
+            urls = _file_urls(entry, url)
+            unavailable = [rel for rel, _, _ in todo if urls[rel] is None]
+            if len(unavailable) == len(todo) and not any(urls.values()):
+                raise PublicDataMissing(
+                    f"dataset '{name}' has no download address: pass --url (or set {MIRROR_URL_ENV}) to a mirror laid "
+                    f"out like the local one, or copy it from its source ({entry.get('source', '?')}) into "
+                    "DREAM_PUBLIC_DATA")
+            todo = [f for f in todo if urls[f[0]] is not None]
             bar = None
             if progress:
                 from tqdm.auto import tqdm
@@ -222,12 +291,18 @@ def fetch(
                     target = folder / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
                     try:
-                        _download(base + urllib.request.pathname2url(rel).lstrip("/"), target, size, digest, bar)
+                        _download(urls[rel], target, size, digest, bar)
                     except urllib.error.URLError as exc:
-                        raise PublicDataMissing(f"dataset '{name}': cannot download {rel} from {base}: {exc}") from exc
+                        raise PublicDataMissing(f"dataset '{name}': cannot download {rel} from {urls[rel]}: {exc}"
+                                                ) from exc
             finally:
                 if bar is not None:
                     bar.close()
+            if unavailable:
+                raise PublicDataMissing(
+                    f"dataset '{name}': {len(unavailable)} file(s) are not in its upstream ({', '.join(unavailable[:5])}"
+                    f"{', ...' if len(unavailable) > 5 else ''}; derived or converted): fetch them from a mirror laid "
+                    f"out like the local one (--url or {MIRROR_URL_ENV}); the other files are in place")
         if dataset_digest(folder) != entry["sha256"]:
             raise ChecksumMismatch(f"dataset '{name}' at {folder}: digest differs from the registry's (extra files?)")
         out[name] = folder
@@ -269,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dest", type=Path, help="mirror folder (default: $DREAM_PUBLIC_DATA, ../shared/data or a cache)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_fetch)
+    p = sub.add_parser("urls", help="the upstream address of every file at the pinned commit ('-': mirror only)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="datasets (default: all)")
+    p.set_defaults(func=_cmd_urls)
     p = sub.add_parser("verify", help="check the local mirror's datasets against their registered digests")
     p.add_argument("names", nargs="*", metavar="NAME")
     p.set_defaults(func=_cmd_verify)
@@ -293,6 +371,13 @@ def _cmd_fetch(args) -> int:
         return 1
     for name in done:
         print(f"{name}: ok")
+    return 0
+
+
+def _cmd_urls(args) -> int:
+    for name in args.names or load_registry():
+        for rel, address in upstream_urls(name).items():
+            print(f"{name}\t{rel}\t{address or '-'}")
     return 0
 
 

@@ -19,15 +19,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from ..cli import run_command
 from ..errors import DataContractError
 from ..io import write_table
-from .correct import CLUSTER_METHODS, cluster_barcodes
-from .diversity import diversity_table
-from .extract import extract_barcodes
-from .patterns import parse_pattern
+
+# Only the standard library and the light helpers modules at import time: each subcommand imports what it needs
+# (pandas, rapidfuzz, numba...), so that --help answers at once. The clustering methods are spelled out for the
+# parser's choices; tests/test_conventions.py checks that they are helpers.barcodes.correct.CLUSTER_METHODS.
+CLUSTER_METHODS = ("message_passing", "closest_abundant", "sphere", "directional")
 
 
 def _quality(text: str) -> float | None:
@@ -42,6 +41,12 @@ def _sample_name(path: str) -> str:
 
 
 def cmd_count(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .correct import cluster_barcodes
+    from .extract import extract_barcodes
+    from .patterns import parse_pattern
+
     pattern = parse_pattern(a.pattern, barcode_length=a.barcode_length, length_tolerance=a.length_tolerance)
     samples = a.sample or [_sample_name(f) for f in a.fastq]
     if len(samples) != len(a.fastq):
@@ -76,6 +81,10 @@ def cmd_count(a: argparse.Namespace) -> int:
 
 
 def cmd_diversity(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .diversity import diversity_table
+
     path = Path(a.counts)
     sep = "\t" if path.suffix == ".tsv" else ","
     try:

@@ -1,4 +1,7 @@
-"""Figures of the barcoding axis (matplotlib; colour-blind-safe palettes of :mod:`helpers.plotting`)."""
+"""Figures of the barcoding axis (matplotlib; colour-blind-safe palettes of :mod:`helpers.plotting`).
+
+Each function draws one panel: it takes ``ax=None`` (keyword) and returns the Axes (scanpy's pattern).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..plotting import ARM_COLORS, OKABE_ITO, legend_from_colors
+from ..plotting import ARM_COLORS, OKABE_ITO, axes_or_new, legend_from_colors
 
 __all__ = ["plot_read_fates", "plot_rarefaction", "plot_clone_bars", "plot_resistance", "plot_pvalue_qq", "plot_volcano",
            "plot_ma"]
@@ -16,11 +19,11 @@ _FATE_COLORS = {"matched": "#009E73", "rejected_low_quality": "#E69F00", "reject
                 "rejected_barcode_length": "#0072B2"}  # fmt: skip
 
 
-def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id") -> plt.Figure:
+def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id", ax: plt.Axes | None = None) -> plt.Axes:
     """Stacked bars: share of reads matched or rejected (by reason) per library."""
     cols = [c for c in _FATE_COLORS if c in qc]
     frac = qc[cols].div(qc["reads"], axis=0) * 100
-    fig, ax = plt.subplots(figsize=(max(4, 0.12 * len(qc) + 2), 3))
+    ax = axes_or_new(ax, figsize=(max(4, 0.12 * len(qc) + 2), 3))
     bottom = np.zeros(len(qc))
     for c in cols:
         ax.bar(np.arange(len(qc)), frac[c], bottom=bottom, color=_FATE_COLORS[c], width=0.9,
@@ -35,12 +38,13 @@ def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id") -> plt.Figur
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7, frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
     ax.set_title("Fate of reads per library")
-    return fig
+    return ax
 
 
-def plot_rarefaction(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, colors: dict[str, str] | None = None) -> plt.Figure:
+def plot_rarefaction(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, colors: dict[str, str] | None = None,
+                     ax: plt.Axes | None = None) -> plt.Axes:
     """Rarefaction curves: expected distinct barcodes against subsampled reads, one line per sample."""
-    fig, ax = plt.subplots(figsize=(4.2, 3))
+    ax = axes_or_new(ax, figsize=(4.2, 3))
     for k, (name, (x, y)) in enumerate(curves.items()):
         ax.plot(x, y, lw=1, color=(colors or {}).get(name, OKABE_ITO[k % len(OKABE_ITO)]), alpha=0.8)
     ax.set_xlabel("reads subsampled")
@@ -50,18 +54,18 @@ def plot_rarefaction(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, colors
     if arms:  # lines coloured by treatment arm: say which colour is which
         legend_from_colors(ax, {arm.replace("_", "+") if arm == "aza_ven" else arm: c for arm, c in arms.items()},
                            title="arm")
-    return fig
+    return ax
 
 
 def plot_clone_bars(freq: pd.DataFrame, resistant: set[str], *, arms: dict[str, str], top: int = 25,
-                    title: str = "") -> plt.Figure:  # fmt: skip
+                    title: str = "", ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
     """Stacked clone frequencies per mouse before and after treatment; called resistant clones in vermillion shades.
 
     ``freq`` is barcode x (mouse_id, timepoint) (see :func:`helpers.barcodes.frequency_table`).
     """
     cols = sorted(freq.columns, key=lambda c: (arms.get(c[0], ""), c[0], c[1] != "pre_treatment"))
     top_bc = list(freq.max(axis=1).sort_values(ascending=False).index[:top])
-    fig, ax = plt.subplots(figsize=(0.5 * len(cols) + 2.5, 3.4))
+    ax = axes_or_new(ax, figsize=(0.5 * len(cols) + 2.5, 3.4))
     bottom = np.zeros(len(cols))
     grey = ["#BBBBBB", "#DDDDDD"]
     res_cols = ["#D55E00", "#E69F00", "#CC79A7"]
@@ -80,12 +84,12 @@ def plot_clone_bars(freq: pd.DataFrame, resistant: set[str], *, arms: dict[str, 
     ax.set_xlabel("mouse and time (grey labels: vehicle; vermillion: AZA/VEN)")
     ax.set_ylim(0, 100)
     ax.set_title(title or f"Top {top} clones; coloured: called resistant")
-    return fig
+    return ax
 
 
-def plot_resistance(barcodes: pd.DataFrame, *, truth: set[str] | None = None) -> plt.Figure:
+def plot_resistance(barcodes: pd.DataFrame, *, truth: set[str] | None = None, ax: plt.Axes | None = None) -> plt.Axes:
     """Per-barcode statistic against -log10 p; called barcodes filled, planted ones (if given) circled."""
-    fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    ax = axes_or_new(ax, figsize=(4.2, 3.2))
     y = -np.log10(barcodes["p_value"].to_numpy())
     x = barcodes["statistic"].to_numpy()
     called = barcodes["resistant"].to_numpy()
@@ -98,12 +102,12 @@ def plot_resistance(barcodes: pd.DataFrame, *, truth: set[str] | None = None) ->
     ax.set_ylabel("-log10 p (stratified resampling)")
     ax.legend(fontsize=7, frameon=False)
     ax.set_title("Heritable resistance per barcode")
-    return fig
+    return ax
 
 
-def plot_pvalue_qq(pvalues: dict[str, np.ndarray]) -> plt.Figure:
+def plot_pvalue_qq(pvalues: dict[str, np.ndarray], *, ax: plt.Axes | None = None) -> plt.Axes:
     """QQ plot of p-values against the uniform distribution (a calibrated test follows the diagonal under the null)."""
-    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    ax = axes_or_new(ax, figsize=(3.6, 3.2))
     top = 0
     for k, (name, p) in enumerate(pvalues.items()):
         p = np.sort(np.asarray(p, dtype=float))
@@ -115,9 +119,7 @@ def plot_pvalue_qq(pvalues: dict[str, np.ndarray]) -> plt.Figure:
     ax.set_ylabel("observed -log10 p")
     ax.legend(fontsize=7, frameon=False)
     ax.set_title("No resistant clone planted")
-    return fig
-
-
+    return ax
 
 
 def _calls(table: pd.DataFrame, called) -> np.ndarray:
@@ -126,10 +128,9 @@ def _calls(table: pd.DataFrame, called) -> np.ndarray:
     return table["barcode"].isin(set(called)).to_numpy()
 
 
-def plot_volcano(table: pd.DataFrame, *, called=None, ax=None, title: str = "") -> plt.Axes:
+def plot_volcano(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
     """Volcano plot of a differential-abundance table: log2 fold change against -log10 p; ``called`` in vermillion."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 3.2))
+    ax = axes_or_new(ax, figsize=(4.2, 3.2))
     c = _calls(table, called)
     x, y = table["log_fc"].to_numpy(), -np.log10(table["p_value"].to_numpy())
     ax.scatter(x[~c], y[~c], s=7, color="#999999", lw=0, label="not called")
@@ -142,10 +143,9 @@ def plot_volcano(table: pd.DataFrame, *, called=None, ax=None, title: str = "") 
     return ax
 
 
-def plot_ma(table: pd.DataFrame, *, called=None, ax=None, title: str = "") -> plt.Axes:
+def plot_ma(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
     """MA plot: average log2 counts per million against log2 fold change; ``called`` in vermillion."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 3.2))
+    ax = axes_or_new(ax, figsize=(4.2, 3.2))
     c = _calls(table, called)
     x, y = table["log_cpm"].to_numpy(), table["log_fc"].to_numpy()
     ax.scatter(x[~c], y[~c], s=7, color="#999999", lw=0, label="not called")

@@ -8,74 +8,32 @@ standardisation), ``differential`` (paired differential cluster tests), ``mrd`` 
 Command line: ``python -m helpers.cytometry {gate, readouts, proliferation, scrub}``.
 """
 
-from .clustering import (
-    cluster_abundance,
-    collect_events,
-    flowsom_stability,
-    run_flowsom,
-    umap_embedding,
-)
-from .contract import CONDITIONS, CytometryInputs, check_panel, load_cytometry, load_panels, load_sample_sheet
-from .differential import cluster_counts, differential_abundance, differential_state
-from .fcs import SAFE_KEYWORDS, FCSData, parse_spillover, read_fcs, scrub_metadata, write_fcs
-from .gating import (
-    Gate,
-    GatingOutcome,
-    Strategy,
-    apply_strategy,
-    compensate_for,
-    compile_gatingml,
-    flowkit_sample,
-    gate_file,
-    gate_files,
-    gate_workspace,
-    is_linear_dimension,
-    load_strategy,
-)
-from .mrd import ELN_LIMITS, dfn_events, laip_events, laip_profile, mrd_call
-from .normalise import QuantileNormaliser
-from .panel import MARKER_SYNONYMS, canonical_marker, enforce_panel, swap_warnings
-from .proliferation import edu_positive_fraction, fit_generations, proliferation_indices, proliferation_table
-from .qc import QC_THRESHOLDS, qc_file
-from .readouts import (
-    FEATURES,
-    MFI_READOUTS,
-    bcl2_family_score,
-    derive_cutoff,
-    feature_dictionary,
-    process_file,
-    process_files,
-    sample_features,
-    scenith_indices,
-    specific_apoptosis,
-)
-from .transforms import (
-    COFACTOR_FLOW,
-    COFACTOR_MASS,
-    arcsinh,
-    compensate,
-    fluorescence_columns,
-    gml_asinh,
-    gml_linear,
-    gml_log,
-    hyperlog,
-    logicle,
-)
+# Names are imported from their submodule on first use (helpers._lazy): importing the package, or running its
+# command line's --help, does not load pandas, scipy and the axis' libraries.
+from .._lazy import lazy_exports
 
-__all__ = [
-    "cluster_abundance", "collect_events", "flowsom_stability", "run_flowsom", "umap_embedding",
-    "cluster_counts", "differential_abundance", "differential_state",
-    "ELN_LIMITS", "dfn_events", "laip_events", "laip_profile", "mrd_call",
-    "QuantileNormaliser",
-    "MARKER_SYNONYMS", "canonical_marker", "enforce_panel", "swap_warnings",
-    "edu_positive_fraction", "fit_generations", "proliferation_indices", "proliferation_table",
-    "CONDITIONS", "CytometryInputs", "check_panel", "load_cytometry", "load_panels", "load_sample_sheet",
-    "SAFE_KEYWORDS", "FCSData", "parse_spillover", "read_fcs", "scrub_metadata", "write_fcs",
-    "Gate", "GatingOutcome", "Strategy", "apply_strategy", "compensate_for", "compile_gatingml", "flowkit_sample", "gate_file", "gate_files",
-    "gate_workspace", "is_linear_dimension", "load_strategy",
-    "QC_THRESHOLDS", "qc_file",
-    "FEATURES", "MFI_READOUTS", "bcl2_family_score", "derive_cutoff", "feature_dictionary", "process_file",
-    "process_files", "sample_features", "scenith_indices", "specific_apoptosis",
-    "COFACTOR_FLOW", "COFACTOR_MASS", "arcsinh", "compensate", "fluorescence_columns", "gml_asinh", "gml_linear",
-    "gml_log", "hyperlog", "logicle",
-]  # fmt: skip
+_EXPORTS = {
+    "clustering": ["cluster_abundance", "collect_events", "flowsom_stability", "run_flowsom", "umap_embedding"],
+    "contract": ["CONDITIONS", "CytometryInputs", "check_panel", "load_cytometry", "load_panels", "load_sample_sheet"],
+    "differential": ["cluster_counts", "differential_abundance", "differential_state"],
+    "fcs": ["SAFE_KEYWORDS", "FCSData", "parse_spillover", "read_fcs", "scrub_metadata", "write_fcs"],
+    "gating": [
+        "Gate", "GatingOutcome", "Strategy", "apply_strategy", "compensate_for", "compile_gatingml", "flowkit_sample",
+        "gate_file", "gate_files", "gate_workspace", "is_linear_dimension", "load_strategy"
+    ],
+    "mrd": ["ELN_LIMITS", "dfn_events", "laip_events", "laip_profile", "mrd_call"],
+    "normalise": ["QuantileNormaliser"],
+    "panel": ["MARKER_SYNONYMS", "canonical_marker", "enforce_panel", "swap_warnings"],
+    "proliferation": ["edu_positive_fraction", "fit_generations", "proliferation_indices", "proliferation_table"],
+    "qc": ["QC_THRESHOLDS", "qc_file"],
+    "readouts": [
+        "FEATURES", "MFI_READOUTS", "bcl2_family_score", "derive_cutoff", "feature_dictionary", "process_file",
+        "process_files", "sample_features", "scenith_indices", "specific_apoptosis"
+    ],
+    "transforms": [
+        "COFACTOR_FLOW", "COFACTOR_MASS", "arcsinh", "compensate", "fluorescence_columns", "gml_asinh", "gml_linear",
+        "gml_log", "hyperlog", "logicle"
+    ],
+}
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -16,16 +16,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
 from ..cli import run_command
 from ..errors import DataContractError
 from ..io import write_table
 
 __all__ = ["main"]
 
+# Only the standard library and the light helpers modules at import time: each subcommand imports what it needs
+# (pandas, FlowKit...), so that --help answers at once.
+
 
 def _gate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .fcs import parse_spillover
     from .gating import gate_files
 
@@ -62,6 +65,8 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _readouts(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .contract import load_panels, load_sample_sheet
     from .readouts import feature_dictionary, process_files, sample_features
 

@@ -1,4 +1,7 @@
-"""Figures of the cytometry axis: gates on biaxial plots, the gating hierarchy, read-outs by response group, UMAP."""
+"""Figures of the cytometry axis: gates on biaxial plots, the gating hierarchy, read-outs by response group, UMAP.
+
+Each function draws one panel: it takes ``ax=None`` (keyword) and returns the Axes (scanpy's pattern).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Polygon, Rectangle
 
-from ..plotting import OKABE_ITO, RESPONSE_COLORS, compact_ticks
+from ..plotting import OKABE_ITO, RESPONSE_COLORS, axes_or_new, compact_ticks
 from .gating import GatingOutcome, Strategy, is_linear_dimension
 
 __all__ = ["axis_label", "plot_gate", "plot_hierarchy", "plot_by_group", "plot_embedding"]
@@ -20,12 +23,14 @@ def axis_label(dim: str, cofactor: float = 150) -> str:
     return f"{dim} (arcsinh(x/{cofactor:g}))"
 
 
-def plot_gate(ax: plt.Axes, outcome: GatingOutcome, scaled: dict, strategy: Strategy, gate_id: str,
-              *, max_points: int = 20000) -> None:  # fmt: skip
+def plot_gate(outcome: GatingOutcome, scaled: dict, strategy: Strategy, gate_id: str, *, max_points: int = 20000,
+              ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
     """Draw the parent's events of ``gate_id`` as a density scatter with the gate outline and its % of parent.
 
     Boolean gates are not drawn (they have no geometry); one-dimensional rectangles are drawn against SSC-A.
+    Returns the Axes (a new 3 x 3 inch figure when ``ax`` is not given).
     """
+    ax = axes_or_new(ax, figsize=(3.0, 3.0))
     g = strategy.gate(gate_id)
     parent = np.ones(outcome.n_events, bool) if g.parent is None else outcome.membership[g.parent]
     dims = list(g.dims)
@@ -33,7 +38,7 @@ def plot_gate(ax: plt.Axes, outcome: GatingOutcome, scaled: dict, strategy: Stra
         dims = [dims[0], "SSC-A"]
     x, y = scaled[dims[0]][parent], scaled[dims[1]][parent] if dims[1] in scaled else None
     if y is None:
-        return
+        return ax
     if x.size > max_points:  # a fixed stride keeps the plot deterministic
         step = int(np.ceil(x.size / max_points))
         x, y = x[::step], y[::step]
@@ -61,9 +66,10 @@ def plot_gate(ax: plt.Axes, outcome: GatingOutcome, scaled: dict, strategy: Stra
     compact_ticks(ax)  # raw scatter scales run to 262,144: full tick labels overlap
     ax.set_xlabel(axis_label(dims[0], strategy.cofactor))
     ax.set_ylabel(axis_label(dims[1], strategy.cofactor))
+    return ax
 
 
-def plot_hierarchy(strategy: Strategy, counts: dict[str, int] | None = None) -> plt.Figure:
+def plot_hierarchy(strategy: Strategy, counts: dict[str, int] | None = None, *, ax: plt.Axes | None = None) -> plt.Axes:
     """The gating tree as an indented diagram (with event counts when given)."""
     depth = {g.id: len(strategy.path(g.id)) - 1 for g in strategy.gates}
     order: list[str] = []
@@ -75,7 +81,7 @@ def plot_hierarchy(strategy: Strategy, counts: dict[str, int] | None = None) -> 
                 visit(g.id)
 
     visit(None)
-    fig, ax = plt.subplots(figsize=(4.5, 0.28 * len(order) + 0.6))
+    ax = axes_or_new(ax, figsize=(4.5, 0.28 * len(order) + 0.6))
     for i, gid in enumerate(order):
         g = strategy.gate(gid)
         desc = ", ".join(g.dims) if g.dims else f"{g.op.upper()} {', '.join(g.of)}"
@@ -89,14 +95,14 @@ def plot_hierarchy(strategy: Strategy, counts: dict[str, int] | None = None) -> 
     ax.set_ylim(-len(order), 1)
     ax.axis("off")
     ax.set_title(f"Gating hierarchy: {strategy.name}", fontsize=9)
-    return fig
+    return ax
 
 
 def plot_by_group(df: pd.DataFrame, columns: list[str], group: str, *, ylabel: str, labels: list[str] | None = None,
-                  xlabel: str = "", seed: int = 0) -> plt.Figure:  # fmt: skip
+                  xlabel: str = "", seed: int = 0, ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
     """Box plots with jittered points of several read-outs, side by side per group (e.g. response)."""
     groups = [g for g in RESPONSE_COLORS if g in set(df[group])] or sorted(df[group].dropna().unique())
-    fig, ax = plt.subplots(figsize=(1.3 * len(columns) + 1.5, 3))
+    ax = axes_or_new(ax, figsize=(1.3 * len(columns) + 1.5, 3))
     rng = np.random.default_rng(seed)
     width = 0.8 / len(groups)
     for j, g in enumerate(groups):
@@ -113,12 +119,12 @@ def plot_by_group(df: pd.DataFrame, columns: list[str], group: str, *, ylabel: s
     ax.set_ylabel(ylabel)
     ax.set_xlabel(xlabel)
     ax.legend(frameon=False, fontsize=7)
-    return fig
+    return ax
 
 
-def plot_embedding(emb: np.ndarray, labels: np.ndarray, *, title: str = "") -> plt.Figure:
+def plot_embedding(emb: np.ndarray, labels: np.ndarray, *, title: str = "", ax: plt.Axes | None = None) -> plt.Axes:
     """2-D embedding coloured by (meta)cluster, colour-blind-safe palette."""
-    fig, ax = plt.subplots(figsize=(4, 3.6))
+    ax = axes_or_new(ax, figsize=(4, 3.6))
     for k in np.unique(labels):
         m = labels == k
         ax.scatter(emb[m, 0], emb[m, 1], s=1.5, color=OKABE_ITO[int(k) % len(OKABE_ITO)], linewidths=0,
@@ -127,4 +133,4 @@ def plot_embedding(emb: np.ndarray, labels: np.ndarray, *, title: str = "") -> p
     ax.set_ylabel("UMAP 2 (a.u.)")
     ax.set_title(title, fontsize=9)
     ax.legend(title="metacluster", markerscale=5, frameon=False, fontsize=6, loc="center left", bbox_to_anchor=(1, 0.5))
-    return fig
+    return ax

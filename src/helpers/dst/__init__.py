@@ -9,42 +9,18 @@ published fits; its patient table is :mod:`helpers.beataml`), :mod:`~helpers.dst
 ``python -m helpers.dst {fit,qc,synergy} --help``.
 """
 
-from .cohort import FEATURE_DICTIONARY, process_plates, sample_features
-from .dss import dss_scores, selective_dss
-from .fit import fit_curves, fit_ll4, fit_probit, ll4_inhibition, pad_curves, probit_auc
-from .io import load_plate_manifest, load_plates, read_long_table, read_plate_map, read_reader_export
-from .qc import QC_THRESHOLDS, flag_wells, normalise_plates, plate_qc
-from .response import bootstrap_auc, diagnostic_table, roc_auc, roc_curve, youden_cutoff
-from .synergy import block_synergy, fit_drc_ll4, synergy_scores, synergy_table
+# Names are imported from their submodule on first use (helpers._lazy): importing the package, or running its
+# command line's --help, does not load pandas, scipy and the axis' libraries.
+from .._lazy import lazy_exports
 
-__all__ = [
-    "FEATURE_DICTIONARY",
-    "QC_THRESHOLDS",
-    "block_synergy",
-    "bootstrap_auc",
-    "diagnostic_table",
-    "dss_scores",
-    "fit_curves",
-    "fit_drc_ll4",
-    "fit_ll4",
-    "fit_probit",
-    "flag_wells",
-    "ll4_inhibition",
-    "load_plate_manifest",
-    "load_plates",
-    "normalise_plates",
-    "pad_curves",
-    "plate_qc",
-    "probit_auc",
-    "process_plates",
-    "read_long_table",
-    "read_plate_map",
-    "read_reader_export",
-    "roc_auc",
-    "roc_curve",
-    "sample_features",
-    "selective_dss",
-    "synergy_scores",
-    "synergy_table",
-    "youden_cutoff",
-]
+_EXPORTS = {
+    "cohort": ["FEATURE_DICTIONARY", "process_plates", "sample_features"],
+    "dss": ["dss_scores", "selective_dss"],
+    "fit": ["fit_curves", "fit_ll4", "fit_probit", "ll4_inhibition", "pad_curves", "probit_auc"],
+    "io": ["load_plate_manifest", "load_plates", "read_long_table", "read_plate_map", "read_reader_export"],
+    "qc": ["QC_THRESHOLDS", "flag_wells", "normalise_plates", "plate_qc"],
+    "response": ["bootstrap_auc", "diagnostic_table", "roc_auc", "roc_curve", "youden_cutoff"],
+    "synergy": ["block_synergy", "fit_drc_ll4", "synergy_scores", "synergy_table"],
+}
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,11 +13,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from ..cli import run_command
 from ..errors import DataContractError
 from ..io import write_table
+
+# Only the standard library and the light helpers modules at import time: each subcommand imports what it needs, so
+# that --help answers at once.
 
 
 def _fit(a: argparse.Namespace) -> None:
@@ -44,6 +45,8 @@ def _qc(a: argparse.Namespace) -> None:
 
 
 def _synergy(a: argparse.Namespace) -> None:
+    import pandas as pd
+
     from .synergy import synergy_table
 
     path = Path(a.input)

@@ -1,7 +1,8 @@
 """DST figures: plate heatmaps, dose-response curves, waterfalls, ROC curves, group comparisons, synergy landscapes.
 
-Every function returns a matplotlib Figure (saved by the caller with :func:`helpers.plotting.save_figure`), with
-labelled axes and units and the colour-blind-safe palettes of :mod:`helpers.plotting`.
+Functions that draw one panel take ``ax=None`` (keyword) and return the Axes (``ax.figure`` is what
+:func:`helpers.plotting.save_figure` saves); the plate heatmaps draw several panels and return the Figure (into given
+``axes=`` / ``fig=``). Labelled axes with units and the colour-blind-safe palettes of :mod:`helpers.plotting`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..plotting import OKABE_ITO, RESPONSE_COLORS
+from ..plotting import OKABE_ITO, RESPONSE_COLORS, axes_or_new
 from .fit import ll4_inhibition
 from .response import roc_curve
 
@@ -19,12 +20,18 @@ __all__ = ["plot_plate_grid", "plot_plate_heatmaps", "plot_curves", "plot_waterf
 ROWS = "ABCDEFGHIJKLMNOP"
 
 
-def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[str]) -> plt.Figure:
-    """Raw luminescence of a few plates as 16 x 24 heatmaps (log scale), titled with Z' and the QC verdict."""
+def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[str], *, axes=None) -> plt.Figure:
+    """Raw luminescence of a few plates as 16 x 24 heatmaps (log scale), titled with Z' and the QC verdict.
+
+    ``axes``: one Axes per plate to draw into (default: a new figure, one row); the Figure is returned.
+    """
     n = len(plate_ids)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.2), squeeze=False)
+    if axes is None:
+        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.2), squeeze=False)
+    axes = np.asarray(axes, dtype=object).ravel()
+    fig = axes[0].figure
     q = qc.set_index("plate_id")
-    for ax, pid in zip(axes[0], plate_ids, strict=True):
+    for ax, pid in zip(axes, plate_ids, strict=True):
         w = wells[wells["plate_id"] == pid]
         grid = np.full((16, 24), np.nan)
         grid[w["row"].to_numpy(), w["col"].to_numpy()] = np.log10(np.clip(w["signal"].to_numpy(), 1, 1e7))
@@ -41,15 +48,18 @@ def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[s
     return fig
 
 
-def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12) -> plt.Figure:
+def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12, fig=None) -> plt.Figure:
     """A heatmap per plate (small multiples): raw signal relative to the plate's DMSO median, failed plates framed.
 
     One panel per plate, all on one colour scale (signal / median DMSO, 0-1.3), so that edge, row and column effects
-    and dispensing failures stand out across the cohort.
+    and dispensing failures stand out across the cohort. ``fig``: an empty Figure (or SubFigure) to draw the grid in
+    (default: a new one); the Figure is returned.
     """
     plates = qc["plate_id"].tolist()
     nrows = int(np.ceil(len(plates) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.9, nrows * 0.75 + 0.6), squeeze=False)
+    if fig is None:
+        fig = plt.figure(figsize=(ncols * 0.9, nrows * 0.75 + 0.6))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     q = qc.set_index("plate_id")
     grids = {}
     for pid, w in wells.groupby("plate_id", sort=False):
@@ -75,9 +85,9 @@ def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12) -
 
 
 def plot_curves(points: pd.DataFrame, fits: pd.DataFrame, *, drug: str, groups: pd.Series | None = None,
-                max_curves: int = 40) -> plt.Figure:
+                max_curves: int = 40, ax: plt.Axes | None = None) -> plt.Axes:
     """Measured viability and fitted 4PL curves of one drug for several samples, coloured by group."""
-    fig, ax = plt.subplots(figsize=(4.5, 3.4))
+    ax = axes_or_new(ax, figsize=(4.5, 3.4))
     f = fits[fits["drug"] == drug].head(max_curves)
     palette = dict(RESPONSE_COLORS)
     for rec in f.itertuples(index=False):
@@ -95,13 +105,14 @@ def plot_curves(points: pd.DataFrame, fits: pd.DataFrame, *, drug: str, groups: 
     ax.set_xlabel(f"{drug} concentration (µM)")
     ax.set_ylabel("viability (% of DMSO)")
     ax.set_ylim(-10, 130)
-    return fig
+    return ax
 
 
-def plot_waterfall(values: pd.Series, groups: pd.Series, *, ylabel: str, cutoff: float | None = None) -> plt.Figure:
+def plot_waterfall(values: pd.Series, groups: pd.Series, *, ylabel: str, cutoff: float | None = None,
+                   ax: plt.Axes | None = None) -> plt.Axes:
     """Samples sorted by a sensitivity value, bars coloured by clinical group, with an optional cut-off line."""
     v = values.dropna().sort_values(ascending=False)
-    fig, ax = plt.subplots(figsize=(6, 3))
+    ax = axes_or_new(ax, figsize=(6, 3))
     cols = [RESPONSE_COLORS.get(groups.get(i, ""), "#999999") for i in v.index]
     ax.bar(np.arange(len(v)), v.to_numpy(), color=cols, width=0.9)
     if cutoff is not None:
@@ -111,12 +122,13 @@ def plot_waterfall(values: pd.Series, groups: pd.Series, *, ylabel: str, cutoff:
     ax.legend(frameon=False, fontsize=7, ncol=2)
     ax.set_xlabel("samples, ranked")
     ax.set_ylabel(ylabel)
-    return fig
+    return ax
 
 
-def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, dict]) -> plt.Figure:
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, dict], *,
+             ax: plt.Axes | None = None) -> plt.Axes:
     """ROC curves of several scores for the same label, with AUC and bootstrap interval in the legend."""
-    fig, ax = plt.subplots(figsize=(3.6, 3.4))
+    ax = axes_or_new(ax, figsize=(3.6, 3.4))
     for (name, (score, label)), col in zip(curves.items(), OKABE_ITO, strict=False):
         r = roc_curve(score, label)
         a = aucs[name]
@@ -126,12 +138,13 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, d
     ax.set_xlabel("1 - specificity (false positive rate)")
     ax.set_ylabel("sensitivity (true positive rate)")
     ax.legend(frameon=False, fontsize=7, loc="lower right")
-    return fig
+    return ax
 
 
-def plot_groups(df: pd.DataFrame, *, value: str, group: str, order: list[str], ylabel: str) -> plt.Figure:
+def plot_groups(df: pd.DataFrame, *, value: str, group: str, order: list[str], ylabel: str,
+                ax: plt.Axes | None = None) -> plt.Axes:
     """Box plots with jittered points of ``value`` by ``group``."""
-    fig, ax = plt.subplots(figsize=(0.9 * len(order) + 1.2, 3.2))
+    ax = axes_or_new(ax, figsize=(0.9 * len(order) + 1.2, 3.2))
     data = [df.loc[df[group] == g, value].dropna().to_numpy() for g in order]
     ax.boxplot(data, showfliers=False, widths=0.5)
     rng = np.random.default_rng(0)
@@ -140,22 +153,22 @@ def plot_groups(df: pd.DataFrame, *, value: str, group: str, order: list[str], y
     ax.set_xticks(range(1, len(order) + 1), [f"{g}\n(n={len(d)})" for g, d in zip(order, data, strict=True)])
     ax.set_xlabel(group.replace("_", " "))
     ax.set_ylabel(ylabel)
-    return fig
+    return ax
 
 
 def plot_synergy_landscape(cells: pd.DataFrame, block_id: str, *, score: str = "zip", block: str = "sample_id",
                            conc_row: str = "conc_uM", conc_col: str = "conc2_uM", row_drug: str = "Azacitidine",
-                           col_drug: str = "Venetoclax") -> plt.Figure:
+                           col_drug: str = "Venetoclax", ax: plt.Axes | None = None) -> plt.Axes:
     """Synergy landscape of one dose matrix: the score per cell as a diverging heatmap (positive = synergy)."""
     c = cells[cells[block] == block_id]
     mat = c.pivot(index=conc_row, columns=conc_col, values=score)
     lim = max(10.0, float(np.nanmax(np.abs(mat.to_numpy()))))
-    fig, ax = plt.subplots(figsize=(4.2, 3.4))
+    ax = axes_or_new(ax, figsize=(4.2, 3.4))
     im = ax.imshow(mat.to_numpy(), cmap="PuOr_r", vmin=-lim, vmax=lim, origin="lower", aspect="auto")
     ax.set_xticks(range(mat.shape[1]), [f"{v:.2g}" for v in mat.columns], rotation=45)
     ax.set_yticks(range(mat.shape[0]), [f"{v:.2g}" for v in mat.index])
     ax.set_xlabel(f"{col_drug} (µM)")
     ax.set_ylabel(f"{row_drug} (µM)")
     ax.set_title(f"{block_id}: {score.upper()} synergy")
-    fig.colorbar(im, ax=ax, label=f"{score.upper()} score (% inhibition)")
-    return fig
+    ax.figure.colorbar(im, ax=ax, label=f"{score.upper()} score (% inhibition)")
+    return ax

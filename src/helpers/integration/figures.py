@@ -2,7 +2,10 @@
 biomarker heatmap, and the figure index that maps every figure to the notebook section that makes it.
 
 All figures use the colour-blind-safe palettes of :mod:`helpers.plotting` and carry axis labels with units; saving
-goes through :func:`helpers.plotting.save_figure` (PDF + PNG, reproducible bytes).
+goes through :func:`helpers.plotting.save_figure` (PDF + PNG, reproducible bytes). One-panel functions take
+``ax=None`` (keyword) and return the Axes (scanpy's pattern); :func:`paired_plot` draws one panel per feature and
+returns the Figure (into given ``axes=``). Model terms and feature names are shown with the data dictionary's
+readable names (``names=``, from :func:`helpers.plotting.readable_names`).
 """
 
 from __future__ import annotations
@@ -18,16 +21,17 @@ from matplotlib.ticker import FuncFormatter
 from sklearn.metrics import roc_curve
 
 from ..io import write_table
-from ..plotting import OKABE_ITO, save_figure
+from ..plotting import OKABE_ITO, axes_or_new, figure_of, micro, readable_term, save_figure
 
 __all__ = [
     "forest_plot", "roc_plot", "calibration_plot", "km_plot", "biomarker_heatmap", "group_boxplot", "paired_plot",
-    "FigureIndex",
+    "FigureIndex", "readable_terms",
 ]
 
 
 def forest_plot(table: pd.DataFrame, *, label: str, estimate: str, low: str, high: str, xlabel: str,
-                p: str | None = "p", title: str = "", groups: str | None = None) -> plt.Figure:  # fmt: skip
+                p: str | None = "p", title: str = "", groups: str | None = None, names: dict[str, str] | None = None,
+                ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
     """Forest plot of ratios (odds or hazard) on a log axis, one row per line of ``table`` (top to bottom).
 
     Parameters
@@ -42,9 +46,19 @@ def forest_plot(table: pd.DataFrame, *, label: str, estimate: str, low: str, hig
         Column of p-values printed at the right (None to omit).
     groups
         Optional column whose values colour the points (e.g. the model or the source axis).
+    names
+        ``{column: readable name}`` (:func:`helpers.plotting.readable_names` of the data dictionary): row labels that
+        are model terms (``eln2024[adverse] (adverse vs favorable)``, ``ven_auc (per SD)``) are shown with them
+        (:func:`helpers.plotting.readable_term`). None keeps the labels as they are.
+    ax
+        Axes to draw into (default: a new figure sized to the number of rows).
+
+    Returns
+    -------
+    The Axes.
     """
     t = table.dropna(subset=[estimate, low, high]).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(6.2, 0.32 * max(len(t), 3) + 1.0))
+    ax = axes_or_new(ax, figsize=(6.2, 0.32 * max(len(t), 3) + 1.0))
     y = np.arange(len(t))[::-1]
     cats = list(dict.fromkeys(t[groups])) if groups else [None]
     colours = {c: OKABE_ITO[(i + 4) % len(OKABE_ITO)] for i, c in enumerate(cats)}
@@ -61,7 +75,7 @@ def forest_plot(table: pd.DataFrame, *, label: str, estimate: str, low: str, hig
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.set_yticks(y)
-    ax.set_yticklabels(t[label].astype(str))
+    ax.set_yticklabels([readable_term(v, names) if names is not None else v for v in t[label].astype(str)])
     ax.set_xlabel(xlabel)
     ax.set_ylim(-0.8, len(t) - 0.2)
     if p and p in t:
@@ -74,12 +88,27 @@ def forest_plot(table: pd.DataFrame, *, label: str, estimate: str, low: str, hig
         ax.legend(frameon=False, fontsize=7, loc="lower right")
     if title:
         ax.set_title(title)
-    return fig
+    return ax
 
 
-def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, str]], *, title: str = "") -> plt.Figure:
+def readable_terms(table: pd.DataFrame, names: dict[str, str], *, term: str = "term", scale: str | None = "scale",
+                   column: str = "label") -> pd.DataFrame:
+    """Copy of a model table with a first column ``label``: each term's readable name (for display beside ``term``).
+
+    ``eln2024[intermediate]`` with scale ``intermediate vs favorable`` -> ``ELN 2024 risk: intermediate vs
+    favorable``; ``ven_auc`` per SD -> ``venetoclax AUC (per SD)`` (:func:`helpers.plotting.readable_term`).
+    """
+    scales = table[scale].fillna("").astype(str) if scale and scale in table else pd.Series("", index=table.index)
+    raw = [f"{t} ({s})" if s else str(t) for t, s in zip(table[term].astype(str), scales, strict=True)]
+    out = table.copy()
+    out.insert(0, column, [readable_term(r, names) for r in raw])
+    return out
+
+
+def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, str]], *, title: str = "",
+             ax: plt.Axes | None = None) -> plt.Axes:
     """ROC curves, one per model: label -> (outcome, score, legend text such as the AUC with its CI)."""
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax = axes_or_new(ax, figsize=(4.2, 4.0))
     for i, (name, (y, s, legend)) in enumerate(curves.items()):
         fpr, tpr, _ = roc_curve(np.asarray(y, int), np.asarray(s, float))
         ax.plot(fpr, tpr, color=OKABE_ITO[(i + 4) % len(OKABE_ITO)], lw=1.6, label=f"{name}: {legend}")
@@ -92,12 +121,12 @@ def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, str]], *, title: st
     ax.legend(frameon=False, fontsize=7, loc="lower right")
     if title:
         ax.set_title(title)
-    return fig
+    return ax
 
 
-def calibration_plot(bins: pd.DataFrame, summary: dict, *, title: str = "") -> plt.Figure:
+def calibration_plot(bins: pd.DataFrame, summary: dict, *, title: str = "", ax: plt.Axes | None = None) -> plt.Axes:
     """Observed versus predicted risk by bin with Wilson intervals; the diagonal is perfect calibration."""
-    fig, ax = plt.subplots(figsize=(4.0, 4.0))
+    ax = axes_or_new(ax, figsize=(4.0, 4.0))
     ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":")
     ax.errorbar(bins["mean_predicted"], bins["observed"],
                 yerr=[bins["observed"] - bins["ci_low"], bins["ci_high"] - bins["observed"]],
@@ -115,12 +144,12 @@ def calibration_plot(bins: pd.DataFrame, summary: dict, *, title: str = "") -> p
     ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=7)
     if title:
         ax.set_title(title)
-    return fig
+    return ax
 
 
 def km_plot(df: pd.DataFrame, time: str, event: str, group: str, *, xlabel: str, ylabel: str, title: str = "",
             order: list[str] | None = None, colors: dict[str, str] | None = None, ticks: float = 6.0,
-            annotation: str = "") -> plt.Figure:  # fmt: skip
+            annotation: str = "", ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
     """Kaplan-Meier curves per group with censoring marks, 95 % bands and a numbers-at-risk table underneath.
 
     Parameters
@@ -129,14 +158,22 @@ def km_plot(df: pd.DataFrame, time: str, event: str, group: str, *, xlabel: str,
         Spacing of the time ticks (months) at which the numbers at risk are counted.
     annotation
         Text written in the plot (e.g. the log-rank p-value).
+    ax
+        Axes to draw into; the numbers at risk are written below it (about 0.3 of its height per group row), so
+        leave room under it. Default: a new figure laid out with that room.
+
+    Returns
+    -------
+    The Axes.
     """
     d = df[[time, event, group]].dropna()
     levels = order or sorted(d[group].astype(str).unique())
     levels = [g for g in levels if (d[group].astype(str) == g).any()]
     tmax = float(d[time].max()) if len(d) else 1.0
     xt = np.arange(0, tmax + ticks, ticks)
-    fig = plt.figure(figsize=(5.6, 3.6 + 0.18 * len(levels)))
-    ax = fig.add_axes((0.14, 0.12 + 0.06 * len(levels), 0.82, 0.8 - 0.06 * len(levels)))
+    if ax is None:
+        fig = plt.figure(figsize=(5.6, 3.6 + 0.18 * len(levels)))
+        ax = fig.add_axes((0.14, 0.12 + 0.06 * len(levels), 0.82, 0.8 - 0.06 * len(levels)))
     risk = []
     for i, g in enumerate(levels):
         sub = d[d[group].astype(str) == g]
@@ -162,14 +199,17 @@ def km_plot(df: pd.DataFrame, time: str, event: str, group: str, *, xlabel: str,
         ax.text(-0.02, yy, g, transform=ax.transAxes, ha="right", va="top", fontsize=7, color=col)
         for t, c in zip(xt, counts, strict=False):
             ax.text(t, yy, str(c), transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=7)
-    return fig
+    return ax
 
 
 def biomarker_heatmap(table: pd.DataFrame, features: list[str], *, group: str, sources: dict[str, str],
-                      group_order: list[str] | None = None, title: str = "") -> plt.Figure:  # fmt: skip
+                      group_order: list[str] | None = None, title: str = "", names: dict[str, str] | None = None,
+                      ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
     """Patients (columns, ordered by response group) x biomarkers (rows, grouped by source axis), z-scored.
 
-    Missing measurements are drawn in grey, so that a missing assay is visible rather than imputed.
+    Missing measurements are drawn in grey, so that a missing assay is visible rather than imputed. Rows are labelled
+    with the readable names in ``names`` (:func:`helpers.plotting.readable_names` of the data dictionary; other
+    columns with underscores as spaces) and their source axis. Returns the Axes.
     """
     order = group_order or sorted(table[group].dropna().unique())
     t = table[table[group].isin(order)].copy()
@@ -178,12 +218,12 @@ def biomarker_heatmap(table: pd.DataFrame, features: list[str], *, group: str, s
     feats = sorted(features, key=lambda f: (sources.get(f, "~"), features.index(f)))
     z = t[feats].astype(float)
     z = ((z - z.mean()) / z.std(ddof=0).replace(0, 1)).clip(-3, 3).T
-    fig, ax = plt.subplots(figsize=(7.5, 0.22 * len(feats) + 1.6))
+    ax = axes_or_new(ax, figsize=(7.5, 0.22 * len(feats) + 1.6))
     cmap = plt.get_cmap("PuOr_r").with_extremes(bad="0.85")
     im = ax.imshow(np.ma.masked_invalid(z.to_numpy()), aspect="auto", cmap=cmap, vmin=-3, vmax=3,
                    interpolation="nearest")  # fmt: skip
     ax.set_yticks(range(len(feats)))
-    ax.set_yticklabels([f"{f} [{sources.get(f, '?')}]" for f in feats], fontsize=7)
+    ax.set_yticklabels([f"{readable_term(f, names)} [{sources.get(f, '?')}]" for f in feats], fontsize=7)
     ax.set_xticks([])
     counts = t["_g"].value_counts(sort=False)
     edges = np.cumsum(counts.to_numpy())
@@ -194,11 +234,11 @@ def biomarker_heatmap(table: pd.DataFrame, features: list[str], *, group: str, s
             ax.text((start + e - 1) / 2, -0.7, f"{g} (n={e - start})", ha="center", va="bottom", fontsize=7)
         start = e
     ax.set_xlabel("patients, ordered by response group")
-    cb = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
+    cb = ax.figure.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
     cb.set_label("z-score (clipped at ±3); grey = not measured")
     if title:
         ax.set_title(title, pad=14)
-    return fig
+    return ax
 
 
 @dataclass
@@ -214,7 +254,9 @@ class FigureIndex:
     entries: list[dict] = field(default_factory=list)
 
     def save(self, fig: plt.Figure, name: str, *, section: str, caption: str) -> list[Path]:
-        """Save ``fig`` as ``<figures_dir>/<name>.pdf/.png``, record it and close it."""
+        """Save ``fig`` (a Figure, or the Axes a one-panel function returns) as ``<figures_dir>/<name>.pdf/.png``,
+        record it and close it."""
+        fig = figure_of(fig)
         paths = save_figure(fig, Path(self.figures_dir) / name)
         plt.close(fig)
         self.entries.append({"figure": name, "files": ";".join(p.name for p in paths), "notebook": self.notebook,
@@ -231,10 +273,10 @@ class FigureIndex:
 
 
 def group_boxplot(table: pd.DataFrame, value: str, group: str, *, order: list[str], ylabel: str, xlabel: str,
-                  title: str = "", seed: int = 0) -> plt.Figure:  # fmt: skip
+                  title: str = "", seed: int = 0, ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
     """Box plot with every patient drawn as a point (jittered with a fixed seed, so the figure is reproducible)."""
     rng = np.random.default_rng(seed)
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(order), 3.6))
+    ax = axes_or_new(ax, figsize=(1.2 + 1.1 * len(order), 3.6))
     data = [table.loc[table[group] == g, value].dropna().to_numpy(float) for g in order]
     ax.boxplot(data, positions=range(len(order)), widths=0.55, showfliers=False,
                medianprops={"color": "k"}, boxprops={"color": "0.3"})  # fmt: skip
@@ -247,15 +289,24 @@ def group_boxplot(table: pd.DataFrame, value: str, group: str, *, order: list[st
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    return fig
+    return ax
 
 
 def paired_plot(samples: pd.DataFrame, features: list[str], *, units: dict[str, str], reference: str = "diagnosis",
-                contrast: str = "relapse", title: str = "") -> plt.Figure:  # fmt: skip
-    """One panel per feature: each patient's value at ``reference`` joined to its value at ``contrast``."""
+                contrast: str = "relapse", title: str = "", names: dict[str, str] | None = None,
+                axes=None) -> plt.Figure:  # fmt: skip
+    """One panel per feature: each patient's value at ``reference`` joined to its value at ``contrast``.
+
+    ``names``: readable feature names for the axis labels (default: the column names); ``axes``: one Axes per
+    feature to draw into (default: a new figure, one row). Returns the Figure.
+    """
     n = max(len(features), 1)
-    fig, axes = plt.subplots(1, n, figsize=(2.2 * n + 0.4, 3.2), squeeze=False)
-    for ax, f in zip(axes[0], features, strict=False):
+    own = axes is None
+    if own:
+        axes = plt.subplots(1, n, figsize=(2.2 * n + 0.4, 3.2), squeeze=False)[1]
+    axes = np.asarray(axes, dtype=object).ravel()
+    fig = axes[0].figure
+    for ax, f in zip(axes, features, strict=False):
         w = samples.pivot_table(index="patient_id", columns="timepoint", values=f, aggfunc="mean")
         w = w.dropna(subset=[c for c in (reference, contrast) if c in w])
         if reference in w and contrast in w:
@@ -265,9 +316,11 @@ def paired_plot(samples: pd.DataFrame, features: list[str], *, units: dict[str, 
         ax.set_xticklabels([reference, contrast])
         ax.set_xlim(-0.3, 1.3)
         unit = units.get(f)
-        ax.set_ylabel(f"{f} ({unit})" if isinstance(unit, str) and unit else f"{f} (score, unitless)")
+        shown = readable_term(f, names) if names is not None else f
+        ax.set_ylabel(f"{shown} ({micro(unit)})" if isinstance(unit, str) and unit else f"{shown} (score, unitless)")
         ax.set_title(f"n={len(w)} pairs", fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig

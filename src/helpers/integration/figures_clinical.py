@@ -7,17 +7,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..plotting import OKABE_ITO
+from ..plotting import OKABE_ITO, axes_or_new
 from .competing import MULTISTATE_STATES, cif_curve
 
 __all__ = ["cif_plot", "occupation_plot", "decision_curve_plot"]
 
 
 def cif_plot(df: pd.DataFrame, time: str, cause: str, group: str, *, order: list[str], xlabel: str, ylabel: str,
-             annotation: str = "", title: str = "", ax=None):  # fmt: skip
+             annotation: str = "", title: str = "", ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
     """Aalen-Johansen cumulative incidence of cause 1 per group (solid) and of the competing cause 2 (dotted)."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.8, 3.6))
+    ax = axes_or_new(ax, figsize=(4.8, 3.6))
     for k, g in enumerate(order):
         sub = df[df[group] == g].dropna(subset=[time, cause])
         if sub.empty:
@@ -39,10 +38,10 @@ def cif_plot(df: pd.DataFrame, time: str, cause: str, group: str, *, order: list
     return ax
 
 
-def occupation_plot(occupation: pd.DataFrame, *, max_month: float | None = None, title: str = "", ax=None):
+def occupation_plot(occupation: pd.DataFrame, *, max_month: float | None = None, title: str = "",
+                    ax: plt.Axes | None = None) -> plt.Axes:
     """Stacked state-occupation probabilities (:func:`helpers.integration.multistate_occupation`) over months."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.0, 3.4))
+    ax = axes_or_new(ax, figsize=(5.0, 3.4))
     cur = occupation[~occupation["reported"]]
     if max_month is not None:
         cur = cur[cur["month"] <= max_month]
@@ -60,10 +59,9 @@ def occupation_plot(occupation: pd.DataFrame, *, max_month: float | None = None,
     return ax
 
 
-def decision_curve_plot(curves: dict[str, pd.DataFrame], *, title: str = "", ax=None):
+def decision_curve_plot(curves: dict[str, pd.DataFrame], *, title: str = "", ax: plt.Axes | None = None) -> plt.Axes:
     """Net benefit against threshold probability per model, with treat-all and treat-none references."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.8, 3.6))
+    ax = axes_or_new(ax, figsize=(4.8, 3.6))
     first = next(iter(curves.values()))
     ax.plot(first["threshold"], first["treat_all"], color="0.5", lw=0.9, label="treat all as high risk")
     ax.axhline(0, color="0.2", lw=0.8, label="treat none")

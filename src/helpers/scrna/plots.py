@@ -1,4 +1,8 @@
-"""Figures of the single-cell axis (matplotlib; colour-blind-safe palettes; labelled axes with units)."""
+"""Figures of the single-cell axis (matplotlib; colour-blind-safe palettes; labelled axes with units).
+
+One-panel functions take ``ax=None`` (keyword) and return the Axes (scanpy's pattern); the QC, UMAP and paired
+panels return the Figure and draw into given ``axes=``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..plotting import OKABE_ITO, RESPONSE_COLORS, TIMEPOINT_COLORS, label_points
+from ..plotting import OKABE_ITO, RESPONSE_COLORS, TIMEPOINT_COLORS, axes_or_new, label_points
 from .genesets import CELL_TYPES, HIERARCHY_STATES
 
 __all__ = [
@@ -50,9 +54,18 @@ def _palette(values: pd.Series) -> dict:
     return out
 
 
-def plot_qc(cells: pd.DataFrame, summary: pd.DataFrame, *, hb_max: float, sample_key: str = "sample_id") -> plt.Figure:
-    """Four panels: genes vs UMIs coloured by QC outcome; mitochondrial and haemoglobin shares; removals per sample."""
-    fig, ax = plt.subplots(2, 2, figsize=(9, 7))
+def plot_qc(cells: pd.DataFrame, summary: pd.DataFrame, *, hb_max: float, sample_key: str = "sample_id",
+            axes=None) -> plt.Figure:
+    """Four panels: genes vs UMIs coloured by QC outcome; mitochondrial and haemoglobin shares; removals per sample.
+
+    ``axes``: a 2 x 2 array of Axes to draw into (default: a new figure); the Figure is returned.
+    """
+    own = axes is None
+    if own:
+        fig, ax = plt.subplots(2, 2, figsize=(9, 7))
+    else:
+        ax = np.asarray(axes, dtype=object).reshape(2, 2)
+        fig = ax[0, 0].figure
     status = cells["qc_status"].astype(str)
     for st in ["pass", *[s for s in _STATUS_COLORS if s != "pass"]]:
         m = status == st
@@ -84,16 +97,24 @@ def plot_qc(cells: pd.DataFrame, summary: pd.DataFrame, *, hb_max: float, sample
     ax[1, 1].set_xticks(np.arange(len(s)), s.index, rotation=90, fontsize=5)
     ax[1, 1].set(ylabel="cells removed (count)", xlabel="sample", title="Removed per sample and reason")
     ax[1, 1].legend(fontsize=6, frameon=False)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
-def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None = None) -> plt.Figure:
-    """UMAP panels coloured by categorical ``obs`` columns (cell type, sample, response, timepoint ...)."""
+def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None = None, axes=None) -> plt.Figure:
+    """UMAP panels coloured by categorical ``obs`` columns (cell type, sample, response, timepoint ...).
+
+    ``axes``: one Axes per key to draw into (default: a new figure, one row); the Figure is returned.
+    """
     xy = adata.obsm["X_umap"]
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 4.2), squeeze=False)
+    own = axes is None
+    if own:
+        axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 4.2), squeeze=False)[1]
+    axes = np.asarray(axes, dtype=object).ravel()
+    fig = axes[0].figure
     order = np.random.default_rng(0).permutation(adata.n_obs)  # no group painted systematically on top
-    for ax, key, title in zip(axes[0], keys, titles or keys, strict=True):
+    for ax, key, title in zip(axes, keys, titles or keys, strict=True):
         vals = adata.obs[key].astype("category")
         pal = _palette(vals)
         ax.scatter(xy[order, 0], xy[order, 1], s=2, c=[pal[v] for v in vals.iloc[order]], rasterized=True,
@@ -102,18 +123,21 @@ def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None =
         if len(pal) <= 14:
             handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=k) for k, c in pal.items()]
             ax.legend(handles=handles, fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
-def plot_composition(features: pd.DataFrame, *, group: str, order: list[str] | None = None) -> plt.Figure:
+def plot_composition(features: pd.DataFrame, *, group: str, order: list[str] | None = None,
+                     ax: plt.Axes | None = None) -> plt.Axes:
     """Stacked bars: hierarchy composition of the leukemic cells of each sample, samples grouped by ``group``."""
     cols = [f"frac_{s.lower().replace('-', '_')}" for s in HIERARCHY_STATES]
     f = features.dropna(subset=cols).copy()
     groups = order or sorted(f[group].unique())
     f[group] = pd.Categorical(f[group], categories=groups)
     f = f.sort_values([group, "monocytic_frac"])
-    fig, ax = plt.subplots(figsize=(max(5, 0.22 * len(f) + 2), 3.6))
+    own = ax is None
+    ax = axes_or_new(ax, figsize=(max(5, 0.22 * len(f) + 2), 3.6))
     bottom = np.zeros(len(f))
     x = np.arange(len(f))
     for state, col in zip(HIERARCHY_STATES, cols, strict=True):
@@ -126,16 +150,24 @@ def plot_composition(features: pd.DataFrame, *, group: str, order: list[str] | N
         if len(idx):
             ax.annotate(str(g), xy=(idx.mean(), 1.02), ha="center", fontsize=7, annotation_clip=False)
     ax.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
-    fig.tight_layout()
-    return fig
+    if own:
+        ax.figure.tight_layout()
+    return ax
 
 
 def plot_paired_change(features: pd.DataFrame, columns: dict[str, str], *, before: str = "diagnosis",
-                       after: str = "relapse") -> plt.Figure:
-    """One panel per feature: each patient's value at ``before`` and ``after`` joined by a line."""
-    fig, axes = plt.subplots(1, len(columns), figsize=(2.6 * len(columns), 3.2), squeeze=False)
+                       after: str = "relapse", axes=None) -> plt.Figure:
+    """One panel per feature: each patient's value at ``before`` and ``after`` joined by a line.
+
+    ``axes``: one Axes per feature to draw into (default: a new figure, one row); the Figure is returned.
+    """
+    own = axes is None
+    if own:
+        axes = plt.subplots(1, len(columns), figsize=(2.6 * len(columns), 3.2), squeeze=False)[1]
+    axes = np.asarray(axes, dtype=object).ravel()
+    fig = axes[0].figure
     wide = features.pivot_table(index="patient_id", columns="timepoint", values=list(columns), aggfunc="first")
-    for ax, (col, label) in zip(axes[0], columns.items(), strict=True):
+    for ax, (col, label) in zip(axes, columns.items(), strict=True):
         if (col, before) not in wide or (col, after) not in wide:
             continue
         w = wide[col][[before, after]].dropna()
@@ -144,11 +176,13 @@ def plot_paired_change(features: pd.DataFrame, columns: dict[str, str], *, befor
             ax.plot([0, 1], [r[before], r[after]], color="#D55E00" if up else "#0072B2", marker="o", ms=3, lw=1)
         ax.set_xticks([0, 1], [before, after])
         ax.set(ylabel=label, title=f"n = {len(w)} patients", xlim=(-0.3, 1.3))
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
-def plot_dotplot(adata: ad.AnnData, markers: dict[str, list[str]], *, groupby: str = "cell_type") -> plt.Figure:
+def plot_dotplot(adata: ad.AnnData, markers: dict[str, list[str]], *, groupby: str = "cell_type",
+                 ax: plt.Axes | None = None) -> plt.Axes:
     """Dot plot: dot size = share of cells detecting the gene, colour = mean log-normalised expression."""
     genes = [g for gs in markers.values() for g in gs if g in adata.var_names]
     genes = list(dict.fromkeys(genes))
@@ -158,27 +192,31 @@ def plot_dotplot(adata: ad.AnnData, markers: dict[str, list[str]], *, groupby: s
     lab = adata.obs[groupby].to_numpy()
     mean = np.array([x[lab == g].mean(axis=0) for g in groups])
     frac = np.array([(x[lab == g] > 0).mean(axis=0) for g in groups])
-    fig, ax = plt.subplots(figsize=(0.22 * len(genes) + 3, 0.3 * len(groups) + 1.8))
+    own = ax is None
+    ax = axes_or_new(ax, figsize=(0.22 * len(genes) + 3, 0.3 * len(groups) + 1.8))
     yy, xx = np.meshgrid(np.arange(len(groups)), np.arange(len(genes)), indexing="ij")
     sca = ax.scatter(xx.ravel(), yy.ravel(), s=60 * frac.ravel(), c=mean.ravel(), cmap="viridis", linewidths=0)
     ax.set_xticks(np.arange(len(genes)), genes, rotation=90, fontsize=6)
     ax.set_yticks(np.arange(len(groups)), groups, fontsize=7)
     ax.set(xlabel="marker gene", ylabel="annotated cell type")
     ax.invert_yaxis()
-    cb = fig.colorbar(sca, ax=ax, fraction=0.02, pad=0.01)
+    cb = ax.figure.colorbar(sca, ax=ax, fraction=0.02, pad=0.01)
     cb.set_label("mean ln(1 + counts per 10k)")
     for f in (0.25, 0.5, 1.0):
         ax.scatter([], [], s=60 * f, color="grey", label=f"{f:.0%} of cells")
     ax.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.08, 1))
-    fig.tight_layout()
-    return fig
+    if own:
+        ax.figure.tight_layout()
+    return ax
 
 
-def plot_volcano(de: pd.DataFrame, *, title: str, label_top: int = 10, fdr: float = 0.1) -> plt.Figure:
+def plot_volcano(de: pd.DataFrame, *, title: str, label_top: int = 10, fdr: float = 0.1,
+                 ax: plt.Axes | None = None) -> plt.Axes:
     """Volcano plot of a pseudobulk DE result (log2 fold change vs -log10 p), top genes labelled."""
     d = de.dropna(subset=["pvalue", "log2FoldChange"])
     sig = d["padj"].fillna(1) < fdr
-    fig, ax = plt.subplots(figsize=(4.2, 3.8))
+    own = ax is None
+    ax = axes_or_new(ax, figsize=(4.2, 3.8))
     ax.scatter(d.loc[~sig, "log2FoldChange"], -np.log10(d.loc[~sig, "pvalue"]), s=4, color="#999999",
                rasterized=True, label="not significant")
     ax.scatter(d.loc[sig, "log2FoldChange"], -np.log10(d.loc[sig, "pvalue"]), s=6, color="#D55E00",
@@ -187,23 +225,26 @@ def plot_volcano(de: pd.DataFrame, *, title: str, label_top: int = 10, fdr: floa
     label_points(ax, top["log2FoldChange"], -np.log10(top["pvalue"]), top.index, fontsize=6)  # no overlaps
     ax.set(xlabel="log2 fold change", ylabel="-log10 p-value", title=title)
     ax.legend(fontsize=6, frameon=False)
-    fig.tight_layout()
-    return fig
+    if own:
+        ax.figure.tight_layout()
+    return ax
 
 
-def plot_annotation_confusion(truth: pd.Series, predicted: pd.Series) -> plt.Figure:
+def plot_annotation_confusion(truth: pd.Series, predicted: pd.Series, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Row-normalised confusion matrix of true (planted) and annotated cell types."""
     common = truth.index.intersection(predicted.index)
     t, p = truth.loc[common].astype(str), predicted.loc[common].astype(str)
     labels = [c for c in CELL_TYPES if c in set(t) | set(p)]
     m = pd.crosstab(t, p).reindex(index=labels, columns=labels, fill_value=0)
     frac = m.div(m.sum(axis=1).replace(0, np.nan), axis=0)
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    own = ax is None
+    ax = axes_or_new(ax, figsize=(5.2, 4.6))
     im = ax.imshow(frac.to_numpy(), cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(np.arange(len(labels)), labels, rotation=90, fontsize=7)
     ax.set_yticks(np.arange(len(labels)), labels, fontsize=7)
     ax.set(xlabel="annotated cell type", ylabel="planted cell type")
-    cb = fig.colorbar(im, ax=ax, fraction=0.04)
+    cb = ax.figure.colorbar(im, ax=ax, fraction=0.04)
     cb.set_label("share of planted cells (fraction)")
-    fig.tight_layout()
-    return fig
+    if own:
+        ax.figure.tight_layout()
+    return ax

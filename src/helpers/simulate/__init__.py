@@ -20,10 +20,13 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..axes import axes as registered_axes
 from ..axes import axis as registered_axis
-from .cohort import PLANTED_EFFECTS, CohortTables, simulate_patients
+
+if TYPE_CHECKING:
+    from .cohort import CohortTables
 
 __all__ = [
     "simulate_cohort",
@@ -109,6 +112,8 @@ def ensure_cohort(
     The patients (clinical.csv, samples.csv, truth/) and each assay carry a fingerprint of the code, scale and seed
     that made them (``.stamps/``). Safe to call from several processes at once (an exclusive file lock serialises it).
     """
+    from .cohort import simulate_patients
+
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     out = Path(out_dir)
@@ -187,3 +192,12 @@ def simulate_cohort(
         shutil.rmtree(tmp, ignore_errors=True)
         (out.parent / f".{tmp.name}.lock").unlink(missing_ok=True)
     return out
+
+
+def __getattr__(name: str):
+    # The simulator (pandas, pandera) is imported on first use, so that `python -m helpers.simulate --help` is quick.
+    if name in ("PLANTED_EFFECTS", "CohortTables", "simulate_patients"):
+        from . import cohort
+
+        return getattr(cohort, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
