@@ -117,6 +117,18 @@ def test_state_test_with_patient_random_effect():
     assert res.loc[0, "fdr"] < 0.05 and res.loc[0, "effect"] == pytest.approx(0.4, abs=0.12)
 
 
+
+def test_state_test_of_a_metacluster_absent_from_one_group_is_not_testable():
+    counts, meta = simulate_cluster_counts(seed=4, n_patients=8)
+    med = pd.DataFrame({0: np.linspace(1, 2, len(meta)), 1: np.linspace(1, 2, len(meta))}, index=meta.index)
+    med.loc[meta["timepoint"] == "relapse", 1] = np.nan  # no cells of metacluster 1 at relapse
+    med[2] = np.nan  # in no sample at all
+    res = differential_state(med, meta, group="timepoint").set_index("metacluster")
+    assert np.isfinite(res.loc[0, "p_value"])
+    assert res.loc[[1, 2], ["effect", "p_value", "fdr"]].isna().all().all()
+    assert res.loc[1, "n_samples"] == int((meta["timepoint"] != "relapse").sum()) and res.loc[2, "n_samples"] == 0
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Flow MRD
 

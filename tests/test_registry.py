@@ -294,3 +294,32 @@ def test_urls_command_line(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["bartools_splintr\tcounts_bm.tsv\t-",
                      "bartools_splintr\tsample_table.csv\t" + registry.upstream_urls("bartools_splintr")["sample_table.csv"]]
+
+
+def test_binder_path_fetches_what_the_upstream_has_and_simulates_the_cohort(public_data, tmp_path, monkeypatch):
+    # What postBuild does on Binder, where there is no mirror: fetch the gene sets from their upstream repository
+    # (three files public at the pinned commit; the two derived files are mirror-only), then simulate the CI cohort
+    # from those files alone.
+    monkeypatch.delenv(registry.MIRROR_URL_ENV, raising=False)
+    served = tmp_path / "github"
+    repo = "andygxzeng/AMLHierarchies/" + load_registry()["aml_gene_sets"]["commit"]
+    layout = {rel: f"{repo}/{path}" for rel, path in load_registry()["aml_gene_sets"]["upstream"]["files"].items()}
+    _upstream_tree(public_data, served, "aml_gene_sets", layout)
+    server, url = _serve(served)
+    monkeypatch.setattr(registry, "GITHUB_RAW", url)
+    dest = tmp_path / "cache"
+    try:
+        with pytest.raises(PublicDataMissing, match="aml_signatures.json"):
+            fetch(["aml_gene_sets"], dest=dest, progress=False)
+        got = fetch(["aml_gene_sets"], dest=dest, progress=False, available_only=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(p.name for p in got["aml_gene_sets"].iterdir()) == sorted(layout)
+    env = {**__import__("os").environ, "DREAM_PUBLIC_DATA": str(dest)}
+    out = __import__("subprocess").run(
+        [__import__("sys").executable, "-m", "helpers.simulate", "--scale", "ci", "--out", str(tmp_path / "ci")],
+        env=env, capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "ci" / "scrna" / "sample_sheet.csv").is_file()
+    assert (tmp_path / "ci" / "samples.csv").is_file()

@@ -234,6 +234,7 @@ def fetch(
     dest: str | Path | None = None,
     url: str | None = None,
     progress: bool | None = None,
+    available_only: bool = False,
 ) -> dict[str, Path]:
     """Download registered datasets into the local mirror and verify them.
 
@@ -248,6 +249,10 @@ def fetch(
         ``mirror_url``, then each dataset's upstream ``url``).
     progress
         Show a progress bar (default: when stderr is a terminal).
+    available_only
+        Fetch the files that have a download address and report the others (derived files of a mirror) on stderr
+        instead of failing; every downloaded file is still checked against its sha256, but the dataset's digest, which
+        needs every file, is not (what a Binder image without a mirror can have).
 
     Returns
     -------
@@ -298,6 +303,11 @@ def fetch(
             finally:
                 if bar is not None:
                     bar.close()
+            if unavailable and available_only:
+                print(f"{name}: {len(unavailable)} file(s) only in a mirror, not fetched: {', '.join(unavailable)}",
+                      file=sys.stderr)
+                out[name] = folder
+                continue
             if unavailable:
                 raise PublicDataMissing(
                     f"dataset '{name}': {len(unavailable)} file(s) are not in its upstream ({', '.join(unavailable[:5])}"
@@ -343,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", help=f"base address of a mirror laid out like the local one (default: ${MIRROR_URL_ENV})")
     p.add_argument("--dest", type=Path, help="mirror folder (default: $DREAM_PUBLIC_DATA, ../shared/data or a cache)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--available-only", action="store_true",
+                   help="fetch what has a download address, list the mirror-only (derived) files instead of failing")
     p.set_defaults(func=_cmd_fetch)
     p = sub.add_parser("urls", help="the upstream address of every file at the pinned commit ('-': mirror only)")
     p.add_argument("names", nargs="*", metavar="NAME", help="datasets (default: all)")
@@ -365,7 +377,8 @@ def _cmd_list(args) -> int:
 
 def _cmd_fetch(args) -> int:
     try:
-        done = fetch(args.names, dest=args.dest, url=args.url, progress=False if args.no_progress else None)
+        done = fetch(args.names, dest=args.dest, url=args.url, progress=False if args.no_progress else None,
+                     available_only=args.available_only)
     except (PublicDataMissing, ChecksumMismatch, KeyError) as exc:
         print(f"python -m helpers.registry fetch: error: {exc}", file=sys.stderr)
         return 1

@@ -116,7 +116,11 @@ def differential_state(medians: pd.DataFrame, meta: pd.DataFrame, *, group: str)
     for mc in medians.columns:
         y = medians[mc].to_numpy(dtype=float)
         ok = np.isfinite(y)
-        X = sm.add_constant(g[ok])
+        if ok.sum() < 3 or len(np.unique(g[ok])) < 2:
+            # A metacluster absent from (almost) every sample of a group has no median to compare: not testable.
+            rows.append({"metacluster": mc, "effect": np.nan, "se": np.nan, "p_value": np.nan, "n_samples": int(ok.sum())})
+            continue
+        X = sm.add_constant(g[ok], has_constant="add")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:

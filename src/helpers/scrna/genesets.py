@@ -10,7 +10,6 @@ also used by van Galen et al. 2019 Cell 176:1265 to label normal cells).
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 
 from ..errors import DataContractError
@@ -148,22 +147,45 @@ def hierarchy_gene_sets(*, top: int = 100, include_normal: bool = True) -> dict[
     return out
 
 
-@functools.cache
-def _signatures() -> dict:
-    with open(dataset_path("aml_gene_sets", "aml_signatures.json")) as fh:
-        return json.load(fh)
+# Published weights and gene lists, written here (facts of the papers, with their sources) rather than read from a
+# derived file, so that the compendium needs only files public at their upstream (a Binder image fetches those).
+#: LSC17 (Ng et al., Nature 2016;540:433-437, the LSC17 equation): score = sum of weight x log2 expression; the paper's
+#: symbols (KIAA0125, NGFRAP1, GPR56 are FAM30A, BEX3, ADGRG1 today: :data:`SYMBOL_ALIASES`).
+LSC17_WEIGHTS = {
+    "DNMT3B": 0.0874, "ZBTB46": -0.0347, "NYNRIN": 0.00865, "ARHGAP22": -0.0138, "LAPTM4B": 0.00582, "MMRN1": 0.0258,
+    "DPYSL3": 0.0284, "KIAA0125": 0.0196, "CDK6": -0.0704, "CPXM1": -0.0258, "SOCS2": 0.0271, "SMIM24": -0.0226,
+    "EMP1": 0.0146, "NGFRAP1": 0.0465, "CD34": 0.0338, "AKR1C3": -0.0402, "GPR56": 0.0501,
+}  # fmt: skip
+#: LinClass-7 (Zeng et al., Nat Med 2022;28:1212-1223): lasso on the LSC17 genes predicting the hierarchy's PC2, the
+#: coefficients of the authors' notebook (andygxzeng/AMLHierarchies@4a57de04, Fig_4.1_LinClass7_PC2_Regression).
+LINCLASS7_WEIGHTS = {
+    "CDK6": 0.102538, "DNMT3B": 0.035447, "CPXM1": 0.030578, "GPR56": 0.014235, "LAPTM4B": 0.010607,
+    "NGFRAP1": 0.010586, "CD34": 0.006118,
+}  # fmt: skip
+#: BCL2 family members of the scored programmes (HGNC symbols): the anti-apoptotic proteins venetoclax and its
+#: resistance act on, the effectors, and the BH3-only sensitisers PUMA (BBC3) and NOXA (PMAIP1).
+BCL2_FAMILY = {
+    "anti_apoptotic": ["BCL2", "MCL1", "BCL2L1", "BCL2A1"],
+    "pro_apoptotic_effectors": ["BAX", "BAK1"],
+    "BH3_only": ["BBC3", "PMAIP1"],
+}
 
 
 def signatures() -> dict[str, list[str]]:
-    """Gene lists of the scored programmes: LSC17, BCL2 family (anti-apoptotic, effectors, BH3-only) and OXPHOS."""
-    s = _signatures()
-    bcl2 = s["BCL2_family"]
+    """Gene lists of the scored programmes: LSC17, BCL2 family (anti-apoptotic, effectors, BH3-only) and OXPHOS.
+
+    Returns
+    -------
+    dict
+        ``{programme: genes}``; OXPHOS is MSigDB's ``HALLMARK_OXIDATIVE_PHOSPHORYLATION`` (v7.0, Liberzon et al.
+        2015), read from the registry's Hallmark file.
+    """
     return {
-        "LSC17": [SYMBOL_ALIASES.get(g, g) for g in s["LSC17_Ng2016"]["weights"]],
-        "BCL2_anti_apoptotic": list(bcl2["anti_apoptotic"]),
-        "BCL2_effectors": list(bcl2["pro_apoptotic_effectors"]),
-        "BCL2_BH3_only": list(bcl2["BH3_only"]),
-        "OXPHOS": list(s["HALLMARK_OXIDATIVE_PHOSPHORYLATION"]["genes"]),
+        "LSC17": [SYMBOL_ALIASES.get(g, g) for g in LSC17_WEIGHTS],
+        "BCL2_anti_apoptotic": list(BCL2_FAMILY["anti_apoptotic"]),
+        "BCL2_effectors": list(BCL2_FAMILY["pro_apoptotic_effectors"]),
+        "BCL2_BH3_only": list(BCL2_FAMILY["BH3_only"]),
+        "OXPHOS": list(_hallmark_sets()["HALLMARK_OXIDATIVE_PHOSPHORYLATION"]),
     }
 
 
@@ -174,9 +196,13 @@ def lsc17_weights(*, current_symbols: bool = True) -> dict[str, float]:
     ----------
     current_symbols
         Translate the paper's old symbols (KIAA0125, NGFRAP1, GPR56) to current HGNC symbols.
+
+    Returns
+    -------
+    dict
+        ``{gene: weight}`` in the paper's order.
     """
-    w = _signatures()["LSC17_Ng2016"]["weights"]
-    return {(SYMBOL_ALIASES.get(g, g) if current_symbols else g): float(v) for g, v in w.items()}
+    return {(SYMBOL_ALIASES.get(g, g) if current_symbols else g): float(v) for g, v in LSC17_WEIGHTS.items()}
 
 
 def linclass7_weights(*, current_symbols: bool = True) -> dict[str, float]:
@@ -188,9 +214,13 @@ def linclass7_weights(*, current_symbols: bool = True) -> dict[str, float]:
     ----------
     current_symbols
         Translate the paper's old symbols (GPR56, NGFRAP1) to current HGNC symbols.
+
+    Returns
+    -------
+    dict
+        ``{gene: weight}``.
     """
-    w = _signatures()["LinClass7_Zeng2022"]["weights"]
-    return {(SYMBOL_ALIASES.get(g, g) if current_symbols else g): float(v) for g, v in w.items()}
+    return {(SYMBOL_ALIASES.get(g, g) if current_symbols else g): float(v) for g, v in LINCLASS7_WEIGHTS.items()}
 
 
 def mito_genes() -> list[str]:
