@@ -38,6 +38,11 @@ DATA_SUFFIXES = {".yaml", ".yml", ".json", ".xml", ".tsv", ".csv", ".gmt"}
 # (``registry.main`` -> ``cli``, whose ``python -m`` dispatch imports every axis by a computed name), which a notebook
 # never calls. A notebook that imports one of these directly still depends on it.
 COMMAND_LINE = {"cli.py", "__main__.py"}
+# Computed imports whose targets are declared as data rather than unknown: the lazy re-exports of a package's
+# ``__init__`` (its ``_EXPORTS`` table, read below) and the axis registry's entry points (``data/axes.yaml``, counted for
+# the modules that call its loaders). Without this every module importing them would depend on the whole package.
+DECLARED_COMPUTED = {"_lazy.py", "axes.py"}
+AXIS_LOADERS = {"load_contract", "load_simulator", "resolve_entry"}
 
 
 class ChecksumCache:
@@ -201,11 +206,48 @@ def _resolve(pkg: Path, names: set[str]) -> set[Path]:
 def _direct(pkg: Path, f: Path, mtime_ns: int) -> frozenset[Path]:
     """Files one module imports directly (cached per file version)."""
     tree = ast.parse(f.read_bytes(), filename=str(f))
-    names, dynamic = _imports(tree, _module_name(pkg, f), f.name == "__init__.py")
+    module = _module_name(pkg, f)
+    names, dynamic = _imports(tree, module, f.name == "__init__.py")
+    if f.parent == pkg and f.name in DECLARED_COMPUTED:
+        dynamic = False
+    if f.name == "__init__.py":
+        names |= {f"{module}.{sub}" for sub in _lazy_exports(tree)}
+    if f.name != "axes.py" and _calls(tree, AXIS_LOADERS):
+        names |= _axis_entry_modules(pkg)
     files = _resolve(pkg, names)
     if dynamic:  # a computed import: every module of the package this file belongs to
         files |= {p for p in f.parent.rglob("*.py") if "__pycache__" not in p.parts}
     return frozenset(files)
+
+
+def _lazy_exports(tree: ast.AST) -> list[str]:
+    """Submodules named by a package's ``_EXPORTS = {submodule: [names]}`` table (see :mod:`helpers._lazy`)."""
+    for node in getattr(tree, "body", []):
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in node.targets)
+                and isinstance(node.value, ast.Dict)):  # fmt: skip
+            return [k.value for k in node.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+    return []
+
+
+def _calls(tree: ast.AST, names: set[str]) -> bool:
+    """Whether the code calls a function or method of one of ``names``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            fn = node.func
+            if (fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else "") in names:
+                return True
+    return False
+
+
+def _axis_entry_modules(pkg: Path) -> set[str]:
+    """Modules of the axis registry's entry points (contract loaders, simulators)."""
+    import yaml
+
+    path = pkg / "data" / "axes.yaml"
+    if not path.is_file():
+        return set()
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(e[k]).partition(":")[0] for e in entries.values() for k in ("contract", "simulator") if k in e}
 
 
 def _command_line(pkg: Path, f: Path) -> bool:
