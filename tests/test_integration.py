@@ -156,6 +156,14 @@ def test_find_markers_by_role(assembled):
     assert it.find_markers(p, ["age"]) == {}
 
 
+def test_find_markers_prefers_the_batch_normalised_bcl2_score():
+    rng = np.random.default_rng(0)
+    t = pd.DataFrame({c: rng.normal(size=30) for c in ["bcl2_family_score", "bcl2_family_score_norm", "lsc_bcl2_mfi"]})
+    assert it.find_markers(t, list(t.columns))["BCL2-family score"] == "bcl2_family_score_norm"
+    t2 = t.drop(columns="bcl2_family_score_norm")  # a cohort without reference controls
+    assert it.find_markers(t2, list(t2.columns))["BCL2-family score"] == "bcl2_family_score"
+
+
 # --- ELN 2024 rules (the same function serves the DREAM and BeatAML tables) ---------------------------------------
 
 ELN_CASES = [

@@ -488,7 +488,8 @@ _CONC_UNITS = {"um", "µm", "nm", "mm", "m", "ug/ml", "ng/ml", "umol/l", "nmol/l
 # matching the same pattern, the best covered one). Patterns are deliberately loose: axis teams name features freely.
 MARKER_ROLES = {
     "ex vivo VEN sensitivity": [r"^ven_auc$", r"^ven.*auc", r"^ven.*dss", r"ven.*ic50", r"venetoclax"],
-    "BCL2-family score": [r"mac.?score", r"bcl2.*(family|score)", r"bcl2"],
+    # The batch-normalised score first (cytometry's reference-control normalisation), where the cohort has one.
+    "BCL2-family score": [r"mac.?score", r"^bcl2.*score.*_norm$", r"bcl2.*(family|score)", r"bcl2"],
     "monocytic fraction": [r"pct_monocytic", r"monocytic", r"mono"],
     "LSC17": [r"lsc17", r"lsc_?17"],
     "T/NK activation": [r"(t|nk).*activ", r"activation", r"immune"],
