@@ -61,4 +61,4 @@ avail
 
 # %%
 fig = plot_cohort_overview(clinical, samples)
-save_figure(fig, figs / "cohort_overview")
+_ = save_figure(fig, figs / "cohort_overview")  # not shown: the returned paths are machine paths

@@ -167,9 +167,9 @@ print(f"files with a channel-swap warning: {int((qc['panel_warning'] != '').sum(
 qc.groupby("panel")[flags].sum()
 
 # %%
-features = sample_features(res, sheet, samples)
 write_table(res["stats"], out / "population_stats.csv")
 write_table(qc, out / "qc.csv")
+features = sample_features(res, sheet, samples)
 
 # %% [markdown]
 # ## Intensities standardised across acquisition batches

@@ -205,3 +205,25 @@ def test_every_plot_function_takes_ax_or_is_a_documented_multi_panel_one():
     assert not bad, bad
     listed = {f"{m}.{n}" for m, n, _ in funcs}
     assert set(MULTI_PANEL) <= listed, set(MULTI_PANEL) - listed
+
+
+def test_no_notebook_cell_ends_by_showing_a_written_path():
+    # A cell whose last line is a bare call to a writer shows the returned Path in the executed notebook and its HTML:
+    # a machine path (and, for a lab's folder, its name) in a shareable output.
+    import ast
+    import re
+
+    writers = {"write_table", "write_text", "save_figure", "write_table_one", "write_h5ad", "to_csv"}
+    bad = []
+    for nb in sorted((ROOT / "notebooks").glob("[0-9]*.py")):
+        for i, cell in enumerate(re.split(r"^# %%.*$", nb.read_text(), flags=re.M)):
+            try:
+                body = ast.parse(cell).body
+            except SyntaxError:
+                continue
+            last = body[-1] if body else None
+            if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+                f = last.value.func
+                if (f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")) in writers:
+                    bad.append(f"{nb.name} cell {i}")
+    assert not bad, bad

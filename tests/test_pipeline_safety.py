@@ -289,6 +289,12 @@ def test_cytometry_notebook_on_a_lab_folder_shares_no_path_or_instrument_file_na
     for old, new in zip(sheet["file"], names, strict=True):
         shutil.copyfile(src / old, lab / "cytometry" / new)
     sheet.assign(file=names).to_csv(lab / "cytometry" / "sample_sheet.csv", index=False)
+    # The batch and MRD reference controls are instrument files too: patient-like names for them as well.
+    controls = pd.read_csv(src / "reference_controls.csv", dtype=str, keep_default_na=False)
+    control_names = [f"export/KONTROLLE_MEIER_{i:03d}.fcs" for i in range(len(controls))]
+    for old, new in zip(controls["file"], control_names, strict=True):
+        shutil.copyfile(src / old, lab / "cytometry" / new)
+    controls.assign(file=control_names).to_csv(lab / "cytometry" / "reference_controls.csv", index=False)
     cohort = load_cohort(str(lab))
     logs: list[str] = []
     code = run_pipeline(cohort, only=["02_cytometry"], results_root=tmp_path / "results",
@@ -298,7 +304,7 @@ def test_cytometry_notebook_on_a_lab_folder_shares_no_path_or_instrument_file_na
     assert any(f.name == "qc.csv" for f in files) and any(f.suffix == ".png" for f in files)
     for f in files:
         text = f.read_bytes().decode("latin-1")
-        for secret in (str(tmp_path), "Klinikum", "MUSTERMANN"):
+        for secret in (str(tmp_path), "Klinikum", "MUSTERMANN", "KONTROLLE_MEIER"):
             assert secret not in text, (f.relative_to(tmp_path), secret)
     qc = pd.read_csv(tmp_path / "results" / cohort.name / "02_cytometry" / "qc.csv")
     assert "file" not in qc and qc["tube_id"].is_unique
