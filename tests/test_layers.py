@@ -22,7 +22,7 @@ import helpers
 PACKAGE = Path(helpers.__file__).parent
 AXES = ("dst", "cytometry", "scrna", "barcodes")
 CORE = ("paths", "io", "errors", "validation", "stats", "units", "assays", "numeric", "plausibility", "safepaths",
-        "registry", "plotting", "regression", "clinical", "cli", "axes", "_lazy", "data")  # fmt: skip
+        "registry", "plotting", "regression", "clinical", "cli", "axes", "_lazy", "data", "notebook")  # fmt: skip
 APPLICATIONS = ("check", "cli", "cohort_summary", "pipeline", "workflow", "__main__", "__init__")
 
 
