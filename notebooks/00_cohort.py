@@ -26,17 +26,14 @@ figures_dir = "figures/ci/00_cohort"
 seed = 20261129
 
 # %%
-import pandas as pd
-
 from helpers.clinical import load_cohort_tables
 from helpers.cohort_summary import assay_availability, plot_cohort_overview, response_by_risk
 from helpers.io import write_table
-from helpers.paths import output_folders, resolve
-from helpers.plotting import save_figure, set_style
+from helpers.notebook import notebook_setup
+from helpers.paths import resolve
 
-set_style()
-pd.set_option("display.precision", 1)
-out, figs = output_folders(output_dir, figures_dir)
+nb = notebook_setup("00_cohort", output_dir=output_dir, figures_dir=figures_dir, display={"display.precision": 1})
+out = nb.out
 clinical, samples = load_cohort_tables(resolve(data_dir))
 print(f"{len(clinical)} patients, {len(samples)} samples")
 
@@ -60,5 +57,7 @@ write_table(avail.reset_index(), out / "assays_by_timepoint.csv")
 avail
 
 # %%
-fig = plot_cohort_overview(clinical, samples)
-_ = save_figure(fig, figs / "cohort_overview")  # not shown: the returned paths are machine paths
+nb.save(plot_cohort_overview(clinical, samples), "cohort_overview", section="Samples and assays per timepoint",
+        caption="Patients by ELN 2024 risk and response, and the samples and assays of each timepoint")
+nb.write_figure_index()
+print(f"{len(nb.figures)} figure, indexed in figure_index.csv")

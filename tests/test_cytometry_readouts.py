@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 
@@ -11,6 +12,7 @@ import pytest
 from scipy.stats import pearsonr, spearmanr
 
 from helpers.cytometry import (
+    CytometryResult,
     bcl2_family_score,
     check_panel,
     derive_cutoff,
@@ -71,6 +73,18 @@ def processed(ci_cyto):
     res = process_files(inputs.sheet, inputs.gating)
     samples = pd.read_csv(ci_cyto / "samples.csv")
     return inputs, res, sample_features(res, inputs.sheet, samples)
+
+
+def test_the_chain_returns_one_frozen_dataclass(processed):
+    res = processed[1]
+    assert isinstance(res, CytometryResult)
+    assert [f.name for f in dataclasses.fields(res)] == ["stats", "mfi", "qc", "profiles"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.qc = res.mfi
+    assert res["stats"] is res.stats
+    with pytest.raises(KeyError):
+        res["features"]
+    assert set(res.qc["tube_id"]) == set(res.stats["tube_id"])
 
 
 # Feature -> planted truth column (truth/cytometry_samples.csv), with the minimum Pearson r required at CI scale.

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.dst.io import load_plate_manifest, load_plates, read_long_table, read_plate_map, read_reader_export
+from helpers.dst.contract import load_plate_manifest, load_plates, read_long_table, read_plate_map, read_reader_export
 from helpers.errors import DataContractError
 
 

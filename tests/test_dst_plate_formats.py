@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.dst.io import load_plates, read_plate_map, read_reader_export
+from helpers.dst.contract import load_plates, read_plate_map, read_reader_export
 from helpers.dst.plate_formats import format_well, parse_well, plate_map_from_picklist, read_plate, row_labels
 from helpers.errors import DataContractError
 from helpers.io import write_table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 
 import numpy as np
@@ -10,8 +11,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from helpers.clinical import clinical_endpoints, load_clinical, load_samples
-from helpers.dst import bootstrap_auc, process_plates, read_long_table, roc_auc, sample_features
-from helpers.dst.io import load_plates, read_plate_map, read_reader_export
+from helpers.dst import DSTResult, bootstrap_auc, process_plates, read_long_table, roc_auc, sample_features
+from helpers.dst.contract import load_plates, read_plate_map, read_reader_export
 from helpers.simulate import DEFAULT_SEED, simulate_patients
 from helpers.simulate.dst import simulate_dst
 
@@ -80,8 +81,19 @@ def test_failed_plate_and_failed_wells_are_flagged_not_fitted(cohort, result):
     assert w.loc[w["well_flag"] != "", "viability_pct"].isna().all()
 
 
+def test_the_chain_returns_one_frozen_dataclass(result):
+    res = result[1]
+    assert isinstance(res, DSTResult)
+    assert [f.name for f in dataclasses.fields(res)] == ["wells", "qc", "fits", "synergy_cells", "synergy"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.qc = res.fits
+    assert res["fits"] is res.fits  # read by name too (the feature builder does)
+    with pytest.raises(KeyError):
+        res["features"]
+
+
 def test_qc_metrics_are_realistic(result):
-    qc = result[1]["qc"]
+    qc = result[1].qc
     ok = qc[qc["qc_pass"] == 1]
     assert ok["z_prime"].between(0.5, 0.95).all()  # DOMAIN.md: typical Z' 0.5-0.8
     assert ok["neg_cv"].between(3, 12).all()

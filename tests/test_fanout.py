@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 import pytest
 
-from helpers.cytometry import load_cytometry
+from helpers.cytometry import CytometryResult, load_cytometry
 from helpers.cytometry.readouts import GATED_PANELS, process_files
 from helpers.paths import repo_root
 from helpers.simulate import DEFAULT_SEED, ensure_cohort
@@ -23,9 +24,8 @@ def small_sheet():
     return inputs.sheet[keep].reset_index(drop=True), inputs.gating, inputs.panels
 
 
-def _same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
-    assert a.keys() == b.keys()
-    for k in a:
+def _same(a: CytometryResult, b: CytometryResult) -> None:
+    for k in (f.name for f in dataclasses.fields(a)):
         pd.testing.assert_frame_equal(a[k], b[k], check_exact=True)
         assert a[k].to_csv(index=False) == b[k].to_csv(index=False)
 

@@ -13,8 +13,8 @@ from helpers.barcodes.contract import load_sample_sheet as load_barcode_sheet
 from helpers.clinical import load_clinical
 from helpers.cytometry.contract import load_sample_sheet as load_cyto_sheet
 from helpers.dst.__main__ import main as dst_cli
+from helpers.dst.contract import read_plate_map
 from helpers.dst.fit import fit_curves
-from helpers.dst.io import read_plate_map
 from helpers.dst.synergy import synergy_table
 from helpers.errors import DataContractError
 from helpers.scrna.load import read_sample_sheet as load_scrna_sheet

@@ -37,6 +37,7 @@ __all__ = [
     "fab_group",
     "load_beataml",
     "mutation_flags",
+    "mutation_groups",
     "read_json",
     "require_keys",
     "ven_by_fab",
@@ -52,7 +53,18 @@ _PATIENT_KEYS = ("id", "age", "sex", "dx", "stage", "isDenovo", "fab", "blastsBM
 
 
 def read_json(name: str) -> Any:
-    """One file of the dataset, parsed; a :class:`~helpers.errors.DataContractError` naming it if it is not JSON."""
+    """One file of the dataset, parsed; a :class:`~helpers.errors.DataContractError` naming it if it is not JSON.
+
+    Parameters
+    ----------
+    name
+        File name inside the dataset ``beataml2`` (e.g. ``cohort.json``).
+
+    Returns
+    -------
+    Any
+        The parsed JSON.
+    """
     path = dataset_path(DATASET, name)
     try:
         with open(path) as fh:
@@ -62,7 +74,24 @@ def read_json(name: str) -> Any:
 
 
 def require_keys(obj: Any, keys: tuple[str, ...], name: str, *, what: str = "the top level") -> None:
-    """Raise a :class:`~helpers.errors.DataContractError` naming file ``name`` when ``obj`` lacks one of ``keys``."""
+    """Raise a :class:`~helpers.errors.DataContractError` naming file ``name`` when ``obj`` lacks one of ``keys``.
+
+    Parameters
+    ----------
+    obj
+        A parsed JSON object (a dict is expected).
+    keys
+        Keys it must have.
+    name
+        File of the dataset it was read from (named in the error).
+    what
+        Which part of the file ``obj`` is, for the message.
+
+    Returns
+    -------
+    None
+        Returns only when every key is present.
+    """
     missing = [k for k in keys if not isinstance(obj, dict) or k not in obj]
     if missing:
         raise DataContractError(dataset_path(DATASET, name), f"{what} lacks the key(s) {', '.join(missing)}")
@@ -72,6 +101,16 @@ def fab_group(fab: pd.Series) -> pd.Series:
     """``M0/M1`` (primitive), ``M4/M5`` (monocytic, incl. M4eo and M5a/b), ``other`` FAB classes, missing if unknown.
 
     ``NOS`` (not otherwise specified) counts as unknown: it says nothing about monocytic differentiation.
+
+    Parameters
+    ----------
+    fab
+        FAB class as recorded (``M0``, ``M4eo``, ``M5a``, ``NOS``, ...).
+
+    Returns
+    -------
+    pandas.Series
+        The group per entry (same index); missing for an empty, missing or NOS class.
     """
     f = fab.astype("string").str.strip()
     out = np.where(f.isin(_MONOCYTIC), "M4/M5", np.where(f.isin(_PRIMITIVE), "M0/M1", "other"))
@@ -113,7 +152,18 @@ def mutation_flags(patients: pd.DataFrame, mutations: pd.DataFrame, sequenced: s
 
 
 def drug_auc(drug: str) -> pd.Series:
-    """Published AUC of one inhibitor per patient (``patient_id`` as text), patients without it left out."""
+    """Published AUC of one inhibitor per patient (``patient_id`` as text), patients without it left out.
+
+    Parameters
+    ----------
+    drug
+        Inhibitor name as in ``drugs.json`` (e.g. ``Venetoclax``); an unknown name is a ``KeyError``.
+
+    Returns
+    -------
+    pandas.Series
+        Published probit AUC by patient id (higher = more resistant).
+    """
     d = read_json("drugs.json")
     require_keys(d, ("patients", "drugs", "auc"), "drugs.json")
     names = [x["name"] for x in d["drugs"]]
@@ -131,7 +181,19 @@ def drug_auc(drug: str) -> pd.Series:
 
 
 def eln2024_from_calls(table: pd.DataFrame) -> pd.Series:
-    """ELN 2024 less-intensive risk from the gene columns (:func:`helpers.clinical.eln2024_less_intensive`)."""
+    """ELN 2024 less-intensive risk from the gene columns (:func:`helpers.clinical.eln2024_less_intensive`).
+
+    Parameters
+    ----------
+    table
+        Patient table with the 0/1 gene columns of :data:`helpers.clinical.MUTATION_COLUMNS`.
+
+    Returns
+    -------
+    pandas.Series
+        Categorical ``eln2024``: ``favorable``, ``intermediate`` or ``adverse`` per patient (missing where the
+        class is not computable).
+    """
     return eln2024_less_intensive(table)
 
 
@@ -199,6 +261,13 @@ def _slug(drug: str) -> str:
 def ven_by_fab(table: pd.DataFrame, *, auc: str = "ven_auc") -> pd.DataFrame:
     """Drug AUC (column ``auc``, venetoclax by default) by FAB group, with the test of M4/M5 against M0/M1.
 
+    Parameters
+    ----------
+    table
+        Patient table (:func:`load_beataml`) with ``fab_group`` and ``auc``.
+    auc
+        The AUC column (published ``ven_auc``, or a refit).
+
     Returns
     -------
     pandas.DataFrame
@@ -223,6 +292,15 @@ def ven_by_fab(table: pd.DataFrame, *, auc: str = "ven_auc") -> pd.DataFrame:
 def ven_by_mutation(table: pd.DataFrame, genes: list[str], *, auc: str = "ven_auc") -> pd.DataFrame:
     """Drug AUC (column ``auc``, venetoclax by default) in mutated versus wild-type patients, per gene.
 
+    Parameters
+    ----------
+    table
+        Patient table (:func:`load_beataml`) with the 0/1 columns ``genes`` and ``auc``.
+    genes
+        Mutation columns tested, one row each.
+    auc
+        The AUC column (published ``ven_auc``, or a refit).
+
     Returns
     -------
     pandas.DataFrame
@@ -245,6 +323,33 @@ def ven_by_mutation(table: pd.DataFrame, genes: list[str], *, auc: str = "ven_au
     out = pd.DataFrame(rows, columns=cols)
     out["q"] = bh_fdr(out["p"])
     return out
+
+
+def mutation_groups(table: pd.DataFrame, genes: list[str], *, value: str = "ven_auc",
+                    none_label: str = "none of these") -> pd.DataFrame:
+    """A long table of ``value`` by mutated gene, for plotting the groups side by side.
+
+    Parameters
+    ----------
+    table
+        The patient table (:func:`load_beataml`) with the 0/1 mutation columns ``genes`` and ``value``.
+    genes
+        Mutation columns, one group each; a patient mutated in several genes appears in each of their groups.
+    value
+        The column shown; patients without it are left out.
+    none_label
+        Name of the group of patients mutated in none of ``genes`` (a missing flag counts as not mutated).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``value`` and ``group``, indexed by the rows of ``table``, groups in the order of ``genes`` then
+        ``none_label``.
+    """
+    d = table.dropna(subset=[value])
+    parts = [d.loc[d[g] == 1, [value]].assign(group=g) for g in genes]
+    parts.append(d.loc[d[genes].fillna(0).sum(axis=1) == 0, [value]].assign(group=none_label))
+    return pd.concat(parts)
 
 
 # Columns of :func:`load_beataml` that the integration's clinical dictionary does not already describe.
@@ -274,5 +379,11 @@ BEATAML_DICTIONARY = pd.DataFrame(
 
 
 def beataml_dataset_files() -> list[Path]:
-    """The dataset files this module reads (for provenance notes)."""
+    """The dataset files this module reads (for provenance notes).
+
+    Returns
+    -------
+    list of Path
+        ``cohort.json``, ``mutations.json`` and ``drugs.json`` of the dataset.
+    """
     return [dataset_path(DATASET, f) for f in ("cohort.json", "mutations.json", "drugs.json")]

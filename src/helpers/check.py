@@ -30,7 +30,7 @@ def _attempt(found: list[DataContractError], fn: Callable, /, *args, where: Path
 
 
 def _check_dst(d: Path, samples, problems: list) -> None:
-    from .dst.io import load_plate_manifest, read_long_table, read_plate_map, read_reader_export
+    from .dst.contract import load_plate_manifest, read_long_table, read_plate_map, read_reader_export
     from .safepaths import confined_path
 
     if (d / "plates.csv").is_file():

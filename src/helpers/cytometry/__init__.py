@@ -26,6 +26,7 @@ _EXPORTS = {
     "panel": ["MARKER_SYNONYMS", "canonical_marker", "enforce_panel", "swap_warnings"],
     "proliferation": ["edu_positive_fraction", "fit_generations", "proliferation_indices", "proliferation_table"],
     "qc": ["QC_THRESHOLDS", "qc_file"],
+    "results": ["CytometryResult"],
     "readouts": [
         "FEATURES", "MFI_READOUTS", "bcl2_family_score", "derive_cutoff", "feature_dictionary", "process_file",
         "process_files", "sample_features", "scenith_indices", "specific_apoptosis"

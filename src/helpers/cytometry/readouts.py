@@ -41,6 +41,7 @@ from .gating import Strategy, apply_strategy, compensate_for, load_strategy
 from .panel import enforce_panel, marker_profile, swap_warnings
 from .privacy import tube_id
 from .qc import qc_file
+from .results import CytometryResult
 from .transforms import fluorescence_columns
 
 __all__ = [
@@ -127,7 +128,7 @@ def process_file(path: str | Path, strategy: Strategy, *, spillover: pd.DataFram
 def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_functional", *,
                   spillover: pd.DataFrame | None = None,
                   panels: dict[str, dict[str, str]] | None = None,
-                  executor: Executor | None = None) -> dict[str, pd.DataFrame]:  # fmt: skip
+                  executor: Executor | None = None) -> CytometryResult:  # fmt: skip
     """Process every file of a sample sheet, one file at a time (memory stays flat), or one task per file.
 
     Parameters
@@ -151,7 +152,7 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
 
     Returns
     -------
-    dict
+    CytometryResult
         ``stats``, ``mfi``, ``qc`` and ``profiles`` tables, each with ``tube_id, sample_id, panel, condition``
         columns: tubes are named by the sheet's ids, never by the instrument's file name
         (:mod:`helpers.cytometry.privacy`). The QC table carries ``panel_warning``: channels that look swapped against
@@ -180,12 +181,12 @@ def process_files(sheet: pd.DataFrame, strategy: Strategy | str | Path = "aml_fu
     profiles = pd.concat(profs, ignore_index=True)
     # swap_warnings compares the tubes of a sample by their key column, here the tube id
     qc["panel_warning"] = qc["tube_id"].map(swap_warnings(profiles.rename(columns={"tube_id": "file"}))).fillna("")
-    return {
-        "profiles": order(profiles, [c for c in profiles.columns if c not in keys]),
-        "stats": order(pd.concat(stats, ignore_index=True), ["gate", "parent", "count", "percent_parent"]),
-        "mfi": order(pd.concat(mfis, ignore_index=True), ["gate", "marker", "n", "median"]),
-        "qc": qc,
-    }
+    return CytometryResult(
+        profiles=order(profiles, [c for c in profiles.columns if c not in keys]),
+        stats=order(pd.concat(stats, ignore_index=True), ["gate", "parent", "count", "percent_parent"]),
+        mfi=order(pd.concat(mfis, ignore_index=True), ["gate", "marker", "n", "median"]),
+        qc=qc,
+    )
 
 
 def _process_one(path, strategy, spillover, panel, panel_name):

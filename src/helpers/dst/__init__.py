@@ -1,6 +1,6 @@
 """Drug sensitivity testing (DST): plates to curves, scores, synergy and the link to the clinical response.
 
-Modules: :mod:`~helpers.dst.io` (data contract and loaders), :mod:`~helpers.dst.qc` (plate QC, normalisation),
+Modules: :mod:`~helpers.dst.contract` (the data contract: plates, maps, manifest, long tables), :mod:`~helpers.dst.qc` (plate QC, normalisation),
 :mod:`~helpers.dst.fit` (vectorised probit and 4PL fits), :mod:`~helpers.dst.dss` (DSS and selective DSS),
 :mod:`~helpers.dst.synergy` (Bliss, HSA, Loewe, ZIP), :mod:`~helpers.dst.drc` (R drc's LL.4 fit, for
 results published with drc-based tools), :mod:`~helpers.dst.response` (ROC, cut-off, PPV/NPV),
@@ -14,10 +14,14 @@ published fits; its patient table is :mod:`helpers.beataml`), :mod:`~helpers.dst
 from .._lazy import lazy_exports
 
 _EXPORTS = {
-    "cohort": ["FEATURE_DICTIONARY", "process_plates", "sample_features"],
+    "cohort": ["DSTResult", "FEATURE_DICTIONARY", "process_plates", "sample_features"],
     "dss": ["dss_scores", "selective_dss"],
+    "outcome": [
+        "OUTCOME_ORDER", "diagnosis_table", "example_plates", "outcome_groups", "relapse_comparison",
+        "resistance_scores", "roc_table", "sample_groups",
+    ],
     "fit": ["fit_curves", "fit_ll4", "fit_probit", "ll4_inhibition", "pad_curves", "probit_auc"],
-    "io": ["load_plate_manifest", "load_plates", "read_long_table", "read_plate_map", "read_reader_export"],
+    "contract": ["load_plate_manifest", "load_plates", "read_long_table", "read_plate_map", "read_reader_export"],
     "qc": ["QC_THRESHOLDS", "flag_wells", "normalise_plates", "plate_qc"],
     "response": ["bootstrap_auc", "diagnostic_table", "roc_auc", "roc_curve", "youden_cutoff"],
     "synergy": ["block_synergy", "fit_drc_ll4", "synergy_scores", "synergy_table"],

@@ -22,8 +22,8 @@ from ..io import write_table
 
 
 def _fit(a: argparse.Namespace) -> None:
+    from .contract import read_long_table
     from .fit import fit_curves
-    from .io import read_long_table
 
     pts = read_long_table(a.input)
     fits = fit_curves(pts, model=a.model, keys=("sample", "drug"), threshold=a.threshold)
@@ -33,7 +33,7 @@ def _fit(a: argparse.Namespace) -> None:
 
 def _qc(a: argparse.Namespace) -> None:
     from ..clinical import load_samples
-    from .io import load_plates
+    from .contract import load_plates
     from .qc import flag_wells, normalise_plates, plate_qc
 
     samples = load_samples(a.samples.parent) if a.samples else None

@@ -15,13 +15,37 @@ import pandas as pd
 from ..beataml import DATASET, read_json, require_keys
 from ..errors import DataContractError
 from ..registry import dataset_path
-from .fit import probit_auc
+from .fit import fit_curves, probit_auc
 
-__all__ = ["load_points", "load_published", "compare_with_published"]
+__all__ = [
+    "FEATURE_DICTIONARY",
+    "FEATURE_DRUGS",
+    "add_refit_auc",
+    "compare_with_published",
+    "load_points",
+    "load_published",
+    "patient_features",
+    "refit_accuracy",
+    "refit_curves",
+]
+
+#: The drugs of the patient-level features and the prefix of their columns.
+FEATURE_DRUGS = (("ven", "Venetoclax"), ("aza", "Azacytidine"))
 
 
 def load_points(drugs: list[str] | None = None) -> pd.DataFrame:
-    """Measured points as a long table ``patient_id, drug, conc_uM, viability_pct`` (optionally only ``drugs``)."""
+    """Measured points as a long table ``patient_id, drug, conc_uM, viability_pct`` (optionally only ``drugs``).
+
+    Parameters
+    ----------
+    drugs
+        Inhibitors kept (names as in the dataset); None keeps all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measured point, patients in numeric order of their subject id.
+    """
     folder = dataset_path(DATASET, "dose")
     rows_p, rows_d, rows_c, rows_v = [], [], [], []
     for f in sorted(folder.glob("*.json"), key=lambda p: int(p.stem)):
@@ -44,7 +68,13 @@ def load_points(drugs: list[str] | None = None) -> pd.DataFrame:
 
 
 def load_published() -> pd.DataFrame:
-    """Published fits: ``patient_id, drug, intercept, beta, auc, ic50_uM`` (median over a patient's specimens)."""
+    """Published fits: ``patient_id, drug, intercept, beta, auc, ic50_uM`` (median over a patient's specimens).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient and drug with a published AUC, with the tested range ``min_conc_uM, max_conc_uM``.
+    """
     fits, drugs = read_json("fits.json"), read_json("drugs.json")
     require_keys(fits, ("intercept", "beta", "conc"), "fits.json")
     require_keys(drugs, ("patients", "drugs", "auc", "ic50"), "drugs.json")
@@ -78,6 +108,15 @@ def compare_with_published(fits: pd.DataFrame, published: pd.DataFrame, *, tol_c
     curve is ``single_fit`` when the AUC recomputed from the published intercept and beta equals the published AUC
     within ``tol_consistent`` (rounding of the published values); these are the curves an exact refit must match.
 
+    Parameters
+    ----------
+    fits
+        Probit refits (:func:`refit_curves`): ``patient_id, drug, auc, intercept``, ...
+    published
+        :func:`load_published`.
+    tol_consistent
+        Largest difference between the published AUC and the AUC of the published parameters for one fit.
+
     Returns
     -------
     pandas.DataFrame
@@ -90,3 +129,123 @@ def compare_with_published(fits: pd.DataFrame, published: pd.DataFrame, *, tol_c
     m["d_auc"] = m["auc"] - m["auc_pub"]
     m["d_intercept"] = m["intercept"] - m["intercept_pub"]
     return m
+
+
+def refit_curves(points: pd.DataFrame, *, model: str = "probit") -> pd.DataFrame:
+    """Refit every patient's dose-response curve of :func:`load_points` with ``model``.
+
+    Parameters
+    ----------
+    points
+        Long table ``patient_id, drug, conc_uM, viability_pct`` (:func:`load_points`).
+    model
+        ``probit`` (the BeatAML model: AUC and IC50) or ``ll4`` (4-parameter logistic: DSS1-3).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient and drug, the columns of :func:`helpers.dst.fit.fit_curves` with ``patient_id``.
+    """
+    fits = fit_curves(points.rename(columns={"patient_id": "sample"}), model=model)
+    return fits.rename(columns={"sample": "patient_id"})
+
+
+def add_refit_auc(patients: pd.DataFrame, probit: pd.DataFrame, *, drug: str = "Venetoclax",
+                  column: str = "ven_auc_refit") -> pd.DataFrame:
+    """The patient table with one drug's refitted AUC as a column (missing for patients without that curve).
+
+    Parameters
+    ----------
+    patients
+        The patient table (:func:`helpers.beataml.load_beataml`).
+    probit
+        Probit refits (:func:`refit_curves`).
+    drug
+        The drug whose AUC is added.
+    column
+        Name of the new column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``patients`` with ``column``.
+    """
+    auc = probit[probit["drug"] == drug].set_index("patient_id")["auc"]
+    return patients.assign(**{column: patients["patient_id"].map(auc)})
+
+
+def refit_accuracy(comparison: pd.DataFrame, *, tol_auc: float = 1.0) -> pd.DataFrame:
+    """How closely the refits reproduce the published fits, per drug (from :func:`compare_with_published`).
+
+    Parameters
+    ----------
+    comparison
+        The table of :func:`compare_with_published` (``drug, d_auc, d_intercept, single_fit``).
+    tol_auc
+        Largest absolute AUC difference counted as a match.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per drug (sorted): ``curves``, ``single_fit_curves`` (those an exact refit must match),
+        ``median_abs_d_auc``, ``within_1_auc`` (share within ``tol_auc``) and ``median_abs_d_intercept`` over the
+        single-fit curves, and ``all_curves_within_1_auc`` over every curve.
+    """
+    rows = []
+    for drug, g in comparison.groupby("drug"):
+        s = g[g["single_fit"]]
+        rows.append({"drug": drug, "curves": len(g), "single_fit_curves": len(s),
+                     "median_abs_d_auc": s["d_auc"].abs().median(), "within_1_auc": (s["d_auc"].abs() <= tol_auc).mean(),
+                     "median_abs_d_intercept": s["d_intercept"].abs().median(),
+                     "all_curves_within_1_auc": (g["d_auc"].abs() <= tol_auc).mean()})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def patient_features(patients: pd.DataFrame, probit: pd.DataFrame, ll4: pd.DataFrame) -> pd.DataFrame:
+    """One row per BeatAML patient with the refitted drug-response features of :data:`FEATURE_DICTIONARY`.
+
+    Parameters
+    ----------
+    patients
+        The patient table (:func:`helpers.beataml.load_beataml`): ``patient_id``, ``monocytic``.
+    probit
+        Probit refits (:func:`refit_curves` with ``model="probit"``): ``auc``, ``ic50_uM`` per patient and drug.
+    ll4
+        4PL refits (:func:`refit_curves` with ``model="ll4"``): ``dss2`` per patient and drug.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id, monocytic`` and ``<prefix>_auc, <prefix>_ic50_um, <prefix>_dss2`` for each drug of
+        :data:`FEATURE_DRUGS`; patients with neither drug are left out; sorted by the numeric subject id.
+    """
+    feats = patients[["patient_id", "monocytic"]].copy()  # the integration reads FAB and mutations from the same table
+    for prefix, drug in FEATURE_DRUGS:
+        f = probit[probit["drug"] == drug].set_index("patient_id")[["auc", "ic50_uM"]]
+        f.columns = [f"{prefix}_auc", f"{prefix}_ic50_um"]
+        f[f"{prefix}_dss2"] = ll4[ll4["drug"] == drug].set_index("patient_id")["dss2"]
+        feats = feats.join(f, on="patient_id")
+    feats = feats.dropna(subset=[f"{p}_auc" for p, _ in FEATURE_DRUGS], how="all")
+    return feats.sort_values("patient_id", key=lambda s: s.astype(int))
+
+
+# role: feature group; biomarker: the read-out the integration tests as a named biomarker; direction: "resistant" when
+# a higher value is expected to mean resistance to AZA/VEN, "sensitive" when the opposite (Bottomly et al. 2022).
+FEATURE_DICTIONARY = pd.DataFrame(
+    [
+        ("patient_id", "", "BeatAML 2.0", "dbGaP subject id", "id", "", ""),
+        ("monocytic", "0/1", "cohort.json", "FAB M4/M5 (incl. M4eo, M5a, M5b); missing when FAB is missing or NOS",
+         "phenotype", "", "resistant"),
+        ("ven_auc", "% x log10(uM)", "probit refit", "Venetoclax AUC over 0.0137-10 uM (max 286.3), refitted",
+         "drug_response", "ex vivo VEN sensitivity", "resistant"),
+        ("ven_ic50_um", "uM", "probit refit", "Venetoclax IC50, clamped to the tested range", "drug_response", "",
+         "resistant"),
+        ("ven_dss2", "", "ll4 fit", "Venetoclax DSS2 (threshold 10 %)", "drug_response", "", "sensitive"),
+        ("aza_auc", "% x log10(uM)", "probit refit", "Azacytidine AUC over the tested range, refitted",
+         "drug_response", "", "resistant"),
+        ("aza_ic50_um", "uM", "probit refit", "Azacytidine IC50, clamped to the tested range", "drug_response", "",
+         "resistant"),
+        ("aza_dss2", "", "ll4 fit", "Azacytidine DSS2 (threshold 10 %)", "drug_response", "", "sensitive"),
+    ],
+    columns=["name", "unit", "source", "definition", "role", "biomarker", "direction"],
+)

@@ -6,24 +6,57 @@ command line do, and :func:`sample_features` assembles the per-sample feature ta
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..assays import has_assay
+from .contract import load_plates
 from .dss import selective_dss
 from .fit import fit_curves
-from .io import load_plates
 from .qc import flag_wells, normalise_plates, plate_qc
 from .synergy import synergy_table
 
-__all__ = ["process_plates", "sample_features", "FEATURE_DICTIONARY", "COMBO"]
+__all__ = ["DSTResult", "process_plates", "sample_features", "FEATURE_DICTIONARY", "COMBO"]
 
 COMBO = ("Azacitidine", "Venetoclax")  # the dose-matrix pair: rows, columns
 
 
-def process_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None, auc_model: str = "probit") -> dict:
+@dataclass(frozen=True, eq=False)
+class DSTResult:
+    """The tables of the DST chain (:func:`process_plates`) for one cohort.
+
+    Attributes
+    ----------
+    wells
+        One row per well: normalised (``viability_pct``), flagged (``well_flag``) and with its plate's
+        ``plate_qc_pass``.
+    qc
+        One row per plate: Z'-factor, SSMD, control CVs, edge / row / column effects, ``qc_pass`` and ``qc_reason``.
+    fits
+        One row per sample x drug: ``auc, ic50_uM`` from the AUC model, ``dss1-3``, ``top``, ``slope`` from ll4.
+    synergy_cells
+        One row per cell of the AZA x VEN dose matrix of each sample, with the four synergy scores.
+    synergy
+        One row per sample: block means of the synergy scores.
+    """
+
+    wells: pd.DataFrame
+    qc: pd.DataFrame
+    fits: pd.DataFrame
+    synergy_cells: pd.DataFrame
+    synergy: pd.DataFrame
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        """The table ``name`` (``result["qc"]`` is ``result.qc``), for code that reads the tables by name."""
+        if name not in {f.name for f in fields(self)}:
+            raise KeyError(name)
+        return getattr(self, name)
+
+
+def process_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None, auc_model: str = "probit") -> DSTResult:
     """Run the DST chain on every plate of a cohort.
 
     Parameters
@@ -37,7 +70,7 @@ def process_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None, 
 
     Returns
     -------
-    dict
+    DSTResult
         ``wells`` (normalised, flagged), ``qc`` (per plate), ``fits`` (per sample x drug: ``auc, ic50_uM`` from
         ``auc_model`` and ``dss1-3``, ``top``, ``slope`` from ll4), ``synergy_cells``, ``synergy`` (per sample).
         Wells of failed plates and flagged wells are not fitted.
@@ -61,7 +94,7 @@ def process_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None, 
     fits = fits.rename(columns={"sample": "sample_id"})
     combo = wells[usable & (wells["drug"] == COMBO[0]) & (wells["drug2"] == COMBO[1])]
     cells, blocks = synergy_table(combo, block="sample_id", conc_row="conc_uM", conc_col="conc2_uM")
-    return {"wells": wells, "qc": qc, "fits": fits, "synergy_cells": cells, "synergy": blocks}
+    return DSTResult(wells=wells, qc=qc, fits=fits, synergy_cells=cells, synergy=blocks)
 
 
 FEATURE_DICTIONARY = pd.DataFrame(

@@ -253,8 +253,21 @@ def drm_l4(log_dose, response, *, bottom: float | None = None, top: float | None
     """The L.4 fit of ``drc::drm(response ~ log(dose), fct = L.4(fixed = c(NA, bottom, top, NA)))``.
 
     Model: c + (d - c) / (1 + exp(b (x - e))) in x = log dose; drc scales neither axis for L.4, and its start values
-    come from the same response range and a logit regression on x over all points. Returns ``b, c, d, e, sse`` with
-    ``e`` on the log-dose scale.
+    come from the same response range and a logit regression on x over all points.
+
+    Parameters
+    ----------
+    log_dose
+        Natural log of the doses.
+    response
+        Response at each dose (non-finite pairs are left out).
+    bottom, top
+        Fixed lower (``c``) and upper (``d``) asymptote; None = estimated.
+
+    Returns
+    -------
+    dict
+        ``b, c, d, e, sse``, with ``e`` on the log-dose scale.
     """
     x, y = np.asarray(log_dose, float), np.asarray(response, float)
     keep = np.isfinite(x) & np.isfinite(y)
@@ -286,6 +299,15 @@ def fit_dose_response_synergyfinder(dose, response, *, bottom: float | None = No
     """One curve as SynergyFinder's ``FitDoseResponse`` fits it: LL.4, and L.4 in log dose where R warns or fails.
 
     Zero doses become 1e-10; a constant response gets 1e-10 added to its last value (as SynergyFinder does).
+
+    Parameters
+    ----------
+    dose
+        Doses (any one unit; 0 allowed).
+    response
+        Response at each dose (% inhibition).
+    bottom, top
+        Fixed lower and upper asymptote; None = estimated.
 
     Returns
     -------

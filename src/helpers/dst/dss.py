@@ -25,6 +25,19 @@ __all__ = ["dss_scores", "selective_dss"]
 def dss_scores(top, slope, log_ic50, log_min_conc, log_max_conc, *, threshold: float = 10.0) -> pd.DataFrame:
     """DSS1, DSS2 and DSS3 for many fitted curves (all arguments broadcast; concentrations in any one unit).
 
+    Parameters
+    ----------
+    top
+        Plateau of the 4PL fit (% inhibition; capped at 100).
+    slope
+        Hill slope (its absolute value is used).
+    log_ic50
+        log10 IC50 of the fit.
+    log_min_conc, log_max_conc
+        log10 of the lowest and highest tested concentration, in the unit of ``log_ic50``.
+    threshold
+        Minimal activity (% inhibition) counted, 10 % in Yadav et al. 2014.
+
     Returns
     -------
     pandas.DataFrame

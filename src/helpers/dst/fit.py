@@ -76,6 +76,18 @@ def probit_auc(intercept, beta, lo, hi):
     """100 x integral of Phi(intercept + beta * x) over x in [lo, hi] (x = log10 conc), vectorised.
 
     Uses the antiderivative G(u) = u Phi(u) + phi(u) of Phi; a flat curve (|beta| < 1e-9) integrates to Phi(a) (hi - lo).
+
+    Parameters
+    ----------
+    intercept, beta
+        Probit parameters of the viability fraction on log10(conc in µM), scalars or arrays (broadcast).
+    lo, hi
+        log10 of the lowest and highest tested concentration (µM).
+
+    Returns
+    -------
+    numpy.ndarray
+        The AUC in % x log10(µM) (BeatAML's definition; higher = more viable cells = more resistant).
     """
     a, b = np.asarray(intercept, float), np.asarray(beta, float)
     flat = np.abs(b) < 1e-9
@@ -174,7 +186,20 @@ def fit_probit(conc_uM: np.ndarray, viability_pct: np.ndarray, *, maxit: int = 2
 
 
 def ll4_inhibition(x: np.ndarray, top, slope, log_ic50, bottom=0.0) -> np.ndarray:
-    """% inhibition of the logistic ``bottom + (top - bottom) / (1 + 10^(slope (log_ic50 - x)))``, x = log10 conc."""
+    """% inhibition of the logistic ``bottom + (top - bottom) / (1 + 10^(slope (log_ic50 - x)))``, x = log10 conc.
+
+    Parameters
+    ----------
+    x
+        log10 concentrations (µM).
+    top, slope, log_ic50, bottom
+        The curve's plateau (% inhibition), Hill slope, log10 IC50 (µM) and lower asymptote (%), broadcast with ``x``.
+
+    Returns
+    -------
+    numpy.ndarray
+        % inhibition at each ``x``.
+    """
     with np.errstate(over="ignore"):
         return bottom + (top - bottom) / (1 + 10.0 ** (slope * (log_ic50 - x)))
 

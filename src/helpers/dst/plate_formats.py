@@ -54,13 +54,37 @@ _WELL_NAMES = {"well", "well position", "wellposition", "well id", "wellid", "we
 
 
 def row_labels(n_rows: int) -> list[str]:
-    """Row labels of a plate: ``A``...``Z`` then ``AA``, ``AB``... (1536-well plates have 32 rows, ``A``-``AF``)."""
+    """Row labels of a plate: ``A``...``Z`` then ``AA``, ``AB``... (1536-well plates have 32 rows, ``A``-``AF``).
+
+    Parameters
+    ----------
+    n_rows
+        Rows of the plate (8, 16 or 32).
+
+    Returns
+    -------
+    list of str
+        One label per row, top to bottom.
+    """
     letters = [chr(ord("A") + i) for i in range(26)]
     return (letters + [f"A{c}" for c in letters])[:n_rows]
 
 
 def parse_well(well: str, *, n_rows: int = 32, n_cols: int = 48) -> tuple[int, int] | None:
-    """``"B07"`` or ``"B7"`` -> 0-based (row, column); ``None`` when it is not a well of such a plate."""
+    """``"B07"`` or ``"B7"`` -> 0-based (row, column); ``None`` when it is not a well of such a plate.
+
+    Parameters
+    ----------
+    well
+        Well id as written in a file (case-insensitive, column with or without a leading zero).
+    n_rows, n_cols
+        Size of the plate.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(row, column)``, 0-based.
+    """
     m = _WELL_RE.match(str(well))
     if not m:
         return None
@@ -73,7 +97,18 @@ def parse_well(well: str, *, n_rows: int = 32, n_cols: int = 48) -> tuple[int, i
 
 
 def format_well(row: int, col: int) -> str:
-    """0-based (row, column) -> the contract's well id, ``"B07"`` (``"AB07"`` on 1536-well plates)."""
+    """0-based (row, column) -> the contract's well id, ``"B07"`` (``"AB07"`` on 1536-well plates).
+
+    Parameters
+    ----------
+    row, col
+        0-based row and column.
+
+    Returns
+    -------
+    str
+        The well id, column zero-padded to two digits.
+    """
     return f"{row_labels(row + 1)[row]}{col + 1:02d}"
 
 

@@ -23,7 +23,21 @@ ROWS = "ABCDEFGHIJKLMNOP"
 def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[str], *, axes=None) -> plt.Figure:
     """Raw luminescence of a few plates as 16 x 24 heatmaps (log scale), titled with Z' and the QC verdict.
 
-    ``axes``: one Axes per plate to draw into (default: a new figure, one row); the Figure is returned.
+    Parameters
+    ----------
+    wells
+        Long table of wells (``plate_id, row, col, signal, well_flag``).
+    qc
+        Plate QC (``plate_id, z_prime, qc_pass``).
+    plate_ids
+        The plates shown, one panel each.
+    axes
+        One Axes per plate to draw into (default: a new figure, one row).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     n = len(plate_ids)
     if axes is None:
@@ -52,8 +66,23 @@ def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12, f
     """A heatmap per plate (small multiples): raw signal relative to the plate's DMSO median, failed plates framed.
 
     One panel per plate, all on one colour scale (signal / median DMSO, 0-1.3), so that edge, row and column effects
-    and dispensing failures stand out across the cohort. ``fig``: an empty Figure (or SubFigure) to draw the grid in
-    (default: a new one); the Figure is returned.
+    and dispensing failures stand out across the cohort.
+
+    Parameters
+    ----------
+    wells
+        Long table of wells (``plate_id, row, col, role, signal``).
+    qc
+        Plate QC (``plate_id, qc_pass``), in the order of the panels.
+    ncols
+        Panels per row.
+    fig
+        An empty Figure (or SubFigure) to draw the grid in (default: a new one).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the grid.
     """
     plates = qc["plate_id"].tolist()
     nrows = int(np.ceil(len(plates) / ncols))
@@ -86,7 +115,28 @@ def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12, f
 
 def plot_curves(points: pd.DataFrame, fits: pd.DataFrame, *, drug: str, groups: pd.Series | None = None,
                 max_curves: int = 40, ax: plt.Axes | None = None) -> plt.Axes:
-    """Measured viability and fitted 4PL curves of one drug for several samples, coloured by group."""
+    """Measured viability and fitted 4PL curves of one drug for several samples, coloured by group.
+
+    Parameters
+    ----------
+    points
+        QC-passed single-drug wells (``sample_id, drug, conc_uM, viability_pct``).
+    fits
+        Curve fits (``sample_id, drug, top, slope, log10_ic50_uM``).
+    drug
+        The drug shown.
+    groups
+        Group (e.g. clinical response) by ``sample_id``, for the colours.
+    max_curves
+        At most this many samples are drawn (the first of ``fits``).
+    ax
+        Axes to draw into (a new figure when None).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn.
+    """
     ax = axes_or_new(ax, figsize=(4.5, 3.4))
     f = fits[fits["drug"] == drug].head(max_curves)
     palette = dict(RESPONSE_COLORS)
@@ -110,7 +160,26 @@ def plot_curves(points: pd.DataFrame, fits: pd.DataFrame, *, drug: str, groups: 
 
 def plot_waterfall(values: pd.Series, groups: pd.Series, *, ylabel: str, cutoff: float | None = None,
                    ax: plt.Axes | None = None) -> plt.Axes:
-    """Samples sorted by a sensitivity value, bars coloured by clinical group, with an optional cut-off line."""
+    """Samples sorted by a sensitivity value, bars coloured by clinical group, with an optional cut-off line.
+
+    Parameters
+    ----------
+    values
+        The value per sample (NaN left out).
+    groups
+        Group by sample, for the colours.
+    ylabel
+        Label of the value axis, with its unit.
+    cutoff
+        Drawn as a dashed line when given.
+    ax
+        Axes to draw into (a new figure when None).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn.
+    """
     v = values.dropna().sort_values(ascending=False)
     ax = axes_or_new(ax, figsize=(6, 3))
     cols = [RESPONSE_COLORS.get(groups.get(i, ""), "#999999") for i in v.index]
@@ -127,7 +196,22 @@ def plot_waterfall(values: pd.Series, groups: pd.Series, *, ylabel: str, cutoff:
 
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, dict], *,
              ax: plt.Axes | None = None) -> plt.Axes:
-    """ROC curves of several scores for the same label, with AUC and bootstrap interval in the legend."""
+    """ROC curves of several scores for the same label, with AUC and bootstrap interval in the legend.
+
+    Parameters
+    ----------
+    curves
+        Score name -> ``(score, label)``.
+    aucs
+        Score name -> :func:`helpers.dst.response.bootstrap_auc` result (``auc, ci_low, ci_high``).
+    ax
+        Axes to draw into (a new figure when None).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn.
+    """
     ax = axes_or_new(ax, figsize=(3.6, 3.4))
     for (name, (score, label)), col in zip(curves.items(), OKABE_ITO, strict=False):
         r = roc_curve(score, label)
@@ -143,7 +227,28 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, d
 
 def plot_groups(df: pd.DataFrame, *, value: str, group: str, order: list[str], ylabel: str,
                 ax: plt.Axes | None = None) -> plt.Axes:
-    """Box plots with jittered points of ``value`` by ``group``."""
+    """Box plots with jittered points of ``value`` by ``group``.
+
+    Parameters
+    ----------
+    df
+        One row per subject.
+    value
+        The column shown (NaN left out).
+    group
+        The grouping column.
+    order
+        The groups shown, left to right.
+    ylabel
+        Label of the value axis, with its unit.
+    ax
+        Axes to draw into (a new figure when None).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn.
+    """
     ax = axes_or_new(ax, figsize=(0.9 * len(order) + 1.2, 3.2))
     data = [df.loc[df[group] == g, value].dropna().to_numpy() for g in order]
     ax.boxplot(data, showfliers=False, widths=0.5)
@@ -159,7 +264,28 @@ def plot_groups(df: pd.DataFrame, *, value: str, group: str, order: list[str], y
 def plot_synergy_landscape(cells: pd.DataFrame, block_id: str, *, score: str = "zip", block: str = "sample_id",
                            conc_row: str = "conc_uM", conc_col: str = "conc2_uM", row_drug: str = "Azacitidine",
                            col_drug: str = "Venetoclax", ax: plt.Axes | None = None) -> plt.Axes:
-    """Synergy landscape of one dose matrix: the score per cell as a diverging heatmap (positive = synergy)."""
+    """Synergy landscape of one dose matrix: the score per cell as a diverging heatmap (positive = synergy).
+
+    Parameters
+    ----------
+    cells
+        Per-cell synergy table (:func:`helpers.dst.synergy.synergy_table`).
+    block_id
+        The matrix shown (a value of ``block``).
+    score
+        ``zip``, ``bliss``, ``hsa`` or ``loewe``.
+    block, conc_row, conc_col
+        Columns of the matrix id and of the row and column concentrations (µM).
+    row_drug, col_drug
+        Drug names for the axis labels.
+    ax
+        Axes to draw into (a new figure when None).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn.
+    """
     c = cells[cells[block] == block_id]
     mat = c.pivot(index=conc_row, columns=conc_col, values=score)
     lim = max(10.0, float(np.nanmax(np.abs(mat.to_numpy()))))

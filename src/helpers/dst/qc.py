@@ -1,4 +1,4 @@
-"""Plate QC and normalisation of DST plates (one long table of wells from :func:`helpers.dst.io.load_plates`).
+"""Plate QC and normalisation of DST plates (one long table of wells from :func:`helpers.dst.contract.load_plates`).
 
 Per well, ``well_flag``:
 - ``saturated``: the reader reported an overflow (``inf``);
@@ -32,7 +32,19 @@ QC_THRESHOLDS = {"z_prime_min": 0.3, "ssmd_min": 3.0, "neg_cv_max": 20.0, "edge_
 
 
 def flag_wells(wells: pd.DataFrame) -> pd.DataFrame:
-    """Add ``well_flag`` (``""``, ``saturated`` or ``no_signal``) to a long table of wells (vectorised per plate)."""
+    """Add ``well_flag`` (``""``, ``saturated`` or ``no_signal``) to a long table of wells (vectorised per plate).
+
+    Parameters
+    ----------
+    wells
+        Long table of wells (:func:`helpers.dst.contract.load_plates`): ``plate_id, role, signal``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``well_flag``: ``saturated`` for a non-finite read, ``no_signal`` below a fraction of the dead-cell
+        level, ``""`` otherwise.
+    """
     w = wells.copy()
     pos = w["role"] == "pos_control"
     fin = np.isfinite(w["signal"])
@@ -125,6 +137,19 @@ def normalise_plates(wells: pd.DataFrame, qc: pd.DataFrame) -> pd.DataFrame:
     """Add ``viability_pct`` and ``inhibition_pct`` (against the plate's control medians) and ``plate_qc_pass``.
 
     Flagged wells keep NaN responses so that no fit uses them.
+
+    Parameters
+    ----------
+    wells
+        Flagged wells (:func:`flag_wells`).
+    qc
+        Plate QC (:func:`plate_qc`): ``neg_reference``, ``pos_median``, ``qc_pass`` per ``plate_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``wells`` with ``viability_pct`` = 100 (signal - positive) / (negative - positive),
+        ``inhibition_pct`` = 100 - viability and ``plate_qc_pass`` (0/1).
     """
     q = qc.set_index("plate_id")
     neg = wells["plate_id"].map(q["neg_reference"])

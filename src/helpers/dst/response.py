@@ -25,7 +25,20 @@ def _clean(score, label):
 
 
 def roc_auc(score, label) -> float:
-    """ROC AUC (Mann-Whitney U / (n_pos n_neg)); NaN when a class is missing."""
+    """ROC AUC (Mann-Whitney U / (n_pos n_neg)); NaN when a class is missing.
+
+    Parameters
+    ----------
+    score
+        Score per subject (higher = more likely positive); non-finite scores are left out with their label.
+    label
+        1 = positive (e.g. primary resistant), 0 = negative, aligned with ``score``.
+
+    Returns
+    -------
+    float
+        Probability that a random positive scores higher than a random negative (ties count half).
+    """
     s, y = _clean(score, label)
     n1, n0 = int(y.sum()), int((1 - y).sum())
     if n1 == 0 or n0 == 0:
@@ -35,7 +48,20 @@ def roc_auc(score, label) -> float:
 
 
 def roc_curve(score, label) -> pd.DataFrame:
-    """False and true positive rates at every threshold (score >= threshold called positive)."""
+    """False and true positive rates at every threshold (score >= threshold called positive).
+
+    Parameters
+    ----------
+    score
+        Score per subject (higher = more likely positive); non-finite scores are left out with their label.
+    label
+        1 = positive (e.g. primary resistant), 0 = negative, aligned with ``score``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``threshold, fpr, tpr``, from the threshold ``inf`` (nothing positive) down to the lowest score.
+    """
     s, y = _clean(score, label)
     thr = np.concatenate([[np.inf], np.unique(s)[::-1]])
     pred = s[None, :] >= thr[:, None]
@@ -46,6 +72,19 @@ def roc_curve(score, label) -> pd.DataFrame:
 
 def bootstrap_auc(score, label, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict[str, float]:
     """ROC AUC with a stratified percentile bootstrap interval (cases and controls resampled separately).
+
+    Parameters
+    ----------
+    score
+        Score per subject (higher = more likely positive); non-finite scores are left out with their label.
+    label
+        1 = positive (e.g. primary resistant), 0 = negative, aligned with ``score``.
+    n_boot
+        Bootstrap resamples.
+    seed
+        Seed of the resampling.
+    level
+        Coverage of the percentile interval.
 
     Returns
     -------
@@ -68,14 +107,42 @@ def bootstrap_auc(score, label, *, n_boot: int = 2000, seed: int = 0, level: flo
 
 
 def youden_cutoff(score, label) -> float:
-    """Threshold maximising sensitivity + specificity - 1 (score >= threshold = positive); ties: the highest."""
+    """Threshold maximising sensitivity + specificity - 1 (score >= threshold = positive); ties: the highest.
+
+    Parameters
+    ----------
+    score
+        Score per subject (higher = more likely positive); non-finite scores are left out with their label.
+    label
+        1 = positive (e.g. primary resistant), 0 = negative, aligned with ``score``.
+
+    Returns
+    -------
+    float
+        The threshold (one of the scores).
+    """
     roc = roc_curve(score, label)
     j = roc["tpr"] - roc["fpr"]
     return float(roc["threshold"].iloc[int(np.argmax(j.to_numpy()))])
 
 
 def diagnostic_table(score, label, cutoff: float) -> dict[str, float]:
-    """Sensitivity, specificity, PPV, NPV and the 2 x 2 counts at ``cutoff`` (score >= cutoff = positive)."""
+    """Sensitivity, specificity, PPV, NPV and the 2 x 2 counts at ``cutoff`` (score >= cutoff = positive).
+
+    Parameters
+    ----------
+    score
+        Score per subject (higher = more likely positive); non-finite scores are left out with their label.
+    label
+        1 = positive (e.g. primary resistant), 0 = negative, aligned with ``score``.
+    cutoff
+        Scores at or above it are called positive.
+
+    Returns
+    -------
+    dict
+        ``cutoff, tp, fp, fn, tn, sensitivity, specificity, ppv, npv`` (NaN where a denominator is 0).
+    """
     s, y = _clean(score, label)
     p = s >= cutoff
     tp, fp = int((p & (y == 1)).sum()), int((p & (y == 0)).sum())

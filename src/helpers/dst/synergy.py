@@ -43,7 +43,20 @@ FIT_ENGINES = ("least_squares", "drc")
 
 
 def drc_ll4(x, b, c, d, e):
-    """drc's LL.4 at concentration x (> 0): c + (d - c) / (1 + exp(b (ln x - ln e)))."""
+    """drc's LL.4 at concentration x (> 0): c + (d - c) / (1 + exp(b (ln x - ln e))).
+
+    Parameters
+    ----------
+    x
+        Concentrations (> 0).
+    b, c, d, e
+        drc's slope, lower and upper asymptote, and ED50 (in the unit of ``x``), broadcast with ``x``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The response at each ``x``.
+    """
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         return c + (d - c) / (1 + np.exp(b * (np.log(x) - np.log(e))))
 
@@ -384,7 +397,17 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
 def block_synergy(scores: dict[str, np.ndarray]) -> pd.DataFrame:
     """Block summaries over the combination cells: mean and maximum of each score, and the ZIP block p-value.
 
-    Returns one row per block (a single matrix gives one row).
+    Parameters
+    ----------
+    scores
+        Score name (``bliss``, ``hsa``, ``loewe``, ``zip``) -> matrices (blocks x rows x columns, or one matrix) whose
+        first row and column are the monotherapies.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per block (a single matrix gives one row): ``<score>_mean``, ``<score>_max`` and ``zip_p`` (the
+        ZIP block p-value).
     """
     out = {}
     stack = {k: (v[None] if v.ndim == 2 else v) for k, v in scores.items() if k in ("bliss", "hsa", "loewe", "zip")}

@@ -27,6 +27,8 @@ class NotebookSpec:
     inputs: tuple[str, ...]
     upstream: tuple[str, ...]
     defaults: dict[str, Any]
+    # Public datasets (registry names) it reads instead of a data folder: it runs only for cohorts that declare them.
+    datasets: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -117,6 +119,7 @@ def discover_notebooks(notebook_dir: Path | None = None) -> dict[str, NotebookSp
             inputs=tuple(meta.get("inputs", [])),
             upstream=tuple(meta.get("upstream", [])),
             defaults=defaults,
+            datasets=tuple(meta.get("datasets", [])),
         )
     for spec in specs.values():
         unknown = [u for u in spec.upstream if u not in specs]

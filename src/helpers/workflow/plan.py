@@ -40,12 +40,23 @@ def lock_digest(root: Path) -> str:
 
 
 def _applicable(cohort: CohortConfig, specs: dict[str, NotebookSpec]) -> dict[str, tuple[bool, str]]:
-    """For each notebook: does it apply to the cohort (listed by it, or the data folder has its inputs), and why."""
+    """For each notebook: does it apply to the cohort (listed by it, or the data folder has its inputs), and why.
+
+    A notebook that reads public datasets (``dream: datasets:``) instead of a data folder applies only to a cohort
+    that declares all of them, never to a data folder (a simulated cohort, a lab's folder).
+    """
     out = {}
     for name, spec in specs.items():
+        lacking = [d for d in spec.datasets if d not in cohort.datasets]
+        if lacking:
+            out[name] = (False, f"reads public dataset(s) {', '.join(lacking)} that the cohort does not declare")
+            continue
         if cohort.notebooks is not None:
             ok = name in cohort.notebooks
             out[name] = (ok, "listed by the cohort" if ok else "not listed by the cohort")
+            continue
+        if spec.datasets:
+            out[name] = (True, "the cohort declares its public datasets")
             continue
         missing = [
             i for i in ("clinical.csv", *spec.inputs) if cohort.data_dir is None or not (cohort.data_dir / i).exists()
