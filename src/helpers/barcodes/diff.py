@@ -34,7 +34,7 @@ from ..errors import DataContractError
 from ..stats import bh_fdr
 from .tables import BASELINE_ARM
 
-__all__ = ["DiffResult", "comparison_units", "differential_abundance", "exact_test", "exact_agreement"]
+__all__ = ["DiffResult", "comparison_units", "differential_abundance", "exact_test", "exact_agreement", "exact_agreement_table"]
 
 
 @dataclass
@@ -258,3 +258,35 @@ def exact_agreement(glm: pd.DataFrame, exact: pd.DataFrame, *, top: int = 50) ->
     return {"n_barcodes": len(m), "spearman_log_fc": float(spearmanr(m["log_fc_glm"], m["log_fc_exact"])[0]),
             "spearman_p_value": float(spearmanr(m["p_value_glm"], m["p_value_exact"])[0]),
             f"top{top}_overlap": len(t1 & t2) / top}  # fmt: skip
+
+
+def exact_agreement_table(counts: pd.DataFrame, units: pd.DataFrame, barcodes: dict[str, pd.DataFrame], *,
+                          control: str, tissue: str | None = None, top: int = 50) -> pd.DataFrame:  # fmt: skip
+    """:func:`exact_agreement` of the GLM results of every treated arm and PDX with edgeR's exact test.
+
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units.
+    barcodes
+        ``treated arm -> per-barcode GLM table`` with ``pdx_id, barcode, log_fc, p_value`` (the ``barcodes`` table of
+        :func:`helpers.barcodes.resistance_calls`).
+    control
+        The control arm.
+    tissue
+        Endpoint tissue when there are several.
+    top
+        Overlap of the ``top`` smallest p-values (of all barcodes when a PDX has fewer).
+
+    Returns
+    -------
+    DataFrame
+        One row per arm and PDX: ``treated_arm, pdx_id``, the Spearman correlations and ``top_overlap``.
+    """
+    rows = []
+    for arm, table in barcodes.items():
+        for pdx, b in table.groupby("pdx_id"):
+            ex = exact_test(counts, units[units["pdx_id"] == pdx], treated=arm, control=control, tissue=tissue,
+                            barcodes=b["barcode"])  # fmt: skip
+            rows.append({"treated_arm": arm, "pdx_id": pdx, **exact_agreement(b, ex, top=min(top, len(b)))})
+    return pd.DataFrame(rows).rename(columns=lambda c: "top_overlap" if c.startswith("top") else c)

@@ -12,7 +12,7 @@ import pandas as pd
 from ..plotting import ARM_COLORS, OKABE_ITO, axes_or_new, legend_from_colors
 
 __all__ = ["plot_read_fates", "plot_rarefaction", "plot_clone_bars", "plot_resistance", "plot_pvalue_qq", "plot_volcano",
-           "plot_ma"]
+           "plot_ma", "plot_clone_shares"]
 
 _FATE_COLORS = {"matched": "#009E73", "rejected_low_quality": "#E69F00", "rejected_no_pattern": "#999999",
                 "rejected_n_in_barcode": "#CC79A7", "rejected_too_short": "#56B4E9",
@@ -155,4 +155,50 @@ def plot_ma(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None, tit
     ax.set_ylabel("log2 fold change, treated / control")
     ax.legend(fontsize=7, frameon=False)
     ax.set_title(title or "MA plot")
+    return ax
+
+
+def plot_clone_shares(counts: pd.DataFrame, units: pd.DataFrame, pdx_id: str, resistant: set[str], *,
+                      arms: dict[str, str], top: int = 25, title: str = "",
+                      ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
+    """Stacked read shares of the top clones of one PDX per mouse (count-table input); resistant clones in vermillion.
+
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts (barcodes x units) and units (``unit, pdx_id, arm, mouse``).
+    pdx_id
+        The PDX shown.
+    resistant
+        Barcodes called resistant.
+    arms
+        ``mouse -> arm`` (for the tick labels).
+    top
+        Clones shown, by their largest share in any mouse.
+    title
+        Axes title.
+    ax
+        Axes to draw on (default: a new figure sized to the mice).
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
+    freq = counts[units.loc[units["pdx_id"] == pdx_id, "unit"]]
+    freq = freq / freq.sum(axis=0)
+    order = units.set_index("unit").loc[freq.columns].sort_values(["arm", "mouse"]).index
+    ax = axes_or_new(ax, figsize=(0.3 * len(order) + 2.5, 3.4))
+    top_bc = freq.max(axis=1).sort_values(ascending=False).index[:top]
+    bottom = np.zeros(len(order))
+    for k, b in enumerate(top_bc):
+        v = freq.loc[b, order].to_numpy() * 100
+        ax.bar(np.arange(len(order)), v, bottom=bottom, width=0.8, edgecolor="white", linewidth=0.3,
+               color=OKABE_ITO[5] if b in resistant else ["#BBBBBB", "#DDDDDD"][k % 2])  # fmt: skip
+        bottom += v
+    ax.set_xticks(np.arange(len(order)))
+    ax.set_xticklabels([f"{u.split('|')[0]} ({arms[u.split('|')[0]]})" for u in order], rotation=90, fontsize=6)
+    ax.set_ylabel("clone share of reads (%)")
+    ax.set_xlabel("mouse (arm)")
+    ax.set_title(title or f"Top {top} clones; vermillion: called resistant")
     return ax

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-__all__ = ["replicate_correlation", "rarefaction", "correlation_matrix"]
+__all__ = ["replicate_correlation", "rarefaction", "correlation_matrix", "rarefaction_curves", "saturation",
+           "detected_per_mouse"]
 
 
 def correlation_matrix(counts: pd.DataFrame, *, method: str = "pearson", log: bool = False) -> pd.DataFrame:
@@ -62,3 +63,60 @@ def rarefaction(counts: pd.Series | np.ndarray, depths) -> np.ndarray:
         absent = np.where(total - x >= n, np.exp(lg), 0.0)
         out[k] = float((1 - absent).sum())
     return out
+
+
+def rarefaction_curves(samples: pd.DataFrame, *, points: int = 25) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Rarefaction curve of every sample over its detected barcodes.
+
+    Parameters
+    ----------
+    samples
+        Long per-sample counts (:func:`helpers.barcodes.sample_counts`: ``sample_key, count, detected``).
+    points
+        Depths per curve, evenly spaced from 0 to the sample's reads.
+
+    Returns
+    -------
+    dict
+        ``sample_key -> (depths, expected distinct barcodes)`` (:func:`rarefaction`).
+    """
+    curves = {}
+    for key, sub in samples[samples["detected"]].groupby("sample_key"):
+        depth = np.linspace(0, sub["count"].sum(), points)
+        curves[key] = (depth, rarefaction(sub["count"].to_numpy(), depth))
+    return curves
+
+
+def saturation(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.Series:
+    """Share of a sample's barcodes first seen in the last step of its rarefaction curve.
+
+    Parameters
+    ----------
+    curves
+        Output of :func:`rarefaction_curves`.
+
+    Returns
+    -------
+    Series
+        Per sample key; near 0 for a library sequenced to saturation.
+    """
+    return pd.Series({k: (y[-1] - y[-2]) / max(y[-1], 1) for k, (_, y) in curves.items()})
+
+
+def detected_per_mouse(samples: pd.DataFrame) -> pd.DataFrame:
+    """Mean number of detected barcodes per mouse, by PDX, arm and timepoint.
+
+    Parameters
+    ----------
+    samples
+        Long per-sample counts (``pdx_id, arm, timepoint, mouse_id, detected``).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by PDX, one column per (arm, timepoint), one decimal.
+    """
+    keys = ["pdx_id", "arm", "timepoint"]
+    det = samples.groupby(keys).agg(detected=("detected", "sum"))
+    det = det.join(samples[samples["detected"]].groupby(keys)["mouse_id"].nunique())
+    return (det["detected"] / det["mouse_id"]).unstack(["arm", "timepoint"]).round(1)

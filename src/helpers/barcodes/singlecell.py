@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from ..errors import DataContractError
 
-__all__ = ["clone_state_table", "shared_clones_with_cells", "state_enrichment", "load_clone_matrix"]
+__all__ = ["clone_state_table", "shared_clones_with_cells", "state_enrichment", "load_clone_matrix", "expanding_clones"]
 
 
 def load_clone_matrix(path, *, clone_key: str = "X_clone", clone_names=None):
@@ -74,3 +74,27 @@ def state_enrichment(table: pd.DataFrame, clones) -> pd.DataFrame:
     out["fraction_all"] = out["cells_all"] / out["cells_all"].sum()
     out["log2_ratio"] = np.log2((out["fraction_selected"] + 1e-3) / (out["fraction_all"] + 1e-3))
     return out.sort_values("cells_all", ascending=False)
+
+
+def expanding_clones(table: pd.DataFrame, *, late: str = "6", min_cells: int = 5, fold: float = 3.0) -> pd.Index:
+    """Clones that expand to a late time point: at least ``min_cells`` cells there and ``fold`` times their earlier cells.
+
+    Parameters
+    ----------
+    table
+        Output of :func:`clone_state_table` with a ``time`` column.
+    late
+        The late time point (as written in the table).
+    min_cells
+        Fewest cells of the clone at the late time point.
+    fold
+        Late cells over the cells at all earlier time points (at least 1).
+
+    Returns
+    -------
+    Index
+        The expanding clones.
+    """
+    size = table.pivot_table(index="clone", columns="time", values="n_cells", aggfunc="sum", fill_value=0)
+    early = size.drop(columns=late, errors="ignore").sum(axis=1)
+    return size.index[(size.get(late, 0) >= min_cells) & (size.get(late, 0) >= fold * early.clip(lower=1))]
