@@ -12,7 +12,9 @@ _EXPORTS = {
     "contract": ["ARMS", "SHEET_COLUMNS", "TIMEPOINTS", "BarcodeDataset", "load_barcode_dataset", "load_sample_sheet"],
     "correct": ["CLUSTER_METHODS", "cluster_barcodes", "collapse_counts", "correct_counts", "neighbour_pairs"],
     "counts": ["correct_by_group", "count_libraries", "detection_thresholds", "sample_counts", "wide_matrix"],
-    "diff": ["DiffResult", "comparison_units", "differential_abundance", "exact_agreement", "exact_agreement_table", "exact_test"],
+    "diff": [
+        "DiffResult", "comparison_units", "differential_abundance", "exact_agreement", "exact_agreement_table", "exact_test"
+    ],
     "diversity": ["diversity_table", "gini", "hill_numbers"],
     "dynamics": ["DOMINANT_THRESHOLD", "dominant_clones", "fold_changes", "frequency_table", "shared_clones"],
     "extract": ["REJECT_REASONS", "ExtractionResult", "extract_barcodes", "iter_fastq_blocks"],

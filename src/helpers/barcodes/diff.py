@@ -34,7 +34,8 @@ from ..errors import DataContractError
 from ..stats import bh_fdr
 from .tables import BASELINE_ARM
 
-__all__ = ["DiffResult", "comparison_units", "differential_abundance", "exact_test", "exact_agreement", "exact_agreement_table"]
+__all__ = ["DiffResult", "comparison_units", "differential_abundance", "exact_test", "exact_agreement",
+           "exact_agreement_table"]
 
 
 @dataclass
@@ -51,6 +52,19 @@ def comparison_units(units: pd.DataFrame, *, treated: str, control: str, tissue:
                      timepoint: str | None = None, pdx: str | None = None,
                      baseline_timepoint: str = "pre_treatment") -> tuple[pd.DataFrame, pd.DataFrame, str]:  # fmt: skip
     """Select the endpoint units of two arms and their baseline units.
+
+    Parameters
+    ----------
+    units
+        Units of collapsed counts (:func:`helpers.barcodes.collapse_replicates`).
+    treated, control
+        The two arms.
+    tissue, timepoint
+        Endpoint tissue and timepoint (needed when there are several).
+    pdx
+        Restrict to one PDX.
+    baseline_timepoint
+        Timepoint of each mouse's own baseline sample.
 
     Returns
     -------
@@ -222,6 +236,19 @@ def exact_test(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str, contr
                timepoint: str | None = None, barcodes=None, normalization: str = "none") -> pd.DataFrame:  # fmt: skip
     """edgeR's classic exact test (``estimateDisp`` then ``exactTest``, via edgepython) at the endpoint.
 
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units.
+    treated, control
+        The two arms.
+    tissue, timepoint
+        Endpoint tissue and timepoint when there are several.
+    barcodes
+        Barcodes to test (default every barcode with reads).
+    normalization
+        ``"none"`` (library sizes) or ``"TMM"``.
+
     Returns
     -------
     DataFrame
@@ -249,7 +276,20 @@ def exact_test(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str, contr
 
 def exact_agreement(glm: pd.DataFrame, exact: pd.DataFrame, *, top: int = 50) -> dict[str, float]:
     """Agreement of two per-barcode tables on their common barcodes: Spearman correlations of log fold changes and of
-    p-values, and the overlap of the ``top`` smallest p-values (share of ``top``)."""
+    p-values, and the overlap of the ``top`` smallest p-values (share of ``top``).
+
+    Parameters
+    ----------
+    glm, exact
+        Per-barcode tables with ``barcode, log_fc, p_value``.
+    top
+        Number of smallest p-values compared.
+
+    Returns
+    -------
+    dict
+        ``n_barcodes``, ``spearman_log_fc``, ``spearman_p_value`` and ``top<top>_overlap``.
+    """
     from scipy.stats import spearmanr
 
     m = glm.merge(exact, on="barcode", suffixes=("_glm", "_exact"))

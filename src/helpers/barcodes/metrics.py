@@ -127,6 +127,13 @@ def gini(counts, *, include_zeros: bool = False) -> np.ndarray:
 def replicate_agreement(counts: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame:
     """PCR-replicate agreement per unit (mouse, tissue, timepoint): Pearson on CPM and bartools' ``sqrt(adj R^2)``.
 
+    Parameters
+    ----------
+    counts
+        Barcodes x libraries.
+    design
+        One row per library (``sample, mouse, tissue, timepoint, pcr_replicate``).
+
     Returns
     -------
     DataFrame

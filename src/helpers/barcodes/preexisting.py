@@ -257,7 +257,8 @@ def calibration_summary(splits: pd.DataFrame, *, alpha: float = 0.05) -> pd.Data
     return out.reset_index()
 
 
-def resistance_by_arm(counts: pd.DataFrame, units: pd.DataFrame, *, arms, control: str, **kwargs) -> dict[str, ResistanceResult]:
+def resistance_by_arm(counts: pd.DataFrame, units: pd.DataFrame, *, arms, control: str,
+                      **kwargs) -> dict[str, ResistanceResult]:  # fmt: skip
     """:func:`resistance_calls` of every treated arm against the control arm.
 
     Parameters

@@ -77,7 +77,7 @@ def state_enrichment(table: pd.DataFrame, clones) -> pd.DataFrame:
 
 
 def expanding_clones(table: pd.DataFrame, *, late: str = "6", min_cells: int = 5, fold: float = 3.0) -> pd.Index:
-    """Clones that expand to a late time point: at least ``min_cells`` cells there and ``fold`` times their earlier cells.
+    """Clones that expand to a late time point: ``min_cells`` cells there and ``fold`` times their earlier cells.
 
     Parameters
     ----------

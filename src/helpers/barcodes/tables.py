@@ -267,7 +267,25 @@ def load_design(path: str | Path, *, samples: list[str] | pd.Index | None = None
 
 
 def control_arm(design: pd.DataFrame, control: str | None = None) -> str:
-    """The control arm: ``control`` if given (it must exist), else the arm flagged ``control``, else ``vehicle``."""
+    """The control arm: ``control`` if given (it must exist), else the arm flagged ``control``, else ``vehicle``.
+
+    Parameters
+    ----------
+    design
+        The design (``arm`` and, optionally, the boolean ``control`` flag).
+    control
+        An explicit control arm.
+
+    Returns
+    -------
+    str
+        The control arm.
+
+    Raises
+    ------
+    DataContractError
+        An unknown explicit arm, several flagged arms, or no flag and no ``vehicle`` arm.
+    """
     arms = set(design["arm"]) - {BASELINE_ARM}
     if control:
         if control not in arms:
@@ -399,6 +417,13 @@ def samples_from_units(counts: pd.DataFrame, units: pd.DataFrame, *, min_count: 
     thresholded by the tool that wrote them). ``sample_key`` is the unit; the baseline unit keeps ``mouse_id`` = its
     ``mouse`` value and ``arm = baseline``.
 
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units (:func:`collapse_replicates`).
+    min_count
+        Reads of a detected barcode.
+
     Returns
     -------
     DataFrame
@@ -421,6 +446,11 @@ def samples_from_units(counts: pd.DataFrame, units: pd.DataFrame, *, min_count: 
 
 def absolute_clone_sizes(counts: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
     """Clone sizes as a share of the tissue's cells: clone frequency x leukemic burden (``burden_pct`` / 100).
+
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units (``burden_pct``).
 
     Returns
     -------

@@ -8,7 +8,8 @@ haemoglobin handling and scrublet doublets (:mod:`.qc`), normalisation / HVG / P
 :mod:`.genesets`), programme scores and per-sample features (:mod:`.scores`), composition tests, pseudobulk DE and
 enrichment (:mod:`.compare`), the cohort's contrasts by response and from diagnosis to relapse (:mod:`.contrasts`),
 summaries of an atlas (:mod:`.summaries`), recovery of known labels (:mod:`.recovery`), figures (:mod:`.plots`).
-The chain from raw counts to the annotated atlas is one call, :func:`build_atlas`, returning an :class:`Atlas`. Command line: ``python -m helpers.scrna --help``.
+The chain from raw counts to the annotated atlas is one call, :func:`build_atlas`, returning an :class:`Atlas`.
+Command line: ``python -m helpers.scrna --help``.
 """
 
 # Names are imported from their submodule on first use (helpers._lazy): importing the package, or running its
