@@ -12,7 +12,8 @@ from helpers import scrna
 
 def _qc():
     summary = pd.DataFrame({"sample_id": ["A", "B"], "cells_before": [10, 20], "removed_low_genes": [1, 2],
-                            "removed_doublet": [0, 3], "cells_after": [9, 15], "ambient_hb_pct": [1.0, 3.0]})  # fmt: skip
+                            "removed_doublet": [0, 3], "cells_after": [9, 15],
+                            "ambient_hb_pct": [1.0, 3.0]})  # fmt: skip
     cells = pd.DataFrame({"pct_hb": [95.0, 1.0, 1.0, 0.0], "total_counts": [100.0, 100.0, 200.0, 100.0],
                           "qc_status": ["hb_dominated", "pass", "pass", "pass"]})  # fmt: skip
     return summary, cells
