@@ -304,7 +304,23 @@ def control_arm(design: pd.DataFrame, control: str | None = None) -> str:
 
 
 def load_count_dataset(data_dir: str | Path) -> CountDataset:
-    """Load ``<data_dir>/barcodes`` (or a ``barcodes`` folder itself) holding one ``counts.*`` and a sample sheet."""
+    """Load ``<data_dir>/barcodes`` (or a ``barcodes`` folder itself) holding one ``counts.*`` and a sample sheet.
+
+    Parameters
+    ----------
+    data_dir
+        Cohort folder, or its ``barcodes`` folder.
+
+    Returns
+    -------
+    CountDataset
+        The folder, the count table (barcodes x samples) and the design.
+
+    Raises
+    ------
+    DataContractError
+        No or several count tables, or a table or design that breaks the contract.
+    """
     root = Path(data_dir)
     if (root / "barcodes").is_dir():
         root = root / "barcodes"
@@ -322,6 +338,18 @@ def design_from_fastq_sheet(sheet: pd.DataFrame, *, tissue: str = "peripheral_bl
     """The design of a FASTQ data folder (its validated ``sample_sheet.csv``): libraries become samples.
 
     Each mouse's own ``pre_treatment`` sample is its baseline; the control arm is ``vehicle``.
+
+    Parameters
+    ----------
+    sheet
+        The validated FASTQ sample sheet (:func:`helpers.barcodes.load_sample_sheet`).
+    tissue
+        Tissue of every library when the sheet has no ``tissue`` column.
+
+    Returns
+    -------
+    DataFrame
+        One row per library: :data:`DESIGN_COLUMNS`, ``pdx_id, patient_id, sample_id, baseline, control, burden_pct``.
     """
     has_pre = set(sheet.loc[sheet["timepoint"] == "pre_treatment", "mouse_id"])
     d = pd.DataFrame({

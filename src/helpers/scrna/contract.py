@@ -37,6 +37,16 @@ SHEET_SCHEMA = pa.DataFrameSchema(
 def read_sample_sheet(path: str | Path) -> pd.DataFrame:
     """Read and validate a scRNA sample sheet; ``path`` values become absolute paths that must exist.
 
+    Parameters
+    ----------
+    path
+        ``scrna/sample_sheet.csv`` of a cohort folder.
+
+    Returns
+    -------
+    DataFrame
+        ``sample_id``, ``path`` (absolute, inside the sheet's folder) and the sheet's other columns.
+
     Raises
     ------
     DataContractError
