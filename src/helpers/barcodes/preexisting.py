@@ -204,6 +204,23 @@ def split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm: str, si
     at most ``fdr`` of the splits. The PDX-level p of a split is its exact permutation p among all splits of the
     same sizes (the same null as :func:`resistance_calls`).
 
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units.
+    arm
+        The arm whose mice are split (the control arm).
+    sizes
+        ``(pseudo-treated, pseudo-control)`` mice of each split type; sizes the arm cannot fill are skipped.
+    tissue, timepoint
+        Endpoint tissue and timepoint when there are several.
+    pdx
+        Restrict to one PDX.
+    fdr, min_mice, max_perm
+        As in :func:`resistance_calls`.
+    **kwargs
+        Passed to :func:`helpers.barcodes.differential_abundance`.
+
     Returns
     -------
     DataFrame
@@ -241,7 +258,20 @@ def split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm: str, si
 def calibration_summary(splits: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """Per split type: splits, splits with any clone call and their share, calls in all, the same for the GLM alone
     (without the permutation bound), PDX-level permutation p and Simes p below ``alpha``, the smallest attainable
-    PDX-level p."""
+    PDX-level p.
+
+    Parameters
+    ----------
+    splits
+        Output of :func:`split_calibration` (or :func:`control_split_calibration`).
+    alpha
+        Level of the PDX-level p-values.
+
+    Returns
+    -------
+    DataFrame
+        One row per split type.
+    """
     g = splits.groupby("split_type", sort=False)
     out = pd.DataFrame({
         "splits": g.size(),

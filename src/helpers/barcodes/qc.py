@@ -15,6 +15,20 @@ def correlation_matrix(counts: pd.DataFrame, *, method: str = "pearson", log: bo
 
     Counts are scaled to counts per million; with ``log`` they are also ``log1p``-transformed, which weighs rare
     clones (and their sampling noise) as much as dominant ones (barcodetrackR correlates raw or log values).
+
+    Parameters
+    ----------
+    counts
+        Barcode x sample counts.
+    method
+        ``"pearson"``, ``"spearman"`` or ``"kendall"``.
+    log
+        Correlate ``log1p`` of counts per million.
+
+    Returns
+    -------
+    DataFrame
+        Samples x samples.
     """
     x = (counts.astype(float) / counts.sum(axis=0).replace(0, np.nan) * 1e6).fillna(0.0)
     if log:
@@ -26,7 +40,19 @@ def replicate_correlation(corrected: pd.DataFrame, sheet: pd.DataFrame, *, metho
                           log: bool = False) -> pd.DataFrame:  # fmt: skip
     """Correlation between the PCR replicates of every sample (mouse x timepoint) on counts per million.
 
-    Returns one row per sample with ``mouse_id, timepoint, n_replicates, correlation`` (mean over replicate pairs).
+    Parameters
+    ----------
+    corrected
+        Long corrected counts ``library_id, barcode, count``.
+    sheet
+        The sample sheet (``library_id, mouse_id, timepoint``).
+    method, log
+        As in :func:`correlation_matrix`.
+
+    Returns
+    -------
+    DataFrame
+        One row per sample: ``mouse_id, timepoint, n_replicates, correlation`` (mean over replicate pairs).
     """
     meta = sheet.set_index("library_id")
     rows = []
@@ -47,6 +73,18 @@ def rarefaction(counts: pd.Series | np.ndarray, depths) -> np.ndarray:
 
     ``E[S(n)] = sum_i 1 - C(N - N_i, n) / C(N, n)``; a curve that flattens means the library was sequenced to
     saturation.
+
+    Parameters
+    ----------
+    counts
+        Reads per barcode of one sample.
+    depths
+        Subsample sizes (reads).
+
+    Returns
+    -------
+    ndarray
+        Expected distinct barcodes at each depth.
     """
     x = np.asarray(counts, dtype=float)
     x = x[x > 0]
