@@ -44,6 +44,11 @@ def load_larry() -> ad.AnnData:
     ``obsm['X_clone']`` (binary cells x clones) is the bridge to barcoding: cells sharing a clone share a lentiviral
     barcode. Adds ``obs['clone_id']`` (the cell's clone, -1 when none) and ``obs['clone_size']`` (cells in that clone).
 
+    Returns
+    -------
+    AnnData
+        The LARRY cells with ``obsm['X_clone']``, ``obs['clone_id']`` and ``obs['clone_size']``.
+
     Raises
     ------
     DataContractError
