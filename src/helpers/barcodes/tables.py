@@ -370,6 +370,22 @@ def design_from_bartools(sample_table: str | Path, *, tissue: str = "bone_marrow
     Rows of ``Group == baseline_group`` become the shared baseline (arm ``baseline``); every other group is a mouse
     (bartools' ``<mouse>_<Treatment>`` group names) whose arm is its treatment in lower case and whose baseline is
     ``baseline_group``.
+
+    Parameters
+    ----------
+    sample_table
+        The bartools sample table (CSV or TSV).
+    tissue, timepoint
+        Tissue and timepoint of every endpoint sample.
+    baseline_group
+        The ``Group`` of the shared baseline.
+    control
+        The control arm.
+
+    Returns
+    -------
+    DataFrame
+        The design (:data:`DESIGN_COLUMNS`, ``baseline``, ``control``).
     """
     path = Path(sample_table)
     if not path.is_file():
