@@ -198,6 +198,16 @@ def encode_2bit(codes: np.ndarray) -> np.ndarray:
 
     Bases fill the words from the most significant bits, 32 per word, the last word padded with zeros; four bases
     are first packed into each byte and the bytes read as big-endian words, which avoids a loop over positions.
+
+    Parameters
+    ----------
+    codes
+        (n, L) integer base codes 0-3.
+
+    Returns
+    -------
+    ndarray
+        (n, ceil(L/32)) ``uint64`` words.
     """
     n, length = codes.shape
     k = max(1, -(-length // 32))
