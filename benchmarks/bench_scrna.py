@@ -39,7 +39,7 @@ adata = load_cohort_scrna(data)
 t_load = time.perf_counter() - t0
 if variant.startswith("dream"):
     from helpers.scrna import build_atlas
-    kept, _, _ = build_atlas(adata, seed=0, knn="pynndescent" if variant.endswith("pynndescent") else "sklearn")
+    kept = build_atlas(adata, seed=0, knn="pynndescent" if variant.endswith("pynndescent") else "sklearn").adata
     n = kept.n_obs
 else:
     import scanpy as sc

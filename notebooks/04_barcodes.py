@@ -52,17 +52,14 @@ calibration = True  # split the control mice into pseudo-arms (or, for a simulat
 larry_dataset = "larry_clonal_subset"  # public clone-aware scRNA for the single-cell bridge ("" to skip)
 
 # %%
-import tempfile
-import warnings
-
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 import helpers.barcodes as bc
 from helpers.barcodes.metrics import gini as gini_coefficient
 from helpers.barcodes.plots import (
     plot_clone_bars,
+    plot_clone_shares,
     plot_ma,
     plot_pvalue_qq,
     plot_rarefaction,
@@ -70,26 +67,35 @@ from helpers.barcodes.plots import (
     plot_volcano,
 )  # fmt: skip
 from helpers.io import write_table
-from helpers.paths import output_folders, resolve
-from helpers.plotting import ARM_COLORS, OKABE_ITO, save_figure, set_style
+from helpers.notebook import notebook_setup
+from helpers.paths import resolve
+from helpers.plotting import ARM_COLORS
 
-warnings.filterwarnings("ignore")
-set_style()
-pd.set_option("display.width", 160)
-pd.set_option("display.max_columns", 20)
-out, figs = output_folders(output_dir, figures_dir)
+nb = notebook_setup("04_barcodes", output_dir=output_dir, figures_dir=figures_dir,
+                    display={"display.width": 160, "display.max_columns": 20, "display.precision": 6})
+out = nb.out
 data = resolve(data_dir)
-count_mode = any((data / "barcodes" / n).is_file() for n in bc.COUNT_FILE_NAMES)
+
+# %% [markdown]
+# ## The processing chain, in one call
+# `bc.process_barcodes` reads the barcoding folder (FASTQ libraries with their sample sheet and library pattern, or a
+# count table with its design sheet, both validated against the data contract), and for FASTQ input extracts the
+# barcodes from the reads, error-corrects them per PDX and calls detection per sample; then it merges the PCR
+# replicates of every mouse. The next sections show what each step found.
+
+# %%
+chain = bc.process_barcodes(data, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches,
+                            cluster_method=cluster_method, cluster_distance=cluster_distance,
+                            cluster_ratio=cluster_ratio, cluster_metric=cluster_metric, collapse=collapse)  # fmt: skip
+count_mode = chain.kind == "counts"
+design, samples, counts, units = chain.design, chain.samples, chain.counts, chain.units
 if count_mode:
-    cds = bc.load_count_dataset(data)
-    counts_lib, design = cds.counts, cds.design
-    print(f"count table: {counts_lib.shape[0]} barcodes x {counts_lib.shape[1]} libraries")
+    print(f"count table: {chain.library_counts.shape[0]} barcodes x {chain.library_counts.shape[1]} libraries")
 else:
-    ds = bc.load_barcode_dataset(data)
-    sheet = ds.sheet
-    print(f"library pattern ({ds.pattern.kind}): {ds.pattern} ({ds.pattern.barcode_length} wobble positions)")
+    sheet = chain.dataset.sheet
+    print(f"library pattern ({chain.dataset.pattern.kind}): {chain.dataset.pattern} "
+          f"({chain.dataset.pattern.barcode_length} wobble positions)")
     print(f"{sheet['pdx_id'].nunique()} PDX, {sheet['mouse_id'].nunique()} mice, {len(sheet)} PCR libraries")
-    design = bc.design_from_fastq_sheet(sheet)
 design.groupby(["arm", "tissue", "timepoint"]).agg(mice=("mouse", "nunique"), libraries=("sample", "size"))
 
 # %% [markdown]
@@ -101,15 +107,16 @@ design.groupby(["arm", "tissue", "timepoint"]).agg(mice=("mouse", "nunique"), li
 
 # %%
 if not count_mode:
-    raw, lib_qc = bc.count_libraries(ds, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches)
+    lib_qc = chain.library_qc
     write_table(lib_qc, out / "library_qc.csv")
-    write_table(raw, out / "counts_uncorrected.csv")
+    write_table(chain.uncorrected, out / "counts_uncorrected.csv")
     fate_cols = ["reads", "matched", "rejected_low_quality", "rejected_no_pattern", "rejected_n_in_barcode"]
     print("reads by fate, summed over libraries:")
     print(lib_qc[fate_cols].sum().to_string())
     print(f"match rate: median {lib_qc['match_rate'].median():.3f} (range {lib_qc['match_rate'].min():.3f}"
           f"-{lib_qc['match_rate'].max():.3f})")
-    _ = save_figure(plot_read_fates(lib_qc).figure, figs / "read_fates")
+    nb.save(plot_read_fates(lib_qc), "read_fates", section="Extraction: reads to barcodes",
+            caption="Share of reads matched or rejected, by reason, per library")
 
 # %% [markdown]
 # ## Error correction (FASTQ input)
@@ -120,15 +127,8 @@ if not count_mode:
 
 # %%
 if not count_mode:
-    corrected = bc.correct_by_group(raw, sheet, method=cluster_method, distance=cluster_distance,
-                                    ratio=cluster_ratio, metric=cluster_metric)
-    write_table(corrected, out / "counts_corrected.csv")
-    before = raw.assign(pdx_id=raw["library_id"].map(sheet.set_index("library_id")["pdx_id"])).groupby("pdx_id")[
-        "barcode"].nunique()
-    after = corrected.groupby("pdx_id")["barcode"].nunique()
-    counts_lib = bc.wide_matrix(corrected, columns="library_id").reindex(columns=sheet["library_id"], fill_value=0)
-    counts_lib.columns.name = "sample"
-    print(pd.DataFrame({"distinct_before": before, "distinct_after": after}).to_string())
+    write_table(chain.corrected, out / "counts_corrected.csv")
+    print(chain.distinct.to_string())
 
 # %% [markdown]
 # ## Saturation and detection (FASTQ input)
@@ -138,20 +138,15 @@ if not count_mode:
 
 # %%
 if not count_mode:
-    samples = bc.sample_counts(corrected, sheet)
     write_table(samples, out / "sample_counts.csv")
-    det = samples.groupby(["pdx_id", "arm", "timepoint"]).agg(detected=("detected", "sum"))
-    det = det.join(samples[samples["detected"]].groupby(["pdx_id", "arm", "timepoint"])["mouse_id"].nunique())
-    print((det["detected"] / det["mouse_id"]).unstack(["arm", "timepoint"]).round(1).to_string())
-    curves = {}
-    for key, sub in samples[samples["detected"]].groupby("sample_key"):
-        depth = np.linspace(0, sub["count"].sum(), 25)
-        curves[key] = (depth, bc.rarefaction(sub["count"].to_numpy(), depth))
+    print(bc.detected_per_mouse(samples).to_string())
+    curves = bc.rarefaction_curves(samples)
     arm_of = samples.drop_duplicates("sample_key").set_index("sample_key")["arm"]
-    _ = save_figure(plot_rarefaction(curves, colors={k: ARM_COLORS[arm_of[k]] for k in curves}).figure,
-                    figs / "rarefaction")
-    sat = pd.Series({k: (y[-1] - y[-2]) / max(y[-1], 1) for k, (x, y) in curves.items()})
-    print(f"new barcodes in the last 4 % of reads: median {100 * sat.median():.2f} % of the sample's barcodes")
+    nb.save(plot_rarefaction(curves, colors={k: ARM_COLORS[arm_of[k]] for k in curves}), "rarefaction",
+            section="Saturation and detection", caption="Expected distinct barcodes against subsampled reads, per "
+            "sample, coloured by arm")  # fmt: skip
+    print(f"new barcodes in the last 4 % of reads: median {100 * bc.saturation(curves).median():.2f} % of the "
+          "sample's barcodes")
 
 # %% [markdown]
 # ## From libraries to mice
@@ -162,10 +157,9 @@ if not count_mode:
 # %%
 ctrl = bc.control_arm(design, control or None)
 arms_tested = list(treated_arms) or sorted(set(design["arm"]) - {ctrl, bc.BASELINE_ARM})
-counts, units = bc.collapse_replicates(counts_lib, design, method=collapse)
 write_table(counts.reset_index(), out / "counts_per_mouse.csv")
 write_table(units, out / "units.csv")
-rep = bc.replicate_agreement(counts_lib, design)
+rep = bc.replicate_agreement(chain.library_counts, design)
 write_table(rep, out / "replicate_correlation.csv")
 print(f"control arm: {ctrl}; tested: {', '.join(arms_tested)}")
 print(f"PCR replicate agreement: Pearson (CPM) median {rep['pearson_cpm'].median():.3f}, min "
@@ -194,8 +188,6 @@ div.groupby(["arm", "timepoint"])[["richness", "shannon", "simpson", "hill_1", "
 # Dominant clones (over 2 % of a sample) per arm and timepoint.
 
 # %%
-if count_mode:
-    samples = bc.samples_from_units(counts, units)
 dom = bc.dominant_clones(samples)
 write_table(dom, out / "dominant_clones.csv")
 dom.groupby(["arm", "timepoint"])[["n_dominant", "dominant_share"]].mean().round(2)
@@ -219,14 +211,11 @@ dom.groupby(["arm", "timepoint"])[["n_dominant", "dominant_share"]].mean().round
 # expanding clones is compared with its permutation distribution. `p_simes` combines the clone p-values instead.
 
 # %%
-calls, tables = {}, []
-for arm in arms_tested:
-    res = bc.resistance_calls(counts, units, treated=arm, control=ctrl, tissue=tissue or None, fdr=fdr,
-                              max_perm=n_perm, seed=seed)  # fmt: skip
-    calls[arm] = res
+calls = bc.resistance_by_arm(counts, units, arms=arms_tested, control=ctrl, tissue=tissue or None, fdr=fdr,
+                             max_perm=n_perm, seed=seed)  # fmt: skip
+for arm, res in calls.items():
     write_table(res.barcodes, out / f"resistance_barcodes_{arm}.csv")
-    tables.append(res.pdx)
-res_pdx = pd.concat(tables, ignore_index=True)
+res_pdx = pd.concat([res.pdx for res in calls.values()], ignore_index=True)
 write_table(res_pdx, out / "resistance_pdx.csv")
 res_pdx[["pdx_id", "treated_arm", "n_barcodes", "n_treated", "n_vehicle", "n_resistant", "n_resistant_glm_only",
          "p_value", "min_attainable_p", "p_simes"]].round(4)
@@ -238,7 +227,8 @@ for arm, res in calls.items():
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.2))
     plot_volcano(b, called=called_bc, ax=axes[0], title=f"{arm} vs {ctrl}")
     plot_ma(b, called=called_bc, ax=axes[1], title=f"{arm} vs {ctrl}")
-    _ = save_figure(fig, figs / f"volcano_ma_{arm}")
+    nb.save(fig, f"volcano_ma_{arm}", section="Is resistance pre-existing and heritable?",
+            caption=f"Volcano and MA plots of {arm} against {ctrl}; called resistant clones highlighted")
     top = b[b["resistant"]].head(10)
     if len(top):
         print(f"{arm}: clones called resistant (first 10 of {int(b['resistant'].sum())}):")
@@ -260,13 +250,8 @@ for arm, res in calls.items():
 # test ignores each mouse's baseline, so it agrees less by construction.
 
 # %%
-agree = []
-for arm, res in calls.items():
-    for pdx, b in res.barcodes.groupby("pdx_id"):
-        ex = bc.exact_test(counts, units[units["pdx_id"] == pdx], treated=arm, control=ctrl, tissue=tissue or None,
-                           barcodes=b["barcode"])  # fmt: skip
-        agree.append({"treated_arm": arm, "pdx_id": pdx, **bc.exact_agreement(b, ex, top=min(50, len(b)))})
-agree = pd.DataFrame(agree).rename(columns=lambda c: "top_overlap" if c.startswith("top") else c)
+agree = bc.exact_agreement_table(counts, units, {arm: res.barcodes for arm, res in calls.items()}, control=ctrl,
+                                 tissue=tissue or None)  # fmt: skip
 write_table(agree, out / "edger_exact_agreement.csv")
 agree.round(3)
 
@@ -275,57 +260,40 @@ agree.round(3)
 # The control mice are split into two pseudo-arms in every possible way (3 vs 3, 2 vs 4 and 4 vs 2 for six mice); the
 # pseudo-arms differ by nothing but chance, so every call is false. A calibrated test calls clones in at most the
 # nominal share of splits (1 in 20 at q 0.05) and gives a PDX-level p below 0.05 no more often than nominal. A cohort
-# with too few control mice for such splits is, when simulated, re-simulated without resistant clones instead.
+# with too few control mice for such splits is, when simulated, re-simulated without resistant clones instead (next
+# section).
 
 # %%
-calib = None
-if calibration:
-    ctrl_mice = units[(units["arm"] == ctrl)].groupby("pdx_id")["mouse"].nunique()
-    rows = []
-    for pdx, n in ctrl_mice.items():
-        if n < 4:
-            continue
-        sizes = list(dict.fromkeys((k, n - k) for k in (n // 2, 2, n - 2) if k >= 2 and n - k >= 2))
-        sp = bc.split_calibration(counts, units[units["pdx_id"].isin([pdx])], arm=ctrl, sizes=sizes,
-                                  tissue=tissue or None, fdr=fdr)  # fmt: skip
-        rows.append(sp.assign(pdx_id=pdx))
-    if rows:
-        splits = pd.concat(rows, ignore_index=True)
-        write_table(splits, out / "calibration_splits.csv")
-        calib = bc.calibration_summary(splits, alpha=0.05)
-        write_table(calib, out / "calibration_summary.csv")
-        print(calib.round(3).to_string(index=False))
-
-# %%
-if calibration and calib is None and (data / "COHORT").is_file() and not count_mode:
-    from helpers.simulate import simulate_patients
-    from helpers.simulate.barcodes import simulate_barcodes
-
-    cfg = dict(line.split(": ", 1) for line in (data / "COHORT").read_text().splitlines()[1:] if ": " in line)
-    with tempfile.TemporaryDirectory() as tmp:
-        tables0 = simulate_patients(int(cfg.get("patients", 120)), seed=int(cfg.get("seed", seed)))
-        simulate_barcodes(tables0, tmp, scale=cfg.get("scale", "ci"), seed=int(cfg.get("seed", seed)),
-                          plant_resistance=False)
-        ds0 = bc.load_barcode_dataset(tmp)
-        raw0, _ = bc.count_libraries(ds0, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches)
-    cor0 = bc.correct_by_group(raw0, ds0.sheet, method=cluster_method, distance=cluster_distance,
-                               ratio=cluster_ratio, metric=cluster_metric)  # fmt: skip
-    c0 = bc.wide_matrix(cor0, columns="library_id").reindex(columns=ds0.sheet["library_id"], fill_value=0)
-    counts0, units0 = bc.collapse_replicates(c0, bc.design_from_fastq_sheet(ds0.sheet), method=collapse)
-    res0 = bc.resistance_calls(counts0, units0, treated="aza_ven", control="vehicle", fdr=fdr, max_perm=n_perm,
-                               seed=seed)  # fmt: skip
-    calib = pd.DataFrame({
-        "scenario": ["same PDX re-simulated, no resistant clone"], "pdx": [len(res0.pdx)],
-        "barcodes_tested": [len(res0.barcodes)], "false_calls": [int(res0.barcodes["resistant"].sum())],
-        "false_calls_glm_only": [int(res0.pdx["n_resistant_glm_only"].sum())],
-        "share_p_expansion_below_0.05": [float((res0.barcodes["p_expansion"] < 0.05).mean())],
-        "pdx_p_below_0.05": [int((res0.pdx["p_value"] < 0.05).sum())],
-        "pdx_simes_below_0.05": [int((res0.pdx["p_simes"] < 0.05).sum())],
-    })  # fmt: skip
-    write_table(calib, out / "calibration_no_resistance.csv")
+splits = bc.control_split_calibration(counts, units, arm=ctrl, tissue=tissue or None, fdr=fdr) if calibration else None
+calib = None if splits is None else bc.calibration_summary(splits, alpha=0.05)
+if splits is not None:
+    write_table(splits, out / "calibration_splits.csv")
+    write_table(calib, out / "calibration_summary.csv")
     print(calib.round(3).to_string(index=False))
-    _ = save_figure(plot_pvalue_qq({"one-sided expansion p": res0.barcodes["p_expansion"]}).figure,
-                    figs / "calibration_qq")
+
+# %% [markdown]
+# ## Validation against the simulator's planted truth (simulated cohorts only)
+# When the control arm is too small to split and the cohort is simulated, its planted truth gives another negative
+# control: the same PDX re-simulated without any resistant clone (through `helpers.simulate.truth`, the one reader of
+# the simulator in the notebooks), taken through the same chain and calls; every call there is false. A lab's data
+# folder skips this section. Recovery of the clones the simulators plant (precision and recall against their truth
+# tables) is checked by the test suite (`tests/test_barcodes_sim.py`, `tests/test_barcodes_counts.py`).
+
+# %%
+from helpers.simulate import truth  # noqa: E402  (validation only: the analysis above never reads the simulator)
+
+null = None
+if calibration and calib is None and not count_mode:
+    null = truth.barcode_null_calibration(
+        data, fdr=fdr, max_perm=n_perm, seed=seed, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches,
+        cluster_method=cluster_method, cluster_distance=cluster_distance, cluster_ratio=cluster_ratio,
+        cluster_metric=cluster_metric, collapse=collapse)  # fmt: skip
+if null is not None:
+    write_table(null.summary, out / "calibration_no_resistance.csv")
+    print(null.summary.round(3).to_string(index=False))
+    nb.save(plot_pvalue_qq({"one-sided expansion p": null.p_expansion}), "calibration_qq",
+            section="Validation against the simulator's planted truth",
+            caption="One-sided expansion p-values of the PDX re-simulated without resistant clones against uniform")
 
 # %% [markdown]
 # **What this design allows to conclude.** A clone is called only when it is more abundant in treated than in control
@@ -345,35 +313,17 @@ first = sorted(units["pdx_id"].unique())[0]
 farm = feature_arm or ("aza_ven" if "aza_ven" in arms_tested else arms_tested[0])
 called_all = set(calls[farm].barcodes.loc[calls[farm].barcodes["resistant"], "barcode"])
 arms_of = units.drop_duplicates("mouse").set_index("mouse")["arm"].to_dict()
-if not count_mode:
+if count_mode:
+    ax = plot_clone_shares(counts, units, first, called_all, arms=arms_of,
+                           title=f"Top 25 clones; vermillion: called resistant under {farm}")  # fmt: skip
+else:
     freq = bc.frequency_table(samples, first)
     freq = freq.loc[:, [c for c in freq.columns if c[1] in ("pre_treatment", "post_treatment")]]
-    _ = save_figure(plot_clone_bars(freq, called_all, arms=arms_of, title=f"{first}: top clones (coloured: called "
-                                    "resistant)").figure, figs / f"clones_{first}")  # fmt: skip
-else:
-    freq = counts[units.loc[units["pdx_id"] == first, "unit"]]
-    freq = freq / freq.sum(axis=0)
-    order = units.set_index("unit").loc[freq.columns].sort_values(["arm", "mouse"]).index
-    fig, ax = plt.subplots(figsize=(0.3 * len(order) + 2.5, 3.4))
-    top = freq.max(axis=1).sort_values(ascending=False).index[:25]
-    bottom = np.zeros(len(order))
-    for k, b in enumerate(top):
-        v = freq.loc[b, order].to_numpy() * 100
-        ax.bar(np.arange(len(order)), v, bottom=bottom, width=0.8, edgecolor="white", linewidth=0.3,
-               color=OKABE_ITO[5] if b in called_all else ["#BBBBBB", "#DDDDDD"][k % 2])
-        bottom += v
-    ax.set_xticks(np.arange(len(order)))
-    ax.set_xticklabels([f"{u.split('|')[0]} ({arms_of[u.split('|')[0]]})" for u in order], rotation=90, fontsize=6)
-    ax.set_ylabel("clone share of reads (%)")
-    ax.set_xlabel("mouse (arm)")
-    ax.set_title(f"Top 25 clones; vermillion: called resistant under {farm}")
-    _ = save_figure(fig, figs / f"clones_{first}")
+    ax = plot_clone_bars(freq, called_all, arms=arms_of, title=f"{first}: top clones (coloured: called resistant)")
+_ = nb.save(ax, f"clones_{first}", section="What this design allows to conclude",
+            caption=f"Clone shares of {first} per mouse; clones called resistant under {farm} coloured")
 
 # %% [markdown]
-# Recovery of the clones the simulators plant (precision and recall against their truth tables) is checked by the
-# test suite (`tests/test_barcodes_sim.py`, `tests/test_barcodes_counts.py`), never here: analyses do not read the
-# planted truth.
-#
 # ## Bridge to single cells
 # When cells are profiled with their clone barcodes (LARRY-style lineage tracing, or barcode reads captured in 10x
 # libraries), clones called here can be looked up among the cells. With the public LARRY subset (Weinreb et al.
@@ -386,9 +336,7 @@ if larry_dataset:
 
     adata, names = bc.load_clone_matrix(dataset_path(larry_dataset, "test_adata_preprocessed.h5ad"))
     table = bc.clone_state_table(adata, names)
-    size = table.pivot_table(index="clone", columns="time", values="n_cells", aggfunc="sum", fill_value=0)
-    early = size.drop(columns="6", errors="ignore").sum(axis=1)
-    expanding = size.index[(size.get("6", 0) >= 5) & (size.get("6", 0) >= 3 * early.clip(lower=1))]
+    expanding = bc.expanding_clones(table, late="6", min_cells=5, fold=3)
     print(f"{len(names)} clones, {adata.n_obs} cells; {len(expanding)} clones expand to day 6")
     enr = bc.state_enrichment(table, expanding)
     write_table(enr.reset_index(), out / "singlecell_bridge_states.csv")
@@ -407,4 +355,5 @@ features = bc.pdx_features(samples, calls[farm], src_sheet, pre=pre_tp, post=pos
                            control_arm=ctrl)  # fmt: skip
 write_table(features, out / "features.csv")
 write_table(bc.FEATURE_DICTIONARY, out / "features_dictionary.csv")
+nb.write_figure_index()
 features.set_index("pdx_id").drop(columns=["sample_id", "patient_id", "timepoint"]).round(3).T

@@ -17,7 +17,7 @@ from helpers.dst.contract import read_plate_map
 from helpers.dst.fit import fit_curves
 from helpers.dst.synergy import synergy_table
 from helpers.errors import DataContractError
-from helpers.scrna.load import read_sample_sheet as load_scrna_sheet
+from helpers.scrna.contract import read_sample_sheet as load_scrna_sheet
 from helpers.simulate import simulate_patients
 from helpers.workflow import load_cohort
 

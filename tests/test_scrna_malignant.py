@@ -14,8 +14,8 @@ import scipy.sparse as sp
 from helpers.errors import DataContractError
 from helpers.scrna import linclass7_score, load_larry, read_h5ad_counts, read_sample_sheet, write_atlas
 from helpers.scrna.cnv import choose_reference, gene_positions, infer_cnv_patient
+from helpers.scrna.contract import load_samples_10x
 from helpers.scrna.genesets import linclass7_weights
-from helpers.scrna.load import load_samples_10x
 from helpers.scrna.malignant import call_malignant
 
 # Measured: 0.988 of the held-out cells of the infercnvpy example (142 / 142 malignant, 23 / 25 normal) called right.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,15 +36,29 @@ MALIGNANT_ACC_PATIENT_FLOOR = 0.65
 @pytest.fixture(scope="module")
 def atlas(public_data, ci_cohort):
     adata = load_cohort_scrna(ci_cohort)
-    kept, summary, cells = build_atlas(adata, seed=1)
+    result = build_atlas(adata, seed=1)
     truth = pd.read_csv(ci_cohort / "truth" / "scrna_cells.csv.gz")
     truth.index = truth["sample_id"] + "_" + truth["barcode"]
-    return kept, summary, cells, truth
+    return result.adata, result.qc_summary, result.qc_cells, truth, result
+
+
+@pytest.mark.slow
+def test_build_atlas_returns_every_step_in_one_frozen_result(atlas):
+    kept, summary, cells, _, result = atlas
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.knn = "other"
+    assert result.n_hvg == int(kept.var["highly_variable"].sum()) == int(result.hvg.sum()) > 0
+    assert result.representation == "X_pca_harmony" and result.representation in kept.obsm  # several patients
+    assert result.knn == "sklearn"  # exact below 20,000 cells
+    assert result.n_clusters == kept.obs["leiden"].nunique() >= 2
+    assert int(summary["cells_after"].sum()) == kept.n_obs and len(cells) == int(summary["cells_before"].sum())
+    assert set(result.malignant_by_patient.index) == set(kept.obs["patient_id"])
+    assert "expression_rule" in result.malignant_by_patient.attrs
 
 
 @pytest.mark.slow
 def test_annotation_recovers_planted_labels(atlas):
-    kept, _, _, truth = atlas
+    kept, _, _, truth, _ = atlas
     t = truth.loc[kept.obs_names]
     ari, _ = evaluate_annotation(kept.obs["cell_type"], t.loc[t["doublet"] == 0, "cell_type"])
     assert ari >= ARI_FLOOR
@@ -57,7 +73,7 @@ def test_annotation_recovers_planted_labels(atlas):
 
 @pytest.mark.slow
 def test_malignant_call_recovers_planted_truth(atlas):
-    kept, _, _, truth = atlas
+    kept, _, _, truth, _ = atlas
     t = truth.loc[kept.obs_names]
     t = t[t["doublet"] == 0]
     call = kept.obs.loc[t.index, "malignant_call"].astype(str)
@@ -72,7 +88,7 @@ def test_malignant_call_recovers_planted_truth(atlas):
 @pytest.mark.slow
 def test_copy_number_negative_patients_fall_back_to_expression(atlas, ci_cohort):
     kept = atlas[0]
-    table = kept.uns["malignant_by_patient"]
+    table = atlas[4].malignant_by_patient
     planted = pd.read_csv(ci_cohort / "truth" / "scrna_samples.csv", keep_default_na=False)
     events = planted.groupby("patient_id")["cnv_events"].first().reindex(table.index)
     negative = events == ""
@@ -93,7 +109,7 @@ def test_copy_number_negative_patients_fall_back_to_expression(atlas, ci_cohort)
 
 @pytest.mark.slow
 def test_qc_removes_damaged_cells_and_some_doublets(atlas):
-    kept, summary, cells, truth = atlas
+    kept, summary, cells, truth, _ = atlas
     t = truth.loc[cells.index]
     removed = cells["qc_status"] != "pass"
     assert removed[t["damaged"] == 1].mean() > 0.95  # damaged, mito-rich cells go

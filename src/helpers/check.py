@@ -75,7 +75,7 @@ def _check_cytometry(d: Path, problems: list) -> None:
 
 
 def _check_scrna(d: Path, problems: list) -> None:
-    from .scrna.load import read_sample_sheet
+    from .scrna.contract import read_sample_sheet
 
     _attempt(problems, read_sample_sheet, d / "sample_sheet.csv", where=d / "sample_sheet.csv")
 

@@ -48,6 +48,21 @@ class BarcodeDataset:
 def load_sample_sheet(path: str | Path, *, check_files: bool = True, problems: list | None = None) -> pd.DataFrame:
     """Read and validate ``sample_sheet.csv``.
 
+    Parameters
+    ----------
+    path
+        The sheet.
+    check_files
+        Also check that every FASTQ file exists and holds reads.
+    problems
+        When given, plausibility problems of the FASTQ files are appended to it instead of raised
+        (``python -m helpers check`` lists them all).
+
+    Returns
+    -------
+    DataFrame
+        The sheet, ``pcr_replicate`` as integers.
+
     Raises
     ------
     DataContractError
@@ -104,7 +119,23 @@ def load_sample_sheet(path: str | Path, *, check_files: bool = True, problems: l
 
 
 def load_barcode_dataset(data_dir: str | Path) -> BarcodeDataset:
-    """Load ``<data_dir>/barcodes`` (or a ``barcodes`` folder itself): sample sheet and library pattern."""
+    """Load ``<data_dir>/barcodes`` (or a ``barcodes`` folder itself): sample sheet and library pattern.
+
+    Parameters
+    ----------
+    data_dir
+        Cohort folder, or its ``barcodes`` folder.
+
+    Returns
+    -------
+    BarcodeDataset
+        The folder, its validated sheet and its read pattern.
+
+    Raises
+    ------
+    DataContractError
+        A missing folder, or a sheet or pattern file that breaks the contract.
+    """
     root = Path(data_dir)
     if (root / "barcodes").is_dir():
         root = root / "barcodes"

@@ -214,7 +214,20 @@ def _adjacency(n: int, i: np.ndarray, j: np.ndarray, *, directed: bool = False) 
 
 
 def collapse_counts(counts: pd.Series | pd.DataFrame, centroid: pd.Series) -> pd.Series | pd.DataFrame:
-    """Sum counts (a Series, or a barcode x sample DataFrame) per centroid; barcodes without a centroid keep theirs."""
+    """Sum counts (a Series, or a barcode x sample DataFrame) per centroid; barcodes without a centroid keep theirs.
+
+    Parameters
+    ----------
+    counts
+        Counts indexed by barcode.
+    centroid
+        ``barcode -> centroid`` (:func:`cluster_barcodes`).
+
+    Returns
+    -------
+    Series or DataFrame
+        Counts per centroid, most reads first.
+    """
     mapping = centroid.reindex(counts.index)
     mapping = mapping.where(mapping.notna(), pd.Series(counts.index, index=counts.index))
     out = counts.groupby(mapping.to_numpy()).sum()
@@ -225,5 +238,18 @@ def collapse_counts(counts: pd.Series | pd.DataFrame, centroid: pd.Series) -> pd
 
 
 def correct_counts(counts: pd.Series, **kwargs) -> pd.Series:
-    """Cluster ``counts`` (see :func:`cluster_barcodes` for the options) and return the counts per centroid."""
+    """Cluster ``counts`` and return the counts per centroid.
+
+    Parameters
+    ----------
+    counts
+        Reads per barcode.
+    **kwargs
+        Options of :func:`cluster_barcodes` (``method``, ``distance``, ``ratio``, ``metric``).
+
+    Returns
+    -------
+    Series
+        Reads per centroid, most reads first.
+    """
     return collapse_counts(_rank(counts), cluster_barcodes(counts, **kwargs))

@@ -22,6 +22,17 @@ def count_libraries(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Extract barcodes from every library of a dataset.
 
+    Parameters
+    ----------
+    dataset
+        A validated barcoding folder (:func:`helpers.barcodes.load_barcode_dataset`).
+    min_mean_quality
+        Reads with a lower mean Phred quality are rejected (``None``: no filter).
+    max_mismatches
+        Mismatches allowed in the fixed positions of the read pattern.
+    **kwargs
+        Further options of :func:`helpers.barcodes.extract_barcodes`.
+
     Returns
     -------
     counts
@@ -53,6 +64,17 @@ def correct_by_group(
 ) -> pd.DataFrame:
     """Error-correct barcodes within each ``group`` (pooled over its libraries); return corrected long counts.
 
+    Parameters
+    ----------
+    counts
+        Long uncorrected counts ``library_id, barcode, count`` (:func:`count_libraries`).
+    sheet
+        The sample sheet (``library_id`` and ``group``).
+    group
+        Sheet column whose libraries are pooled for clustering (a clone keeps one name in every mouse of a PDX).
+    method, distance, ratio, metric
+        Clustering (:func:`helpers.barcodes.cluster_barcodes`).
+
     Returns
     -------
     DataFrame
@@ -75,6 +97,20 @@ def detection_thresholds(long: pd.DataFrame, *, quantile: float = 0.99, floor: i
     ``long`` holds ``sample_key, barcode, library_id, count`` for samples with PCR replicates. Barcodes seen in one PCR
     replicate only are PCR or sequencing noise (or clones too rare to sample twice); a barcode whose summed count is above
     this level, or that is seen in two replicates, is called detected. Samples without a second replicate get ``floor``.
+
+    Parameters
+    ----------
+    long
+        Long counts ``sample_key, barcode, library_id, count``.
+    quantile
+        Quantile of the single-replicate counts taken as the noise level.
+    floor
+        The lowest threshold (and that of samples with one replicate).
+
+    Returns
+    -------
+    Series
+        ``detection_threshold`` per sample key.
     """
     per = long.groupby(["sample_key", "barcode"]).agg(n_rep=("library_id", "nunique"), count=("count", "sum"))
     n_lib = long.groupby("sample_key")["library_id"].nunique()
@@ -87,6 +123,15 @@ def detection_thresholds(long: pd.DataFrame, *, quantile: float = 0.99, floor: i
 
 def sample_counts(corrected: pd.DataFrame, sheet: pd.DataFrame, *, quantile: float = 0.99, floor: int = 2) -> pd.DataFrame:
     """Merge PCR replicates into samples (a mouse at a timepoint) and flag detected barcodes.
+
+    Parameters
+    ----------
+    corrected
+        Long corrected counts ``library_id, barcode, count`` (:func:`correct_by_group`).
+    sheet
+        The validated sample sheet (``library_id, mouse_id, arm, timepoint, pdx_id``).
+    quantile, floor
+        Detection threshold (:func:`detection_thresholds`).
 
     Returns
     -------
@@ -116,7 +161,22 @@ def sample_counts(corrected: pd.DataFrame, sheet: pd.DataFrame, *, quantile: flo
 
 
 def wide_matrix(long: pd.DataFrame, *, columns: str = "library_id", value: str = "count") -> pd.DataFrame:
-    """Barcode x ``columns`` matrix (zeros where absent), rows ordered by total count."""
+    """Barcode x ``columns`` matrix (zeros where absent), rows ordered by total count.
+
+    Parameters
+    ----------
+    long
+        Long table with ``barcode``, ``columns`` and ``value``.
+    columns
+        Column whose values become the matrix columns.
+    value
+        Column summed into the cells.
+
+    Returns
+    -------
+    DataFrame
+        Barcodes (most reads first, ties by barcode) x ``columns``.
+    """
     m = long.pivot_table(index="barcode", columns=columns, values=value, aggfunc="sum", fill_value=0)
     m = m.loc[m.sum(axis=1).sort_index().sort_values(ascending=False, kind="stable").index]
     m.columns.name = columns

@@ -34,7 +34,8 @@ from ..errors import DataContractError
 from ..stats import bh_fdr
 from .tables import BASELINE_ARM
 
-__all__ = ["DiffResult", "comparison_units", "differential_abundance", "exact_test", "exact_agreement"]
+__all__ = ["DiffResult", "comparison_units", "differential_abundance", "exact_test", "exact_agreement",
+           "exact_agreement_table"]
 
 
 @dataclass
@@ -51,6 +52,19 @@ def comparison_units(units: pd.DataFrame, *, treated: str, control: str, tissue:
                      timepoint: str | None = None, pdx: str | None = None,
                      baseline_timepoint: str = "pre_treatment") -> tuple[pd.DataFrame, pd.DataFrame, str]:  # fmt: skip
     """Select the endpoint units of two arms and their baseline units.
+
+    Parameters
+    ----------
+    units
+        Units of collapsed counts (:func:`helpers.barcodes.collapse_replicates`).
+    treated, control
+        The two arms.
+    tissue, timepoint
+        Endpoint tissue and timepoint (needed when there are several).
+    pdx
+        Restrict to one PDX.
+    baseline_timepoint
+        Timepoint of each mouse's own baseline sample.
 
     Returns
     -------
@@ -222,6 +236,19 @@ def exact_test(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str, contr
                timepoint: str | None = None, barcodes=None, normalization: str = "none") -> pd.DataFrame:  # fmt: skip
     """edgeR's classic exact test (``estimateDisp`` then ``exactTest``, via edgepython) at the endpoint.
 
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units.
+    treated, control
+        The two arms.
+    tissue, timepoint
+        Endpoint tissue and timepoint when there are several.
+    barcodes
+        Barcodes to test (default every barcode with reads).
+    normalization
+        ``"none"`` (library sizes) or ``"TMM"``.
+
     Returns
     -------
     DataFrame
@@ -249,7 +276,20 @@ def exact_test(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str, contr
 
 def exact_agreement(glm: pd.DataFrame, exact: pd.DataFrame, *, top: int = 50) -> dict[str, float]:
     """Agreement of two per-barcode tables on their common barcodes: Spearman correlations of log fold changes and of
-    p-values, and the overlap of the ``top`` smallest p-values (share of ``top``)."""
+    p-values, and the overlap of the ``top`` smallest p-values (share of ``top``).
+
+    Parameters
+    ----------
+    glm, exact
+        Per-barcode tables with ``barcode, log_fc, p_value``.
+    top
+        Number of smallest p-values compared.
+
+    Returns
+    -------
+    dict
+        ``n_barcodes``, ``spearman_log_fc``, ``spearman_p_value`` and ``top<top>_overlap``.
+    """
     from scipy.stats import spearmanr
 
     m = glm.merge(exact, on="barcode", suffixes=("_glm", "_exact"))
@@ -258,3 +298,35 @@ def exact_agreement(glm: pd.DataFrame, exact: pd.DataFrame, *, top: int = 50) ->
     return {"n_barcodes": len(m), "spearman_log_fc": float(spearmanr(m["log_fc_glm"], m["log_fc_exact"])[0]),
             "spearman_p_value": float(spearmanr(m["p_value_glm"], m["p_value_exact"])[0]),
             f"top{top}_overlap": len(t1 & t2) / top}  # fmt: skip
+
+
+def exact_agreement_table(counts: pd.DataFrame, units: pd.DataFrame, barcodes: dict[str, pd.DataFrame], *,
+                          control: str, tissue: str | None = None, top: int = 50) -> pd.DataFrame:  # fmt: skip
+    """:func:`exact_agreement` of the GLM results of every treated arm and PDX with edgeR's exact test.
+
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units.
+    barcodes
+        ``treated arm -> per-barcode GLM table`` with ``pdx_id, barcode, log_fc, p_value`` (the ``barcodes`` table of
+        :func:`helpers.barcodes.resistance_calls`).
+    control
+        The control arm.
+    tissue
+        Endpoint tissue when there are several.
+    top
+        Overlap of the ``top`` smallest p-values (of all barcodes when a PDX has fewer).
+
+    Returns
+    -------
+    DataFrame
+        One row per arm and PDX: ``treated_arm, pdx_id``, the Spearman correlations and ``top_overlap``.
+    """
+    rows = []
+    for arm, table in barcodes.items():
+        for pdx, b in table.groupby("pdx_id"):
+            ex = exact_test(counts, units[units["pdx_id"] == pdx], treated=arm, control=control, tissue=tissue,
+                            barcodes=b["barcode"])  # fmt: skip
+            rows.append({"treated_arm": arm, "pdx_id": pdx, **exact_agreement(b, ex, top=min(top, len(b)))})
+    return pd.DataFrame(rows).rename(columns=lambda c: "top_overlap" if c.startswith("top") else c)

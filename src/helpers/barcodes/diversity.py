@@ -26,7 +26,17 @@ def _as_matrix(counts) -> tuple[np.ndarray, list]:
 def hill_numbers(counts, q=(0, 0.5, 1, 2, np.inf)) -> pd.DataFrame | pd.Series:
     """Hill numbers of order ``q`` for each column of ``counts`` (counts or proportions; zeros ignored).
 
-    Returns a Series indexed by q for a 1-D input, otherwise a DataFrame (rows = q, columns = samples).
+    Parameters
+    ----------
+    counts
+        A vector, or a barcode x sample matrix.
+    q
+        Orders (0 richness, 1 exp(Shannon), 2 inverse Simpson, inf the inverse of the largest share).
+
+    Returns
+    -------
+    Series or DataFrame
+        Indexed by q for a 1-D input, otherwise rows = q and columns = samples.
     """
     x, cols = _as_matrix(counts)
     if (x < 0).any():
@@ -52,7 +62,18 @@ def hill_numbers(counts, q=(0, 0.5, 1, 2, np.inf)) -> pd.DataFrame | pd.Series:
 
 
 def gini(counts) -> np.ndarray:
-    """Gini coefficient of the non-zero clone sizes of each column."""
+    """Gini coefficient of the non-zero clone sizes of each column.
+
+    Parameters
+    ----------
+    counts
+        A vector, or a barcode x sample matrix.
+
+    Returns
+    -------
+    ndarray
+        One coefficient per column (NaN for an empty column).
+    """
     x, _ = _as_matrix(counts)
     out = []
     for col in x.T:
@@ -67,7 +88,18 @@ def gini(counts) -> np.ndarray:
 
 
 def diversity_table(counts: pd.DataFrame) -> pd.DataFrame:
-    """Per sample (column): total reads, richness, Shannon, Simpson, inverse Simpson, Gini, Hill numbers q=0.5,1,2,inf."""
+    """Per sample (column): total reads, richness, Shannon, Simpson, inverse Simpson, Gini, Hill numbers q=0.5,1,2,inf.
+
+    Parameters
+    ----------
+    counts
+        Barcode x sample counts.
+
+    Returns
+    -------
+    DataFrame
+        One row per sample (the index).
+    """
     h = hill_numbers(counts)
     x, cols = _as_matrix(counts)
     tot = x.sum(axis=0)

@@ -11,7 +11,20 @@ DOMINANT_THRESHOLD = 0.02  # a clone over 2 % of a sample is dominant
 
 
 def frequency_table(samples: pd.DataFrame, pdx_id: str) -> pd.DataFrame:
-    """Barcode x (mouse_id, timepoint) frequencies of one PDX (detected barcodes; 0 where absent)."""
+    """Barcode x (mouse_id, timepoint) frequencies of one PDX (detected barcodes; 0 where absent).
+
+    Parameters
+    ----------
+    samples
+        Long per-sample counts (:func:`helpers.barcodes.sample_counts`).
+    pdx_id
+        The PDX.
+
+    Returns
+    -------
+    DataFrame
+        Barcodes (largest summed frequency first) x (mouse_id, timepoint).
+    """
     sub = samples[(samples["pdx_id"] == pdx_id) & samples["detected"]]
     m = sub.pivot_table(index="barcode", columns=["mouse_id", "timepoint"], values="frequency", aggfunc="sum",
                         fill_value=0.0)  # fmt: skip
@@ -24,6 +37,20 @@ def fold_changes(samples: pd.DataFrame, *, pre: str = "pre_treatment", post: str
 
     The pseudocount is ``pseudo_reads`` reads of the sample, so that a clone absent after treatment gets a finite fold
     change that still reflects its depth (a clone lost from 1 % is more informative than one lost from 0.01 %).
+
+    Parameters
+    ----------
+    samples
+        Long per-sample counts.
+    pre, post
+        The timepoints compared.
+    pseudo_reads
+        Reads added to every barcode of a sample.
+
+    Returns
+    -------
+    DataFrame
+        ``pdx_id, mouse_id, arm, barcode, count_pre, count_post, freq_pre, freq_post, log2_fc``.
     """
     det = samples[samples["detected"]]
     tot = det.groupby("sample_key")["count"].sum()
@@ -44,7 +71,20 @@ def fold_changes(samples: pd.DataFrame, *, pre: str = "pre_treatment", post: str
 
 
 def dominant_clones(samples: pd.DataFrame, *, threshold: float = DOMINANT_THRESHOLD) -> pd.DataFrame:
-    """Per sample (mouse x timepoint): number of dominant clones (frequency > threshold) and their summed share."""
+    """Per sample (mouse x timepoint): number of dominant clones (frequency > threshold) and their summed share.
+
+    Parameters
+    ----------
+    samples
+        Long per-sample counts.
+    threshold
+        Frequency above which a detected clone is dominant.
+
+    Returns
+    -------
+    DataFrame
+        ``pdx_id, mouse_id, arm, timepoint, n_dominant, dominant_share, n_detected``.
+    """
     s = samples.assign(dominant=samples["detected"] & (samples["frequency"] > threshold))
     s["dom_freq"] = np.where(s["dominant"], s["frequency"], 0.0)
     return s.groupby(["pdx_id", "mouse_id", "arm", "timepoint"], as_index=False).agg(
@@ -54,7 +94,24 @@ def dominant_clones(samples: pd.DataFrame, *, threshold: float = DOMINANT_THRESH
 
 def shared_clones(samples: pd.DataFrame, pdx_id: str, *, timepoint: str = "post_treatment",
                   threshold: float = DOMINANT_THRESHOLD) -> pd.DataFrame:  # fmt: skip
-    """Mouse x mouse number of dominant clones (over ``threshold``) shared at ``timepoint`` (diagonal: own count)."""
+    """Mouse x mouse number of dominant clones (over ``threshold``) shared at ``timepoint`` (diagonal: own count).
+
+    Parameters
+    ----------
+    samples
+        Long per-sample counts.
+    pdx_id
+        The PDX.
+    timepoint
+        The timepoint compared.
+    threshold
+        Frequency above which a clone is dominant.
+
+    Returns
+    -------
+    DataFrame
+        Mice x mice.
+    """
     sub = samples[(samples["pdx_id"] == pdx_id) & (samples["timepoint"] == timepoint) & samples["detected"]
                   & (samples["frequency"] > threshold)]  # fmt: skip
     inc = pd.crosstab(sub["barcode"], sub["mouse_id"]).clip(upper=1)

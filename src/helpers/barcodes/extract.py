@@ -83,6 +83,18 @@ class ExtractionResult:
 def iter_fastq_blocks(path: str | Path, *, buffer_size: int = 4 << 20):
     """Yield ``bytes``-like blocks of whole FASTQ records from a plain or gzipped file.
 
+    Parameters
+    ----------
+    path
+        FASTQ or FASTQ.gz file.
+    buffer_size
+        Approximate bytes per block.
+
+    Yields
+    ------
+    bytes-like
+        Blocks that start and end at record boundaries.
+
     Raises
     ------
     DataContractError
@@ -186,6 +198,16 @@ def encode_2bit(codes: np.ndarray) -> np.ndarray:
 
     Bases fill the words from the most significant bits, 32 per word, the last word padded with zeros; four bases
     are first packed into each byte and the bytes read as big-endian words, which avoids a loop over positions.
+
+    Parameters
+    ----------
+    codes
+        (n, L) integer base codes 0-3.
+
+    Returns
+    -------
+    ndarray
+        (n, ceil(L/32)) ``uint64`` words.
     """
     n, length = codes.shape
     k = max(1, -(-length // 32))
@@ -200,7 +222,20 @@ def encode_2bit(codes: np.ndarray) -> np.ndarray:
 
 
 def decode_2bit(words: np.ndarray, length: int) -> np.ndarray:
-    """Inverse of :func:`encode_2bit`: an array of Python strings."""
+    """Inverse of :func:`encode_2bit`: an array of Python strings.
+
+    Parameters
+    ----------
+    words
+        (n, k) ``uint64`` words of :func:`encode_2bit`.
+    length
+        Bases per sequence.
+
+    Returns
+    -------
+    ndarray
+        n strings of ``length`` bases.
+    """
     words = np.atleast_2d(words)
     n, k = words.shape
     if length == 0:

@@ -51,6 +51,13 @@ def replicate_r(rep1, rep2, *, log: bool = False) -> float:
 def pairwise_correlation(counts: pd.DataFrame, *, method: str = "pearson") -> pd.DataFrame:
     """barcodetrackR ``cor_plot`` correlations with p-values, over each pair's non-zero rows.
 
+    Parameters
+    ----------
+    counts
+        Barcode x sample counts.
+    method
+        ``"pearson"``, ``"spearman"`` or ``"kendall"``.
+
     Returns
     -------
     DataFrame
@@ -78,6 +85,13 @@ def pairwise_correlation(counts: pd.DataFrame, *, method: str = "pearson") -> pd
 
 def bias_histogram(counts_1, counts_2, *, breaks=BIAS_BREAKS) -> pd.DataFrame:
     """barcodetrackR ``bias_histogram`` bins: summed proportions of the barcodes by ``log2(p1 / p2)``.
+
+    Parameters
+    ----------
+    counts_1, counts_2
+        Counts of the same barcodes in two samples.
+    breaks
+        Bin edges of ``log2(p1 / p2)``.
 
     Returns
     -------
@@ -111,6 +125,18 @@ def gini(counts, *, include_zeros: bool = False) -> np.ndarray:
 
     With zeros, ``G = sum_i (2 i - n - 1) x_(i) / (n sum x)`` over all ``n`` rows (``ineq::Gini`` without its
     finite-sample correction), so unseen barcodes of the library count as clones of size zero.
+
+    Parameters
+    ----------
+    counts
+        A vector, or a barcode x sample matrix.
+    include_zeros
+        Count the zero rows as clones.
+
+    Returns
+    -------
+    ndarray
+        One coefficient per column.
     """
     if not include_zeros:
         return _gini_nonzero(counts)
@@ -126,6 +152,13 @@ def gini(counts, *, include_zeros: bool = False) -> np.ndarray:
 
 def replicate_agreement(counts: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame:
     """PCR-replicate agreement per unit (mouse, tissue, timepoint): Pearson on CPM and bartools' ``sqrt(adj R^2)``.
+
+    Parameters
+    ----------
+    counts
+        Barcodes x libraries.
+    design
+        One row per library (``sample, mouse, tissue, timepoint, pcr_replicate``).
 
     Returns
     -------

@@ -98,6 +98,11 @@ def parse_pattern(
     source
         File the pattern came from, for error messages.
 
+    Returns
+    -------
+    ReadPattern
+        The parsed pattern (``kind`` ``"backbone"`` or ``"flanks"``).
+
     Raises
     ------
     DataContractError
@@ -132,6 +137,16 @@ def read_pattern_file(path: str | Path) -> ReadPattern:
 
     The file holds ``key: value`` lines; ``pattern`` is required, ``barcode_length``, ``length_tolerance`` and
     ``min_overlap`` are optional (flanks only). Lines starting with ``#`` are comments.
+
+    Parameters
+    ----------
+    path
+        The pattern file.
+
+    Returns
+    -------
+    ReadPattern
+        The parsed pattern (:func:`parse_pattern`).
     """
     path = Path(path)
     if not path.is_file():

@@ -12,7 +12,7 @@ import pandas as pd
 from ..plotting import ARM_COLORS, OKABE_ITO, axes_or_new, legend_from_colors
 
 __all__ = ["plot_read_fates", "plot_rarefaction", "plot_clone_bars", "plot_resistance", "plot_pvalue_qq", "plot_volcano",
-           "plot_ma"]
+           "plot_ma", "plot_clone_shares"]
 
 _FATE_COLORS = {"matched": "#009E73", "rejected_low_quality": "#E69F00", "rejected_no_pattern": "#999999",
                 "rejected_n_in_barcode": "#CC79A7", "rejected_too_short": "#56B4E9",
@@ -20,7 +20,23 @@ _FATE_COLORS = {"matched": "#009E73", "rejected_low_quality": "#E69F00", "reject
 
 
 def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id", ax: plt.Axes | None = None) -> plt.Axes:
-    """Stacked bars: share of reads matched or rejected (by reason) per library."""
+    """Stacked bars: share of reads matched or rejected (by reason) per library.
+
+    Parameters
+    ----------
+    qc
+        Per-library extraction table (:func:`helpers.barcodes.count_libraries`: ``reads``, ``matched``,
+        ``rejected_*``).
+    label
+        Column naming the libraries (tick labels up to 60 libraries).
+    ax
+        Axes to draw on (default a new figure).
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
     cols = [c for c in _FATE_COLORS if c in qc]
     frac = qc[cols].div(qc["reads"], axis=0) * 100
     ax = axes_or_new(ax, figsize=(max(4, 0.12 * len(qc) + 2), 3))
@@ -43,7 +59,22 @@ def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id", ax: plt.Axes
 
 def plot_rarefaction(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, colors: dict[str, str] | None = None,
                      ax: plt.Axes | None = None) -> plt.Axes:
-    """Rarefaction curves: expected distinct barcodes against subsampled reads, one line per sample."""
+    """Rarefaction curves: expected distinct barcodes against subsampled reads, one line per sample.
+
+    Parameters
+    ----------
+    curves
+        ``sample -> (depths, expected distinct barcodes)`` (:func:`helpers.barcodes.rarefaction_curves`).
+    colors
+        ``sample -> colour`` (arm colours get a legend).
+    ax
+        Axes to draw on (default a new figure).
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
     ax = axes_or_new(ax, figsize=(4.2, 3))
     for k, (name, (x, y)) in enumerate(curves.items()):
         ax.plot(x, y, lw=1, color=(colors or {}).get(name, OKABE_ITO[k % len(OKABE_ITO)]), alpha=0.8)
@@ -61,7 +92,25 @@ def plot_clone_bars(freq: pd.DataFrame, resistant: set[str], *, arms: dict[str, 
                     title: str = "", ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
     """Stacked clone frequencies per mouse before and after treatment; called resistant clones in vermillion shades.
 
-    ``freq`` is barcode x (mouse_id, timepoint) (see :func:`helpers.barcodes.frequency_table`).
+    Parameters
+    ----------
+    freq
+        Barcode x (mouse_id, timepoint) frequencies (:func:`helpers.barcodes.frequency_table`).
+    resistant
+        Barcodes called resistant.
+    arms
+        ``mouse -> arm`` (tick colours).
+    top
+        Clones shown, by their largest frequency.
+    title
+        Axes title.
+    ax
+        Axes to draw on (default a new figure).
+
+    Returns
+    -------
+    Axes
+        The plot.
     """
     cols = sorted(freq.columns, key=lambda c: (arms.get(c[0], ""), c[0], c[1] != "pre_treatment"))
     top_bc = list(freq.max(axis=1).sort_values(ascending=False).index[:top])
@@ -88,7 +137,22 @@ def plot_clone_bars(freq: pd.DataFrame, resistant: set[str], *, arms: dict[str, 
 
 
 def plot_resistance(barcodes: pd.DataFrame, *, truth: set[str] | None = None, ax: plt.Axes | None = None) -> plt.Axes:
-    """Per-barcode statistic against -log10 p; called barcodes filled, planted ones (if given) circled."""
+    """Per-barcode statistic against -log10 p; called barcodes filled, planted ones (if given) circled.
+
+    Parameters
+    ----------
+    barcodes
+        Per-barcode table of :func:`helpers.barcodes.resistance_test`.
+    truth
+        Barcodes known to be resistant (circled).
+    ax
+        Axes to draw on (default a new figure).
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
     ax = axes_or_new(ax, figsize=(4.2, 3.2))
     y = -np.log10(barcodes["p_value"].to_numpy())
     x = barcodes["statistic"].to_numpy()
@@ -106,7 +170,20 @@ def plot_resistance(barcodes: pd.DataFrame, *, truth: set[str] | None = None, ax
 
 
 def plot_pvalue_qq(pvalues: dict[str, np.ndarray], *, ax: plt.Axes | None = None) -> plt.Axes:
-    """QQ plot of p-values against the uniform distribution (a calibrated test follows the diagonal under the null)."""
+    """QQ plot of p-values against the uniform distribution (a calibrated test follows the diagonal under the null).
+
+    Parameters
+    ----------
+    pvalues
+        ``label -> p-values``, one line each.
+    ax
+        Axes to draw on (default a new figure).
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
     ax = axes_or_new(ax, figsize=(3.6, 3.2))
     top = 0
     for k, (name, p) in enumerate(pvalues.items()):
@@ -129,7 +206,24 @@ def _calls(table: pd.DataFrame, called) -> np.ndarray:
 
 
 def plot_volcano(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
-    """Volcano plot of a differential-abundance table: log2 fold change against -log10 p; ``called`` in vermillion."""
+    """Volcano plot of a differential-abundance table: log2 fold change against -log10 p; ``called`` in vermillion.
+
+    Parameters
+    ----------
+    table
+        Per-barcode table with ``barcode, log_fc, p_value``.
+    called
+        Barcodes highlighted.
+    ax
+        Axes to draw on (default a new figure).
+    title
+        Axes title.
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
     ax = axes_or_new(ax, figsize=(4.2, 3.2))
     c = _calls(table, called)
     x, y = table["log_fc"].to_numpy(), -np.log10(table["p_value"].to_numpy())
@@ -144,7 +238,24 @@ def plot_volcano(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None
 
 
 def plot_ma(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
-    """MA plot: average log2 counts per million against log2 fold change; ``called`` in vermillion."""
+    """MA plot: average log2 counts per million against log2 fold change; ``called`` in vermillion.
+
+    Parameters
+    ----------
+    table
+        Per-barcode table with ``barcode, log_cpm, log_fc``.
+    called
+        Barcodes highlighted.
+    ax
+        Axes to draw on (default a new figure).
+    title
+        Axes title.
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
     ax = axes_or_new(ax, figsize=(4.2, 3.2))
     c = _calls(table, called)
     x, y = table["log_cpm"].to_numpy(), table["log_fc"].to_numpy()
@@ -155,4 +266,50 @@ def plot_ma(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None, tit
     ax.set_ylabel("log2 fold change, treated / control")
     ax.legend(fontsize=7, frameon=False)
     ax.set_title(title or "MA plot")
+    return ax
+
+
+def plot_clone_shares(counts: pd.DataFrame, units: pd.DataFrame, pdx_id: str, resistant: set[str], *,
+                      arms: dict[str, str], top: int = 25, title: str = "",
+                      ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
+    """Stacked read shares of the top clones of one PDX per mouse (count-table input); resistant clones in vermillion.
+
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts (barcodes x units) and units (``unit, pdx_id, arm, mouse``).
+    pdx_id
+        The PDX shown.
+    resistant
+        Barcodes called resistant.
+    arms
+        ``mouse -> arm`` (for the tick labels).
+    top
+        Clones shown, by their largest share in any mouse.
+    title
+        Axes title.
+    ax
+        Axes to draw on (default: a new figure sized to the mice).
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
+    freq = counts[units.loc[units["pdx_id"] == pdx_id, "unit"]]
+    freq = freq / freq.sum(axis=0)
+    order = units.set_index("unit").loc[freq.columns].sort_values(["arm", "mouse"]).index
+    ax = axes_or_new(ax, figsize=(0.3 * len(order) + 2.5, 3.4))
+    top_bc = freq.max(axis=1).sort_values(ascending=False).index[:top]
+    bottom = np.zeros(len(order))
+    for k, b in enumerate(top_bc):
+        v = freq.loc[b, order].to_numpy() * 100
+        ax.bar(np.arange(len(order)), v, bottom=bottom, width=0.8, edgecolor="white", linewidth=0.3,
+               color=OKABE_ITO[5] if b in resistant else ["#BBBBBB", "#DDDDDD"][k % 2])  # fmt: skip
+        bottom += v
+    ax.set_xticks(np.arange(len(order)))
+    ax.set_xticklabels([f"{u.split('|')[0]} ({arms[u.split('|')[0]]})" for u in order], rotation=90, fontsize=6)
+    ax.set_ylabel("clone share of reads (%)")
+    ax.set_xlabel("mouse (arm)")
+    ax.set_title(title or f"Top {top} clones; vermillion: called resistant")
     return ax

@@ -32,7 +32,8 @@ from ..stats import bh_fdr
 from .diff import comparison_units, differential_abundance
 from .resistance import ResistanceResult
 
-__all__ = ["resistance_calls", "split_calibration", "calibration_summary"]
+__all__ = ["resistance_calls", "resistance_by_arm", "split_calibration", "control_split_calibration",
+           "calibration_summary"]
 
 
 def _one_sided(tab: pd.DataFrame) -> np.ndarray:
@@ -203,6 +204,23 @@ def split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm: str, si
     at most ``fdr`` of the splits. The PDX-level p of a split is its exact permutation p among all splits of the
     same sizes (the same null as :func:`resistance_calls`).
 
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units.
+    arm
+        The arm whose mice are split (the control arm).
+    sizes
+        ``(pseudo-treated, pseudo-control)`` mice of each split type; sizes the arm cannot fill are skipped.
+    tissue, timepoint
+        Endpoint tissue and timepoint when there are several.
+    pdx
+        Restrict to one PDX.
+    fdr, min_mice, max_perm
+        As in :func:`resistance_calls`.
+    **kwargs
+        Passed to :func:`helpers.barcodes.differential_abundance`.
+
     Returns
     -------
     DataFrame
@@ -240,7 +258,20 @@ def split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm: str, si
 def calibration_summary(splits: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """Per split type: splits, splits with any clone call and their share, calls in all, the same for the GLM alone
     (without the permutation bound), PDX-level permutation p and Simes p below ``alpha``, the smallest attainable
-    PDX-level p."""
+    PDX-level p.
+
+    Parameters
+    ----------
+    splits
+        Output of :func:`split_calibration` (or :func:`control_split_calibration`).
+    alpha
+        Level of the PDX-level p-values.
+
+    Returns
+    -------
+    DataFrame
+        One row per split type.
+    """
     g = splits.groupby("split_type", sort=False)
     out = pd.DataFrame({
         "splits": g.size(),
@@ -254,3 +285,60 @@ def calibration_summary(splits: pd.DataFrame, *, alpha: float = 0.05) -> pd.Data
     })  # fmt: skip
     out.insert(2, "share_with_calls", out["splits_with_calls"] / out["splits"])
     return out.reset_index()
+
+
+def resistance_by_arm(counts: pd.DataFrame, units: pd.DataFrame, *, arms, control: str,
+                      **kwargs) -> dict[str, ResistanceResult]:  # fmt: skip
+    """:func:`resistance_calls` of every treated arm against the control arm.
+
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units (:func:`helpers.barcodes.collapse_replicates`).
+    arms
+        Treated arms, in the order wanted.
+    control
+        The control arm.
+    **kwargs
+        Options of :func:`resistance_calls` (``tissue``, ``fdr``, ``max_perm``, ``seed``, ...).
+
+    Returns
+    -------
+    dict
+        ``arm -> ResistanceResult``.
+    """
+    return {arm: resistance_calls(counts, units, treated=arm, control=control, **kwargs) for arm in arms}
+
+
+def control_split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm: str, min_mice: int = 4,
+                              **kwargs) -> pd.DataFrame | None:  # fmt: skip
+    """:func:`split_calibration` of the control mice of every PDX that has enough of them.
+
+    A PDX with ``n`` control mice is split ``n // 2`` vs the rest, 2 vs ``n - 2`` and ``n - 2`` vs 2 (each split
+    size once, both sides at least 2 mice).
+
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units.
+    arm
+        The control arm.
+    min_mice
+        PDX with fewer control mice are not split.
+    **kwargs
+        Options of :func:`split_calibration` (``tissue``, ``fdr``, ...).
+
+    Returns
+    -------
+    DataFrame or None
+        The splits of every PDX with its ``pdx_id``; ``None`` when no PDX has ``min_mice`` control mice.
+    """
+    per_pdx = units[units["arm"] == arm].groupby("pdx_id")["mouse"].nunique()
+    rows = []
+    for pdx, n in per_pdx.items():
+        if n < min_mice:
+            continue
+        sizes = list(dict.fromkeys((k, n - k) for k in (n // 2, 2, n - 2) if k >= 2 and n - k >= 2))
+        split = split_calibration(counts, units[units["pdx_id"].isin([pdx])], arm=arm, sizes=sizes, **kwargs)
+        rows.append(split.assign(pdx_id=pdx))
+    return pd.concat(rows, ignore_index=True) if rows else None

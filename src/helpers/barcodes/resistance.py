@@ -227,6 +227,22 @@ def uniform_overlap_test(samples: pd.DataFrame, *, arm: str = "aza_ven", timepoi
     Each mouse's dominant set (frequency > ``threshold``) is taken as a uniform random subset of the PDX's detected
     barcodes; the number of mice sharing a barcode is then Poisson-binomial. Calls need at least 2 mice and BH q <= fdr.
     Kept to show why starting abundance must be part of the null (see the module docstring).
+
+    Parameters
+    ----------
+    samples
+        Long per-sample counts (:func:`helpers.barcodes.sample_counts`).
+    arm, timepoint
+        The mice and the timepoint tested.
+    threshold
+        Frequency above which a clone is dominant in a mouse.
+    fdr
+        Benjamini-Hochberg level of the calls.
+
+    Returns
+    -------
+    DataFrame
+        ``pdx_id, barcode, n_mice, n_dominant, p_value, q_value, called``.
     """
     rows = []
     det = samples[samples["detected"]]

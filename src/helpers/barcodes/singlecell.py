@@ -14,13 +14,27 @@ import scipy.sparse as sp
 
 from ..errors import DataContractError
 
-__all__ = ["clone_state_table", "shared_clones_with_cells", "state_enrichment", "load_clone_matrix"]
+__all__ = ["clone_state_table", "shared_clones_with_cells", "state_enrichment", "load_clone_matrix", "expanding_clones"]
 
 
 def load_clone_matrix(path, *, clone_key: str = "X_clone", clone_names=None):
     """Read an h5ad with a cell x clone matrix; returns ``(adata, clone_names)``.
 
     Clone names come from ``adata.uns['clone_names']`` when present, else ``clone_names``, else ``clone_0...``.
+
+    Parameters
+    ----------
+    path
+        The ``.h5ad`` file.
+    clone_key
+        ``obsm`` key of the cell x clone matrix.
+    clone_names
+        Names of the clone columns when the file has none.
+
+    Returns
+    -------
+    (AnnData, list)
+        The cells and the clone names.
     """
     import warnings
 
@@ -44,7 +58,24 @@ def load_clone_matrix(path, *, clone_key: str = "X_clone", clone_names=None):
 
 def clone_state_table(adata, clone_names, *, clone_key: str = "X_clone", state_key: str = "state_info",
                       time_key: str | None = "time_info") -> pd.DataFrame:  # fmt: skip
-    """Cells per clone, state (and time point): long table ``clone, state[, time], n_cells``."""
+    """Cells per clone, state (and time point): long table ``clone, state[, time], n_cells``.
+
+    Parameters
+    ----------
+    adata
+        Cells with the clone matrix in ``obsm[clone_key]``.
+    clone_names
+        Names of the clone columns.
+    clone_key
+        ``obsm`` key of the cell x clone matrix.
+    state_key, time_key
+        ``obs`` columns of the cell state and time point (``time_key=None``: no time).
+
+    Returns
+    -------
+    DataFrame
+        ``clone, state[, time], n_cells``.
+    """
     x = sp.csr_matrix(adata.obsm[clone_key])
     cells, clones = x.nonzero()
     df = pd.DataFrame({"clone": np.asarray(clone_names, dtype=object)[clones],
@@ -57,14 +88,37 @@ def clone_state_table(adata, clone_names, *, clone_key: str = "X_clone", state_k
 
 
 def shared_clones_with_cells(barcodes, clone_names) -> list[str]:
-    """Clones present both among bulk barcodes and among the single-cell clone names (sorted)."""
+    """Clones present both among bulk barcodes and among the single-cell clone names (sorted).
+
+    Parameters
+    ----------
+    barcodes
+        Bulk barcodes (e.g. those called resistant).
+    clone_names
+        Clone names of the single cells.
+
+    Returns
+    -------
+    list of str
+        The common names, sorted.
+    """
     return sorted(set(map(str, barcodes)) & set(map(str, clone_names)))
 
 
 def state_enrichment(table: pd.DataFrame, clones) -> pd.DataFrame:
     """State composition of ``clones`` against all clones: cells, fractions and the log2 ratio per state.
 
-    ``table`` is the output of :func:`clone_state_table`.
+    Parameters
+    ----------
+    table
+        Output of :func:`clone_state_table`.
+    clones
+        The selected clones.
+
+    Returns
+    -------
+    DataFrame
+        Per state: ``cells_selected, cells_all, fraction_selected, fraction_all, log2_ratio``.
     """
     clones = set(map(str, clones))
     per_state = table.groupby("state")["n_cells"].sum()
@@ -74,3 +128,27 @@ def state_enrichment(table: pd.DataFrame, clones) -> pd.DataFrame:
     out["fraction_all"] = out["cells_all"] / out["cells_all"].sum()
     out["log2_ratio"] = np.log2((out["fraction_selected"] + 1e-3) / (out["fraction_all"] + 1e-3))
     return out.sort_values("cells_all", ascending=False)
+
+
+def expanding_clones(table: pd.DataFrame, *, late: str = "6", min_cells: int = 5, fold: float = 3.0) -> pd.Index:
+    """Clones that expand to a late time point: ``min_cells`` cells there and ``fold`` times their earlier cells.
+
+    Parameters
+    ----------
+    table
+        Output of :func:`clone_state_table` with a ``time`` column.
+    late
+        The late time point (as written in the table).
+    min_cells
+        Fewest cells of the clone at the late time point.
+    fold
+        Late cells over the cells at all earlier time points (at least 1).
+
+    Returns
+    -------
+    Index
+        The expanding clones.
+    """
+    size = table.pivot_table(index="clone", columns="time", values="n_cells", aggfunc="sum", fill_value=0)
+    early = size.drop(columns=late, errors="ignore").sum(axis=1)
+    return size.index[(size.get(late, 0) >= min_cells) & (size.get(late, 0) >= fold * early.clip(lower=1))]

@@ -267,7 +267,25 @@ def load_design(path: str | Path, *, samples: list[str] | pd.Index | None = None
 
 
 def control_arm(design: pd.DataFrame, control: str | None = None) -> str:
-    """The control arm: ``control`` if given (it must exist), else the arm flagged ``control``, else ``vehicle``."""
+    """The control arm: ``control`` if given (it must exist), else the arm flagged ``control``, else ``vehicle``.
+
+    Parameters
+    ----------
+    design
+        The design (``arm`` and, optionally, the boolean ``control`` flag).
+    control
+        An explicit control arm.
+
+    Returns
+    -------
+    str
+        The control arm.
+
+    Raises
+    ------
+    DataContractError
+        An unknown explicit arm, several flagged arms, or no flag and no ``vehicle`` arm.
+    """
     arms = set(design["arm"]) - {BASELINE_ARM}
     if control:
         if control not in arms:
@@ -286,7 +304,23 @@ def control_arm(design: pd.DataFrame, control: str | None = None) -> str:
 
 
 def load_count_dataset(data_dir: str | Path) -> CountDataset:
-    """Load ``<data_dir>/barcodes`` (or a ``barcodes`` folder itself) holding one ``counts.*`` and a sample sheet."""
+    """Load ``<data_dir>/barcodes`` (or a ``barcodes`` folder itself) holding one ``counts.*`` and a sample sheet.
+
+    Parameters
+    ----------
+    data_dir
+        Cohort folder, or its ``barcodes`` folder.
+
+    Returns
+    -------
+    CountDataset
+        The folder, the count table (barcodes x samples) and the design.
+
+    Raises
+    ------
+    DataContractError
+        No or several count tables, or a table or design that breaks the contract.
+    """
     root = Path(data_dir)
     if (root / "barcodes").is_dir():
         root = root / "barcodes"
@@ -304,6 +338,18 @@ def design_from_fastq_sheet(sheet: pd.DataFrame, *, tissue: str = "peripheral_bl
     """The design of a FASTQ data folder (its validated ``sample_sheet.csv``): libraries become samples.
 
     Each mouse's own ``pre_treatment`` sample is its baseline; the control arm is ``vehicle``.
+
+    Parameters
+    ----------
+    sheet
+        The validated FASTQ sample sheet (:func:`helpers.barcodes.load_sample_sheet`).
+    tissue
+        Tissue of every library when the sheet has no ``tissue`` column.
+
+    Returns
+    -------
+    DataFrame
+        One row per library: :data:`DESIGN_COLUMNS`, ``pdx_id, patient_id, sample_id, baseline, control, burden_pct``.
     """
     has_pre = set(sheet.loc[sheet["timepoint"] == "pre_treatment", "mouse_id"])
     d = pd.DataFrame({
@@ -324,6 +370,22 @@ def design_from_bartools(sample_table: str | Path, *, tissue: str = "bone_marrow
     Rows of ``Group == baseline_group`` become the shared baseline (arm ``baseline``); every other group is a mouse
     (bartools' ``<mouse>_<Treatment>`` group names) whose arm is its treatment in lower case and whose baseline is
     ``baseline_group``.
+
+    Parameters
+    ----------
+    sample_table
+        The bartools sample table (CSV or TSV).
+    tissue, timepoint
+        Tissue and timepoint of every endpoint sample.
+    baseline_group
+        The ``Group`` of the shared baseline.
+    control
+        The control arm.
+
+    Returns
+    -------
+    DataFrame
+        The design (:data:`DESIGN_COLUMNS`, ``baseline``, ``control``).
     """
     path = Path(sample_table)
     if not path.is_file():
@@ -399,6 +461,13 @@ def samples_from_units(counts: pd.DataFrame, units: pd.DataFrame, *, min_count: 
     thresholded by the tool that wrote them). ``sample_key`` is the unit; the baseline unit keeps ``mouse_id`` = its
     ``mouse`` value and ``arm = baseline``.
 
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units (:func:`collapse_replicates`).
+    min_count
+        Reads of a detected barcode.
+
     Returns
     -------
     DataFrame
@@ -421,6 +490,11 @@ def samples_from_units(counts: pd.DataFrame, units: pd.DataFrame, *, min_count: 
 
 def absolute_clone_sizes(counts: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
     """Clone sizes as a share of the tissue's cells: clone frequency x leukemic burden (``burden_pct`` / 100).
+
+    Parameters
+    ----------
+    counts, units
+        Collapsed counts and units (``burden_pct``).
 
     Returns
     -------

@@ -16,7 +16,7 @@ from ..cli import run_command
 
 
 def _check(a: argparse.Namespace) -> int:
-    from .load import load_cohort_scrna
+    from .contract import load_cohort_scrna
 
     adata = load_cohort_scrna(a.data_dir)
     per = adata.obs.groupby("sample_id", observed=True).size()
@@ -28,7 +28,7 @@ def _check(a: argparse.Namespace) -> int:
 
 def _qc(a: argparse.Namespace) -> int:
     from ..io import write_table
-    from .load import load_cohort_scrna
+    from .contract import load_cohort_scrna
     from .qc import run_qc
 
     adata = load_cohort_scrna(a.data_dir)

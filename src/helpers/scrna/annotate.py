@@ -24,7 +24,20 @@ _REVERSE_ALIASES = {v: k for k, v in SYMBOL_ALIASES.items()}
 
 
 def match_genes(genes: list[str], var_names: pd.Index) -> list[str]:
-    """The genes of a list found in ``var_names``, trying the old / current symbol when the given one is absent."""
+    """The genes of a list found in ``var_names``, trying the old / current symbol when the given one is absent.
+
+    Parameters
+    ----------
+    genes
+        Gene symbols wanted.
+    var_names
+        The symbols measured.
+
+    Returns
+    -------
+    list of str
+        The measured symbols found, in the order of ``genes``, without duplicates.
+    """
     present = set(var_names)
     out = []
     for g in genes:
@@ -149,6 +162,13 @@ def evaluate_annotation(predicted: pd.Series, truth: pd.Series) -> tuple[float, 
     """Agreement of predicted and true labels: adjusted Rand index and per-type precision, recall and F1.
 
     Only cells present in both series are compared (``truth`` may cover cells removed by QC).
+
+    Parameters
+    ----------
+    predicted
+        Annotated label per cell.
+    truth
+        Known label per cell.
 
     Returns
     -------

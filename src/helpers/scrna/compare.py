@@ -37,14 +37,40 @@ __all__ = [
 
 
 def state_counts(adata: ad.AnnData, *, sample_key: str = "sample_id") -> pd.DataFrame:
-    """Leukemic cells per sample (rows) and hierarchy state (columns), zeros included."""
+    """Leukemic cells per sample (rows) and hierarchy state (columns), zeros included.
+
+    Parameters
+    ----------
+    adata
+        Annotated cells (``obs['compartment']``, ``obs['cell_type']``).
+    sample_key
+        ``obs`` column naming the sample.
+
+    Returns
+    -------
+    DataFrame
+        Samples x :data:`~helpers.scrna.genesets.HIERARCHY_STATES`, cell counts.
+    """
     obs = adata.obs[adata.obs["compartment"] == "leukemic"]
     ct = pd.crosstab(obs[sample_key].astype(str), obs["cell_type"].astype(str))
     return ct.reindex(columns=list(HIERARCHY_STATES), fill_value=0)
 
 
 def clr(counts: pd.DataFrame, *, pseudocount: float = 0.5) -> pd.DataFrame:
-    """Centred log-ratio of each row of a count table: log(x + c) minus the row mean of log(x + c)."""
+    """Centred log-ratio of each row of a count table: log(x + c) minus the row mean of log(x + c).
+
+    Parameters
+    ----------
+    counts
+        Rows = samples, columns = parts (e.g. :func:`state_counts`).
+    pseudocount
+        ``c``, added so that empty parts have a finite log.
+
+    Returns
+    -------
+    DataFrame
+        Same shape and labels as ``counts``; every row sums to 0.
+    """
     lx = np.log(counts.to_numpy(dtype=float) + pseudocount)
     return pd.DataFrame(lx - lx.mean(axis=1, keepdims=True), index=counts.index, columns=counts.columns)
 
@@ -60,6 +86,12 @@ def compare_groups(values: pd.DataFrame, groups: pd.Series, *, a: str, b: str) -
         Group of each row (same index).
     a, b
         The two groups; ``median_diff`` is median(b) - median(a).
+
+    Returns
+    -------
+    DataFrame
+        One row per column of ``values``: ``feature``, ``n_<a>``, ``n_<b>``, ``median_<a>``, ``median_<b>``,
+        ``median_diff``, ``p`` (NaN with fewer than two values in a group) and ``fdr`` (Benjamini-Hochberg).
     """
     g = groups.reindex(values.index)
     rows = []
@@ -184,6 +216,15 @@ def pseudobulk_de(
 
 def enrichment(de: pd.DataFrame, *, stat: str = "stat", tmin: int = 5) -> pd.DataFrame:
     """Gene-set enrichment of a DE statistic (decoupler ULM) in the Hallmark and Zeng hierarchy gene sets.
+
+    Parameters
+    ----------
+    de
+        Differential expression indexed by gene (:func:`pseudobulk_de`).
+    stat
+        Column of ``de`` regressed on gene-set membership.
+    tmin
+        Gene sets with fewer genes in ``de`` are left out.
 
     Returns
     -------

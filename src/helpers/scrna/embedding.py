@@ -27,7 +27,20 @@ EXACT_KNN_MAX_CELLS = 20_000
 
 
 def normalise(adata: ad.AnnData, *, target_sum: float = 1e4) -> None:
-    """Keep raw counts in ``layers['counts']``; ``X`` becomes log1p of counts per ``target_sum`` (in place)."""
+    """Keep raw counts in ``layers['counts']``; ``X`` becomes log1p of counts per ``target_sum`` (in place).
+
+    Parameters
+    ----------
+    adata
+        Raw counts in ``X``; changed in place.
+    target_sum
+        Counts per cell after scaling.
+
+    Returns
+    -------
+    None
+        ``adata`` is changed in place.
+    """
     import scanpy as sc
 
     adata.layers["counts"] = adata.X.copy()
@@ -38,8 +51,21 @@ def normalise(adata: ad.AnnData, *, target_sum: float = 1e4) -> None:
 def select_hvg(adata: ad.AnnData, *, n_top_genes: int = 2000, batch_key: str | None = "sample_id") -> np.ndarray:
     """Batch-aware highly variable genes on log-normalised ``X``, excluding MT- and haemoglobin genes.
 
-    Returns the boolean mask (also stored as ``var['highly_variable']``). Batches with fewer than 3 cells are pooled,
-    because a variance needs cells.
+    Batches with fewer than 3 cells are pooled, because a variance needs cells.
+
+    Parameters
+    ----------
+    adata
+        Log-normalised ``X``; ``var['highly_variable']`` is set.
+    n_top_genes
+        Genes selected (at most the genes left after the exclusions).
+    batch_key
+        ``obs`` column of the batches genes are ranked in (``None``, or a single batch: no batches).
+
+    Returns
+    -------
+    ndarray
+        Boolean mask over ``var_names`` (also stored as ``var['highly_variable']``).
     """
     import scanpy as sc
 
@@ -50,7 +76,11 @@ def select_hvg(adata: ad.AnnData, *, n_top_genes: int = 2000, batch_key: str | N
         key = "_hvg_batch"
         adata.obs[key] = adata.obs[batch_key].astype(str).where(~adata.obs[batch_key].isin(small), "_pooled")
     excluded = adata.var_names.str.upper().str.startswith("MT-") | adata.var_names.isin(hb_genes())
-    sub = adata[:, ~excluded]
+    # A new AnnData with only what the selection reads, not a view: scanpy turns the strings of a view's obs and var
+    # into categoricals, which silently copies the whole view (and warns).
+    obs = pd.DataFrame({key: pd.Categorical(adata.obs[key])} if key else {}, index=adata.obs_names)
+    sub = ad.AnnData(X=adata.X[:, np.flatnonzero(~excluded)], obs=obs,
+                     var=pd.DataFrame(index=adata.var_names[~excluded]))
     n_top = int(min(n_top_genes, sub.n_vars))
     hv = sc.pp.highly_variable_genes(sub, n_top_genes=n_top, batch_key=key, flavor="seurat", inplace=False)
     mask = np.zeros(adata.n_vars, bool)
@@ -71,7 +101,23 @@ def embed(
 ) -> str:
     """PCA on the highly variable genes (scaled, clipped at 10) and Harmony across ``batch_key``.
 
-    Returns the name of the representation to build neighbours on (``X_pca_harmony`` or ``X_pca``).
+    Parameters
+    ----------
+    adata
+        Log-normalised ``X`` with ``var['highly_variable']``; ``obsm['X_pca']`` (and ``X_pca_harmony``) are set.
+    n_pcs
+        Principal components (at most genes - 1 and cells - 1).
+    batch_key
+        ``obs`` column Harmony integrates across (``None``, or one batch: no Harmony).
+    seed
+        Random state of PCA and Harmony.
+    harmony_max_iter
+        Harmony iterations.
+
+    Returns
+    -------
+    str
+        The representation to build neighbours on (``X_pca_harmony`` or ``X_pca``).
     """
     import scanpy as sc
 

@@ -48,6 +48,11 @@ def read_h5ad_counts(path: str | Path, *, log_normalized: bool = False) -> ad.An
         Accept a file whose ``X`` is log-normalised and that holds no counts (``X`` is then returned as it is and
         ``uns['log_normalized'] = True``).
 
+    Returns
+    -------
+    AnnData
+        Cells x genes, raw counts in CSR ``X`` (float32).
+
     Raises
     ------
     DataContractError
@@ -93,7 +98,20 @@ def read_h5ad_counts(path: str | Path, *, log_normalized: bool = False) -> ad.An
 
 
 def write_atlas(adata: ad.AnnData, path: str | Path) -> Path:
-    """Write the annotated atlas as one ``.h5ad`` (see the module docstring); returns the path."""
+    """Write the annotated atlas as one ``.h5ad`` (see the module docstring).
+
+    Parameters
+    ----------
+    adata
+        The annotated cells (:attr:`helpers.scrna.Atlas.adata`).
+    path
+        The file to write.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
     obs = adata.obs
     cols = [c for c in ATLAS_OBS if c in obs] + [c for c in obs.columns if c not in ATLAS_OBS]
     obs = obs[cols].copy()

@@ -58,7 +58,23 @@ def plot_qc(cells: pd.DataFrame, summary: pd.DataFrame, *, hb_max: float, sample
             axes=None) -> plt.Figure:
     """Four panels: genes vs UMIs coloured by QC outcome; mitochondrial and haemoglobin shares; removals per sample.
 
-    ``axes``: a 2 x 2 array of Axes to draw into (default: a new figure); the Figure is returned.
+    Parameters
+    ----------
+    cells
+        Per-cell QC table (:func:`~helpers.scrna.qc.run_qc`).
+    summary
+        Per-sample QC table.
+    hb_max
+        The haemoglobin limit (%), drawn as a line.
+    sample_key
+        Column naming the sample.
+    axes
+        A 2 x 2 array of Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    Figure
+        The figure drawn into.
     """
     own = axes is None
     if own:
@@ -105,7 +121,21 @@ def plot_qc(cells: pd.DataFrame, summary: pd.DataFrame, *, hb_max: float, sample
 def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None = None, axes=None) -> plt.Figure:
     """UMAP panels coloured by categorical ``obs`` columns (cell type, sample, response, timepoint ...).
 
-    ``axes``: one Axes per key to draw into (default: a new figure, one row); the Figure is returned.
+    Parameters
+    ----------
+    adata
+        Cells with ``obsm['X_umap']``.
+    keys
+        Categorical ``obs`` columns, one panel each.
+    titles
+        Panel titles (default the keys).
+    axes
+        One Axes per key to draw into (default: a new figure, one row).
+
+    Returns
+    -------
+    Figure
+        The figure drawn into.
     """
     xy = adata.obsm["X_umap"]
     own = axes is None
@@ -130,7 +160,24 @@ def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None =
 
 def plot_composition(features: pd.DataFrame, *, group: str, order: list[str] | None = None,
                      ax: plt.Axes | None = None) -> plt.Axes:
-    """Stacked bars: hierarchy composition of the leukemic cells of each sample, samples grouped by ``group``."""
+    """Stacked bars: hierarchy composition of the leukemic cells of each sample, samples grouped by ``group``.
+
+    Parameters
+    ----------
+    features
+        Per-sample features with the ``frac_<state>`` columns and ``group``.
+    group
+        Column grouping the samples.
+    order
+        Order of the groups (default sorted).
+    ax
+        Axes to draw on (default a new figure).
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
     cols = [f"frac_{s.lower().replace('-', '_')}" for s in HIERARCHY_STATES]
     f = features.dropna(subset=cols).copy()
     groups = order or sorted(f[group].unique())
@@ -159,7 +206,21 @@ def plot_paired_change(features: pd.DataFrame, columns: dict[str, str], *, befor
                        after: str = "relapse", axes=None) -> plt.Figure:
     """One panel per feature: each patient's value at ``before`` and ``after`` joined by a line.
 
-    ``axes``: one Axes per feature to draw into (default: a new figure, one row); the Figure is returned.
+    Parameters
+    ----------
+    features
+        Per-sample features with ``patient_id`` and ``timepoint``.
+    columns
+        ``feature -> axis label (with unit)``, one panel each.
+    before, after
+        The two timepoints joined.
+    axes
+        One Axes per feature to draw into (default: a new figure, one row).
+
+    Returns
+    -------
+    Figure
+        The figure drawn into.
     """
     own = axes is None
     if own:
@@ -183,7 +244,24 @@ def plot_paired_change(features: pd.DataFrame, columns: dict[str, str], *, befor
 
 def plot_dotplot(adata: ad.AnnData, markers: dict[str, list[str]], *, groupby: str = "cell_type",
                  ax: plt.Axes | None = None) -> plt.Axes:
-    """Dot plot: dot size = share of cells detecting the gene, colour = mean log-normalised expression."""
+    """Dot plot: dot size = share of cells detecting the gene, colour = mean log-normalised expression.
+
+    Parameters
+    ----------
+    adata
+        Log-normalised cells.
+    markers
+        ``group label -> marker genes`` (genes absent from ``adata`` are skipped).
+    groupby
+        ``obs`` column of the rows.
+    ax
+        Axes to draw on (default a new figure).
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
     genes = [g for gs in markers.values() for g in gs if g in adata.var_names]
     genes = list(dict.fromkeys(genes))
     groups = [c for c in adata.obs[groupby].cat.categories if (adata.obs[groupby] == c).any()]
@@ -212,7 +290,26 @@ def plot_dotplot(adata: ad.AnnData, markers: dict[str, list[str]], *, groupby: s
 
 def plot_volcano(de: pd.DataFrame, *, title: str, label_top: int = 10, fdr: float = 0.1,
                  ax: plt.Axes | None = None) -> plt.Axes:
-    """Volcano plot of a pseudobulk DE result (log2 fold change vs -log10 p), top genes labelled."""
+    """Volcano plot of a pseudobulk DE result (log2 fold change vs -log10 p), top genes labelled.
+
+    Parameters
+    ----------
+    de
+        pydeseq2 results (``log2FoldChange, pvalue, padj``) indexed by gene.
+    title
+        Axes title.
+    label_top
+        Genes labelled (smallest p).
+    fdr
+        Adjusted p below which a gene is highlighted.
+    ax
+        Axes to draw on (default a new figure).
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
     d = de.dropna(subset=["pvalue", "log2FoldChange"])
     sig = d["padj"].fillna(1) < fdr
     own = ax is None
@@ -231,7 +328,20 @@ def plot_volcano(de: pd.DataFrame, *, title: str, label_top: int = 10, fdr: floa
 
 
 def plot_annotation_confusion(truth: pd.Series, predicted: pd.Series, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Row-normalised confusion matrix of true (planted) and annotated cell types."""
+    """Row-normalised confusion matrix of true (planted) and annotated cell types.
+
+    Parameters
+    ----------
+    truth, predicted
+        Labels per cell (compared on their common cells).
+    ax
+        Axes to draw on (default a new figure).
+
+    Returns
+    -------
+    Axes
+        The plot.
+    """
     common = truth.index.intersection(predicted.index)
     t, p = truth.loc[common].astype(str), predicted.loc[common].astype(str)
     labels = [c for c in CELL_TYPES if c in set(t) | set(p)]

@@ -32,6 +32,11 @@ QC_REASONS = ("low_genes", "low_counts", "high_counts", "high_genes", "high_mito
 def qc_metrics(adata: ad.AnnData) -> pd.DataFrame:
     """Per-cell QC metrics from raw counts (vectorised over the sparse matrix).
 
+    Parameters
+    ----------
+    adata
+        Raw counts in ``X``; gene symbols as ``var_names`` (``MT-`` genes are mitochondrial).
+
     Returns
     -------
     DataFrame
@@ -58,8 +63,21 @@ def qc_metrics(adata: ad.AnnData) -> pd.DataFrame:
 def mad_outliers(values: np.ndarray, *, nmads: float, side: str = "both") -> tuple[np.ndarray, float, float]:
     """Flag values more than ``nmads`` scaled median absolute deviations from the median.
 
-    The MAD is scaled by 1.4826 (consistent with the standard deviation for normal data). Returns the boolean mask and
-    the lower and upper thresholds (``-inf`` / ``inf`` on the side not tested).
+    The MAD is scaled by 1.4826 (consistent with the standard deviation for normal data).
+
+    Parameters
+    ----------
+    values
+        The values of one sample.
+    nmads
+        Scaled MADs from the median beyond which a value is an outlier.
+    side
+        ``"both"``, ``"lower"`` or ``"upper"``.
+
+    Returns
+    -------
+    (ndarray, float, float)
+        The boolean outlier mask and the lower and upper thresholds (``-inf`` / ``inf`` on the side not tested).
     """
     v = np.asarray(values, dtype=float)
     med = np.median(v)
@@ -70,7 +88,20 @@ def mad_outliers(values: np.ndarray, *, nmads: float, side: str = "both") -> tup
 
 
 def otsu_threshold(values: np.ndarray, *, bins: int = 100) -> float:
-    """Otsu's threshold: the cut maximising the between-class variance of a (bimodal) distribution."""
+    """Otsu's threshold: the cut maximising the between-class variance of a (bimodal) distribution.
+
+    Parameters
+    ----------
+    values
+        The values to split in two classes.
+    bins
+        Histogram bins the cut is searched over.
+
+    Returns
+    -------
+    float
+        The threshold (the middle of the plateau when the two modes are separated by empty bins).
+    """
     v = np.asarray(values, dtype=float)
     hist, edges = np.histogram(v, bins=bins)
     centers = (edges[:-1] + edges[1:]) / 2

@@ -40,7 +40,15 @@ _BCL2_GENES = ["BCL2", "MCL1", "BCL2L1", "BCL2A1", "BAX", "BAK1", "BBC3", "PMAIP
 def lsc17_score(log2_expr: pd.DataFrame) -> tuple[pd.Series, list[str]]:
     """LSC17 score of each row of a log2 expression table (rows = cells or samples, columns = gene symbols).
 
-    Returns the scores and the LSC17 genes that were found (old and current symbols are matched).
+    Parameters
+    ----------
+    log2_expr
+        log2 expression (e.g. log2 CPM of pseudobulks); old and current symbols are matched.
+
+    Returns
+    -------
+    (Series, list)
+        The score of each row (sum of weight x log2 expression) and the LSC17 genes found.
     """
     w = lsc17_weights(current_symbols=True)
     found = match_genes(list(w), pd.Index(log2_expr.columns))
@@ -57,6 +65,11 @@ def linclass7_score(log1p_cpm: pd.DataFrame) -> tuple[pd.Series, list[str]]:
     """LinClass-7 score of each row of a log1p CPM / TPM table (rows = samples, pseudobulks or cells).
 
     Any bulk or pseudobulk expression table works (columns = gene symbols; old and current symbols are matched).
+
+    Parameters
+    ----------
+    log1p_cpm
+        log1p CPM (or TPM), rows = samples, pseudobulks or cells.
 
     Returns
     -------
@@ -78,6 +91,17 @@ def linclass7_score(log1p_cpm: pd.DataFrame) -> tuple[pd.Series, list[str]]:
 def pseudobulk(adata: ad.AnnData, groupby: str | list[str], *, layer: str = "counts",
                genes: list[str] | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """Sum raw counts per group (one sparse matrix product).
+
+    Parameters
+    ----------
+    adata
+        Cells with raw counts in ``layers[layer]`` (else ``X``).
+    groupby
+        ``obs`` column(s) defining the groups (several are joined with ``|``).
+    layer
+        Layer holding the raw counts.
+    genes
+        Genes to sum (default all).
 
     Returns
     -------
@@ -103,7 +127,16 @@ def pseudobulk(adata: ad.AnnData, groupby: str | list[str], *, layer: str = "cou
 def cell_programme_scores(adata: ad.AnnData) -> pd.DataFrame:
     """Per-cell programme scores (in place in ``obs`` and returned): ``lsc17``, ``oxphos``, ``monocytic``, ``bcl2_index``.
 
-    ``adata`` has log-normalised ``X`` (natural log of 1 + counts per 10,000) and raw counts in ``layers['counts']``.
+    Parameters
+    ----------
+    adata
+        Log-normalised ``X`` (natural log of 1 + counts per 10,000) and raw counts in ``layers['counts']``; the
+        scores are added to ``obs``.
+
+    Returns
+    -------
+    DataFrame
+        The scores per cell, indexed like ``obs`` (``bcl2_index`` only when BCL2, MCL1 and BCL2A1 are measured).
     """
     sig = signatures()
     sets = {"oxphos": sig["OXPHOS"], "monocytic": hierarchy_gene_sets(top=100, include_normal=False)["Mono-like"]}

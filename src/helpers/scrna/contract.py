@@ -1,4 +1,4 @@
-"""Loading the single-cell data of a cohort: the sample sheet and one 10x output per sample, into one AnnData.
+"""The single-cell data contract: the sample sheet and one 10x output per sample, validated and read into one AnnData.
 
 Data contract (``<data_dir>/scrna/``, see docs/scrna.md): ``sample_sheet.csv`` with columns ``sample_id`` and ``path``
 (the sample's Cell Ranger output relative to the sheet's folder: a ``filtered_feature_bc_matrix.h5`` file or the
@@ -8,7 +8,6 @@ timepoint come from ``samples.csv``; every sample listed there with the ``scrna`
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import anndata as ad
@@ -19,13 +18,12 @@ import scipy.sparse as sp
 
 from ..assays import has_assay, parse_assays
 from ..errors import DataContractError
-from ..registry import dataset_path
 from ..safepaths import confined_path
 from ..validation import read_csv_checked
 from .h5ad import read_h5ad_counts
 from .tenx import read_10x
 
-__all__ = ["SHEET_SCHEMA", "read_sample_sheet", "load_samples_10x", "load_cohort_scrna", "load_aml027", "load_larry"]
+__all__ = ["SHEET_SCHEMA", "read_sample_sheet", "load_samples_10x", "load_cohort_scrna"]
 
 SHEET_SCHEMA = pa.DataFrameSchema(
     {
@@ -38,6 +36,16 @@ SHEET_SCHEMA = pa.DataFrameSchema(
 
 def read_sample_sheet(path: str | Path) -> pd.DataFrame:
     """Read and validate a scRNA sample sheet; ``path`` values become absolute paths that must exist.
+
+    Parameters
+    ----------
+    path
+        ``scrna/sample_sheet.csv`` of a cohort folder.
+
+    Returns
+    -------
+    DataFrame
+        ``sample_id``, ``path`` (absolute, inside the sheet's folder) and the sheet's other columns.
 
     Raises
     ------
@@ -157,59 +165,3 @@ def load_cohort_scrna(data_dir: str | Path, *, samples: pd.DataFrame | None = No
     adata.obs["timepoint"] = pd.Categorical(known.loc[adata.obs["sample_id"].astype(str), "timepoint"].to_numpy(),
                                             categories=["diagnosis", "remission", "relapse"])
     return adata
-
-
-def load_aml027() -> ad.AnnData:
-    """The real AML027 pre-transplant bone marrow (Zheng et al. 2017), raw counts, as a one-sample cohort.
-
-    Returns
-    -------
-    AnnData
-        5,150 cells x 12,658 genes with ``obs`` ``sample_id = patient_id = "AML027"``, ``timepoint = "diagnosis"``.
-    """
-    path = dataset_path("aml027_bmmc", "aml027_pre_10x.h5ad")
-    a = ad.read_h5ad(path)
-    x = a.X
-    if not sp.issparse(x) or (x.data.size and np.any(x.data != np.round(x.data))):
-        raise DataContractError(path, "expected raw integer UMI counts in X")
-    a.X = sp.csr_matrix(x, dtype=np.float32)
-    a.obs["barcode"] = a.obs_names.astype(str)
-    a.obs["sample_id"] = pd.Categorical(["AML027"] * a.n_obs)
-    a.obs["patient_id"] = "AML027"
-    a.obs["timepoint"] = pd.Categorical(["diagnosis"] * a.n_obs, categories=["diagnosis", "remission", "relapse"])
-    a.obs_names = [f"AML027_{b}" for b in a.obs_names]
-    a.var["gene_ids"] = a.var_names.astype(str)
-    return a
-
-
-def load_larry() -> ad.AnnData:
-    """The LARRY clonal subset (Weinreb et al. 2020) with its cell x clone matrix checked.
-
-    ``obsm['X_clone']`` (binary cells x clones) is the bridge to barcoding: cells sharing a clone share a lentiviral
-    barcode. Adds ``obs['clone_id']`` (the cell's clone, -1 when none) and ``obs['clone_size']`` (cells in that clone).
-
-    Raises
-    ------
-    DataContractError
-        When the clone matrix is missing, not binary, has the wrong number of rows, or gives a cell several clones.
-    """
-    path = dataset_path("larry_clonal_subset", "test_adata_preprocessed.h5ad")
-    with warnings.catch_warnings():  # written by an older anndata: its format notices are expected
-        warnings.simplefilter("ignore")
-        a = ad.read_h5ad(path)
-    if "X_clone" not in a.obsm:
-        raise DataContractError(path, "no obsm['X_clone'] cell x clone matrix", column="X_clone")
-    c = sp.csr_matrix(a.obsm["X_clone"])
-    if c.shape[0] != a.n_obs:
-        raise DataContractError(path, f"X_clone has {c.shape[0]} rows for {a.n_obs} cells", column="X_clone")
-    if c.nnz and not np.all(np.isin(c.data, [0, 1])):
-        raise DataContractError(path, "X_clone must be binary", column="X_clone")
-    per_cell = np.asarray(c.sum(axis=1)).ravel()
-    if np.any(per_cell > 1):
-        raise DataContractError(path, f"cell {a.obs_names[np.argmax(per_cell)]} belongs to several clones",
-                                column="X_clone")
-    clone = np.where(per_cell > 0, np.asarray(c.argmax(axis=1)).ravel(), -1)
-    sizes = np.asarray(c.sum(axis=0)).ravel()
-    a.obs["clone_id"] = clone
-    a.obs["clone_size"] = np.where(clone >= 0, sizes[np.maximum(clone, 0)], 0).astype(int)
-    return a
