@@ -142,14 +142,14 @@ markers = {
     "Mono": ["CD14", "LYZ", "S100A8", "FCN1"], "cDC": ["CLEC10A", "FCER1A"], "T": ["CD3D", "IL7R"],
     "B": ["MS4A1", "CD79A"], "NK": ["GNLY", "NKG7"], "Ery": ["GYPA", "CA1"], "Myeloid": ["CSF3R", "FCGR3B"],
 }  # fmt: skip
-_ = nb.save(scrna.plots.plot_dotplot(kept, markers), "marker_dotplot",
+nb.save(scrna.plots.plot_dotplot(kept, markers), "marker_dotplot",
             section="Malignant or normal, and the cell types",
             caption="Marker genes of the hierarchy states and normal classes: mean expression and share of cells "
             "per type")
 
 # %%
 kept.obs["response"] = scrna.response_labels(clinical, kept.obs["patient_id"])
-_ = nb.save(scrna.plots.plot_umaps(kept, ["cell_type", "patient_id", "response", "timepoint"],
+nb.save(scrna.plots.plot_umaps(kept, ["cell_type", "patient_id", "response", "timepoint"],
                                    titles=["cell type", "patient", "response", "timepoint"]),
             "umap", section="Malignant or normal, and the cell types",
             caption="UMAP of the integrated cells by cell type, patient, response and timepoint")  # fmt: skip

@@ -320,7 +320,7 @@ else:
     freq = bc.frequency_table(samples, first)
     freq = freq.loc[:, [c for c in freq.columns if c[1] in ("pre_treatment", "post_treatment")]]
     ax = plot_clone_bars(freq, called_all, arms=arms_of, title=f"{first}: top clones (coloured: called resistant)")
-_ = nb.save(ax, f"clones_{first}", section="What this design allows to conclude",
+nb.save(ax, f"clones_{first}", section="What this design allows to conclude",
             caption=f"Clone shares of {first} per mouse; clones called resistant under {farm} coloured")
 
 # %% [markdown]

@@ -60,7 +60,7 @@ class Notebook:
     figs: Path
     figures: list[dict[str, str]] = dataclasses.field(default_factory=list)
 
-    def save(self, fig: Any, name: str, *, section: str = "", caption: str = "") -> list[Path]:
+    def save(self, fig: Any, name: str, *, section: str = "", caption: str = "") -> None:
         """Save ``fig`` as ``<figs>/<name>.pdf`` and ``.png``, show it inline (inside a kernel), close it, index it.
 
         Parameters
@@ -74,10 +74,10 @@ class Notebook:
         caption
             One sentence saying what the figure shows.
 
-        Returns
-        -------
-        list of Path
-            The written files, one per format.
+        Notes
+        -----
+        Returns nothing on purpose: a cell ending with ``nb.save(...)`` shows no file paths (machine paths) in the
+        executed notebook; the files are listed in :meth:`figure_index`.
         """
         import matplotlib.pyplot as plt
 
@@ -91,7 +91,6 @@ class Notebook:
         self.figures = [e for e in self.figures if e["figure"] != name]  # a re-run cell replaces its entry
         self.figures.append({"figure": name, "files": ";".join(p.name for p in paths), "notebook": self.name,
                              "section": section, "caption": caption})  # fmt: skip
-        return paths
 
     def figure_index(self):  # -> pd.DataFrame (pandas imported lazily)
         """The figures saved so far, in the order they were made.
