@@ -77,6 +77,9 @@ def started_marker(task: RunTask) -> Path:
     return Path(task.staging_results).with_suffix(".started")
 
 
+KERNEL_START_TIMEOUT = 600  # seconds
+
+
 def execute_notebook(task: RunTask) -> dict[str, Any]:
     """Execute one notebook with papermill into its staging folders; runs in a worker process.
 
@@ -121,6 +124,9 @@ def execute_notebook(task: RunTask) -> dict[str, Any]:
             # nbclient drops outputs still in flight 4 s after a cell ends; on a loaded machine wait, or fail loudly.
             iopub_timeout=300,
             raise_on_iopub_timeout=True,
+            # A kernel on a loaded machine (or a busy cluster node) can take minutes to start; papermill's 60 s
+            # default failed a whole demo run at load 30.
+            start_timeout=KERNEL_START_TIMEOUT,
         )
     except pm.PapermillExecutionError as exc:
         result.update(
