@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from ..errors import DataContractError
 from ..io import atomic_path
 
-__all__ = ["read_h5ad_counts", "write_atlas", "ATLAS_OBS"]
+__all__ = ["read_h5ad_counts", "write_atlas", "atlas_frames", "ATLAS_OBS"]
 
 #: ``obs`` columns of the written atlas (those present are kept, in this order, then the rest of the scores).
 ATLAS_OBS = ("patient_id", "sample_id", "timepoint", "barcode", "malignant_call", "malignant_score",
@@ -97,6 +97,31 @@ def read_h5ad_counts(path: str | Path, *, log_normalized: bool = False) -> ad.An
     return out
 
 
+def atlas_frames(obs: pd.DataFrame, var: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Order and type the atlas' ``obs`` and ``var`` for writing.
+
+    Parameters
+    ----------
+    obs, var
+        The cells' and genes' annotations.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``obs`` with the columns of :data:`ATLAS_OBS` first and text as categories; ``var`` with text as ``str``.
+    """
+    cols = [c for c in ATLAS_OBS if c in obs] + [c for c in obs.columns if c not in ATLAS_OBS]
+    obs = obs[cols].copy()
+    for c in obs.columns:
+        if obs[c].dtype == object:
+            obs[c] = pd.Categorical(obs[c].astype(str))
+    var = var.copy()
+    for c in var.columns:
+        if var[c].dtype == object:
+            var[c] = var[c].astype(str)
+    return obs, var
+
+
 def write_atlas(adata: ad.AnnData, path: str | Path) -> Path:
     """Write the annotated atlas as one ``.h5ad`` (see the module docstring).
 
@@ -112,18 +137,10 @@ def write_atlas(adata: ad.AnnData, path: str | Path) -> Path:
     Path
         The written file.
     """
-    obs = adata.obs
-    cols = [c for c in ATLAS_OBS if c in obs] + [c for c in obs.columns if c not in ATLAS_OBS]
-    obs = obs[cols].copy()
-    for c in obs.columns:
-        if obs[c].dtype == object:
-            obs[c] = pd.Categorical(obs[c].astype(str))
-    out = ad.AnnData(X=sp.csr_matrix(adata.X, dtype=np.float32), obs=obs, var=adata.var.copy(),
+    obs, var = atlas_frames(adata.obs, adata.var)
+    out = ad.AnnData(X=sp.csr_matrix(adata.X, dtype=np.float32), obs=obs, var=var,
                      obsm={k: np.asarray(v) for k, v in adata.obsm.items() if k in ("X_pca", "X_pca_harmony",
                                                                                         "X_umap")})
-    for c in out.var.columns:
-        if out.var[c].dtype == object:
-            out.var[c] = out.var[c].astype(str)
     if "counts" in adata.layers:
         out.layers["counts"] = sp.csr_matrix(adata.layers["counts"], dtype=np.float32)
     for k in ("connectivities", "distances"):

@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m helpers.simulate", description=__doc__)
     ap.add_argument("--version", action="version", version=version_string(ap.prog))
     ap.add_argument("--scale", choices=(*SCALES, "dream"), default="ci",
-                    help="dream: the study's real sizes (cytometry), written per sample; see helpers.simulate.dream")
+                    help="dream: the study's real sizes (cytometry, scrna), written per sample; see helpers.simulate.dream")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--patients", type=int, default=120)
     ap.add_argument("--axes", nargs="+", choices=AXIS_SIMULATORS, default=list(AXIS_SIMULATORS))
@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     if a.scale == "dream":  # always incremental, per sample
         from .dream import write_dream
 
-        write_dream(a.out, seed=a.seed, n_patients=a.patients, max_samples=a.max_samples, workers=a.workers)
+        axes = tuple(x for x in a.axes if x in ("cytometry", "scrna"))  # the axes simulated at this scale
+        write_dream(a.out, seed=a.seed, n_patients=a.patients, max_samples=a.max_samples, workers=a.workers, axes=axes)
         return
     if a.incremental:
         ensure_cohort(a.out, scale=a.scale, seed=a.seed, n_patients=a.patients, axes=tuple(a.axes), progress=True)

@@ -12,8 +12,15 @@ benchmarks read slices of it. Command line::
 
     python -m helpers.simulate --scale dream --out data/simulated/dream --max-samples 4 --workers 2
 
-Sizes not simulated at this scale yet (the single-cell and barcode axes keep the ``full`` scale's generators): 5,000-10,000
-cells per scRNA sample, 1-5 million reads per barcode library.
+Single-cell RNA-seq (``axes`` with ``"scrna"``): every diagnosis and relapse sample of the cohort (about 145 of them,
+marked ``scrna`` in ``samples.csv``) as one Cell Ranger ``filtered_feature_bc_matrix.h5`` of 5,250-9,750 cells (the
+``full`` scale's gene universe and biology, 7,500 cells on average), the k-th from its own stream
+(``default_rng([seed, DREAM_STREAM, 3, k])``; the cohort's genes, programmes and patient effects from
+``default_rng([seed, DREAM_STREAM, 3])`` and ``[seed, DREAM_STREAM, 4]``). A writer holds one sample's dense counts
+(about 2 GB at 10,000 cells): give ``workers`` accordingly. Per-cell truth: ``truth/scrna_dream_cells/<sample>.csv.gz``.
+
+Sizes not simulated at this scale yet (the barcode axis keeps the ``full`` scale's generator): 1-5 million reads per
+barcode library.
 """
 
 from __future__ import annotations
@@ -29,20 +36,25 @@ import pandas as pd
 
 from ..io import atomic_path, write_table
 from . import cytometry as cy
+from . import scrna as sim_sc
 from .cohort import simulate_patients
 
-__all__ = ["DREAM_SIZES", "DREAM_STREAM", "write_dream"]
+__all__ = ["DREAM_SIZES", "DREAM_STREAM", "DREAM_SCRNA_CELLS", "dream_scrna_samples", "write_dream"]
 
 DREAM_STREAM = 31
 #: The study's sizes (events per FCS file drawn uniformly per tube).
 DREAM_SIZES = {"cytometry_events": (100_000, 500_000), "scrna_cells": (5_000, 10_000),
                "barcode_reads": (1_000_000, 5_000_000)}  # fmt: skip
+#: Mean cells per scRNA sample (each sample draws 0.7-1.3 times it, as the other scales do).
+DREAM_SCRNA_CELLS = 7_500
 _CODE = [Path(__file__), Path(cy.__file__), Path(cy.__file__).with_name("cohort.py")]
+_SC_CODE = [Path(__file__), Path(sim_sc.__file__), Path(cy.__file__).with_name("cohort.py"),
+            Path(sim_sc.__file__).parents[1] / "scrna" / "tenx.py"]
 
 
-def _fingerprint(seed: int, event_fraction: float) -> str:
+def _fingerprint(seed: int, event_fraction: float, code: list[Path] = _CODE) -> str:
     h = hashlib.sha256(f"{seed}|{event_fraction!r}|{DREAM_SIZES}".encode())
-    for f in _CODE:
+    for f in code:
         h.update(hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()[:16]
 
@@ -91,9 +103,67 @@ def _write_sample(k: int, sample_id: str, bio: dict, out: str, seed: int, event_
     return rows
 
 
+def dream_scrna_samples(samples: pd.DataFrame) -> pd.DataFrame:
+    """The samples profiled by scRNA-seq at the dream scale: every diagnosis and relapse sample, in cohort order."""
+    return samples[samples["timepoint"].isin(["diagnosis", "relapse"])].reset_index(drop=True)
+
+
+_MODELS: dict = {}
+
+
+def _scrna_model(seed: int, n_patients: int, cells: int) -> dict:
+    """The cohort's single-cell model (built once per process: workers rebuild it rather than receive it)."""
+    key = (seed, n_patients, cells)
+    if key not in _MODELS:
+        tables = simulate_patients(n_patients, seed=seed)
+        cfg = dict(sim_sc.SCRNA_SCALES["full"], cells=cells)
+        sc_samples = dream_scrna_samples(tables.samples)
+        _MODELS.clear()
+        _MODELS[key] = sim_sc._build_model(tables, sc_samples, cfg, np.random.default_rng([seed, DREAM_STREAM, 3]),
+                                           np.random.default_rng([seed, DREAM_STREAM, 4]))
+    return _MODELS[key]
+
+
+def _write_scrna_sample(k: int, sid: str, pid: str, tp: str, out: str, seed: int, n_patients: int, cells: int,
+                        fingerprint: str) -> tuple[dict, dict]:  # fmt: skip
+    """The k-th scRNA sample from its own stream; returns its sample-sheet and sample-truth rows."""
+    folder = Path(out) / "scrna" / sid
+    stamp = folder / ".dream"
+    if stamp.is_file():
+        done = json.loads(stamp.read_text())
+        if done.get("fingerprint") == fingerprint:
+            return done["sheet"], done["row"]
+    rng = np.random.default_rng([seed, DREAM_STREAM, 3, k])
+    sheet, cells_df, row = sim_sc._simulate_sample(_scrna_model(seed, n_patients, cells), rng, rng, sid, pid, tp,
+                                                   Path(out))
+    sim_sc._write_csv_gz(cells_df, Path(out) / "truth" / "scrna_dream_cells" / f"{sid}.csv.gz")
+    with atomic_path(stamp) as tmp:
+        tmp.write_text(json.dumps({"fingerprint": fingerprint, "sheet": sheet, "row": row}))
+    return sheet, row
+
+
+def _write_scrna(out: Path, samples: pd.DataFrame, *, seed: int, n_patients: int, max_samples: int | None,
+                 workers: int, cell_fraction: float) -> int:  # fmt: skip
+    sc_samples = dream_scrna_samples(samples)
+    n = len(sc_samples) if max_samples is None else min(max_samples, len(sc_samples))
+    cells = max(20, int(round(DREAM_SCRNA_CELLS * cell_fraction)))
+    fp = _fingerprint(seed, cell_fraction, _SC_CODE)
+    args = [(k, *sc_samples.loc[k, ["sample_id", "patient_id", "timepoint"]], str(out), seed, n_patients, cells, fp)
+            for k in range(n)]  # fmt: skip
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(_write_scrna_sample, *zip(*args, strict=True)))
+    else:
+        parts = [_write_scrna_sample(*a) for a in args]
+    write_table(pd.DataFrame([s for s, _ in parts]), out / "scrna" / "sample_sheet.csv")
+    write_table(pd.DataFrame([r for _, r in parts]), out / "truth" / "scrna_dream_samples.csv")
+    return n
+
+
 def write_dream(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_samples: int | None = None,
-                workers: int = 1, event_fraction: float = 1.0) -> Path:  # fmt: skip
-    """Write (or bring up to date) the cytometry of the ``dream`` scale, or its first ``max_samples`` samples.
+                workers: int = 1, event_fraction: float = 1.0, axes: tuple[str, ...] = ("cytometry",),
+                cell_fraction: float = 1.0) -> Path:  # fmt: skip
+    """Write (or bring up to date) the ``dream`` scale, or its first ``max_samples`` samples of each axis.
 
     Parameters
     ----------
@@ -109,6 +179,11 @@ def write_dream(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_sa
         Processes writing samples in parallel (each holds one tube's events at a time: at most about 80 MB).
     event_fraction
         Multiplies every tube's event count (1 = the study's sizes; tests use a tiny fraction).
+    axes
+        ``"cytometry"`` and / or ``"scrna"`` (``scrna/sample_sheet.csv``, ``scrna/<sample>/``,
+        ``truth/scrna_dream_samples.csv``).
+    cell_fraction
+        Multiplies the cells per scRNA sample (1 = the study's sizes).
 
     Returns
     -------
@@ -117,8 +192,30 @@ def write_dream(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_sa
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    unknown = set(axes) - {"cytometry", "scrna"}
+    if unknown:
+        raise ValueError(f"the dream scale simulates cytometry and scrna, not {sorted(unknown)}")
     tables = simulate_patients(n_patients, seed=seed)
+    # Every diagnosis and relapse sample is profiled by scRNA-seq at this scale; samples.csv lists the assay for the
+    # samples written (the data contract: every sample planned for scrna is in the sheet).
+    planned = dream_scrna_samples(tables.samples)["sample_id"]
+    n_sc = len(planned) if max_samples is None else min(max_samples, len(planned))
+    sc_ids = set(planned[:n_sc]) if "scrna" in axes else set()
+    if "scrna" in axes:
+        tables.samples["assays"] = [";".join([x for x in str(a).split(";") if x and x != "scrna"]
+                                             + (["scrna"] if sid in sc_ids else []))
+                                    for sid, a in zip(tables.samples["sample_id"], tables.samples["assays"].fillna(""),
+                                                      strict=True)]  # fmt: skip
     tables.write(out)
+    lines = []
+    if "scrna" in axes:
+        n_sc = _write_scrna(out, tables.samples, seed=seed, n_patients=n_patients, max_samples=max_samples,
+                            workers=workers, cell_fraction=cell_fraction)
+        lines.append(f"scrna samples written: {n_sc} of {len(planned)}\n")
+    if "cytometry" not in axes:
+        (out / "COHORT").write_text(f"simulated DREAM cohort\nscale: dream\nseed: {seed}\npatients: {n_patients}\n"
+                                    + "".join(lines))
+        return out
     samples = tables.samples.reset_index(drop=True)
     truth = tables.sample_truth.set_index("sample_id").loc[samples["sample_id"]].reset_index()
     bio = cy._sample_biology(truth, np.random.default_rng([seed, DREAM_STREAM, 0]))
@@ -141,5 +238,5 @@ def write_dream(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_sa
     (out / "truth").mkdir(exist_ok=True)
     write_table(rows, out / "truth" / "cytometry_dream_files.csv")
     (out / "COHORT").write_text(f"simulated DREAM cohort\nscale: dream\nseed: {seed}\npatients: {n_patients}\n"
-                                f"samples written: {len(todo)} of {len(samples)}\n")  # fmt: skip
+                                f"samples written: {len(todo)} of {len(samples)}\n" + "".join(lines))  # fmt: skip
     return out

@@ -173,31 +173,15 @@ def _write_csv_gz(df: pd.DataFrame, path: Path) -> None:
         tmp.write_bytes(gzip.compress(text, compresslevel=6, mtime=0))
 
 
-def simulate_scrna(
-    tables, out_dir: str | Path, *, scale: str = "ci", seed: int = 20261129, cells_per_sample: int | None = None
-) -> None:
-    """Write the scRNA-seq part of the simulated cohort (see the module docstring).
+# What a sample draws from the cohort model (the names of :func:`_build_model`'s locals).
+_MODEL_KEYS = ("truth", "cfg", "is_leuk_type", "adjacency", "n_genes", "patient_effect", "bcl2_i", "anti_i",
+               "state_bcl2", "ox_idx", "events", "_region", "depth_type", "log_base", "programmes", "mito_idx",
+               "gene_ids", "genes", "kary")
 
-    Parameters
-    ----------
-    tables
-        :class:`helpers.simulate.CohortTables` of the cohort.
-    out_dir
-        Cohort folder; writes ``scrna/`` and ``truth/scrna_*``.
-    scale
-        ``"ci"`` (about 200 cells per sample, ~1,300 genes) or ``"full"`` (about 1,500 cells, ~4,600 genes).
-    seed
-        Cohort seed; the stream is ``default_rng([seed, 3])``.
-    cells_per_sample
-        Override the scale's mean cells per sample (benchmarks use it to build atlases of a given size).
-    """
-    if scale not in SCRNA_SCALES:
-        raise ValueError(f"scale must be one of {tuple(SCRNA_SCALES)}, got {scale!r}")
-    cfg = dict(SCRNA_SCALES[scale])
-    if cells_per_sample is not None:
-        cfg["cells"] = int(cells_per_sample)
-    rng = np.random.default_rng([seed, 3])
-    out = Path(out_dir)
+
+def _build_model(tables, sc_samples: pd.DataFrame, cfg: dict, rng: np.random.Generator,
+                 crng: np.random.Generator) -> dict:
+    """Genes, programmes, patient effects and copy-number events: everything shared by the samples of a cohort."""
     genes, sets = _gene_universe(rng, cfg["extra_genes"])
     n_genes = len(genes)
     gidx = {g: i for i, g in enumerate(genes)}
@@ -250,8 +234,6 @@ def simulate_scrna(
     is_leuk_type = np.array([ct in HIERARCHY_STATES for ct in CELL_TYPES])
     depth_type = np.array([_DEPTH[ct] for ct in CELL_TYPES])
 
-    samples = tables.samples
-    sc_samples = samples[has_assay(samples["assays"], "scrna")]
     truth = tables.sample_truth.set_index("sample_id")
     patients = sorted(sc_samples["patient_id"].unique())
     patient_effect = {p: rng.normal(0, 0.25, n_genes) for p in patients}
@@ -259,7 +241,6 @@ def simulate_scrna(
     # karyotype of clinical.csv: normal -> none; other abnormalities -> one typical change or a balanced one (no copy
     # change, invisible to CNV inference); complex -> several of -5q/-7/-17 (+8). Each change sits in a clone that
     # holds 70-100 % of the leukemic cells.
-    crng = np.random.default_rng([seed, 3, 17])
     pos = gene_positions(genes)
     kary = tables.clinical.set_index("patient_id")["karyotype"] if "karyotype" in tables.clinical else {}
     events = {}
@@ -280,88 +261,129 @@ def simulate_scrna(
         c, lo, hi, _ = CNV_ARMS[name]
         return np.flatnonzero((chrom == c) & (start >= lo) & (start < hi))
 
+    return dict(locals())
+
+def _simulate_sample(m: dict, rng: np.random.Generator, crng: np.random.Generator, sid: str, pid: str, tp: str,
+                     out: Path) -> tuple[dict, pd.DataFrame, dict]:
+    """Draw and write one sample (``scrna/<sid>/filtered_feature_bc_matrix.h5``); its sheet, truth and sample rows."""
+    (truth, cfg, is_leuk_type, adjacency, n_genes, patient_effect, bcl2_i, anti_i,
+     state_bcl2, ox_idx, events, _region, depth_type, log_base, programmes, mito_idx,
+     gene_ids, genes, kary) = (m[k] for k in _MODEL_KEYS)
+    st = truth.loc[sid]
+    probs = _composition(rng, st, tp in ("remission", "relapse"))
+    n_cells = max(40, int(round(cfg["cells"] * rng.uniform(0.7, 1.3))))
+    n_dbl = int(round(_DOUBLET_RATE * n_cells))
+    n_single = n_cells - n_dbl
+    n_draw = n_single + 2 * n_dbl
+    types = rng.choice(len(CELL_TYPES), size=n_draw, p=probs)
+    leuk = is_leuk_type[types]
+    # Per-cell continuum: a random share of each neighbouring state's programme (leukemic cells only).
+    neighbour_w = adjacency[types] * rng.uniform(0.0, _NEIGHBOUR_MAX, (n_draw, len(CELL_TYPES))) * leuk[:, None]
+    batch = rng.normal(0, 0.15, n_genes)
+    extra = np.broadcast_to(batch, (n_draw, n_genes)).copy()
+    extra[leuk] += patient_effect[pid]
+    bcl2_dep = float(st["bcl2_dependence"])
+    extra[leuk, bcl2_i] += 0.6 * bcl2_dep + state_bcl2[types[leuk]]
+    extra[np.ix_(leuk, anti_i)] += (-0.4 * bcl2_dep - state_bcl2[types[leuk]])[:, None]
+    extra[np.ix_(leuk, ox_idx)] += 0.015 * (float(st["oxphos_dependence"]) - 55.0)
+    leuk_idx = np.flatnonzero(leuk)
+    for name, clone in events[pid]:
+        carriers = leuk_idx[crng.random(len(leuk_idx)) < clone]
+        extra[np.ix_(carriers, _region(name))] += np.log(CNV_ARMS[name][3])
+    depth = cfg["depth"] * rng.lognormal(0, 0.2)
+    libsize = depth * depth_type[types] * rng.lognormal(0, 0.35, n_draw)
+    mito = rng.beta(4, 70, n_draw)  # about 5 % mitochondrial reads in healthy cells
+    damaged = rng.random(n_draw) < _DAMAGED_RATE
+    mito[damaged] = rng.uniform(0.3, 0.7, damaged.sum())
+    libsize[damaged] *= 0.3  # broken cells lose cytoplasmic mRNA and keep mitochondrial transcripts
+    ambient = float(rng.uniform(0.01, 0.06))
+    counts = _sample_counts(rng, log_base, programmes, types, neighbour_w, extra, libsize, mito, mito_idx, ambient)
+    # Doublets: the last 2 * n_dbl drawn cells are merged pairwise (two cells in one droplet).
+    a_idx = np.arange(n_single, n_single + n_dbl)
+    b_idx = a_idx + n_dbl
+    dbl_counts = counts[a_idx] + counts[b_idx]
+    all_counts = np.vstack([counts[:n_single], dbl_counts])
+    ctype = [CELL_TYPES[t] for t in types[:n_single]] + [
+        f"{CELL_TYPES[types[a]]}+{CELL_TYPES[types[b]]}" for a, b in zip(a_idx, b_idx, strict=True)
+    ]
+    is_dbl = np.r_[np.zeros(n_single, bool), np.ones(n_dbl, bool)]
+    dmg = np.r_[damaged[:n_single], damaged[a_idx] & damaged[b_idx]]
+    # Cell Ranger lists barcodes sorted; draw unique 16-mers, suffix -1 (one GEM group).
+    bases = np.array(list("ACGT"))
+    bc = set()
+    while len(bc) < n_cells:
+        bc.update("".join(x) + "-1" for x in bases[rng.integers(0, 4, (n_cells - len(bc), 16))])
+    bc = sorted(bc)
+    perm = rng.permutation(n_cells)  # random droplet order: types interleaved across sorted barcodes
+    all_counts, ctype, is_dbl, dmg = all_counts[perm], [ctype[i] for i in perm], is_dbl[perm], dmg[perm]
+    keep = all_counts.sum(axis=1) > 0
+    rel = Path(sid) / "filtered_feature_bc_matrix.h5"
+    write_10x_h5(out / "scrna" / rel, all_counts[keep], np.array(bc)[keep], gene_ids, genes, library_id=sid)
+    labels = np.array(ctype, dtype=object)[keep]
+    cells = (
+        pd.DataFrame(
+            {
+                "sample_id": sid,
+                "barcode": np.array(bc)[keep],
+                "cell_type": np.where(is_dbl[keep], "doublet", labels),
+                "doublet_of": np.where(is_dbl[keep], labels, ""),
+                "compartment": [
+                    "doublet" if d else ("leukemic" if t in HIERARCHY_STATES else "normal")
+                    for t, d in zip(labels, is_dbl[keep], strict=True)
+                ],
+                "malignant": [int(t in HIERARCHY_STATES and not d) for t, d in zip(labels, is_dbl[keep],
+                                                                                    strict=True)],
+                "doublet": is_dbl[keep].astype(int),
+                "damaged": dmg[keep].astype(int),
+            }
+        )
+    )
+    row = {"sample_id": sid, "patient_id": pid, "timepoint": tp, "n_cells": int(keep.sum()),
+           "ambient_frac": ambient, "leukemic_frac_planted": float(probs[:7].sum()),
+           "cnv_events": ";".join(e for e, _ in events[pid]), "karyotype": str(kary.get(pid, ""))}
+    row.update({f"p_{ct}": float(p) for ct, p in zip(CELL_TYPES, probs, strict=True)})
+    leuk_p = probs[:7] / max(probs[:7].sum(), 1e-12)
+    row.update({f"leukfrac_{ct}": float(p) for ct, p in zip(HIERARCHY_STATES, leuk_p, strict=True)})
+    row.update({"bcl2_dependence": bcl2_dep, "oxphos_dependence": float(st["oxphos_dependence"]),
+                "mono_frac": float(st["mono_frac"])})
+    return {"sample_id": sid, "path": rel.as_posix()}, cells, row
+
+
+def simulate_scrna(
+    tables, out_dir: str | Path, *, scale: str = "ci", seed: int = 20261129, cells_per_sample: int | None = None
+) -> None:
+    """Write the scRNA-seq part of the simulated cohort (see the module docstring).
+
+    Parameters
+    ----------
+    tables
+        :class:`helpers.simulate.CohortTables` of the cohort.
+    out_dir
+        Cohort folder; writes ``scrna/`` and ``truth/scrna_*``.
+    scale
+        ``"ci"`` (about 200 cells per sample, ~1,300 genes) or ``"full"`` (about 1,500 cells, ~4,600 genes).
+    seed
+        Cohort seed; the stream is ``default_rng([seed, 3])``.
+    cells_per_sample
+        Override the scale's mean cells per sample (benchmarks use it to build atlases of a given size).
+    """
+    if scale not in SCRNA_SCALES:
+        raise ValueError(f"scale must be one of {tuple(SCRNA_SCALES)}, got {scale!r}")
+    cfg = dict(SCRNA_SCALES[scale])
+    if cells_per_sample is not None:
+        cfg["cells"] = int(cells_per_sample)
+    rng = np.random.default_rng([seed, 3])
+    out = Path(out_dir)
+    samples = tables.samples
+    sc_samples = samples[has_assay(samples["assays"], "scrna")]
+    m = _build_model(tables, sc_samples, cfg, rng, np.random.default_rng([seed, 3, 17]))
+    crng = m["crng"]
     sheet_rows, cell_rows, sample_rows = [], [], []
     for sid, pid, tp in sc_samples[["sample_id", "patient_id", "timepoint"]].itertuples(index=False):
-        st = truth.loc[sid]
-        probs = _composition(rng, st, tp in ("remission", "relapse"))
-        n_cells = max(40, int(round(cfg["cells"] * rng.uniform(0.7, 1.3))))
-        n_dbl = int(round(_DOUBLET_RATE * n_cells))
-        n_single = n_cells - n_dbl
-        n_draw = n_single + 2 * n_dbl
-        types = rng.choice(len(CELL_TYPES), size=n_draw, p=probs)
-        leuk = is_leuk_type[types]
-        # Per-cell continuum: a random share of each neighbouring state's programme (leukemic cells only).
-        neighbour_w = adjacency[types] * rng.uniform(0.0, _NEIGHBOUR_MAX, (n_draw, len(CELL_TYPES))) * leuk[:, None]
-        batch = rng.normal(0, 0.15, n_genes)
-        extra = np.broadcast_to(batch, (n_draw, n_genes)).copy()
-        extra[leuk] += patient_effect[pid]
-        bcl2_dep = float(st["bcl2_dependence"])
-        extra[leuk, bcl2_i] += 0.6 * bcl2_dep + state_bcl2[types[leuk]]
-        extra[np.ix_(leuk, anti_i)] += (-0.4 * bcl2_dep - state_bcl2[types[leuk]])[:, None]
-        extra[np.ix_(leuk, ox_idx)] += 0.015 * (float(st["oxphos_dependence"]) - 55.0)
-        leuk_idx = np.flatnonzero(leuk)
-        for name, clone in events[pid]:
-            carriers = leuk_idx[crng.random(len(leuk_idx)) < clone]
-            extra[np.ix_(carriers, _region(name))] += np.log(CNV_ARMS[name][3])
-        depth = cfg["depth"] * rng.lognormal(0, 0.2)
-        libsize = depth * depth_type[types] * rng.lognormal(0, 0.35, n_draw)
-        mito = rng.beta(4, 70, n_draw)  # about 5 % mitochondrial reads in healthy cells
-        damaged = rng.random(n_draw) < _DAMAGED_RATE
-        mito[damaged] = rng.uniform(0.3, 0.7, damaged.sum())
-        libsize[damaged] *= 0.3  # broken cells lose cytoplasmic mRNA and keep mitochondrial transcripts
-        ambient = float(rng.uniform(0.01, 0.06))
-        counts = _sample_counts(rng, log_base, programmes, types, neighbour_w, extra, libsize, mito, mito_idx, ambient)
-        # Doublets: the last 2 * n_dbl drawn cells are merged pairwise (two cells in one droplet).
-        a_idx = np.arange(n_single, n_single + n_dbl)
-        b_idx = a_idx + n_dbl
-        dbl_counts = counts[a_idx] + counts[b_idx]
-        all_counts = np.vstack([counts[:n_single], dbl_counts])
-        ctype = [CELL_TYPES[t] for t in types[:n_single]] + [
-            f"{CELL_TYPES[types[a]]}+{CELL_TYPES[types[b]]}" for a, b in zip(a_idx, b_idx, strict=True)
-        ]
-        is_dbl = np.r_[np.zeros(n_single, bool), np.ones(n_dbl, bool)]
-        dmg = np.r_[damaged[:n_single], damaged[a_idx] & damaged[b_idx]]
-        # Cell Ranger lists barcodes sorted; draw unique 16-mers, suffix -1 (one GEM group).
-        bases = np.array(list("ACGT"))
-        bc = set()
-        while len(bc) < n_cells:
-            bc.update("".join(x) + "-1" for x in bases[rng.integers(0, 4, (n_cells - len(bc), 16))])
-        bc = sorted(bc)
-        perm = rng.permutation(n_cells)  # random droplet order: types interleaved across sorted barcodes
-        all_counts, ctype, is_dbl, dmg = all_counts[perm], [ctype[i] for i in perm], is_dbl[perm], dmg[perm]
-        keep = all_counts.sum(axis=1) > 0
-        rel = Path(sid) / "filtered_feature_bc_matrix.h5"
-        write_10x_h5(out / "scrna" / rel, all_counts[keep], np.array(bc)[keep], gene_ids, genes, library_id=sid)
-        sheet_rows.append({"sample_id": sid, "path": rel.as_posix()})
-        labels = np.array(ctype, dtype=object)[keep]
-        cell_rows.append(
-            pd.DataFrame(
-                {
-                    "sample_id": sid,
-                    "barcode": np.array(bc)[keep],
-                    "cell_type": np.where(is_dbl[keep], "doublet", labels),
-                    "doublet_of": np.where(is_dbl[keep], labels, ""),
-                    "compartment": [
-                        "doublet" if d else ("leukemic" if t in HIERARCHY_STATES else "normal")
-                        for t, d in zip(labels, is_dbl[keep], strict=True)
-                    ],
-                    "malignant": [int(t in HIERARCHY_STATES and not d) for t, d in zip(labels, is_dbl[keep],
-                                                                                        strict=True)],
-                    "doublet": is_dbl[keep].astype(int),
-                    "damaged": dmg[keep].astype(int),
-                }
-            )
-        )
-        row = {"sample_id": sid, "patient_id": pid, "timepoint": tp, "n_cells": int(keep.sum()),
-               "ambient_frac": ambient, "leukemic_frac_planted": float(probs[:7].sum()),
-               "cnv_events": ";".join(e for e, _ in events[pid]), "karyotype": str(kary.get(pid, ""))}
-        row.update({f"p_{ct}": float(p) for ct, p in zip(CELL_TYPES, probs, strict=True)})
-        leuk_p = probs[:7] / max(probs[:7].sum(), 1e-12)
-        row.update({f"leukfrac_{ct}": float(p) for ct, p in zip(HIERARCHY_STATES, leuk_p, strict=True)})
-        row.update({"bcl2_dependence": bcl2_dep, "oxphos_dependence": float(st["oxphos_dependence"]),
-                    "mono_frac": float(st["mono_frac"])})
+        sheet, cells, row = _simulate_sample(m, rng, crng, sid, pid, tp, out)
+        sheet_rows.append(sheet)
+        cell_rows.append(cells)
         sample_rows.append(row)
-
     write_table(pd.DataFrame(sheet_rows), out / "scrna" / "sample_sheet.csv")
     _write_csv_gz(pd.concat(cell_rows, ignore_index=True), out / "truth" / "scrna_cells.csv.gz")
     write_table(pd.DataFrame(sample_rows), out / "truth" / "scrna_samples.csv")
