@@ -72,6 +72,7 @@ from helpers.barcodes.plots import (
 from helpers.io import write_table
 from helpers.paths import output_folders, resolve
 from helpers.plotting import ARM_COLORS, OKABE_ITO, save_figure, set_style
+from helpers.workflow import map_tasks
 
 warnings.filterwarnings("ignore")
 set_style()
@@ -101,7 +102,9 @@ design.groupby(["arm", "tissue", "timepoint"]).agg(mice=("mouse", "nunique"), li
 
 # %%
 if not count_mode:
-    raw, lib_qc = bc.count_libraries(ds, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches)
+    # One task per FASTQ: on the run's dask cluster under run_all.py --scheduler/--local-cluster, else in this process.
+    raw, lib_qc = bc.count_libraries(ds, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches,
+                                     mapper=map_tasks)
     write_table(lib_qc, out / "library_qc.csv")
     write_table(raw, out / "counts_uncorrected.csv")
     fate_cols = ["reads", "matched", "rejected_low_quality", "rejected_no_pattern", "rejected_n_in_barcode"]

@@ -1,4 +1,7 @@
-"""Command line: python -m helpers.simulate --scale {ci,full,dream} --seed N --out FOLDER [--max-samples N]."""
+"""Command line: python -m helpers.simulate --scale {ci,full,dream} --seed N --out FOLDER [--max-samples N].
+
+At the dream scale ``--axes cytometry barcodes`` writes both (``--max-samples``: the first N samples, the first N PDX).
+"""
 
 from __future__ import annotations
 
@@ -15,18 +18,25 @@ def main(argv: list[str] | None = None) -> None:
                     help="dream: the study's real sizes (cytometry), written per sample; see helpers.simulate.dream")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--patients", type=int, default=120)
-    ap.add_argument("--axes", nargs="+", choices=AXIS_SIMULATORS, default=list(AXIS_SIMULATORS))
+    ap.add_argument("--axes", nargs="+", choices=AXIS_SIMULATORS, default=None,
+                    help="default: every axis; at the dream scale, cytometry (barcodes: 714 FASTQ of 1-5 M reads)")
     ap.add_argument("--out", required=True, help="output folder (replaced atomically)")
     ap.add_argument("--incremental", action="store_true",
                     help="regenerate only the parts whose simulator code, scale or seed changed")
     ap.add_argument("--max-samples", type=int, default=None, help="dream scale: write only the first N samples")
     ap.add_argument("--workers", type=int, default=1, help="dream scale: samples written in parallel")
     a = ap.parse_args(argv)
-    if a.scale == "dream":  # always incremental, per sample
-        from .dream import write_dream
+    if a.scale == "dream":  # always incremental, per sample (per library for barcodes)
+        from .dream import write_dream, write_dream_barcodes
 
-        write_dream(a.out, seed=a.seed, n_patients=a.patients, max_samples=a.max_samples, workers=a.workers)
+        axes = a.axes or ["cytometry"]
+        if "cytometry" in axes:
+            write_dream(a.out, seed=a.seed, n_patients=a.patients, max_samples=a.max_samples, workers=a.workers)
+        if "barcodes" in axes:
+            write_dream_barcodes(a.out, seed=a.seed, n_patients=a.patients, max_samples=a.max_samples,
+                                 workers=a.workers)  # fmt: skip
         return
+    a.axes = a.axes or list(AXIS_SIMULATORS)
     if a.incremental:
         ensure_cohort(a.out, scale=a.scale, seed=a.seed, n_patients=a.patients, axes=tuple(a.axes), progress=True)
     else:
