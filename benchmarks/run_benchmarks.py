@@ -1,12 +1,13 @@
 """Run every benchmark (benchmarks/bench_*.py), each in its own process, and print their tables.
 
-    make bench                      # all, full size
+    make bench                      # all, full size (bench_study: one row per axis at DREAM scale)
     python benchmarks/run_benchmarks.py --quick dst barcodes
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -25,7 +26,9 @@ def main() -> int:
         files = [f for f in files if f.stem.removeprefix("bench_") in a.names]
     status = 0
     for f in files:
-        print(f"\n=== {f.stem} ===", flush=True)
+        # The load of the machine with every table: on a shared machine the ratios, not the rates, are the result.
+        load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+        print(f"\n=== {f.stem} === (load average {load} on {os.cpu_count()} CPUs)", flush=True)
         t0 = time.perf_counter()
         rc = subprocess.call([sys.executable, str(f), *(["--quick"] if a.quick else [])], cwd=HERE.parent)
         print(f"({f.stem}: exit {rc}, {time.perf_counter() - t0:.0f} s)", flush=True)

@@ -70,6 +70,7 @@ from helpers.io import write_table
 from helpers.notebook import notebook_setup
 from helpers.paths import resolve
 from helpers.plotting import ARM_COLORS
+from helpers.workflow import map_tasks
 
 nb = notebook_setup("04_barcodes", output_dir=output_dir, figures_dir=figures_dir,
                     display={"display.width": 160, "display.max_columns": 20, "display.precision": 6})
@@ -86,7 +87,8 @@ data = resolve(data_dir)
 # %%
 chain = bc.process_barcodes(data, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches,
                             cluster_method=cluster_method, cluster_distance=cluster_distance,
-                            cluster_ratio=cluster_ratio, cluster_metric=cluster_metric, collapse=collapse)  # fmt: skip
+                            cluster_ratio=cluster_ratio, cluster_metric=cluster_metric, collapse=collapse,
+                            mapper=map_tasks)  # one task per FASTQ, on the run's dask cluster when it has one
 count_mode = chain.kind == "counts"
 design, samples, counts, units = chain.design, chain.samples, chain.counts, chain.units
 if count_mode:

@@ -11,6 +11,7 @@ merged per mouse (:func:`~helpers.barcodes.tables.collapse_replicates`), the uni
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -102,6 +103,7 @@ def process_barcodes(
     cluster_ratio: float = 5.0,
     cluster_metric: str = "hamming",
     collapse: str = "sum",
+    mapper: Callable[[Callable, list], list] | None = None,
 ) -> BarcodeData:
     """Read a cohort's barcoding folder and bring it to counts per mouse.
 
@@ -117,6 +119,9 @@ def process_barcodes(
         Error correction (:func:`~helpers.barcodes.correct.cluster_barcodes`). FASTQ only.
     collapse
         How PCR replicates of a mouse are merged: ``"sum"`` or ``"truncated_mean"``.
+    mapper
+        Runs the per-FASTQ extraction, one task per library (e.g. :func:`helpers.workflow.map_tasks`, which uses the
+        run's dask cluster); ``None``: in this process. FASTQ only.
 
     Returns
     -------
@@ -136,7 +141,7 @@ def process_barcodes(
     ds = load_barcode_dataset(data_dir)
     sheet = ds.sheet
     design = design_from_fastq_sheet(sheet)
-    raw, lib_qc = count_libraries(ds, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches)
+    raw, lib_qc = count_libraries(ds, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches, mapper=mapper)
     corrected = correct_by_group(raw, sheet, method=cluster_method, distance=cluster_distance, ratio=cluster_ratio,
                                  metric=cluster_metric)  # fmt: skip
     pdx_of = raw["library_id"].map(sheet.set_index("library_id")["pdx_id"])

@@ -7,6 +7,8 @@ same clone gets the same name in every mouse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -18,9 +20,22 @@ __all__ = ["count_libraries", "correct_by_group", "sample_counts", "wide_matrix"
 
 
 def count_libraries(
-    dataset: BarcodeDataset, *, min_mean_quality: float | None = 30, max_mismatches: int = 0, **kwargs
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Extract barcodes from every library of a dataset.
+    dataset: BarcodeDataset, *, min_mean_quality: float | None = 30, max_mismatches: int = 0,
+    mapper: Callable[[Callable, list], list] | None = None, **kwargs
+) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Extract barcodes from every library of a dataset, one task per FASTQ.
+
+    Parameters
+    ----------
+    dataset
+        The libraries (:func:`helpers.barcodes.contract.load_barcodes`).
+    min_mean_quality, max_mismatches, kwargs
+        Passed to :func:`helpers.barcodes.extract.extract_barcodes`.
+    mapper
+        ``mapper(fn, items) -> list`` running one task per library, results in the order of ``items``: e.g.
+        :func:`helpers.workflow.map_tasks` (the dask cluster of a ``run_all.py --scheduler/--local-cluster`` run, else a
+        local pool) or an executor's ``map``. Default: one library after the other in this process. The tables are the
+        same, byte for byte, either way; a worker holds one library at a time.
 
     Parameters
     ----------
@@ -40,16 +55,23 @@ def count_libraries(
     qc
         One row per library: reads, matched reads, match rate, distinct barcodes, rejections by reason.
     """
+    opts = {"min_mean_quality": min_mean_quality, "max_mismatches": max_mismatches, **kwargs}
+    items = [(str(dataset.root / rel), dataset.pattern, opts) for rel in dataset.sheet["file"]]
+    results = [_count_one(it) for it in items] if mapper is None else list(mapper(_count_one, items))
     rows, qc = [], []
-    for lib, rel in zip(dataset.sheet["library_id"], dataset.sheet["file"], strict=True):
-        res = extract_barcodes(dataset.root / rel, dataset.pattern, min_mean_quality=min_mean_quality,
-                               max_mismatches=max_mismatches, **kwargs)  # fmt: skip
-        c = res.counts.reset_index()
+    for lib, (c, summary) in zip(dataset.sheet["library_id"], results, strict=True):
         c.insert(0, "library_id", lib)
         rows.append(c)
-        qc.append({"library_id": lib, **res.summary()})
+        qc.append({"library_id": lib, **summary})
     counts = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["library_id", "barcode", "count"])
     return counts, pd.DataFrame(qc)
+
+
+def _count_one(item) -> tuple[pd.DataFrame, dict]:
+    """One FASTQ as one task (module level, so that process pools and dask workers can unpickle it)."""
+    path, pattern, opts = item
+    res = extract_barcodes(path, pattern, **opts)
+    return res.counts.reset_index(), res.summary()
 
 
 def correct_by_group(

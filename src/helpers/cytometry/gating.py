@@ -23,10 +23,10 @@ import flowkit as fk
 import numpy as np
 import pandas as pd
 import yaml
-from matplotlib.path import Path as MplPath
 from threadpoolctl import threadpool_limits
 
 from ..errors import DataContractError
+from . import _kernels
 from .fcs import FCSData, read_fcs
 from .transforms import compensate, logicle
 
@@ -382,12 +382,26 @@ def apply_strategy(data: FCSData, strategy: Strategy, *, compensated: bool = Fal
     cols = {d: data.column(d) for d in strat.dimensions()}
 
     cache: dict[tuple[str, str | None], np.ndarray] = {}
+    # gate -> which of its parent's events it keeps: a dimension already transformed on an ancestor's events is
+    # narrowed down by these masks (a copy) instead of being transformed again (CD45 of cd45pos from singlets').
+    kept: dict[str, np.ndarray] = {}
+
+    def narrowed(dim: str, gate: str | None) -> np.ndarray | None:
+        if (dim, gate) in cache:
+            return cache[dim, gate]
+        if gate is None or gate not in kept:
+            return None
+        base = narrowed(dim, parents[gate])
+        if base is None:
+            return None
+        cache[dim, gate] = out = base[kept[gate]]
+        return out
 
     def values(dim: str, idx: np.ndarray | None, parent: str | None = None) -> np.ndarray:
         # Transform only the events the gate looks at (children of small populations cost almost nothing), once per
         # dimension and parent (sibling gates such as blasts and lymphocytes share their CD45 and SSC values).
         key = (dim, parent)
-        if key not in cache:
+        if narrowed(dim, parent) is None:
             col = data.events[:, cols[dim]] if idx is None else data.events[idx, cols[dim]]
             if is_linear_dimension(dim):
                 cache[key] = col
@@ -426,14 +440,19 @@ def apply_strategy(data: FCSData, strategy: Strategy, *, compensated: bool = Fal
                     k = (v < hi) if k is None else (k & (v < hi))
                 keep = k if keep is None else (keep & k)
         else:
-            xy = np.column_stack([values(g.dims[0], idx, g.parent), values(g.dims[1], idx, g.parent)])
-            keep = MplPath(g.vertices).contains_points(xy)
+            gx, gy = values(g.dims[0], idx, g.parent), values(g.dims[1], idx, g.parent)
+            vert = np.asarray(g.vertices, dtype=np.float64)
+            keep = np.empty(gx.shape[0], dtype=bool)
+            # matplotlib's crossing test compiled (Path.contains_points, same arithmetic): no (n, 2) copy of the events
+            _kernels.points_in_polygon(gx, gy, np.ascontiguousarray(vert[:, 0]), np.ascontiguousarray(vert[:, 1]), keep)
+        keep = np.asarray(keep, dtype=bool)
         if idx is None:
-            m = np.asarray(keep, dtype=bool)
+            m = keep
         else:
             m = np.zeros(n, dtype=bool)
             m[idx[keep]] = True
         members[g.id] = m
+        kept[g.id] = keep
     # Gating-scale values of every dimension, computed lazily for plots (not on the hot path).
     scaled = _LazyScaled(lambda d: values(d, None, None), list(cols))
     return GatingOutcome(data.path.name, n, members, parents), scaled

@@ -18,6 +18,7 @@ from flowutils import transforms as _fu
 
 from ..errors import DataContractError
 from ..numeric import inv_fixed_order, matmul_fixed_order
+from . import _kernels
 from .fcs import FCSData, parse_spillover
 
 __all__ = [
@@ -91,7 +92,11 @@ def compensate(data: FCSData, spillover: pd.DataFrame | None = None, *, inplace:
     # Not ``@``: a float32 BLAS product rounds differently under each OpenBLAS kernel (Sandybridge vs SkylakeX), and
     # FlowSOM's online training turns that into another map; float64 sums in a fixed order give the same bits
     # everywhere (docs/reproducibility.md).
-    ev[:, cols] = matmul_fixed_order(ev[:, cols], inv, dtype=ev.dtype)
+    if ev.dtype == np.float32 and ev.flags.c_contiguous:
+        # The same sums as matmul_fixed_order, row by row in place: no float64 copy of the events.
+        _kernels.compensate_inplace(ev, np.asarray(idx, dtype=np.int64), inv)
+    else:
+        ev[:, cols] = matmul_fixed_order(ev[:, cols], inv, dtype=ev.dtype)
     if inplace:
         return data
     return FCSData(data.path, list(data.channels), list(data.markers), ev, data.metadata, data.version)
@@ -165,8 +170,9 @@ def logicle(x: np.ndarray, t: float = 262144, w: float = 0.5, m: float = 4.5, a:
         scale, 0 to M (the unit scale times M).
     exact
         Solve every value with flowutils' C root finder (FlowKit's implementation). The default interpolates a table
-        of 2^16 + 1 exact values at knots uniform in asinh(x) (the knot of a value is computed, not searched), several
-        times faster and within 1e-6 of the exact values on [-T, T] (tested); values beyond are solved exactly.
+        of 2^16 + 1 exact values at knots uniform in asinh(x) (the knot of a value is computed, not searched), in
+        float64 by a compiled loop, many times faster and within 1e-6 of the exact values on [-T, T] (tested); values
+        beyond are solved exactly.
 
     Returns
     -------
@@ -181,17 +187,13 @@ def logicle(x: np.ndarray, t: float = 262144, w: float = 0.5, m: float = 4.5, a:
     else:
         flat = xa.reshape(-1)
         dt = np.float32 if flat.dtype == np.float32 else np.float64
-        u0, inv_du, ys, slope = _logicle_table(float(t), float(w), float(m), float(a), np.dtype(dt).name)
-        # Knots uniform in asinh(x): the knot of a value is found by arithmetic, not by a search.
-        pos = np.arcsinh(flat.astype(dt, copy=False))
-        pos -= dt(u0)
-        pos *= dt(inv_du)
-        np.clip(pos, 0, ys.size - 1.000001, out=pos)
-        i = pos.astype(np.int32)
-        pos -= i
-        out = ys[i] + pos * slope[i]
-        outside = (flat < -t) | (flat > t)
-        if outside.any():
+        u0, inv_du, ys, slope = _logicle_table(float(t), float(w), float(m), float(a), "float64")
+        # Knots uniform in asinh(x): the knot of a value is found by arithmetic, not by a search (one compiled pass).
+        out = np.empty(flat.shape, dtype=dt)
+        if flat.dtype not in (np.float32, np.float64):
+            flat = flat.astype(np.float64)
+        if _kernels.logicle_lookup(flat, u0, inv_du, ys, slope, float(t), out):
+            outside = (flat < -t) | (flat > t) | np.isnan(flat)
             out[outside] = _logicle_exact(flat[outside], t, w, m, a)
         out = out.reshape(xa.shape)
     return out * m if scale == "flowcore" else out

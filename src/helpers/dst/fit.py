@@ -15,13 +15,15 @@ cohort of 58,000 curves is fitted in one call.
   ``f(x) = d + (a - d) / (1 + 10^(b (c - x)))`` with ``x = log10 conc``, bottom ``d`` fixed at 0, slope ``b`` in
   [0.1, 2.5], top ``a`` between the highest observed inhibition (clipped to [0, 100]) and 100, ``c`` (log10 IC50)
   within the tested range: Breeze's bounds. Solved by a batched, bound-projected Levenberg-Marquardt from several
-  starts.
+  starts: a compiled per-curve kernel (numba), each curve-start iterated in registers until it finishes.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
+import numba
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
@@ -321,60 +323,14 @@ def _ll4_step(blk: _LL4Block, blo: float, bhi: float, max_iter: int) -> None:
     blk.live = live & ~((better & (gain < _LL4_GAIN)) | (blk.lam >= 1e8) | (blk.it >= max_iter))
 
 
-def fit_ll4(
-    conc_uM: np.ndarray,
-    inhibition_pct: np.ndarray,
-    *,
-    slope_bounds: tuple[float, float] = (0.1, 2.5),
-    max_iter: int = 100,
-    n_starts: int = 3,
-) -> pd.DataFrame:
-    """Fit the 4-parameter logistic (bottom fixed at 0) to many curves at once, within Breeze's bounds.
-
-    The top is pinned by Breeze's bounds (see below), so each fit has two free parameters (slope, log10 IC50); their
-    damped normal equations are solved in closed form. Curve-starts are iterated in blocks of a few thousand that are
-    refilled as curves converge (arrays stay in cache; no tail of iterations over a nearly empty batch), and every
-    curve's arithmetic is independent of its block and done in a fixed order: the same bits whatever the batch size,
-    thread count or BLAS kernel.
-
-    Parameters
-    ----------
-    conc_uM, inhibition_pct
-        Arrays of shape (n_curves, n_points); NaN marks a missing point.
-    slope_bounds
-        Hill slope bounds (Breeze: 0.1-2.5).
-    max_iter
-        Levenberg-Marquardt iterations per start.
-    n_starts
-        Starting log10 IC50 values spread over the tested range (the best least-squares fit is kept).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``top, slope, log10_ic50_uM, bottom, ic50_uM, sse, r2, rmse, min_conc_uM, max_conc_uM, n_points``.
-    """
-    conc = np.atleast_2d(np.asarray(conc_uM, float))
-    y = np.atleast_2d(np.asarray(inhibition_pct, float))
-    w = (np.isfinite(conc) & np.isfinite(y) & (conc > 0)).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.where(w > 0, np.log10(np.where(w > 0, conc, 1.0)), 0.0)
-    y = np.where(w > 0, y, 0.0)
+def _ll4_blocks(x, w, y, npts, top, xmin, xmax, blo, bhi, max_iter, n_starts):
+    """Best (slope, log10 IC50) and SSE of every curve by the vectorised block iteration (the kernel's reference)."""
     n = len(y)
-    npts = w.sum(1)
-    xmin = np.where(npts > 0, np.min(np.where(w > 0, x, np.inf), 1), 0.0)
-    xmax = np.where(npts > 0, np.max(np.where(w > 0, x, -np.inf), 1), 1.0)
-    ymax = np.max(np.where(w > 0, y, -np.inf), 1)
-    # Breeze bounds the top between the highest observed inhibition and an upper bound that equals it unless the
-    # curve bends down at the highest doses; both clipped to [0, 100]. The top is therefore the highest observed
-    # inhibition, which keeps a noisy plateau from inflating the DSS.
-    top = np.clip(ymax, 0, 100)
-    blo, bhi = float(slope_bounds[0]), float(slope_bounds[1])
     # Row j of the work list is curve fit_me[j % m] from start j // m.
     fit_me = np.flatnonzero(npts >= 4)
     m = len(fit_me)
     total = m * n_starts
     xt, wt, yt = x[fit_me].T, w[fit_me].T, y[fit_me].T
-
     xlo, xhi, topf = xmin[fit_me], xmax[fit_me], top[fit_me]
 
     def make(lo_row: int, hi_row: int) -> _LL4Block:
@@ -402,16 +358,189 @@ def fit_ll4(
                 more = min(total, nxt + _LL4_BLOCK - len(blk.rows))
                 blk.extend(make(nxt, more))
                 nxt = more
-    best_p = np.full((n, 3), np.nan)
+    best_p = np.full((n, 2), np.nan)
     best_sse = np.full(n, np.inf)
     for s in range(n_starts):
         ss = np.full(n, np.inf)
         part = slice(s * m, (s + 1) * m)
         ss[fit_me] = res_sse[part]
         take = ss < best_sse
-        p = np.full((n, 3), np.nan)
-        p[fit_me] = np.column_stack([top[fit_me], res_b[part], res_c[part]])
+        p = np.full((n, 2), np.nan)
+        p[fit_me] = np.column_stack([res_b[part], res_c[part]])
         best_p[take], best_sse[take] = p[take], ss[take]
+    return best_p, best_sse
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _ll4_eval(x, w, y, lnw, npt, top, b, c, out):  # pragma: no cover - compiled
+    sse = s_hr = s_hrd = s_h2 = s_h2d = s_h2dd = 0.0
+    for j in range(npt):
+        d = c - x[j]
+        t = d * b
+        t = min(max(t, -300.0), 300.0) * _LN10
+        g = 1.0 / (math.exp(t) + 1.0)
+        f = g * top
+        r = (y[j] - f) * w[j]
+        h = ((1.0 - g) * f) * lnw[j]
+        hr = h * r
+        s_hr += hr
+        s_hrd += hr * d
+        sse += r * r
+        h2 = h * h
+        s_h2 += h2
+        h2d = h2 * d
+        s_h2d += h2d
+        s_h2dd += h2d * d
+    out[0], out[1], out[2], out[3], out[4], out[5] = sse, s_hr, s_hrd, s_h2, s_h2d, s_h2dd
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _ll4_kernel(x, w, y, npts, top, xlo, xhi, blo, bhi, max_iter, n_starts, res):  # pragma: no cover - compiled
+    """Fit every curve from every start; ``res[i]`` = best (slope, log10 IC50, SSE, status, iterations) of curve i.
+
+    Status: 1 the relative SSE gain of an accepted step fell below 1e-12, 2 no damping found a better point (a
+    stationary point to working precision), 0 the iteration limit was reached first.
+    """
+    n, k = x.shape
+    xs, ws, ys, lnw = np.empty(k), np.empty(k), np.empty(k), np.empty(k)
+    cur, new = np.empty(6), np.empty(6)
+    for i in range(n):
+        npt = 0
+        for j in range(k):  # the curve's points with a weight; padding adds nothing to the sums
+            if w[i, j] > 0:
+                xs[npt], ws[npt], ys[npt], lnw[npt] = x[i, j], w[i, j], y[i, j], _LN10 * w[i, j]
+                npt += 1
+        res[i, 2] = np.inf
+        if npts[i] < 4:
+            continue
+        lo, hi, a = xlo[i], xhi[i], top[i]
+        fc = 1.0 if hi > lo else 0.0
+        for s in range(n_starts):
+            frac = (s + 1) / (n_starts + 1)
+            b = min(max(1.0, blo), bhi)
+            c = min(max(lo + frac * (hi - lo), lo), hi)
+            lam = 1e-2
+            _ll4_eval(xs, ws, ys, lnw, npt, a, b, c, cur)
+            status, it = 0, 0
+            while True:
+                sse, s_hr, s_hrd, s_h2, s_h2d, s_h2dd = cur[0], cur[1], cur[2], cur[3], cur[4], cur[5]
+                gb, gc = -s_hrd, -b * fc * s_hr
+                kb = not (((b <= blo) and (gb < 0)) or ((b >= bhi) and (gb > 0)))
+                kc = not (((c <= lo) and (gc < 0)) or ((c >= hi) and (gc > 0)))
+                jbb = s_h2dd if kb else 0.0
+                jcc = (b * b * fc * s_h2) if kc else 0.0
+                jbc = (b * fc * s_h2d) if (kb and kc) else 0.0
+                rb = gb if kb else 0.0
+                rc = gc if kc else 0.0
+                lam0 = lam
+                a11 = jbb + lam * max(jbb, 1e-9) + 1e-12
+                a22 = jcc + lam * max(jcc, 1e-9) + 1e-12
+                q = jbc / a11
+                sc = (rc - q * rb) / (a22 - q * jbc)
+                sb = (rb - jbc * sc) / a11
+                if not np.isfinite(sb):
+                    sb = 0.0
+                if not np.isfinite(sc):
+                    sc = 0.0
+                b_new = min(max(b + sb, blo), bhi)
+                c_new = min(max(c + sc, lo), hi)
+                _ll4_eval(xs, ws, ys, lnw, npt, a, b_new, c_new, new)
+                better = new[0] < sse
+                gain = (sse - new[0]) / (sse + 1e-12)
+                if better:
+                    b, c = b_new, c_new
+                    cur[:] = new
+                    lam = lam / 10
+                else:
+                    lam = min(lam * 4, 1e8)
+                    # A rejected step whose predicted SSE decrease (2 h'g - h'J'Jh of the damped model) is below the
+                    # gain tolerance ends the fit: only ever smaller steps would follow, to the damping's limit.
+                    pred = sb * rb + sc * rc + lam0 * (max(jbb, 1e-9) * sb * sb + max(jcc, 1e-9) * sc * sc)
+                    if pred < _LL4_GAIN * (sse + 1e-12):
+                        status = 2
+                        it += 1
+                        break
+                it += 1
+                if better and gain < _LL4_GAIN:
+                    status = 1
+                    break
+                if lam >= 1e8:
+                    status = 2
+                    break
+                if it >= max_iter:
+                    break
+            if cur[0] < res[i, 2]:
+                res[i, 0], res[i, 1], res[i, 2], res[i, 3], res[i, 4] = b, c, cur[0], status, it
+
+
+def fit_ll4(
+    conc_uM: np.ndarray,
+    inhibition_pct: np.ndarray,
+    *,
+    slope_bounds: tuple[float, float] = (0.1, 2.5),
+    max_iter: int = 100,
+    n_starts: int = 3,
+) -> pd.DataFrame:
+    """Fit the 4-parameter logistic (bottom fixed at 0) to many curves at once, within Breeze's bounds.
+
+    The top is pinned by Breeze's bounds (see below), so each fit has two free parameters (slope, log10 IC50); their
+    damped normal equations are solved in closed form. Each curve-start is iterated by a compiled kernel until it
+    finishes (numba: the numpy blocks spent most of their time writing and reading temporaries of a few thousand
+    values per operation), and every curve's arithmetic is its own and done in a fixed order, without BLAS: the same
+    bits whatever the number of curves, thread count or BLAS kernel.
+
+    Parameters
+    ----------
+    conc_uM, inhibition_pct
+        Arrays of shape (n_curves, n_points); NaN marks a missing point.
+    slope_bounds
+        Hill slope bounds (Breeze: 0.1-2.5).
+    max_iter
+        Levenberg-Marquardt iterations per start.
+    n_starts
+        Starting log10 IC50 values spread over the tested range (the best least-squares fit is kept).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``top, slope, log10_ic50_uM, bottom, ic50_uM, sse, r2, rmse, min_conc_uM, max_conc_uM, n_points``.
+    """
+    return _fit_ll4(conc_uM, inhibition_pct, slope_bounds=slope_bounds, max_iter=max_iter, n_starts=n_starts)[0]
+
+
+def _fit_ll4(conc_uM, inhibition_pct, *, slope_bounds=(0.1, 2.5), max_iter=100, n_starts=3, engine="kernel"):
+    """:func:`fit_ll4` with the per-curve status and iterations of the best start (-1 with ``engine="blocks"``).
+
+    ``engine="blocks"``: the earlier vectorised numpy iteration (same algorithm), kept as the reference the kernel is
+    checked against (tests, ``benchmarks/bench_dst.py``).
+    """
+    conc = np.atleast_2d(np.asarray(conc_uM, float))
+    y = np.atleast_2d(np.asarray(inhibition_pct, float))
+    w = (np.isfinite(conc) & np.isfinite(y) & (conc > 0)).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(w > 0, np.log10(np.where(w > 0, conc, 1.0)), 0.0)
+    y = np.where(w > 0, y, 0.0)
+    n = len(y)
+    npts = w.sum(1)
+    xmin = np.where(npts > 0, np.min(np.where(w > 0, x, np.inf), 1), 0.0)
+    xmax = np.where(npts > 0, np.max(np.where(w > 0, x, -np.inf), 1), 1.0)
+    ymax = np.max(np.where(w > 0, y, -np.inf), 1)
+    # Breeze bounds the top between the highest observed inhibition and an upper bound that equals it unless the
+    # curve bends down at the highest doses; both clipped to [0, 100]. The top is therefore the highest observed
+    # inhibition, which keeps a noisy plateau from inflating the DSS.
+    top = np.clip(ymax, 0, 100)
+    blo, bhi = float(slope_bounds[0]), float(slope_bounds[1])
+    best_p = np.full((n, 3), np.nan)
+    best_p[:, 0] = top
+    best_sse = np.full(n, np.inf)
+    if engine == "kernel":
+        res = np.zeros((n, 5))
+        _ll4_kernel(x, w, y, npts, top, xmin, xmax, blo, bhi, int(max_iter), int(n_starts), res)
+        best_p[:, 1], best_p[:, 2], best_sse = res[:, 0], res[:, 1], res[:, 2]
+        status, iters = res[:, 3].astype(np.int64), res[:, 4].astype(np.int64)
+    else:
+        best_p[:, 1:], best_sse = _ll4_blocks(x, w, y, npts, top, xmin, xmax, blo, bhi, max_iter, n_starts)
+        status, iters = np.full(n, -1), np.full(n, -1)
     ybar = np.where(npts > 0, (y * w).sum(1) / np.maximum(npts, 1), np.nan)
     sst = (((y - ybar[:, None]) * w) ** 2).sum(1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -433,7 +562,7 @@ def fit_ll4(
         }
     )
     out.loc[npts < 4, ["top", "slope", "log10_ic50_uM", "ic50_uM", "sse", "r2", "rmse"]] = np.nan
-    return out
+    return out, status, iters
 
 
 def fit_curves(

@@ -62,27 +62,37 @@ def _random_barcodes(rng: np.random.Generator, n: int, length: int = 32, min_dis
 
 def _write_fastq_gz(path: Path, seq: np.ndarray, qual: np.ndarray, name: str) -> None:
     """Write reads (uint8 matrices of equal width) as gzipped FASTQ with fixed-width names; deterministic bytes."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6,
+                                                                        mtime=0, filename="") as gz:  # fmt: skip
+        gz.write(_fastq_records(seq, qual, name))
+
+
+def _fastq_records(seq: np.ndarray, qual: np.ndarray, name: str, first: int = 1) -> bytes:
+    """FASTQ records of reads numbered from ``first`` (8 digits)."""
     n, width = seq.shape
     prefix = np.frombuffer(f"@{name}:".encode(), dtype=np.uint8)
-    idx = np.arange(1, n + 1)
+    idx = np.arange(first, first + n)
     digits = np.stack([(idx // 10**k) % 10 for k in range(7, -1, -1)], axis=1).astype(np.uint8) + ord("0")
     rec = np.concatenate(
         [np.broadcast_to(prefix, (n, prefix.size)), digits, np.full((n, 1), 10, np.uint8), seq,
          np.frombuffer(b"\n+\n", np.uint8)[None, :].repeat(n, 0), qual, np.full((n, 1), 10, np.uint8)],
         axis=1,
     )  # fmt: skip
-    with atomic_path(path) as tmp, open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6,
-                                                                        mtime=0, filename="") as gz:  # fmt: skip
-        gz.write(rec.tobytes())
+    return rec.tobytes()
 
 
 def _reads(rng, clone_bc, template_freq, n_reads, stagger):
     """Sequence and quality matrices of one PCR library."""
-    tmpl = np.frombuffer(BACKBONE.encode(), dtype=np.uint8)
-    wob = np.flatnonzero(tmpl == ord("N"))
     reads_per_clone = rng.multinomial(n_reads, template_freq)
     clone = np.repeat(np.arange(clone_bc.shape[0]), reads_per_clone)
     rng.shuffle(clone)
+    return _reads_of_clones(rng, clone_bc, clone, stagger)
+
+
+def _reads_of_clones(rng, clone_bc, clone, stagger):
+    """Sequence and quality matrices of reads whose molecules come from the clones ``clone`` (in read order)."""
+    tmpl = np.frombuffer(BACKBONE.encode(), dtype=np.uint8)
+    wob = np.flatnonzero(tmpl == ord("N"))
     n = clone.size
     off = np.full(n, len(PRIMER_TAIL) + stagger)
     # a few reads phase-shifted by one base (a primer synthesis error): placed at another offset

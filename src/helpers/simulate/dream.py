@@ -19,12 +19,13 @@ marked ``scrna`` in ``samples.csv``) as one Cell Ranger ``filtered_feature_bc_ma
 ``default_rng([seed, DREAM_STREAM, 3])`` and ``[seed, DREAM_STREAM, 4]``). A writer holds one sample's dense counts
 (about 2 GB at 10,000 cells): give ``workers`` accordingly. Per-cell truth: ``truth/scrna_dream_cells/<sample>.csv.gz``.
 
-Sizes not simulated at this scale yet (the barcode axis keeps the ``full`` scale's generator): 1-5 million reads per
-barcode library.
+Barcode libraries (:func:`write_dream_barcodes`): 17 PDX, 714 libraries of 1-5 million reads, one stream per library.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import json
 import shutil
@@ -34,12 +35,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path, write_table
+from ..assays import has_assay
+from ..io import atomic_path, write_table, write_text
+from . import barcodes as bc
 from . import cytometry as cy
 from . import scrna as sim_sc
 from .cohort import simulate_patients
 
-__all__ = ["DREAM_SIZES", "DREAM_STREAM", "DREAM_SCRNA_CELLS", "dream_scrna_samples", "write_dream"]
+__all__ = ["DREAM_SIZES", "DREAM_STREAM", "DREAM_PDX", "DREAM_SCRNA_CELLS", "dream_scrna_samples", "write_dream",
+           "write_dream_barcodes"]
 
 DREAM_STREAM = 31
 #: The study's sizes (events per FCS file drawn uniformly per tube).
@@ -57,6 +61,22 @@ def _fingerprint(seed: int, event_fraction: float, code: list[Path] = _CODE) -> 
     for f in code:
         h.update(hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=2)
+def _dream_tables(n_patients: int, seed: int):
+    """The cohort's tables with the study's number of PDX: ``DREAM_PDX`` diagnosis samples carry ``barcoding``.
+
+    The PDX are drawn from the dream scale's own stream, so the other tables (and the cytometry) do not move.
+    """
+    tables = simulate_patients(n_patients, seed=seed)
+    s = tables.samples
+    dx = np.flatnonzero((s["timepoint"] == "diagnosis").to_numpy())
+    rng = np.random.default_rng([seed, DREAM_STREAM, 5])
+    chosen = set(rng.choice(dx, size=min(DREAM_PDX, len(dx)), replace=False).tolist())
+    tokens = [[t for t in str(a).split(";") if t and t != "barcoding"] for a in s["assays"]]
+    s["assays"] = [";".join([*t, "barcoding"] if i in chosen else t) for i, t in enumerate(tokens)]
+    return tables
 
 
 def _tubes() -> list[tuple[str, str]]:
@@ -195,7 +215,7 @@ def write_dream(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_sa
     unknown = set(axes) - {"cytometry", "scrna"}
     if unknown:
         raise ValueError(f"the dream scale simulates cytometry and scrna, not {sorted(unknown)}")
-    tables = simulate_patients(n_patients, seed=seed)
+    tables = _dream_tables(n_patients, seed)
     # Every diagnosis and relapse sample is profiled by scRNA-seq at this scale; samples.csv lists the assay for the
     # samples written (the data contract: every sample planned for scrna is in the sheet).
     planned = dream_scrna_samples(tables.samples)["sample_id"]
@@ -239,4 +259,142 @@ def write_dream(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_sa
     write_table(rows, out / "truth" / "cytometry_dream_files.csv")
     (out / "COHORT").write_text(f"simulated DREAM cohort\nscale: dream\nseed: {seed}\npatients: {n_patients}\n"
                                 f"samples written: {len(todo)} of {len(samples)}\n" + "".join(lines))  # fmt: skip
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Barcode libraries at the study's size
+
+#: PDX of the dream scale and their design: 17 PDX x (3 vehicle mice x 2 time points + 5 treated mice x 3 time points)
+#: x 2 PCR replicates = 714 libraries, about the study's 700.
+DREAM_PDX = 17
+_READ_CHUNK = 250_000  # reads drawn and compressed at a time: about 200 MB of work arrays whatever the library's size
+
+
+@functools.lru_cache(maxsize=4)
+def _pdx_design(seed: int, k: int, ven_log10_ic50: float) -> tuple[np.ndarray, list[dict]]:
+    """Clone barcodes of the k-th PDX and its libraries (mouse, arm, time point, template frequencies, reads)."""
+    cfg = bc.BARCODE_SCALES["full"]
+    rng = np.random.default_rng([seed, DREAM_STREAM, 5, k])
+    n_cl = cfg["n_clones"]
+    codes = bc._random_barcodes(rng, n_cl)
+    pool = rng.lognormal(0.0, 1.0, n_cl)
+    pool /= pool.sum()
+    fitness = rng.normal(0.0, 0.35, n_cl)
+    frac = 0.01 + 0.05 / (1 + np.exp(-2.0 * (ven_log10_ic50 + 0.5)))
+    resistant = np.zeros(n_cl, dtype=bool)
+    resistant[rng.choice(n_cl, max(2, int(round(frac * n_cl))), replace=False)] = True
+    kill = 3.0 + 1.0 * rng.random()
+    lo, hi = DREAM_SIZES["barcode_reads"]
+    libs = []
+    arms = ["vehicle"] * cfg["vehicle"] + ["aza_ven"] * cfg["treated"]
+    for m, arm in enumerate(arms, start=1):
+        cells = rng.multinomial(cfg["engraft"], pool).astype(float)
+        size = cells * np.exp(1.5 + fitness + rng.normal(0, 0.3, n_cl))
+        growth = 2.0 + fitness + rng.normal(0, 0.5, n_cl) + (rng.random(n_cl) < 0.02) * rng.normal(2.5, 0.5, n_cl)
+        if arm == "aza_ven":
+            growth -= np.where(resistant, -1.0, kill)
+        post = size * np.exp(growth)
+        stages = [("pre_treatment", size), ("post_treatment", post)]
+        if arm == "aza_ven":
+            stages.append(("relapse", post * np.exp(1.5 + fitness + rng.normal(0, 0.4, n_cl) + resistant)))
+        for tp, sizes in stages:
+            dna = rng.multinomial(cfg["dna_cells"], sizes / sizes.sum())
+            for rep in range(1, cfg["pcr"] + 1):
+                tf = dna * rng.gamma(20.0, 1 / 20.0, n_cl)
+                libs.append({"mouse": m, "arm": arm, "timepoint": tp, "pcr_replicate": rep, "freq": tf / tf.sum(),
+                             "stagger": int(rng.integers(0, 4)), "reads": int(rng.integers(lo, hi + 1))})  # fmt: skip
+    return codes, libs
+
+
+def _write_library(k: int, j: int, pdx: str, ven_log10_ic50: float, out: str, seed: int, read_fraction: float,
+                   fingerprint: str) -> dict:  # fmt: skip
+    """The j-th library of the k-th PDX from its own stream, in chunks; returns its sample-sheet row (with reads)."""
+    codes, libs = _pdx_design(seed, k, ven_log10_ic50)
+    lib = libs[j]
+    lib_id = f"{pdx}-L{j + 1:02d}"
+    rel = f"fastq/{pdx}/{lib_id}.fastq.gz"
+    path = Path(out) / "barcodes" / rel
+    stamp = path.with_name(f".{lib_id}.dream")
+    row = {"file": rel, "library_id": lib_id, "pdx_id": pdx, "mouse_id": f"{pdx}-M{lib['mouse']}", "arm": lib["arm"],
+           "timepoint": lib["timepoint"], "pcr_replicate": lib["pcr_replicate"]}  # fmt: skip
+    if stamp.is_file() and json.loads(stamp.read_text()).get("fingerprint") == fingerprint:
+        return json.loads(stamp.read_text())["row"]
+    rng = np.random.default_rng([seed, DREAM_STREAM, 5, k, j])
+    n = max(10, int(round(lib["reads"] * read_fraction)))
+    clone = np.repeat(np.arange(codes.shape[0]), rng.multinomial(n, lib["freq"])).astype(np.int32)
+    rng.shuffle(clone)
+    name = lib_id.replace("-", "_")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6,
+                                                                        mtime=0, filename="") as gz:  # fmt: skip
+        for lo in range(0, n, _READ_CHUNK):
+            seq, qual = bc._reads_of_clones(rng, codes, clone[lo : lo + _READ_CHUNK], lib["stagger"])
+            gz.write(bc._fastq_records(seq, qual, name, first=lo + 1))
+    row["n_reads"] = n
+    with atomic_path(stamp) as tmp:
+        tmp.write_text(json.dumps({"fingerprint": fingerprint, "row": row}))
+    return row
+
+
+def write_dream_barcodes(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_samples: int | None = None,
+                         workers: int = 1, read_fraction: float = 1.0) -> Path:  # fmt: skip
+    """Write (or bring up to date) the barcode libraries of the ``dream`` scale, or those of its first PDX.
+
+    Every library has its own stream (``default_rng([seed, DREAM_STREAM, 5, k, j])`` for the j-th library of the k-th
+    PDX, whose clones and mice come from ``default_rng([seed, DREAM_STREAM, 5, k])``), so libraries are written in any
+    order, by any number of processes, in chunks of reads (a 5-million-read library never sits in memory), and a
+    slice holds exactly the bytes of the same libraries of the whole.
+
+    Parameters
+    ----------
+    out_dir
+        Cohort folder (``clinical.csv`` and ``samples.csv`` are written by :func:`write_dream`): writes
+        ``barcodes/fastq/<pdx>/<library>.fastq.gz``, ``barcodes/sample_sheet.csv``, ``barcodes/library_pattern.txt``
+        and ``truth/barcodes_dream_libraries.csv`` (reads per library).
+    seed
+        Same seed, same bytes (whatever ``workers`` and whichever slice).
+    max_samples
+        Write only the libraries of the first N PDX (diagnosis samples carrying the ``barcoding`` assay).
+    workers
+        Processes writing libraries in parallel.
+    read_fraction
+        Multiplies every library's reads (1 = the study's 1-5 million; tests use a tiny fraction).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+    """
+    out = Path(out_dir)
+    tables = _dream_tables(n_patients, seed)
+    if not (out / "samples.csv").is_file():  # write_dream's tables (the same PDX, and the scRNA samples it wrote)
+        tables.write(out)
+    samples, truth = tables.samples, tables.sample_truth.set_index("sample_id")
+    pdx = samples[has_assay(samples["assays"], "barcoding")].reset_index(drop=True)
+    pdx = pdx.iloc[: len(pdx) if max_samples is None else max_samples]
+    h = hashlib.sha256(f"{_fingerprint(seed, read_fraction)}|barcodes".encode())
+    h.update(hashlib.sha256(Path(bc.__file__).read_bytes()).digest())
+    fp = h.hexdigest()[:16]
+    n_libs = len(_pdx_design(seed, 0, 0.0)[1])
+    args = [(k, f"PDX-{r.patient_id}", float(truth.loc[r.sample_id, "ven_log10_ic50_um"]), str(out), seed,
+             read_fraction, fp) for k, r in enumerate(pdx.itertuples(index=False))]  # fmt: skip
+    tasks = [(*a[:1], j, *a[1:]) for a in args for j in range(n_libs)]
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            rows = list(pool.map(_write_library, *zip(*tasks, strict=True)))
+    else:
+        rows = [_write_library(*t) for t in tasks]
+    sheet = pd.DataFrame(rows)
+    meta = pdx.set_index("patient_id").loc[[r.split("PDX-", 1)[1] for r in sheet["pdx_id"]]]
+    sheet.insert(3, "patient_id", meta.index.to_numpy())
+    sheet.insert(4, "sample_id", meta["sample_id"].to_numpy())
+    root = out / "barcodes"
+    root.mkdir(parents=True, exist_ok=True)
+    write_table(sheet.drop(columns="n_reads"), root / "sample_sheet.csv")
+    write_text("# Read pattern of the barcode library (data contract: docs/barcodes.md)\n"
+               "# BC32-GFP backbone (genBaRcode): fixed bases and 32 wobble positions (N)\n"
+               f"pattern: {bc.BACKBONE}\n", root / "library_pattern.txt")  # fmt: skip
+    (out / "truth").mkdir(exist_ok=True)
+    write_table(sheet[["library_id", "pdx_id", "n_reads"]], out / "truth" / "barcodes_dream_libraries.csv")
     return out
