@@ -171,6 +171,12 @@ def test_flowsom_stability_over_seeds_against_known_populations():
     s = df.attrs["summary"]
     assert s["ari_vs_reference"]["min"] > 0.8 and s["ari_vs_reference"]["spread"] < 0.2, s
     assert len(df) == 4 and s["ari_vs_seeds"]["median"] > 0.8
+    from helpers.cytometry.clustering import stability_table
+
+    tab = stability_table(df).set_index("comparison")
+    assert tab.loc["ari_vs_reference", "n_seeds"] == 4 and tab.loc["ari_vs_reference", "n_below_0_8"] == 0
+    assert tab.loc["ari_vs_reference", "min"] <= tab.loc["ari_vs_reference", "median"] <= tab.loc["ari_vs_reference",
+                                                                                                   "max"]  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------------------------

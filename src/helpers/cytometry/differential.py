@@ -146,6 +146,16 @@ def differential_state(medians: pd.DataFrame, meta: pd.DataFrame, *, group: str)
 
     A random intercept per patient when patients contribute several samples (paired diagnosis / relapse), else OLS.
 
+    Parameters
+    ----------
+    medians
+        Samples x metaclusters: a marker's median (transformed scale) in each metacluster of each sample; NaN where a
+        sample has too few cells of the metacluster.
+    meta
+        Indexed by sample: ``patient_id`` and the ``group`` column (two levels).
+    group
+        Column of ``meta`` with the two groups.
+
     Returns
     -------
     pandas.DataFrame
