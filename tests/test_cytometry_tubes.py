@@ -77,6 +77,28 @@ def test_day0_reference_read_as_a_sample_shows_no_division(inputs):
 # Flow MRD at remission
 
 
+def test_samples_list_cytometry_for_remission_marrows_with_an_mrd_tube(ci_cyto, inputs):
+    from helpers.assays import has_assay
+    from helpers.simulate.cohort import simulate_patients
+
+    samples = pd.read_csv(ci_cyto / "samples.csv", dtype=str, keep_default_na=False).set_index("sample_id")
+    tubes = set(inputs.sheet["sample_id"])
+    listed = set(samples.index[has_assay(samples["assays"], "cytometry").to_numpy()])
+    assert tubes <= listed, sorted(tubes - listed)  # every sample with a tube lists the assay
+    mrd_rem = set(inputs.sheet.loc[(inputs.sheet["panel"] == "MRD") & (inputs.sheet["condition"] == "remission"),
+                                   "sample_id"])  # fmt: skip
+    assert mrd_rem and (samples.loc[sorted(mrd_rem), "timepoint"] == "remission").all()
+    assert listed - tubes == set()  # and no sample lists it without a tube
+    # Only those remission samples change; every other cell of samples.csv is the patients' table as drawn.
+    drawn = simulate_patients(len(pd.read_csv(ci_cyto / "clinical.csv")), seed=DEFAULT_SEED).samples
+    drawn = drawn.astype(str).replace("nan", "").set_index("sample_id")
+    diff = (samples != drawn.loc[samples.index, samples.columns]).any(axis=1)
+    assert set(samples.index[diff]) == mrd_rem
+    # The CI cohort stays under its 50 MB limit.
+    size = sum(f.stat().st_size for f in ci_cyto.rglob("*") if f.is_file() and ".stamps" not in f.parts)
+    assert size < 50e6, size
+
+
 def test_cohort_mrd_at_planted_levels_around_the_lod(ci_cyto, inputs):
     controls = load_reference_controls(ci_cyto / "cytometry")
     samples = pd.read_csv(ci_cyto / "samples.csv", dtype=str)

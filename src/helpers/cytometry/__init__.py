@@ -4,7 +4,8 @@ Modules: ``fcs`` (reading, scrubbing), ``transforms`` (compensation, arcsinh, Ga
 ``gating`` (YAML strategies, Gating-ML 2.0, the gating entry point), ``contract`` (sample sheet, panels),
 ``readouts`` (functional read-outs and features), ``clustering`` (FlowSOM, UMAP), ``panel`` (the panel contract:
 stain synonyms, swapped channels), ``proliferation`` (dye dilution, EdU), ``normalise`` (reference-sample intensity
-standardisation), ``differential`` (paired differential cluster tests), ``mrd`` (flow MRD at remission), ``plots``.
+standardisation), ``differential`` (paired differential cluster tests), ``calibration`` (their real negative
+controls), ``mrd`` (flow MRD at remission), ``plots``.
 Command line: ``python -m helpers.cytometry {gate, readouts, proliferation, scrub}``.
 """
 
@@ -13,8 +14,11 @@ Command line: ``python -m helpers.cytometry {gate, readouts, proliferation, scru
 from .._lazy import lazy_exports
 
 _EXPORTS = {
-    "clustering": ["cluster_abundance", "collect_events", "flowsom_stability", "run_flowsom", "umap_embedding"],
+    "clustering": [
+        "cluster_abundance", "collect_events", "flowsom_stability", "run_flowsom", "stability_table", "umap_embedding"
+    ],
     "contract": ["CONDITIONS", "CytometryInputs", "check_panel", "load_cytometry", "load_panels", "load_sample_sheet"],
+    "calibration": ["block_design", "null_fpr", "permutation_null"],
     "differential": ["cluster_counts", "differential_abundance", "differential_state"],
     "fcs": ["SAFE_KEYWORDS", "FCSData", "parse_spillover", "read_fcs", "scrub_metadata", "write_fcs"],
     "gating": [

@@ -15,13 +15,30 @@ from threadpoolctl import threadpool_limits
 from .fcs import read_fcs
 from .gating import Strategy, apply_strategy, compensate_for, load_strategy
 
-__all__ = ["collect_events", "run_flowsom", "flowsom_stability", "cluster_abundance", "umap_embedding"]
+__all__ = ["collect_events", "run_flowsom", "flowsom_stability", "stability_table", "cluster_abundance", "umap_embedding"]
 
 
 def collect_events(sheet: pd.DataFrame, markers: list[str], *, gate: str = "blasts", panel: str = "FUNC",
                    condition: str = "untreated", strategy: Strategy | str = "aml_functional",
                    max_per_sample: int = 1000, seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:  # fmt: skip
     """Gated events of one tube per sample, arcsinh-transformed, subsampled to at most ``max_per_sample`` each.
+
+    Parameters
+    ----------
+    sheet
+        Validated sample sheet (``path, sample_id, panel, condition``).
+    markers
+        Markers to collect (columns of ``X``).
+    gate
+        Gate of the strategy whose events are kept.
+    panel, condition
+        The tube of each sample to read.
+    strategy
+        Gating strategy (or the name of a shipped one).
+    max_per_sample
+        Events kept per sample at most (a random subset).
+    seed
+        Seeds the subsampling.
 
     Returns
     -------
@@ -135,14 +152,63 @@ def flowsom_stability(X: np.ndarray, markers: list[str], *, seeds: list[int] | r
     return df
 
 
+def stability_table(stability: pd.DataFrame) -> pd.DataFrame:
+    """The ARI spread of :func:`flowsom_stability` as a table (for a report or a benchmark).
+
+    Parameters
+    ----------
+    stability
+        :func:`flowsom_stability` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per comparison (``ari_vs_reference``, ``ari_vs_seeds``): ``n_seeds, min, median, max, spread`` and
+        ``n_below_0_8`` (seeds whose ARI is under 0.8).
+    """
+    rows = []
+    for c, s in stability.attrs["summary"].items():
+        v = stability[c].dropna()
+        rows.append({"comparison": c, "n_seeds": int(len(v)), **s, "n_below_0_8": int((v < 0.8).sum())})
+    return pd.DataFrame(rows, columns=["comparison", "n_seeds", "min", "median", "max", "spread", "n_below_0_8"])
+
+
 def cluster_abundance(sample_ids: pd.Series | np.ndarray, labels: np.ndarray) -> pd.DataFrame:
-    """Percentage of each sample's cells in each metacluster (samples x metaclusters)."""
+    """Percentage of each sample's cells in each metacluster.
+
+    Parameters
+    ----------
+    sample_ids
+        Sample of every cell.
+    labels
+        Metacluster of every cell.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Samples x metaclusters, in % of the sample's cells.
+    """
     tab = pd.crosstab(pd.Series(np.asarray(sample_ids), name="sample_id"), pd.Series(labels, name="metacluster"))
     return 100 * tab.div(tab.sum(axis=1), axis=0)
 
 
 def umap_embedding(X: np.ndarray, *, n_neighbors: int = 15, seed: int = 0) -> np.ndarray:
-    """2-D UMAP of the cells (single-threaded, so the same seed gives the same layout)."""
+    """2-D UMAP of the cells (single-threaded, so the same seed gives the same layout).
+
+    Parameters
+    ----------
+    X
+        Cells x markers (transformed).
+    n_neighbors
+        UMAP's neighbourhood size.
+    seed
+        UMAP's random state.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cells x 2 coordinates.
+    """
     with warnings.catch_warnings():  # umap-learn warns that a random_state forces n_jobs=1, which is the point here
         warnings.simplefilter("ignore")  # (and its tqdm import warns when ipywidgets is missing)
         import umap

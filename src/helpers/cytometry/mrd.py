@@ -64,7 +64,20 @@ def laip_profile(diagnosis_blasts: pd.DataFrame, normal: pd.DataFrame, *, min_fr
 
 
 def laip_events(events: pd.DataFrame, laip: pd.DataFrame) -> np.ndarray:
-    """Boolean mask of the events aberrant on every LAIP marker (all False when the LAIP is empty)."""
+    """Boolean mask of the events aberrant on every LAIP marker (all False when the LAIP is empty).
+
+    Parameters
+    ----------
+    events
+        Progenitor-gate events (cells x markers, the scale of the LAIP's thresholds).
+    laip
+        :func:`laip_profile` output (``marker, direction, threshold``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per event.
+    """
     if laip.empty:
         return np.zeros(len(events), dtype=bool)
     m = np.ones(len(events), dtype=bool)
@@ -76,7 +89,24 @@ def laip_events(events: pd.DataFrame, laip: pd.DataFrame) -> np.ndarray:
 
 def dfn_events(events: pd.DataFrame, normal: pd.DataFrame, *, quantile: float = 0.999, seed: int = 0) -> np.ndarray:
     """Boolean mask of the events different from normal: robust Mahalanobis distance beyond the ``quantile`` of the
-    normal reference's own distances."""
+    normal reference's own distances.
+
+    Parameters
+    ----------
+    events
+        Events to classify (cells x markers; the reference's columns are used).
+    normal
+        Normal reference events (same markers and scale).
+    quantile
+        Share of the normal reference kept inside the boundary (0.999: about 0.1 % of normal cells are flagged).
+    seed
+        Seeds the minimum covariance determinant.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per event.
+    """
     from sklearn.covariance import MinCovDet
 
     cols = list(normal.columns)
@@ -87,6 +117,15 @@ def dfn_events(events: pd.DataFrame, normal: pd.DataFrame, *, quantile: float = 
 
 def mrd_call(n_aberrant: int, n_cd45: int, *, limits: dict | None = None) -> dict:
     """MRD % of CD45+ cells and its ELN category.
+
+    Parameters
+    ----------
+    n_aberrant
+        Aberrant (LAIP or DfN) events counted.
+    n_cd45
+        CD45+ events acquired.
+    limits
+        Overrides of :data:`ELN_LIMITS`.
 
     Returns
     -------

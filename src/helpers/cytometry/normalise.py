@@ -113,5 +113,18 @@ def _monotone_map(src: np.ndarray, dst: np.ndarray):
 
 
 def batch_mfi(events: pd.DataFrame, channels: list[str]) -> pd.Series:
-    """Median intensity (MFI) of each channel."""
+    """Median intensity (MFI) of each channel.
+
+    Parameters
+    ----------
+    events
+        Cells x channels.
+    channels
+        Channels to summarise.
+
+    Returns
+    -------
+    pandas.Series
+        The median of each channel.
+    """
     return events[channels].median()

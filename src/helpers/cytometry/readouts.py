@@ -13,15 +13,15 @@ Formulas
 - SCENITH (Arguello et al. 2020), puromycin MFI of live leukemic cells: glucose dependence = 100 (Co - DG) / (Co - DGO);
   FAO/AAO capacity = 100 - glucose dependence; mitochondrial dependence = 100 (Co - O) / (Co - DGO); glycolytic
   capacity = 100 - mitochondrial dependence; each clipped to [0, 100].
-- BCL2-family score, in the spirit of the MAC-Score (Waclawiczek et al. 2023, Cancer Discov 13:1408-1427): the ratio
-  of BCL2 to the other anti-apoptotic proteins in CD34+ CD38- LSCs, log2(BCL2 / sqrt(BCL-xL x MCL1)) on MFIs. It is
-  not the published MAC-Score: the paper's exact formula, its LSC gate for CD34- AML and its cut-off could not be read
-  from the material available to this project (only its abstract: "a flow cytometry-based MAC-Score linking the ratio
-  of protein expression of BCL2, BCL-xL and MCL1 in LSCs", positive predictive value > 97 %), so no function carries
-  that name. Its cut-off is derived in the cohort (:func:`derive_cutoff`). BCL2, BCL-xL and MCL1 sit on different
-  detectors, so the plain ratio moves with each detector's gain; ``bcl2_family_score_tnorm`` divides each MFI by the
-  same protein's MFI in the tube's own T cells first (an internal reference cell type, as flow laboratories
-  normalise intracellular stains), which cancels every detector gain.
+- BCL2-family score, *not* the published MAC-Score (Waclawiczek et al. 2023, Cancer Discov 13:1408-1427). Published,
+  from the paper's abstract (the only part available to the project): a flow-cytometric score linking the ratio of
+  BCL2, BCL-xL and MCL1 protein in LSCs, positive predictive value > 97 % for initial response. The project's
+  choices, since the paper's methods could not be read: the formula log2(BCL2 / sqrt(BCL-xL x MCL1)) on MFIs, the LSC
+  gate CD34+ CD38- (CD34- AML gets no score without 5 such events), the normalisations below and a cut-off derived
+  in the cohort (:func:`derive_cutoff`), not the paper's; hence no function named ``mac_score``. BCL2, BCL-xL and
+  MCL1 sit on different detectors, so the plain ratio moves with each detector's gain; ``bcl2_family_score_tnorm``
+  divides each MFI by the same protein's MFI in the tube's own T cells first (an internal reference cell type, as
+  flow laboratories normalise intracellular stains), which cancels every detector gain.
 """
 
 from __future__ import annotations

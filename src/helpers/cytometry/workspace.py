@@ -24,7 +24,7 @@ from .qc import qc_file
 from .readouts import GATED_PANELS, MFI_READOUTS
 from .transforms import compensate
 
-__all__ = ["workspace_readouts", "missing_gates", "FEATURE_GATES"]
+__all__ = ["workspace_readouts", "missing_gates", "export_workspace", "FEATURE_GATES"]
 
 # Gates the per-sample features are computed from (readouts.sample_features).
 FEATURE_GATES = ("cd45pos", "blasts", "monocytic", "cd34pos", "lsc", "viable", "apoptotic")
@@ -32,7 +32,18 @@ _MIN_EVENTS_MFI = 5
 
 
 def missing_gates(stats: pd.DataFrame) -> list[str]:
-    """The gates of :data:`FEATURE_GATES` that the workspace does not define."""
+    """The gates of :data:`FEATURE_GATES` that the workspace does not define.
+
+    Parameters
+    ----------
+    stats
+        Counts per gate (a ``gate`` column), e.g. ``workspace_readouts(...)["stats"]``.
+
+    Returns
+    -------
+    list of str
+        The missing gate names, in :data:`FEATURE_GATES` order.
+    """
     return [g for g in FEATURE_GATES if g not in set(stats["gate"])]
 
 
@@ -106,3 +117,51 @@ def workspace_readouts(sheet: pd.DataFrame, wsp: str | Path, *,
         "mfi": order(pd.DataFrame(mfis), ["gate", "marker", "n", "median"]),
         "qc": pd.DataFrame(qcs),
     }
+
+
+def export_workspace(strategy, channels: dict[str, str], fcs: list[str | Path], out: str | Path, *,
+                     group: str = "DREAM") -> Path:  # fmt: skip
+    """Write the project's gating strategy for one panel as a FlowJo 10 workspace (FlowKit's writer).
+
+    A flow core can open the project's gates in FlowJo (the gates carry the project's names: ``blasts``, ``lsc``...),
+    adjust them there, and hand the workspace back to ``gate --gates`` / ``readouts --gating``. FlowKit writes
+    logicle, not arcsinh, transforms into a workspace, so the strategy is moved to the logicle scale first
+    (:meth:`Strategy.with_logicle`): the gates enclose the same intensities at their vertices, and a polygon's edges,
+    straight on the logicle scale, bend slightly against the arcsinh ones (a few events per thousand move).
+
+    Parameters
+    ----------
+    strategy
+        :class:`helpers.cytometry.gating.Strategy` (or a strategy name or YAML path).
+    channels
+        Marker -> detector of the panel (``panels.csv``).
+    fcs
+        The panel's files to list in the workspace (each is a FlowJo sample, named by its file name, which must be
+        unique).
+    out
+        The ``.wsp`` to write.
+    group
+        FlowJo sample group.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+    """
+    import flowkit as fk
+
+    from .gating import Strategy, compile_gatingml, load_strategy
+
+    strat = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
+    names = [Path(f).name for f in fcs]
+    if len(set(names)) != len(names):
+        raise DataContractError(out, "a workspace names its samples by file name: the files' names must be unique")
+    st = strat.with_logicle().for_panel(set(channels) | {"FSC-A", "FSC-H", "SSC-A"})
+    gs = compile_gatingml(st, channels)
+    out = Path(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sess = fk.Session(gating_strategy=gs, fcs_samples=[str(f) for f in fcs])
+        with open(out, "wb") as fh:
+            sess.export_wsp(fh, group)
+    return out

@@ -46,7 +46,7 @@ import flowio
 import numpy as np
 import pandas as pd
 
-from ..assays import has_assay
+from ..assays import ASSAY_SEPARATOR, has_assay
 from ..io import atomic_path, write_table
 from .cohort import CohortTables
 
@@ -379,7 +379,8 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
     out_dir
         Cohort folder; writes ``cytometry/fcs/<sample_id>/<panel>_<condition>.fcs``, ``cytometry/sample_sheet.csv``
         (with the tubes' ``batch``), ``cytometry/panels.csv``, ``cytometry/gating.yaml``,
-        ``cytometry/reference_controls.csv`` (with ``fcs/controls/``) and ``truth/cytometry_*.csv``.
+        ``cytometry/reference_controls.csv`` (with ``fcs/controls/``) and ``truth/cytometry_*.csv``; and
+        ``samples.csv`` again, with ``cytometry`` added to the assays of the remission samples given an MRD tube.
     scale
         ``"ci"`` (a few hundred events per file) or ``"full"`` (thousands).
     seed
@@ -459,7 +460,9 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
                                    "n_events": n, "clog": int(clog), "n_margin": n_margin, **counts})  # fmt: skip
         ids.append({"patient_id": srow["patient_id"], "identifier": names[srow["patient_id"]]})
     sheet += _cohort_prolif_tubes(samples, bio, batch_of, cyto, out, scale=scale, seed=seed)
-    sheet += _cohort_mrd_tubes(tables, samples, bio, batch_of, cyto, out, scale=scale, seed=seed)
+    mrd = _cohort_mrd_tubes(tables, samples, bio, batch_of, cyto, out, scale=scale, seed=seed)
+    sheet += mrd
+    _list_mrd_samples(tables.samples, {r["sample_id"] for r in mrd if r["condition"] == "remission"}, out)
     _reference_controls(gains, bio, cyto, out, scale=scale, seed=seed)
     write_table(pd.DataFrame(sheet), cyto / "sample_sheet.csv")
     panels = pd.DataFrame(
@@ -479,6 +482,23 @@ def simulate_cytometry(tables: CohortTables, out_dir: str | Path, *, scale: str 
     ident = pd.DataFrame(ids).drop_duplicates().reset_index(drop=True)
     ident = pd.concat([ident, pd.DataFrame({"patient_id": "", "identifier": _OPERATORS})], ignore_index=True)
     write_table(ident, out / "truth" / "cytometry_identifiers.csv")
+
+
+def _list_mrd_samples(samples: pd.DataFrame, remission_ids: set[str], out: Path) -> None:
+    """samples.csv with ``cytometry`` among the assays of the remission samples that got an MRD tube.
+
+    The patients' tables plan cytometry at diagnosis and relapse only; which remission marrows get an MRD tube is
+    decided here (it depends on the scale), so this simulator writes the corrected samples.csv (moved over the
+    cohort's by the cohort builder with the axis' other outputs). The in-memory tables are left as they are, so no
+    other axis' draws move.
+    """
+    add = samples["sample_id"].isin(remission_ids) & ~has_assay(samples["assays"], "cytometry")
+    if not add.any():
+        return
+    fixed = samples.copy()
+    fixed.loc[add, "assays"] = [ASSAY_SEPARATOR.join([*(t for t in (v if isinstance(v, str) else "").split(ASSAY_SEPARATOR) if t.strip()),
+                                                      "cytometry"]) for v in fixed.loc[add, "assays"]]  # fmt: skip
+    write_table(fixed, out / "samples.csv")
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -645,12 +665,32 @@ def simulate_batch_shifts(*, seed: int = 20261129, n_batches: int = 4, samples_p
 
 def simulate_cluster_counts(*, seed: int = 20261129, n_patients: int = 20, n_clusters: int = 12,
                             cells_per_sample: int = 3000, effect: dict[int, float] | None = None,
-                            concentration: float = 60.0) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+                            concentration: float = 60.0, total_spread: float = 0.0,
+                            concentration_spread: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """Cells per sample and metacluster for paired diagnosis / relapse samples (Dirichlet-multinomial).
 
     Each patient has its own composition (between-patient differences); each sample draws its proportions around it
     with the Dirichlet ``concentration`` (overdispersion between samples of a patient); ``effect`` multiplies the
     relapse proportion of some clusters (log fold change), everything else is null.
+
+    Parameters
+    ----------
+    seed
+        Seeds the draws.
+    n_patients, n_clusters
+        Design size: two samples (diagnosis, relapse) per patient.
+    cells_per_sample
+        Cells per sample (the geometric mean when ``total_spread`` > 0).
+    effect
+        ``{cluster: log fold change}`` of the relapse proportion; the other clusters are null.
+    concentration
+        Dirichlet concentration of a sample around its patient's composition (smaller = more overdispersed).
+    total_spread
+        Standard deviation of log cells per sample (0: every sample has ``cells_per_sample``). Unequal totals are
+        what breaks a test that weights samples by their cell counts.
+    concentration_spread
+        Standard deviation of the log concentration across clusters (0: one concentration): some clusters then vary
+        between samples much more than others, as rare and activation-dependent populations do.
 
     Returns
     -------
@@ -659,8 +699,11 @@ def simulate_cluster_counts(*, seed: int = 20261129, n_patients: int = 20, n_clu
         sample.
     """
     rng = np.random.default_rng([seed, COUNTS_STREAM])
+    # The adversarial options draw from their own stream: with both at 0 the counts are those of earlier versions.
+    extra = np.random.default_rng([seed, COUNTS_STREAM, 1])
     effect = effect or {}
     base = rng.dirichlet(np.full(n_clusters, 2.0))
+    conc = concentration * np.exp(extra.normal(0, concentration_spread, n_clusters)) if concentration_spread else None
     rows, meta = [], []
     for p in range(n_patients):
         pat = rng.dirichlet(base * 80)
@@ -670,8 +713,16 @@ def simulate_cluster_counts(*, seed: int = 20261129, n_patients: int = 20, n_clu
                 for k, lfc in effect.items():
                     prop[k] *= np.exp(lfc)
                 prop /= prop.sum()
-            q = rng.dirichlet(prop * concentration + 1e-3)
-            rows.append(rng.multinomial(cells_per_sample, q))
+            if conc is None:
+                q = rng.dirichlet(prop * concentration + 1e-3)
+            else:
+                # Cluster-wise overdispersion: independent gamma draws per cluster (a Dirichlet with per-cluster
+                # concentration is not defined), renormalised to proportions.
+                g = rng.gamma(prop * conc + 1e-3) / conc
+                q = g / g.sum()
+            n = cells_per_sample if not total_spread else max(50, int(round(cells_per_sample
+                                                                            * np.exp(extra.normal(0, total_spread)))))
+            rows.append(rng.multinomial(n, q))
             meta.append({"sample_id": f"P{p + 1:02d}-{tp[:3].upper()}", "patient_id": f"P{p + 1:02d}", "timepoint": tp})
     meta = pd.DataFrame(meta).set_index("sample_id")
     return pd.DataFrame(rows, index=meta.index, columns=range(n_clusters)), meta
