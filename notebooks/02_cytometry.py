@@ -260,9 +260,10 @@ rep.abundance_by_response(abund, dx).round(2)
 
 # %% [markdown]
 # ## Paired differential tests of the metaclusters
-# diffcyt-style: cells per sample and metacluster, a quasi-binomial GLM per metacluster with patient as a blocking
-# factor for paired diagnosis / relapse samples (each patient its own control), without it for responders vs
-# primary-resistant patients at diagnosis; a marker's median per sample and metacluster by a linear mixed model with
+# diffcyt's model: cells per sample and metacluster, a negative-binomial GLM per metacluster tested by edgeR's
+# quasi-likelihood F-test (edgepython) with the total cells per sample as library size, diffcyt's cluster filter, and
+# patient as a blocking factor for paired diagnosis / relapse samples (each patient its own control), without it for
+# responders vs primary-resistant patients at diagnosis; a marker's median per sample and metacluster by a linear mixed model with
 # a random intercept per patient (differential state); Benjamini-Hochberg FDR over metaclusters.
 
 # %%
