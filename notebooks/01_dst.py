@@ -280,16 +280,7 @@ if not COHORT_MODE:
         f[f"{prefix}_dss2"] = ll4[ll4["drug"] == d].set_index("patient_id")["dss2"]
         feats = feats.join(f, on="patient_id")
     feats = feats.dropna(subset=["ven_auc", "aza_auc"], how="all").sort_values("patient_id", key=lambda s: s.astype(int))
-    dictionary = pd.DataFrame([
-        ("patient_id", "", "BeatAML 2.0", "dbGaP subject id"),
-        ("monocytic", "0/1", "cohort.json", "FAB M4/M5 (incl. M4eo, M5a, M5b); missing when FAB is missing or NOS"),
-        ("ven_auc", "% x log10(uM)", "probit refit", "Venetoclax AUC over 0.0137-10 uM (max 286.3), refitted"),
-        ("ven_ic50_um", "uM", "probit refit", "Venetoclax IC50, clamped to the tested range"),
-        ("ven_dss2", "", "ll4 fit", "Venetoclax DSS2 (threshold 10 %)"),
-        ("aza_auc", "% x log10(uM)", "probit refit", "Azacytidine AUC over the tested range, refitted"),
-        ("aza_ic50_um", "uM", "probit refit", "Azacytidine IC50, clamped to the tested range"),
-        ("aza_dss2", "", "ll4 fit", "Azacytidine DSS2 (threshold 10 %)"),
-    ], columns=["name", "unit", "source", "definition"])
+    dictionary = dst.beataml_feature_dictionary()
     write_table(feats, out / "features.csv")
     write_table(dictionary, out / "features_dictionary.csv")
     print(f"{len(feats)} patients, {int(feats['ven_auc'].notna().sum())} with venetoclax, "

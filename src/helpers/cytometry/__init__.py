@@ -16,6 +16,7 @@ _EXPORTS = {
     "clustering": ["cluster_abundance", "collect_events", "flowsom_stability", "run_flowsom", "umap_embedding"],
     "contract": ["CONDITIONS", "CytometryInputs", "check_panel", "load_cytometry", "load_panels", "load_sample_sheet"],
     "differential": ["cluster_counts", "differential_abundance", "differential_state"],
+    "features": ["feature_dictionary"],
     "fcs": ["SAFE_KEYWORDS", "FCSData", "parse_spillover", "read_fcs", "scrub_metadata", "write_fcs"],
     "gating": [
         "Gate", "GatingOutcome", "Strategy", "apply_strategy", "compensate_for", "compile_gatingml", "flowkit_sample",
@@ -27,8 +28,8 @@ _EXPORTS = {
     "proliferation": ["edu_positive_fraction", "fit_generations", "proliferation_indices", "proliferation_table"],
     "qc": ["QC_THRESHOLDS", "qc_file"],
     "readouts": [
-        "FEATURES", "MFI_READOUTS", "bcl2_family_score", "derive_cutoff", "feature_dictionary", "process_file",
-        "process_files", "sample_features", "scenith_indices", "specific_apoptosis"
+        "FEATURES", "MFI_READOUTS", "bcl2_family_score", "derive_cutoff", "process_file", "process_files",
+        "sample_features", "scenith_indices", "specific_apoptosis"
     ],
     "transforms": [
         "COFACTOR_FLOW", "COFACTOR_MASS", "arcsinh", "compensate", "fluorescence_columns", "gml_asinh", "gml_linear",

@@ -149,9 +149,19 @@ def dream_association_inputs(sample_table: pd.DataFrame, features: dict, *, resp
                              feature_axes: tuple[str, ...] = ("scrna", "cytometry")) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-sample inputs of the screen from the integration's sample table.
 
-    Drug responses are the ``response_axis`` features documented as AUCs: a dictionary ``role`` of
-    ``drug_response`` when the axis gives one, else a unit starting with ``AUC``. Features are the continuous,
-    non-QC features of ``feature_axes`` (hierarchy fractions, scores).
+    Drug responses are the ``response_axis`` features documented as AUCs (a unit starting with ``AUC``). Features
+    are the continuous, non-QC features of ``feature_axes`` (hierarchy fractions, scores).
+
+    Parameters
+    ----------
+    sample_table
+        The integration's sample table (:func:`helpers.integration.assemble_sample_table`).
+    features
+        Assay -> :class:`helpers.integration.FeatureTable`.
+    response_axis
+        Assay whose AUC features are the responses.
+    feature_axes
+        Assays whose features are screened.
 
     Returns
     -------
@@ -165,10 +175,7 @@ def dream_association_inputs(sample_table: pd.DataFrame, features: dict, *, resp
     if response_axis not in features:
         return pd.DataFrame(columns=["sample_id"]), pd.DataFrame(columns=["sample_id", "drug", "auc"])
     dic = features[response_axis].dictionary
-    if "role" in dic.columns:
-        resp_cols = list(dic.loc[dic["role"].astype(str) == "drug_response", "name"])
-    else:
-        resp_cols = list(dic.loc[dic["unit"].astype(str).str.upper().str.startswith("AUC"), "name"])
+    resp_cols = list(dic.loc[dic["unit"].astype(str).str.upper().str.startswith("AUC"), "name"])
     resp_cols = [c for c in resp_cols if c in sample_table]
     feat_cols = []
     for ax in feature_axes:

@@ -1,5 +1,5 @@
 """Publication figures of the integration: forest plot, ROC curves, calibration, Kaplan-Meier with numbers at risk,
-biomarker heatmap, and the figure index that maps every figure to the notebook section that makes it.
+and the biomarker heatmap (the figure index of a notebook is :class:`helpers.notebook.Notebook`).
 
 All figures use the colour-blind-safe palettes of :mod:`helpers.plotting` and carry axis labels with units; saving
 goes through :func:`helpers.plotting.save_figure` (PDF + PNG, reproducible bytes). One-panel functions take
@@ -10,9 +10,6 @@ readable names (``names=``, from :func:`helpers.plotting.readable_names`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -20,12 +17,11 @@ from lifelines import KaplanMeierFitter
 from matplotlib.ticker import FuncFormatter
 from sklearn.metrics import roc_curve
 
-from ..io import write_table
-from ..plotting import OKABE_ITO, axes_or_new, figure_of, micro, readable_term, save_figure
+from ..plotting import OKABE_ITO, axes_or_new, micro, readable_term
 
 __all__ = [
     "forest_plot", "roc_plot", "calibration_plot", "km_plot", "biomarker_heatmap", "group_boxplot", "paired_plot",
-    "FigureIndex", "readable_terms",
+    "readable_terms",
 ]
 
 
@@ -239,37 +235,6 @@ def biomarker_heatmap(table: pd.DataFrame, features: list[str], *, group: str, s
     if title:
         ax.set_title(title, pad=14)
     return ax
-
-
-@dataclass
-class FigureIndex:
-    """Collects the figures a notebook saves and where they come from.
-
-    Each entry records the figure's file stem, its caption and the notebook section (the markdown heading of the
-    cell that draws it), and is written as ``figure_index.csv``.
-    """
-
-    notebook: str
-    figures_dir: Path
-    entries: list[dict] = field(default_factory=list)
-
-    def save(self, fig: plt.Figure, name: str, *, section: str, caption: str) -> list[Path]:
-        """Save ``fig`` (a Figure, or the Axes a one-panel function returns) as ``<figures_dir>/<name>.pdf/.png``,
-        record it and close it."""
-        fig = figure_of(fig)
-        paths = save_figure(fig, Path(self.figures_dir) / name)
-        plt.close(fig)
-        self.entries.append({"figure": name, "files": ";".join(p.name for p in paths), "notebook": self.notebook,
-                             "section": section, "caption": caption})  # fmt: skip
-        return paths
-
-    def table(self) -> pd.DataFrame:
-        """The index as a table, in the order the figures were made."""
-        return pd.DataFrame(self.entries, columns=["figure", "files", "notebook", "section", "caption"])
-
-    def write(self, path: str | Path) -> Path:
-        """Write the index as CSV."""
-        return write_table(self.table(), path)
 
 
 def group_boxplot(table: pd.DataFrame, value: str, group: str, *, order: list[str], ylabel: str, xlabel: str,

@@ -4,7 +4,7 @@ Loading 10x outputs per sample with a sample sheet (:mod:`.tenx`, :mod:`.load`),
 haemoglobin handling and scrublet doublets (:mod:`.qc`), normalisation / HVG / PCA / Harmony / kNN / Leiden / UMAP
 (:mod:`.embedding`), malignant versus normal calls from copy number (infercnvpy, :mod:`.cnv`) and expression
 (:mod:`.malignant`), AnnData in and out (:mod:`.h5ad`), annotation of the Zeng 2022 hierarchy and normal cells from the real gene sets (:mod:`.annotate`,
-:mod:`.genesets`), programme scores and per-sample features (:mod:`.scores`), composition tests, pseudobulk DE and
+:mod:`.genesets`), programme scores (:mod:`.scores`), the per-sample features and their dictionary (:mod:`.features`), composition tests, pseudobulk DE and
 enrichment (:mod:`.compare`), figures (:mod:`.plots`). Command line: ``python -m helpers.scrna --help``.
 """
 
@@ -27,9 +27,8 @@ _EXPORTS = {
     "load": ["load_aml027", "load_cohort_scrna", "load_larry", "load_samples_10x", "read_sample_sheet"],
     "malignant": ["call_malignant"],
     "qc": ["QC_REASONS", "detect_doublets", "mad_outliers", "otsu_threshold", "qc_metrics", "run_qc"],
-    "scores": [
-        "FEATURE_DICTIONARY", "cell_programme_scores", "linclass7_score", "lsc17_score", "pseudobulk", "sample_features"
-    ],
+    "features": ["FEATURES", "feature_dictionary", "sample_features"],
+    "scores": ["cell_programme_scores", "linclass7_score", "lsc17_score", "pseudobulk"],
     "tenx": ["read_10x", "read_10x_h5", "read_10x_mtx", "write_10x_h5"],
 }
 
