@@ -2,11 +2,8 @@
 # jupyter:
 #   dream:
 #     inputs: []
-#     upstream:
-#     - 01_dst
-#     - 02_cytometry
-#     - 03_scrna
-#     - 04_barcodes
+#     upstream: []
+#     upstream_axes: true
 #   jupytext:
 #     formats: py:percent
 #   kernelspec:

@@ -78,6 +78,10 @@ class Axis:
         ``module:function`` that returns the axis's feature dictionary (``features_dictionary.csv``).
     roles
         Groups of the axis's features, besides ``id`` and ``qc`` (the ``role`` column of its dictionary).
+    simulated_timepoints
+        Timepoints at which the simulated cohort plans the assay for every patient (its token in the ``assays`` column
+        of ``samples.csv``); empty for the four axes of the study, whose sampling plan is the simulator's own
+        (:mod:`helpers.simulate.cohort`).
     """
 
     name: str
@@ -89,6 +93,7 @@ class Axis:
     features: str
     dictionary: str
     roles: tuple[str, ...] = ()
+    simulated_timepoints: tuple[str, ...] = ()
 
     def load_contract(self) -> Callable:
         """The contract loader, imported now.
@@ -200,7 +205,8 @@ def axes() -> tuple[Axis, ...]:
         if missing:
             raise ValueError(f"{REGISTRY}: axis {name!r} lacks {', '.join(missing)}")
         roles = tuple(str(r) for r in entry.get("roles") or ())
-        out.append(Axis(name=name, **{f: str(entry[f]) for f in _FIELDS}, roles=roles))
+        timepoints = tuple(str(t) for t in entry.get("simulated_timepoints") or ())
+        out.append(Axis(name=name, **{f: str(entry[f]) for f in _FIELDS}, roles=roles, simulated_timepoints=timepoints))
     for field in ("assay", "notebook"):
         values = [getattr(a, field) for a in out]
         if len(set(values)) != len(values):
