@@ -29,6 +29,22 @@ def check_association_inputs(features: pd.DataFrame, responses: pd.DataFrame, *,
                              responses_path="responses", min_samples: int = MIN_SAMPLES) -> pd.DataFrame:  # fmt: skip
     """Check the two tables and return the responses as a sample x drug matrix of AUCs.
 
+    Parameters
+    ----------
+    features
+        ``sample_id`` and one numeric column per feature.
+    responses
+        ``sample_id, drug, auc``.
+    features_path, responses_path
+        The files they were read from, for error messages.
+    min_samples
+        Fewest samples with both a feature and an AUC per drug.
+
+    Returns
+    -------
+    pandas.DataFrame
+        AUCs, one row per sample and one column per drug.
+
     Raises
     ------
     DataContractError
@@ -77,7 +93,18 @@ def check_association_inputs(features: pd.DataFrame, responses: pd.DataFrame, *,
 
 
 def read_association_inputs(features: str | Path, responses: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read the two CSV files of the screen (ids as text, ``NA`` / empty as missing)."""
+    """Read the two CSV files of the screen (ids as text, ``NA`` / empty as missing).
+
+    Parameters
+    ----------
+    features, responses
+        The two CSV files.
+
+    Returns
+    -------
+    features, responses
+        The two tables.
+    """
     out = []
     for p in (features, responses):
         out.append(read_csv_checked(p, dtype={"sample_id": str, "drug": str}, na_values=["", "NA", "NaN", "nan"]))

@@ -258,6 +258,17 @@ def remission_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
     - ``relapse_cause``: 1 relapse, 2 death in remission (competing risk), 0 censored, at ``relapse_months``.
 
     Relapse-free survival (relapse or death) is ``rfs_months`` / ``rfs_event`` of :func:`helpers.clinical.clinical_endpoints`.
+
+    Parameters
+    ----------
+    clinical
+        Clinical table with ``response_date``, ``relapse_date``, ``last_followup_date``, ``relapse``,
+        ``best_response`` and ``vital_status``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The five columns above, indexed like ``clinical``.
     """
     r = pd.to_datetime(clinical["response_date"])
     rel = pd.to_datetime(clinical["relapse_date"])
@@ -296,6 +307,11 @@ def assemble_sample_table(samples: pd.DataFrame, features: dict[str, FeatureTabl
         Validated samples.csv (:func:`helpers.clinical.load_samples`).
     features
         Per-sample feature tables (patient-level tables are ignored here).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sample_id, patient_id, timepoint, collection_date``, then per axis ``status_<axis>`` and its features.
 
     Raises
     ------
