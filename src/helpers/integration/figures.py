@@ -93,6 +93,22 @@ def readable_terms(table: pd.DataFrame, names: dict[str, str], *, term: str = "t
 
     ``eln2024[intermediate]`` with scale ``intermediate vs favorable`` -> ``ELN 2024 risk: intermediate vs
     favorable``; ``ven_auc`` per SD -> ``venetoclax AUC (per SD)`` (:func:`helpers.plotting.readable_term`).
+
+    Parameters
+    ----------
+    table
+        A model table (one row per term).
+    names
+        Column -> readable name (:func:`helpers.plotting.readable_names`).
+    term, scale
+        Its term and scale columns (``scale`` None: no scale shown).
+    column
+        Name of the added column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The copy, ``column`` first.
     """
     scales = table[scale].fillna("").astype(str) if scale and scale in table else pd.Series("", index=table.index)
     raw = [f"{t} ({s})" if s else str(t) for t, s in zip(table[term].astype(str), scales, strict=True)]
@@ -103,7 +119,22 @@ def readable_terms(table: pd.DataFrame, names: dict[str, str], *, term: str = "t
 
 def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, str]], *, title: str = "",
              ax: plt.Axes | None = None) -> plt.Axes:
-    """ROC curves, one per model: label -> (outcome, score, legend text such as the AUC with its CI)."""
+    """ROC curves, one per model: label -> (outcome, score, legend text such as the AUC with its CI).
+
+    Parameters
+    ----------
+    curves
+        Model label -> (0/1 outcomes, scores, legend text).
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
+    """
     ax = axes_or_new(ax, figsize=(4.2, 4.0))
     for i, (name, (y, s, legend)) in enumerate(curves.items()):
         fpr, tpr, _ = roc_curve(np.asarray(y, int), np.asarray(s, float))
@@ -121,7 +152,24 @@ def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, str]], *, title: st
 
 
 def calibration_plot(bins: pd.DataFrame, summary: dict, *, title: str = "", ax: plt.Axes | None = None) -> plt.Axes:
-    """Observed versus predicted risk by bin with Wilson intervals; the diagonal is perfect calibration."""
+    """Observed versus predicted risk by bin with Wilson intervals; the diagonal is perfect calibration.
+
+    Parameters
+    ----------
+    bins
+        :func:`helpers.integration.calibration` bins.
+    summary
+        Its summary (slope, intercept, Brier score; optimism-corrected values when present).
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
+    """
     ax = axes_or_new(ax, figsize=(4.0, 4.0))
     ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":")
     ax.errorbar(bins["mean_predicted"], bins["observed"],
@@ -206,6 +254,30 @@ def biomarker_heatmap(table: pd.DataFrame, features: list[str], *, group: str, s
     Missing measurements are drawn in grey, so that a missing assay is visible rather than imputed. Rows are labelled
     with the readable names in ``names`` (:func:`helpers.plotting.readable_names` of the data dictionary; other
     columns with underscores as spaces) and their source axis. Returns the Axes.
+
+    Parameters
+    ----------
+    table
+        Patient table.
+    features
+        Rows of the heatmap.
+    group
+        Column ordering the patients.
+    sources
+        Feature -> its axis.
+    group_order
+        Order of the groups (default: sorted).
+    names
+        Readable names of the features.
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
     """
     order = group_order or sorted(table[group].dropna().unique())
     t = table[table[group].isin(order)].copy()
@@ -239,7 +311,30 @@ def biomarker_heatmap(table: pd.DataFrame, features: list[str], *, group: str, s
 
 def group_boxplot(table: pd.DataFrame, value: str, group: str, *, order: list[str], ylabel: str, xlabel: str,
                   title: str = "", seed: int = 0, ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
-    """Box plot with every patient drawn as a point (jittered with a fixed seed, so the figure is reproducible)."""
+    """Box plot with every patient drawn as a point (jittered with a fixed seed, so the figure is reproducible).
+
+    Parameters
+    ----------
+    table
+        One row per patient.
+    value, group
+        Plotted column and grouping column.
+    order
+        Groups, left to right.
+    ylabel, xlabel
+        Axis labels (with units).
+    seed
+        Seed of the jitter.
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
+    """
     rng = np.random.default_rng(seed)
     ax = axes_or_new(ax, figsize=(1.2 + 1.1 * len(order), 3.6))
     data = [table.loc[table[group] == g, value].dropna().to_numpy(float) for g in order]
@@ -264,6 +359,28 @@ def paired_plot(samples: pd.DataFrame, features: list[str], *, units: dict[str, 
 
     ``names``: readable feature names for the axis labels (default: the column names); ``axes``: one Axes per
     feature to draw into (default: a new figure, one row). Returns the Figure.
+
+    Parameters
+    ----------
+    samples
+        The sample table (``patient_id``, ``timepoint`` and the features).
+    features
+        One panel each.
+    units
+        Feature -> unit, for the axis labels.
+    reference, contrast
+        The two timepoints joined.
+    title
+        Figure title.
+    names
+        Readable feature names.
+    axes
+        Axes to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     n = max(len(features), 1)
     own = axes is None
