@@ -155,8 +155,9 @@ display(it.format_p(it.readable_terms(uni.drop(columns=["note"]), names)))
 # ### Which features stand for the study's functional biomarkers
 # Each axis's dictionary names the feature that stands for a biomarker and its expected direction (`resistant`: a
 # higher value is expected to mean resistance); where two axes carry one, the first axis of the registry whose feature
-# is measured in at least 10 patients stands for it. The T/NK activation read-out stays in the models as the candidate with no expected effect on response (in the simulated cohort its effect is planted at
-# zero, so it checks that the analysis does not manufacture findings).
+# is measured in at least 10 patients stands for it. The T/NK activation read-out stays in the models as the
+# candidate with no expected effect on response (in the simulated cohort its effect is planted at zero, so it checks
+# that the analysis does not manufacture findings).
 
 # %%
 marker_table = it.find_markers(patients, model_feats, feature_dict)
@@ -400,8 +401,8 @@ crm = pd.concat([part for m in relapse_models for part in (
     cs_fits[m].table.assign(model=m, kind="cause-specific Cox", n=cs_fits[m].n, events=cs_fits[m].events)
     .rename(columns={"hazard_ratio": "ratio"}),
     fg_fits[m].table.assign(model=m, kind="Fine-Gray", n=fg_fits[m].n, events=fg_fits[m].events)
-    .rename(columns={"shr": "ratio"}))], ignore_index=True)[["kind", "model", "term", "scale", "ratio", "ci_low", "ci_high", "p", "n",
-                                         "events"]]
+    .rename(columns={"shr": "ratio"}))], ignore_index=True)
+crm = crm[["kind", "model", "term", "scale", "ratio", "ci_low", "ci_high", "p", "n", "events"]]
 write_table(crm, out / "relapse_competing_models.csv")
 display(it.format_p(it.readable_terms(crm, names)).round(3))
 av_rel = pd.concat([it.cox_added_value(resp, "relapse_months", "relapse_event", base,
