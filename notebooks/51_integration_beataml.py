@@ -1,6 +1,8 @@
 # ---
 # jupyter:
 #   dream:
+#     datasets:
+#     - beataml2
 #     inputs: []
 #     upstream:
 #     - 01_dst
