@@ -165,11 +165,7 @@ nb.save(scrna.plots.plot_umaps(kept, ["cell_type", "patient_id", "response", "ti
 features = scrna.sample_features(kept, min_leukemic_cells=min_leukemic_cells)
 features = samples[["sample_id"]].merge(features, on="sample_id", how="inner")
 write_table(features, out / "features.csv")
-dictionary = pd.DataFrame(
-    [{"name": n, "unit": u, "source": "scRNA-seq (notebook 03_scrna)", "definition": d}
-     for n, u, d in [("sample_id", "", "sample identifier (samples.csv)"),
-                     ("patient_id", "", "patient identifier"), ("timepoint", "", "diagnosis, remission or relapse"),
-                     *scrna.FEATURE_DICTIONARY]])
+dictionary = scrna.feature_dictionary()
 write_table(dictionary, out / "features_dictionary.csv")
 scrna.write_atlas(kept, out / "atlas.h5ad")  # counts, normalised X, calls, types, PCA / Harmony / UMAP
 print(f"features.csv: {len(features)} samples x {features.shape[1] - 3} features; "

@@ -2,11 +2,8 @@
 # jupyter:
 #   dream:
 #     inputs: []
-#     upstream:
-#     - 01_dst
-#     - 02_cytometry
-#     - 03_scrna
-#     - 04_barcodes
+#     upstream: []
+#     upstream_axes: true
 #   jupytext:
 #     formats: py:percent
 #   kernelspec:
@@ -29,9 +26,10 @@
 #    proportional-hazards check), and how leukemias change between diagnosis and relapse (mixed models).
 #
 # It reads only the axes' `features.csv` / `features_dictionary.csv` and works with whichever exist: a cohort
-# without an axis has its status recorded in the tables (`status_<axis>`), never silently dropped.
-#
-# With `mode = "beataml"` it runs on the public BeatAML 2.0 cohort instead (part B).
+# without an axis has its status recorded in the tables (`status_<axis>`), never silently dropped. Which feature
+# stands for each pre-specified biomarker, and whether a higher value is expected to mean resistance, is what the
+# axes' dictionaries say (columns `biomarker` and `direction`). The public BeatAML 2.0 cohort has its own notebook,
+# `51_integration_beataml`.
 
 # %% tags=["parameters"]
 cohort = "ci"
@@ -40,7 +38,6 @@ output_dir = "results/ci/05_integration"
 figures_dir = "figures/ci/05_integration"
 upstream_dirs = {}
 seed = 20261129
-mode = "cohort"  # "cohort": a data folder in the data contract (DREAM); "beataml": the public BeatAML 2.0 cohort
 cv_folds = 5
 cv_repeats = 10
 n_boot = 500
@@ -53,61 +50,48 @@ mice_imputations = 20  # imputations of the missing-assay sensitivity analysis
 
 # %%
 import time
-import warnings
 
 import pandas as pd
 from IPython.display import display
 
-from helpers import beataml as bm
 from helpers import integration as it
+from helpers.clinical import ELN2024_RULES, load_cohort_tables
 from helpers.io import write_table
-from helpers.paths import output_folders, resolve
-from helpers.plotting import RESPONSE_COLORS, readable_names, set_style
+from helpers.notebook import notebook_setup
+from helpers.paths import resolve
+from helpers.plotting import RESPONSE_COLORS, readable_names
 
-# Library deprecation notices are not results; keep them out of the (compared) notebook output.
-warnings.simplefilter("ignore", category=FutureWarning)
-warnings.simplefilter("ignore", category=DeprecationWarning)
-set_style()
-pd.set_option("display.width", 140)
-pd.set_option("display.max_columns", 20)
-pd.set_option("display.max_colwidth", 60)
 run_started_ns = time.time_ns()  # to list only the tables this run writes (the folder may hold earlier runs' files)
-out, figs = output_folders(output_dir, figures_dir)
-index = it.FigureIndex("05_integration", figs)
-DREAM, BEATAML = mode == "cohort", mode == "beataml"
-if mode not in ("cohort", "beataml"):
-    raise ValueError(f"mode must be 'cohort' or 'beataml', got {mode!r}")
-print(f"cohort {cohort}, mode {mode}")
+nb = notebook_setup("05_integration", output_dir=output_dir, figures_dir=figures_dir,
+                    display={"display.max_columns": 20, "display.precision": 6})
+out = nb.out
+print(f"cohort {cohort}")
 
 # %% [markdown]
-# # Part A · The DREAM cohort
 # ## Assembling the patient and sample tables
 # Clinical data and ELN 2024 come from `clinical.csv` (validated by `helpers.clinical`); the features of every axis
 # that produced them are joined by `sample_id`. The patient table holds the **diagnosis** sample's features (the
 # pre-treatment biology a biomarker can use); the sample table keeps every timepoint.
 
 # %%
-if DREAM:
-    from helpers.clinical import load_cohort_tables
-
-    clinical, samples = load_cohort_tables(resolve(data_dir))
-    feats, axes_status = it.collect_features({k: resolve(v) for k, v in upstream_dirs.items()})
-    patients = it.assemble_patient_table(clinical, samples, feats)
-    sample_table = it.assemble_sample_table(samples, feats)
-    # IC50-like concentrations are log-normal: their log10 enters the models.
-    patients, feature_dict, log_cols = it.log_transform_concentrations(patients, it.combined_dictionary(feats))
-    sample_table, _, _ = it.log_transform_concentrations(sample_table, it.combined_dictionary(feats))
-    dictionary = pd.concat([it.data_dictionary(patients, feature_dict),
-                            it.data_dictionary(sample_table, feature_dict, level="sample")], ignore_index=True)
-    write_table(patients, out / "patient_table.csv")
-    write_table(sample_table, out / "sample_table.csv")
-    write_table(dictionary, out / "data_dictionary.csv")
-    names = readable_names(dictionary)  # how tables and figures name model terms and features
-    write_table(axes_status, out / "axes_status.csv")
-    print(f"{len(patients)} patients, {len(sample_table)} samples; features per axis:")
-    display(axes_status)
-    if feats:
-        display(patients.filter(like="status_").apply(pd.Series.value_counts).fillna(0).astype(int))
+clinical, samples = load_cohort_tables(resolve(data_dir))
+feats, axes_status = it.collect_features({k: resolve(v) for k, v in upstream_dirs.items()})
+patients = it.assemble_patient_table(clinical, samples, feats)
+sample_table = it.assemble_sample_table(samples, feats)
+# IC50-like concentrations are log-normal: their log10 enters the models.
+patients, feature_dict, log_cols = it.log_transform_concentrations(patients, it.combined_dictionary(feats))
+sample_table, _, _ = it.log_transform_concentrations(sample_table, it.combined_dictionary(feats))
+dictionary = pd.concat([it.data_dictionary(patients, feature_dict),
+                        it.data_dictionary(sample_table, feature_dict, level="sample")], ignore_index=True)
+write_table(patients, out / "patient_table.csv")
+write_table(sample_table, out / "sample_table.csv")
+write_table(dictionary, out / "data_dictionary.csv")
+names = readable_names(dictionary)  # how tables and figures name model terms and features
+write_table(axes_status, out / "axes_status.csv")
+print(f"{len(patients)} patients, {len(sample_table)} samples; features per axis:")
+display(axes_status)
+if feats:
+    display(patients.filter(like="status_").apply(pd.Series.value_counts).fillna(0).astype(int))
 
 # %% [markdown]
 # ### ELN 2024 genetic risk for less-intensive therapy, rule by rule
@@ -116,30 +100,26 @@ if DREAM:
 # A missing call makes the class `not computable` only when it could change it.
 
 # %%
-if DREAM:
-    from helpers.clinical import ELN2024_RULES
-
-    rules = patients["eln2024_rule"].value_counts().rename("patients").rename_axis("rule").reset_index()
-    rules["class"] = rules["rule"].map(lambda r: ELN2024_RULES[r][0] or "not computable")
-    rules["source"] = rules["rule"].map(lambda r: ELN2024_RULES[r][1])
-    write_table(rules, out / "eln2024_rules.csv")
-    display(rules[["class", "rule", "patients"]])
+rules = patients["eln2024_rule"].value_counts().rename("patients").rename_axis("rule").reset_index()
+rules["class"] = rules["rule"].map(lambda r: ELN2024_RULES[r][0] or "not computable")
+rules["source"] = rules["rule"].map(lambda r: ELN2024_RULES[r][1])
+write_table(rules, out / "eln2024_rules.csv")
+display(rules[["class", "rule", "patients"]])
 
 # %% [markdown]
 # ## Table 1: cohort characteristics by response group
 # Median (interquartile range) or count (%); Mann-Whitney / Kruskal-Wallis and Fisher / chi-square tests.
 
 # %%
-if DREAM:
-    # Quality-control read-outs (Z', QC flags) stay in the tables but are not biomarkers.
-    model_feats = it.biomarker_candidates(feature_dict, [log_cols.get(f, f) for ft in feats.values() for f in ft.features])
-    # Clinical and genetic characteristics, then one feature per functional biomarker role (see below).
-    t1_markers = list(dict.fromkeys(it.find_markers(patients, model_feats).values()))
-    t1_vars = ["age", "sex", "eln2024", "TP53", "NPM1", "IDH1", "IDH2", "FLT3_ITD", "NRAS", "KRAS", "PTPN11",
-               "monocytic", "bm_blast_pct", *t1_markers]
-    t1 = it.table_one(patients, "response_group", t1_vars)
-    it.write_table_one(t1, out / "table1", caption="Cohort characteristics by response to azacitidine + venetoclax")
-    display(it.format_p(t1))
+# Quality-control read-outs (Z', QC flags) stay in the tables but are not biomarkers.
+model_feats = it.biomarker_candidates(feature_dict, [log_cols.get(f, f) for ft in feats.values() for f in ft.features])
+# Clinical and genetic characteristics, then one feature per functional biomarker role (see below).
+t1_markers = list(dict.fromkeys(it.find_markers(patients, model_feats, feature_dict)["feature"]))
+t1_vars = ["age", "sex", "eln2024", "TP53", "NPM1", "IDH1", "IDH2", "FLT3_ITD", "NRAS", "KRAS", "PTPN11",
+           "monocytic", "bm_blast_pct", *t1_markers]
+t1 = it.table_one(patients, "response_group", t1_vars)
+it.write_table_one(t1, out / "table1", caption="Cohort characteristics by response to azacitidine + venetoclax")
+display(it.format_p(t1))
 
 # %% [markdown]
 # ## Primary resistance
@@ -149,16 +129,15 @@ if DREAM:
 # (`anticipated_c`) and the observed prevalence. The models below are pre-specified within that budget, or penalised.
 
 # %%
-if DREAM:
-    n_pt, n_ev = int(patients["primary_resistant"].notna().sum()), int(patients["primary_resistant"].sum())
-    prev = n_ev / n_pt
-    r2cs = it.r2_cox_snell_from_c(anticipated_c, prev)
-    budget = it.riley_max_parameters(n_pt, prevalence=prev, r2_cs=r2cs)
-    print(f"{n_pt} patients, {n_ev} primary resistant (prevalence {prev:.3f}); anticipated C {anticipated_c:.2f} -> "
-          f"Cox-Snell R2 {r2cs:.3f}; parameters supported at shrinkage 0.9: {budget:.1f}")
-    riley = it.riley_sample_size(parameters=max(1, int(budget)), prevalence=prev, r2_cs=r2cs)
-    write_table(riley.assign(parameters=max(1, int(budget))), out / "riley_sample_size.csv")
-    display(riley.round(3))
+n_pt, n_ev = int(patients["primary_resistant"].notna().sum()), int(patients["primary_resistant"].sum())
+prev = n_ev / n_pt
+r2cs = it.r2_cox_snell_from_c(anticipated_c, prev)
+budget = it.riley_max_parameters(n_pt, prevalence=prev, r2_cs=r2cs)
+print(f"{n_pt} patients, {n_ev} primary resistant (prevalence {prev:.3f}); anticipated C {anticipated_c:.2f} -> "
+      f"Cox-Snell R2 {r2cs:.3f}; parameters supported at shrinkage 0.9: {budget:.1f}")
+riley = it.riley_sample_size(parameters=max(1, int(budget)), prevalence=prev, r2_cs=r2cs)
+write_table(riley.assign(parameters=max(1, int(budget))), out / "riley_sample_size.csv")
+display(riley.round(3))
 
 # %% [markdown]
 # ### Univariable screen
@@ -166,43 +145,44 @@ if DREAM:
 # Benjamini-Hochberg FDR over all candidates.
 
 # %%
-if DREAM:
-    genetics = ["TP53", "signalling", "npm1_or_idh", "eln2024", "age", "monocytic"]
-    candidates = genetics + [f for f in model_feats if patients[f].notna().sum() >= 10]
-    uni = it.univariable_logistic(patients, "primary_resistant", candidates)
-    write_table(uni, out / "primary_univariable.csv")
-    display(it.format_p(it.readable_terms(uni.drop(columns=["note"]), names)))
+genetics = ["TP53", "signalling", "npm1_or_idh", "eln2024", "age", "monocytic"]
+candidates = genetics + [f for f in model_feats if patients[f].notna().sum() >= 10]
+uni = it.univariable_logistic(patients, "primary_resistant", candidates)
+write_table(uni, out / "primary_univariable.csv")
+display(it.format_p(it.readable_terms(uni.drop(columns=["note"]), names)))
 
 # %% [markdown]
 # ### Which features stand for the study's functional biomarkers
-# Roles are matched to feature names (see `helpers.integration.MARKER_ROLES`). The T/NK activation read-out stays in
-# the models as the candidate with no expected effect on response (in the simulated cohort its effect is planted at
-# zero, so it checks that the analysis does not manufacture findings).
+# Each axis's dictionary names the feature that stands for a biomarker and its expected direction (`resistant`: a
+# higher value is expected to mean resistance); where two axes carry one, the first axis of the registry whose feature
+# is measured in at least 10 patients stands for it. The T/NK activation read-out stays in the models as the
+# candidate with no expected effect on response (in the simulated cohort its effect is planted at zero, so it checks
+# that the analysis does not manufacture findings).
 
 # %%
-if DREAM:
-    markers = it.find_markers(patients, model_feats)
-    covered = {r: f for r, f in markers.items() if patients[f].notna().mean() >= min_coverage}
-    display(pd.DataFrame({"feature": markers, "coverage": {r: patients[f].notna().mean() for r, f in markers.items()}}
-                         ).rename_axis("role").round(3))
+marker_table = it.find_markers(patients, model_feats, feature_dict)
+marker_table["coverage"] = patients[marker_table["feature"]].notna().mean().to_numpy()
+markers = dict(zip(marker_table["biomarker"], marker_table["feature"], strict=True))  # biomarker -> feature
+directions = dict(zip(marker_table["biomarker"], marker_table["direction"], strict=True))
+covered = {b: f for b, f in markers.items() if patients[f].notna().mean() >= min_coverage}
+display(marker_table.set_index("biomarker").round(3))
 
 # %% [markdown]
 # ### Multivariable logistic model
 # ELN 2024 plus the functional biomarkers measured in at least `min_coverage` of the patients (complete cases).
 
 # %%
-if DREAM:
-    multi_preds = ["eln2024", *dict.fromkeys(covered.values())]
-    multi = it.fit_logistic(patients, "primary_resistant", multi_preds)
-    write_table(multi.table, out / "primary_multivariable.csv")
-    print(f"n = {multi.n}, events = {multi.events}, apparent AUC = {multi.apparent_auc:.3f} {multi.note}")
-    display(it.format_p(it.readable_terms(multi.table, names)))
-    fig = it.forest_plot(multi.table.assign(label=multi.table["term"] + " (" + multi.table["scale"] + ")"),
-                         label="label", estimate="odds_ratio", low="ci_low", high="ci_high",
-                         xlabel="odds ratio of primary resistance (95% CI), log scale",
-                         title="Multivariable logistic model", names=names).figure
-    index.save(fig, "forest_primary_resistance", section="Primary resistance / Multivariable logistic model",
-               caption="Odds ratios of primary resistance (ELN 2024 and functional biomarkers)")
+multi_preds = ["eln2024", *dict.fromkeys(covered.values())]
+multi = it.fit_logistic(patients, "primary_resistant", multi_preds)
+write_table(multi.table, out / "primary_multivariable.csv")
+print(f"n = {multi.n}, events = {multi.events}, apparent AUC = {multi.apparent_auc:.3f} {multi.note}")
+display(it.format_p(it.readable_terms(multi.table, names)))
+fig = it.forest_plot(multi.table.assign(label=multi.table["term"] + " (" + multi.table["scale"] + ")"),
+                     label="label", estimate="odds_ratio", low="ci_low", high="ci_high",
+                     xlabel="odds ratio of primary resistance (95% CI), log scale",
+                     title="Multivariable logistic model", names=names).figure
+nb.save(fig, "forest_primary_resistance", section="Primary resistance / Multivariable logistic model",
+        caption="Odds ratios of primary resistance (ELN 2024 and functional biomarkers)")
 
 # %% [markdown]
 # ### Cross-validated discrimination
@@ -210,35 +190,33 @@ if DREAM:
 # penalised model (ridge, strength by inner cross-validation) uses every feature with enough coverage plus genetics.
 
 # %%
-if DREAM:
-    broad = [f for f in model_feats if patients[f].notna().mean() >= min_coverage]
-    # Pre-specified within the Riley budget: ELN 2024 (2 parameters) + the ex vivo VEN read-out (1). The model with
-    # every functional biomarker exceeds the budget and is shown unpenalised only for comparison; the penalised model
-    # shrinks its many parameters by ridge.
-    ven_marker = markers.get("ex vivo VEN sensitivity")
-    prespecified = ["eln2024", *([ven_marker] if ven_marker else [])]
-    models = {
-        "ELN 2024": ["eln2024"],
-        "ELN 2024 + ex vivo VEN (pre-specified)": prespecified,
-        "ELN 2024 + functional": multi_preds,
-        "penalised (all features)": ["eln2024", "TP53", "signalling", "npm1_or_idh", *broad],
-    }
-    cvs = {}
-    for name, preds in models.items():
-        pen = "l2" if name.startswith("penalised") else "none"
-        cvs[name] = it.cross_validated_auc(patients, "primary_resistant", preds, penalty=pen, n_splits=cv_folds,
-                                           n_repeats=cv_repeats, n_boot=n_boot, seed=seed)
-    cv_table = pd.DataFrame([{"model": k, "predictors": len(models[k]),
-                              "parameters": it.design_matrix(patients, models[k])[0].shape[1],
-                              "n": len(v.y), "events": int(v.y.sum()),
-                              "cv_auc": v.auc, "ci_low": v.ci_low, "ci_high": v.ci_high,
-                              "auc_repeat_sd": v.auc_repeats.std()} for k, v in cvs.items()])
-    write_table(cv_table, out / "primary_cv_auc.csv")
-    display(cv_table.round(3))
-    fig = it.roc_plot({k: (v.y, v.mean_prediction, f"AUC {v.auc:.2f} ({v.ci_low:.2f}-{v.ci_high:.2f})")
-                       for k, v in cvs.items()}, title="Primary resistance, cross-validated").figure
-    index.save(fig, "roc_primary_resistance", section="Primary resistance / Cross-validated discrimination",
-               caption="Out-of-fold ROC curves (mean over repeats) with CV AUC and bootstrap 95% CI")
+broad = [f for f in model_feats if patients[f].notna().mean() >= min_coverage]
+# Pre-specified within the Riley budget: ELN 2024 (2 parameters) + the ex vivo VEN read-out (1). The model with
+# every functional biomarker exceeds the budget and is shown unpenalised only for comparison; the penalised model
+# shrinks its many parameters by ridge.
+ven_marker = markers.get("ex vivo VEN sensitivity")
+prespecified = ["eln2024", *([ven_marker] if ven_marker else [])]
+models = {
+    "ELN 2024": ["eln2024"],
+    "ELN 2024 + ex vivo VEN (pre-specified)": prespecified,
+    "ELN 2024 + functional": multi_preds,
+    "penalised (all features)": ["eln2024", "TP53", "signalling", "npm1_or_idh", *broad],
+}
+cvs = {name: it.cross_validated_auc(patients, "primary_resistant", preds,
+                                    penalty="l2" if name.startswith("penalised") else "none", n_splits=cv_folds,
+                                    n_repeats=cv_repeats, n_boot=n_boot, seed=seed)
+       for name, preds in models.items()}
+cv_table = pd.DataFrame([{"model": k, "predictors": len(models[k]),
+                          "parameters": it.design_matrix(patients, models[k])[0].shape[1],
+                          "n": len(v.y), "events": int(v.y.sum()),
+                          "cv_auc": v.auc, "ci_low": v.ci_low, "ci_high": v.ci_high,
+                          "auc_repeat_sd": v.auc_repeats.std()} for k, v in cvs.items()])
+write_table(cv_table, out / "primary_cv_auc.csv")
+display(cv_table.round(3))
+fig = it.roc_plot({k: (v.y, v.mean_prediction, f"AUC {v.auc:.2f} ({v.ci_low:.2f}-{v.ci_high:.2f})")
+                   for k, v in cvs.items()}, title="Primary resistance, cross-validated").figure
+nb.save(fig, "roc_primary_resistance", section="Primary resistance / Cross-validated discrimination",
+        caption="Out-of-fold ROC curves (mean over repeats) with CV AUC and bootstrap 95% CI")
 
 # %% [markdown]
 # ### Added value of each functional biomarker over ELN 2024
@@ -246,35 +224,33 @@ if DREAM:
 # the patients in whom the marker was measured.
 
 # %%
-if DREAM:
-    av = it.added_value(patients, "primary_resistant", ["eln2024"], {r: [f] for r, f in markers.items()},
-                        n_splits=cv_folds, n_repeats=cv_repeats, n_boot=n_boot, seed=seed)
-    write_table(av, out / "primary_added_value.csv")
-    display(it.format_p(av))
+av = it.added_value(patients, "primary_resistant", ["eln2024"], {r: [f] for r, f in markers.items()},
+                    n_splits=cv_folds, n_repeats=cv_repeats, n_boot=n_boot, seed=seed)
+write_table(av, out / "primary_added_value.csv")
+display(it.format_p(av))
 
 # %% [markdown]
 # ### Calibration of the multivariable model
 # Out-of-fold predicted risk against observed proportion (quintiles); slope 1 and intercept 0 are ideal.
 
 # %%
-if DREAM:
-    cv_full = cvs["ELN 2024 + ex vivo VEN (pre-specified)"]
-    cal_bins, cal = it.calibration(cv_full.y, cv_full.mean_prediction)
-    # Bootstrap optimism correction (Harrell): every modelling step repeated in each replicate.
-    optimism = pd.concat([it.bootstrap_optimism(patients, "primary_resistant", preds, penalty="none",
-                                                n_boot=n_boot_optimism, seed=seed).assign(model=name)
-                          for name, preds in models.items() if name != "penalised (all features)"], ignore_index=True)
-    write_table(optimism, out / "primary_bootstrap_optimism.csv")
-    display(optimism.pivot(index="model", columns="measure", values="corrected").round(3))
-    opt = optimism[optimism["model"] == "ELN 2024 + ex vivo VEN (pre-specified)"].set_index("measure")
-    cal.update(corrected_slope=opt.loc["calibration_slope", "corrected"],
-               corrected_intercept=opt.loc["calibration_intercept", "corrected"])
-    write_table(cal_bins, out / "primary_calibration.csv")
-    display(cal_bins.round(3))
-    print({k: round(v, 3) for k, v in cal.items()})
-    index.save(it.calibration_plot(cal_bins, cal, title="ELN 2024 + ex vivo VEN, cross-validated").figure,
-               "calibration_primary_resistance", section="Primary resistance / Calibration",
-               caption="Calibration of out-of-fold predicted risk, with the bootstrap optimism-corrected slope")
+cv_full = cvs["ELN 2024 + ex vivo VEN (pre-specified)"]
+cal_bins, cal = it.calibration(cv_full.y, cv_full.mean_prediction)
+# Bootstrap optimism correction (Harrell): every modelling step repeated in each replicate.
+optimism = pd.concat([it.bootstrap_optimism(patients, "primary_resistant", preds, penalty="none",
+                                            n_boot=n_boot_optimism, seed=seed).assign(model=name)
+                      for name, preds in models.items() if name != "penalised (all features)"], ignore_index=True)
+write_table(optimism, out / "primary_bootstrap_optimism.csv")
+display(optimism.pivot(index="model", columns="measure", values="corrected").round(3))
+opt = optimism[optimism["model"] == "ELN 2024 + ex vivo VEN (pre-specified)"].set_index("measure")
+cal.update(corrected_slope=opt.loc["calibration_slope", "corrected"],
+           corrected_intercept=opt.loc["calibration_intercept", "corrected"])
+write_table(cal_bins, out / "primary_calibration.csv")
+display(cal_bins.round(3))
+print({k: round(v, 3) for k, v in cal.items()})
+nb.save(it.calibration_plot(cal_bins, cal, title="ELN 2024 + ex vivo VEN, cross-validated").figure,
+        "calibration_primary_resistance", section="Primary resistance / Calibration",
+        caption="Calibration of out-of-fold predicted risk, with the bootstrap optimism-corrected slope")
 
 # %% [markdown]
 # ### Decision curves
@@ -282,15 +258,14 @@ if DREAM:
 # the threshold, against treating all or none as high risk (Vickers & Elkin 2006).
 
 # %%
-if DREAM:
-    curves = {k: it.decision_curve(cvs[k].y, cvs[k].mean_prediction) for k in models if k != "ELN 2024 + functional"}
-    write_table(pd.concat([v.assign(model=k) for k, v in curves.items()], ignore_index=True),
-                out / "primary_decision_curve.csv")
-    display(pd.concat({k: v.set_index("threshold")["net_benefit"] for k, v in curves.items()}, axis=1)
-            .loc[[0.1, 0.2, 0.3, 0.4, 0.5]].round(3))
-    ax = it.decision_curve_plot(curves, title="Primary resistance, out-of-fold risk")
-    index.save(ax.figure, "decision_curve_primary_resistance", section="Primary resistance / Decision curves",
-               caption="Net benefit of the cross-validated models against treat-all and treat-none")
+curves = {k: it.decision_curve(cvs[k].y, cvs[k].mean_prediction) for k in models if k != "ELN 2024 + functional"}
+write_table(pd.concat([v.assign(model=k) for k, v in curves.items()], ignore_index=True),
+            out / "primary_decision_curve.csv")
+display(pd.concat({k: v.set_index("threshold")["net_benefit"] for k, v in curves.items()}, axis=1)
+        .loc[[0.1, 0.2, 0.3, 0.4, 0.5]].round(3))
+ax = it.decision_curve_plot(curves, title="Primary resistance, out-of-fold risk")
+nb.save(ax.figure, "decision_curve_primary_resistance", section="Primary resistance / Decision curves",
+        caption="Net benefit of the cross-validated models against treat-all and treat-none")
 
 # %% [markdown]
 # ### Ex vivo VEN cut-off chosen inside cross-validation
@@ -298,12 +273,11 @@ if DREAM:
 # the held-out patients (Wilson 95 % intervals).
 
 # %%
-if DREAM and ven_marker:
-    dict_units = dict(zip(feature_dict["name"], feature_dict["unit"].astype(str), strict=False))
-    # AUC / IC50 read-outs: high = resistant; DSS-like scores: high = sensitive (from the dictionary's unit).
-    hi_pos = not str(dict_units.get(ven_marker, "")).lower().startswith("dss")
-    cut = it.cv_cutoff(patients, "primary_resistant", ven_marker, high_is_positive=hi_pos, n_splits=cv_folds,
-                       n_repeats=cv_repeats, seed=seed)
+ven_direction = directions.get("ex vivo VEN sensitivity", "")
+if ven_marker and ven_direction:
+    # The dictionary's direction: an AUC / IC50 read-out is higher in resistant cells, a DSS in sensitive ones.
+    cut = it.cv_cutoff(patients, "primary_resistant", ven_marker, high_is_positive=ven_direction == "resistant",
+                       n_splits=cv_folds, n_repeats=cv_repeats, seed=seed)
     cut_table = pd.DataFrame([{"marker": ven_marker, **{k: v for k, v in cut.items() if not k.endswith("_ci")},
                                **{f"{k}_low": v[0] for k, v in cut.items() if k.endswith("_ci")},
                                **{f"{k}_high": v[1] for k, v in cut.items() if k.endswith("_ci")}}])
@@ -318,17 +292,16 @@ if DREAM and ven_marker:
 # without an axis is never silently dropped or median-filled in a reported estimate.
 
 # %%
-if DREAM:
-    cc = it.fit_logistic(patients, "primary_resistant", [p for p in multi_preds if p != "eln2024"] + ["TP53",
-                         "signalling"])  # fmt: skip
-    mi = it.mice_logistic(patients, "primary_resistant", [p for p in multi_preds if p != "eln2024"] + ["TP53",
-                          "signalling"], n_imputations=mice_imputations, seed=seed)  # fmt: skip
-    miss = cc.table[["term", "odds_ratio", "ci_low", "ci_high", "p"]].merge(
-        mi[["term", "odds_ratio", "ci_low", "ci_high", "p", "fraction_missing_info"]], on="term",
-        suffixes=("_complete_case", "_mice"))
-    write_table(miss, out / "primary_missing_assay_sensitivity.csv")
-    print(f"complete cases n = {cc.n}; MICE n = {int(mi['n'].iloc[0])} ({int(mi['n_complete'].iloc[0])} complete)")
-    display(miss.round(3))
+cc = it.fit_logistic(patients, "primary_resistant", [p for p in multi_preds if p != "eln2024"] + ["TP53",
+                     "signalling"])  # fmt: skip
+mi = it.mice_logistic(patients, "primary_resistant", [p for p in multi_preds if p != "eln2024"] + ["TP53",
+                      "signalling"], n_imputations=mice_imputations, seed=seed)  # fmt: skip
+miss = cc.table[["term", "odds_ratio", "ci_low", "ci_high", "p"]].merge(
+    mi[["term", "odds_ratio", "ci_low", "ci_high", "p", "fraction_missing_info"]], on="term",
+    suffixes=("_complete_case", "_mice"))
+write_table(miss, out / "primary_missing_assay_sensitivity.csv")
+print(f"complete cases n = {cc.n}; MICE n = {int(mi['n'].iloc[0])} ({int(mi['n_complete'].iloc[0])} complete)")
+display(miss.round(3))
 
 # %% [markdown]
 # ## Adaptive resistance: relapse after CR/CRi
@@ -336,83 +309,80 @@ if DREAM:
 # survival (relapse or death) and overall survival from CR/CRi, in responders.
 
 # %%
-if DREAM:
-    resp = patients[patients["responder"] == 1].copy()
-    km_rows, lr_rows = [], []
-    for ep, (t, e) in {"relapse": ("relapse_months", "relapse_event"), "RFS": ("rfs_months", "rfs_event"),
-                       "OS from CR/CRi": ("os_rem_months", "os_rem_event")}.items():
-        km = it.km_summary(resp, t, e, "eln2024").assign(endpoint=ep, grouping="eln2024")
-        km_rows.append(km)
-        lr_rows.append({"endpoint": ep, "grouping": "eln2024", **it.logrank(resp, t, e, "eln2024")})
-    ven = markers.get("ex vivo VEN sensitivity")
-    if ven is not None:
-        # Split at the cohort median of the diagnosis value (no outcome-driven cut-off).
-        resp["ven_group"] = pd.Series(pd.NA, index=resp.index, dtype="string")
-        med = patients[ven].median()
-        hi_resist = "auc" in ven or "ic50" in ven  # AUC / IC50: high = resistant; DSS: high = sensitive
-        resp.loc[resp[ven].notna(), "ven_group"] = ((resp[ven] > med) == hi_resist).map(
-            {True: "ex vivo VEN-resistant", False: "ex vivo VEN-sensitive"})
-        km_rows.append(it.km_summary(resp, "relapse_months", "relapse_event", "ven_group").assign(
-            endpoint="relapse", grouping="ven_group"))
-        lr_rows.append({"endpoint": "relapse", "grouping": "ven_group",
-                        **it.logrank(resp, "relapse_months", "relapse_event", "ven_group")})
-    km_table, lr_table = pd.concat(km_rows, ignore_index=True), pd.DataFrame(lr_rows)
-    # Relapse with death in remission as a competing risk (published HMA + VEN cohort, 2-year cumulative incidence
-    # of relapse by ELN 2024: favourable 35 %, intermediate 70 %, adverse 60 %).
-    cir = it.cumulative_incidence(resp, "relapse_months", "relapse_cause", "eln2024")
-    write_table(cir, out / "relapse_cumulative_incidence.csv")
-    display(cir.round(3))
-    write_table(km_table, out / "relapse_km.csv")
-    write_table(lr_table, out / "relapse_logrank.csv")
-    display(km_table.round(3))
-    display(it.format_p(lr_table))
+resp = patients[patients["responder"] == 1].copy()
+endpoints = {"relapse": ("relapse_months", "relapse_event"), "RFS": ("rfs_months", "rfs_event"),
+             "OS from CR/CRi": ("os_rem_months", "os_rem_event")}
+km_rows = [it.km_summary(resp, t, e, "eln2024").assign(endpoint=ep, grouping="eln2024")
+           for ep, (t, e) in endpoints.items()]
+lr_rows = [{"endpoint": ep, "grouping": "eln2024", **it.logrank(resp, t, e, "eln2024")}
+           for ep, (t, e) in endpoints.items()]
+ven = markers.get("ex vivo VEN sensitivity")
+if ven is not None and ven_direction:
+    # Split at the cohort median of the diagnosis value (no outcome-driven cut-off); the dictionary's direction says
+    # which side is the resistant one.
+    resp["ven_group"] = pd.Series(pd.NA, index=resp.index, dtype="string")
+    med = patients[ven].median()
+    resp.loc[resp[ven].notna(), "ven_group"] = ((resp[ven] > med) == (ven_direction == "resistant")).map(
+        {True: "ex vivo VEN-resistant", False: "ex vivo VEN-sensitive"})
+    km_rows.append(it.km_summary(resp, "relapse_months", "relapse_event", "ven_group").assign(
+        endpoint="relapse", grouping="ven_group"))
+    lr_rows.append({"endpoint": "relapse", "grouping": "ven_group",
+                    **it.logrank(resp, "relapse_months", "relapse_event", "ven_group")})
+km_table, lr_table = pd.concat(km_rows, ignore_index=True), pd.DataFrame(lr_rows)
+# Relapse with death in remission as a competing risk (published HMA + VEN cohort, 2-year cumulative incidence
+# of relapse by ELN 2024: favourable 35 %, intermediate 70 %, adverse 60 %).
+cir = it.cumulative_incidence(resp, "relapse_months", "relapse_cause", "eln2024")
+write_table(cir, out / "relapse_cumulative_incidence.csv")
+display(cir.round(3))
+write_table(km_table, out / "relapse_km.csv")
+write_table(lr_table, out / "relapse_logrank.csv")
+display(km_table.round(3))
+display(it.format_p(lr_table))
 
 # %%
-if DREAM:
-    lr = lr_table.set_index(["endpoint", "grouping"])
-    # Relapse with death in remission as a competing event: Aalen-Johansen, not 1 - Kaplan-Meier with deaths censored.
-    # Gray's (1988) test of equal cumulative incidence, with the Fine-Gray robust Wald test as a model-based check.
-    gray = it.gray_test(resp, "relapse_months", "relapse_cause", "eln2024")
-    fg_wald = it.fine_gray_wald_test(resp, "relapse_months", "relapse_cause", "eln2024")
-    write_table(pd.DataFrame([gray, fg_wald]), out / "relapse_cif_test.csv")
-    ax = it.cif_plot(resp, "relapse_months", "relapse_cause", "eln2024", order=["favorable", "intermediate", "adverse"],
-                     xlabel="months from CR/CRh/CRi", ylabel="cumulative incidence",
-                     annotation=f"equal CIF of relapse: p = {gray['p']:.3g} ({gray['method']})",
-                     title="Relapse (solid) and death in remission (dotted) by ELN 2024")
-    index.save(ax.figure, "cif_relapse_eln2024", section="Adaptive resistance / Competing risks",
-               caption="Cumulative incidence of relapse with death in remission as a competing event, by ELN 2024")
-    if ven is not None:
-        fig = it.km_plot(resp, "relapse_months", "relapse_event", "ven_group",
-                         order=["ex vivo VEN-sensitive", "ex vivo VEN-resistant"],
-                         colors={"ex vivo VEN-sensitive": RESPONSE_COLORS["responder"],
-                                 "ex vivo VEN-resistant": RESPONSE_COLORS["primary_resistant"]},
-                         xlabel="months from CR/CRi", ylabel="probability relapse-free (deaths censored)",
-                         annotation=f"log-rank p = {lr.loc[('relapse', 'ven_group'), 'p']:.3g}",
-                         title=f"Relapse by ex vivo VEN sensitivity ({ven}, median split)").figure
-        index.save(fig, "km_relapse_ven", section="Adaptive resistance / Kaplan-Meier",
-                   caption="Time to relapse by ex vivo venetoclax sensitivity at diagnosis")
-    fig = it.km_plot(resp, "rfs_months", "rfs_event", "eln2024", order=["favorable", "intermediate", "adverse"],
-                     xlabel="months from CR/CRi", ylabel="relapse-free survival probability",
-                     annotation=f"log-rank p = {lr.loc[('RFS', 'eln2024'), 'p']:.3g}",
-                     title="RFS by ELN 2024 risk").figure
-    index.save(fig, "km_rfs_eln2024", section="Adaptive resistance / Kaplan-Meier",
-               caption="Relapse-free survival from CR/CRi by ELN 2024 risk")
+lr = lr_table.set_index(["endpoint", "grouping"])
+# Relapse with death in remission as a competing event: Aalen-Johansen, not 1 - Kaplan-Meier with deaths censored.
+# Gray's (1988) test of equal cumulative incidence, with the Fine-Gray robust Wald test as a model-based check.
+gray = it.gray_test(resp, "relapse_months", "relapse_cause", "eln2024")
+fg_wald = it.fine_gray_wald_test(resp, "relapse_months", "relapse_cause", "eln2024")
+write_table(pd.DataFrame([gray, fg_wald]), out / "relapse_cif_test.csv")
+ax = it.cif_plot(resp, "relapse_months", "relapse_cause", "eln2024", order=["favorable", "intermediate", "adverse"],
+                 xlabel="months from CR/CRh/CRi", ylabel="cumulative incidence",
+                 annotation=f"equal CIF of relapse: p = {gray['p']:.3g} ({gray['method']})",
+                 title="Relapse (solid) and death in remission (dotted) by ELN 2024")
+nb.save(ax.figure, "cif_relapse_eln2024", section="Adaptive resistance / Competing risks",
+        caption="Cumulative incidence of relapse with death in remission as a competing event, by ELN 2024")
+if "ven_group" in resp:
+    fig = it.km_plot(resp, "relapse_months", "relapse_event", "ven_group",
+                     order=["ex vivo VEN-sensitive", "ex vivo VEN-resistant"],
+                     colors={"ex vivo VEN-sensitive": RESPONSE_COLORS["responder"],
+                             "ex vivo VEN-resistant": RESPONSE_COLORS["primary_resistant"]},
+                     xlabel="months from CR/CRi", ylabel="probability relapse-free (deaths censored)",
+                     annotation=f"log-rank p = {lr.loc[('relapse', 'ven_group'), 'p']:.3g}",
+                     title=f"Relapse by ex vivo VEN sensitivity ({ven}, median split)").figure
+    nb.save(fig, "km_relapse_ven", section="Adaptive resistance / Kaplan-Meier",
+            caption="Time to relapse by ex vivo venetoclax sensitivity at diagnosis")
+fig = it.km_plot(resp, "rfs_months", "rfs_event", "eln2024", order=["favorable", "intermediate", "adverse"],
+                 xlabel="months from CR/CRi", ylabel="relapse-free survival probability",
+                 annotation=f"log-rank p = {lr.loc[('RFS', 'eln2024'), 'p']:.3g}",
+                 title="RFS by ELN 2024 risk").figure
+nb.save(fig, "km_rfs_eln2024", section="Adaptive resistance / Kaplan-Meier",
+        caption="Relapse-free survival from CR/CRi by ELN 2024 risk")
 
 # %% [markdown]
 # ### Multi-state course: diagnosis -> remission -> relapse -> death
 # Transition counts and Aalen-Johansen probabilities of being in each state (all patients, months from diagnosis).
 
 # %%
-if DREAM:
-    transitions = it.multistate_transitions(patients)
-    occupation = it.multistate_occupation(patients, at=(3.0, 6.0, 12.0, 24.0))
-    write_table(transitions, out / "multistate_transitions.csv")
-    write_table(occupation[occupation["reported"]].drop(columns="reported"), out / "multistate_occupation.csv")
-    display(transitions.round(3))
-    display(occupation[occupation["reported"]].drop(columns="reported").round(3))
-    ax = it.occupation_plot(occupation, max_month=36, title="State occupation after AZA/VEN")
-    index.save(ax.figure, "multistate_occupation", section="Adaptive resistance / Multi-state course",
-               caption="Stacked probabilities of no remission yet, remission, relapse and death (Aalen-Johansen)")
+transitions = it.multistate_transitions(patients)
+occupation = it.multistate_occupation(patients, at=(3.0, 6.0, 12.0, 24.0))
+write_table(transitions, out / "multistate_transitions.csv")
+write_table(occupation[occupation["reported"]].drop(columns="reported"), out / "multistate_occupation.csv")
+display(transitions.round(3))
+display(occupation[occupation["reported"]].drop(columns="reported").round(3))
+ax = it.occupation_plot(occupation, max_month=36, title="State occupation after AZA/VEN")
+nb.save(ax.figure, "multistate_occupation", section="Adaptive resistance / Multi-state course",
+        caption="Stacked probabilities of no remission yet, remission, relapse and death (Aalen-Johansen)")
 
 # %% [markdown]
 # ### Relapse models with and without MRD
@@ -421,48 +391,44 @@ if DREAM:
 # (log10 %); then the added value of each functional biomarker over ELN 2024 and over ELN 2024 + MRD.
 
 # %%
-if DREAM:
-    has_mrd = "log10_mrd" in resp and resp["log10_mrd"].notna().sum() >= 10
-    bases = {"ELN 2024": ["eln2024"], **({"ELN 2024 + MRD": ["eln2024", "log10_mrd"]} if has_mrd else {})}
-    crm = []
-    for bname, base in bases.items():
-        for extra_name, extra in {"": [], " + functional": [f for f in dict.fromkeys(covered.values())]}.items():
-            preds = [*base, *extra]
-            cs = it.fit_cox(resp, "relapse_months", "relapse_event", preds)
-            fg = it.fit_fine_gray(resp, "relapse_months", "relapse_cause", preds)
-            crm.append(cs.table.assign(model=bname + extra_name, kind="cause-specific Cox", n=cs.n, events=cs.events)
-                       .rename(columns={"hazard_ratio": "ratio"}))
-            crm.append(fg.table.assign(model=bname + extra_name, kind="Fine-Gray", n=fg.n, events=fg.events)
-                       .rename(columns={"shr": "ratio"}))
-    crm = pd.concat(crm, ignore_index=True)[["kind", "model", "term", "scale", "ratio", "ci_low", "ci_high", "p", "n",
-                                             "events"]]
-    write_table(crm, out / "relapse_competing_models.csv")
-    display(it.format_p(it.readable_terms(crm, names)).round(3))
-    av_rel = pd.concat([it.cox_added_value(resp, "relapse_months", "relapse_event", base,
-                                           {r: [f] for r, f in markers.items() if f not in base})
-                        for base in bases.values()], ignore_index=True)
-    write_table(av_rel, out / "relapse_added_value.csv")
-    display(it.format_p(av_rel.drop(columns="note")).round(3))
+has_mrd = "log10_mrd" in resp and resp["log10_mrd"].notna().sum() >= 10
+bases = {"ELN 2024": ["eln2024"], **({"ELN 2024 + MRD": ["eln2024", "log10_mrd"]} if has_mrd else {})}
+extras = {"": [], " + functional": list(dict.fromkeys(covered.values()))}
+relapse_models = {bname + xname: [*base, *extra] for bname, base in bases.items() for xname, extra in extras.items()}
+cs_fits = {m: it.fit_cox(resp, "relapse_months", "relapse_event", preds) for m, preds in relapse_models.items()}
+fg_fits = {m: it.fit_fine_gray(resp, "relapse_months", "relapse_cause", preds) for m, preds in relapse_models.items()}
+crm = pd.concat([part for m in relapse_models for part in (
+    cs_fits[m].table.assign(model=m, kind="cause-specific Cox", n=cs_fits[m].n, events=cs_fits[m].events)
+    .rename(columns={"hazard_ratio": "ratio"}),
+    fg_fits[m].table.assign(model=m, kind="Fine-Gray", n=fg_fits[m].n, events=fg_fits[m].events)
+    .rename(columns={"shr": "ratio"}))], ignore_index=True)
+crm = crm[["kind", "model", "term", "scale", "ratio", "ci_low", "ci_high", "p", "n", "events"]]
+write_table(crm, out / "relapse_competing_models.csv")
+display(it.format_p(it.readable_terms(crm, names)).round(3))
+av_rel = pd.concat([it.cox_added_value(resp, "relapse_months", "relapse_event", base,
+                                       {r: [f] for r, f in markers.items() if f not in base})
+                    for base in bases.values()], ignore_index=True)
+write_table(av_rel, out / "relapse_added_value.csv")
+display(it.format_p(av_rel.drop(columns="note")).round(3))
 # Univariable screen (FDR-controlled), then a multivariable model with ELN 2024 and the covered functional
 # biomarkers. `ph_p` is the Schoenfeld-residual test of proportional hazards (rank time); a small value means the
 # effect changes with time and its hazard ratio is an average.
 
 # %%
-if DREAM:
-    cox_uni = it.univariable_cox(resp, "relapse_months", "relapse_event", candidates)
-    write_table(cox_uni, out / "relapse_univariable_cox.csv")
-    display(it.format_p(it.readable_terms(cox_uni.drop(columns=["note"]), names)))
-    cox = it.fit_cox(resp, "relapse_months", "relapse_event", multi_preds)
-    write_table(cox.table, out / "relapse_multivariable_cox.csv")
-    print(f"n = {cox.n}, relapses = {cox.events}, C-index = {cox.concordance:.3f}, "
-          f"PH check (Bonferroni over terms) p = {cox.ph_global_p:.3f}")
-    display(it.format_p(it.readable_terms(cox.table, names)))
-    fig = it.forest_plot(cox.table.assign(label=cox.table["term"] + " (" + cox.table["scale"] + ")"),
-                         label="label", estimate="hazard_ratio", low="ci_low", high="ci_high",
-                         xlabel="hazard ratio of relapse (95% CI), log scale", title="Multivariable Cox model",
-                         names=names).figure
-    index.save(fig, "forest_relapse", section="Adaptive resistance / Cox models",
-               caption="Hazard ratios of relapse after CR/CRi")
+cox_uni = it.univariable_cox(resp, "relapse_months", "relapse_event", candidates)
+write_table(cox_uni, out / "relapse_univariable_cox.csv")
+display(it.format_p(it.readable_terms(cox_uni.drop(columns=["note"]), names)))
+cox = it.fit_cox(resp, "relapse_months", "relapse_event", multi_preds)
+write_table(cox.table, out / "relapse_multivariable_cox.csv")
+print(f"n = {cox.n}, relapses = {cox.events}, C-index = {cox.concordance:.3f}, "
+      f"PH check (Bonferroni over terms) p = {cox.ph_global_p:.3f}")
+display(it.format_p(it.readable_terms(cox.table, names)))
+fig = it.forest_plot(cox.table.assign(label=cox.table["term"] + " (" + cox.table["scale"] + ")"),
+                     label="label", estimate="hazard_ratio", low="ci_low", high="ci_high",
+                     xlabel="hazard ratio of relapse (95% CI), log scale", title="Multivariable Cox model",
+                     names=names).figure
+nb.save(fig, "forest_relapse", section="Adaptive resistance / Cox models",
+        caption="Hazard ratios of relapse after CR/CRi")
 
 # %% [markdown]
 # ### From diagnosis to relapse: within-patient change, and between-patient differences apart
@@ -473,25 +439,24 @@ if DREAM:
 # The random-intercept mixed model used before mixes the two and is kept only for comparison.
 
 # %%
-if DREAM:
-    sample_feats = it.biomarker_candidates(
-        feature_dict, [log_cols.get(f, f) for ft in feats.values() if ft.level == "sample" for f in ft.features])
-    shifts = it.within_patient_shifts(sample_table, sample_feats)
-    write_table(shifts, out / "relapse_shifts.csv")
-    display(it.format_p(shifts))
-    between = it.between_patient_differences(sample_table, sample_feats,
-                                             resp.set_index("patient_id")["relapse_event"])
-    write_table(between, out / "relapse_between_patients.csv")
-    display(it.format_p(between))
-    mixed = it.timepoint_shifts(sample_table, sample_feats)
-    write_table(mixed, out / "relapse_shifts_mixed_model.csv")
-    top = shifts.dropna(subset=["q"]).query("q < 0.05")["feature"].head(4).tolist()
-    if top:
-        units = dict(zip(feature_dict["name"], feature_dict["unit"], strict=False))
-        index.save(it.paired_plot(sample_table, top, units=units, title="Diagnosis to relapse", names=names),
-                   "paired_relapse_shifts",
-                   section="Adaptive resistance / From diagnosis to relapse",
-                   caption="Within-patient change of the most shifted features (orange: up, blue: down)")
+sample_feats = it.biomarker_candidates(
+    feature_dict, [log_cols.get(f, f) for ft in feats.values() if ft.level == "sample" for f in ft.features])
+shifts = it.within_patient_shifts(sample_table, sample_feats)
+write_table(shifts, out / "relapse_shifts.csv")
+display(it.format_p(shifts))
+between = it.between_patient_differences(sample_table, sample_feats,
+                                         resp.set_index("patient_id")["relapse_event"])
+write_table(between, out / "relapse_between_patients.csv")
+display(it.format_p(between))
+mixed = it.timepoint_shifts(sample_table, sample_feats)
+write_table(mixed, out / "relapse_shifts_mixed_model.csv")
+top = shifts.dropna(subset=["q"]).query("q < 0.05")["feature"].head(4).tolist()
+if top:
+    units = dict(zip(feature_dict["name"], feature_dict["unit"], strict=False))
+    nb.save(it.paired_plot(sample_table, top, units=units, title="Diagnosis to relapse", names=names),
+            "paired_relapse_shifts",
+            section="Adaptive resistance / From diagnosis to relapse",
+            caption="Within-patient change of the most shifted features (orange: up, blue: down)")
 
 # %% [markdown]
 # ## Continuous features versus ex vivo drug response
@@ -499,195 +464,77 @@ if DREAM:
 # Spearman, Benjamini-Hochberg q over all pairs; `python -m helpers.integration associate` on the command line).
 
 # %%
-if DREAM:
-    a_feats, a_resp = it.dream_association_inputs(sample_table, feats)
-    if len(a_resp) and a_feats.shape[1] > 1 and a_resp["drug"].nunique():
-        shared = a_resp[a_resp["sample_id"].isin(a_feats["sample_id"])].groupby("drug").size()
-        keep = shared.index[shared >= 5]
-        assoc = it.association_screen(a_feats, a_resp[a_resp["drug"].isin(keep)]) if len(keep) else None
-        if assoc is not None:
-            write_table(assoc, out / "feature_drug_associations.csv")
-            display(it.format_p(assoc).round(3))
-    else:
-        print("no per-sample drug AUCs and continuous features to relate in this cohort")
+a_feats, a_resp = it.dream_association_inputs(sample_table, feats)
+if len(a_resp) and a_feats.shape[1] > 1 and a_resp["drug"].nunique():
+    shared = a_resp[a_resp["sample_id"].isin(a_feats["sample_id"])].groupby("drug").size()
+    keep = shared.index[shared >= 5]
+    assoc = it.association_screen(a_feats, a_resp[a_resp["drug"].isin(keep)]) if len(keep) else None
+    if assoc is not None:
+        write_table(assoc, out / "feature_drug_associations.csv")
+        display(it.format_p(assoc).round(3))
+else:
+    print("no per-sample drug AUCs and continuous features to relate in this cohort")
 
 # %% [markdown]
 # ## Biomarker heatmap across axes
 # Diagnosis values, z-scored per feature; grey cells are assays not done (not imputed).
 
 # %%
-if DREAM:
-    # Per axis, the (up to) eight features most associated with primary resistance in the univariable screen.
-    axis_of = {log_cols.get(f, f): a for a, ft in feats.items() for f in ft.features}
-    ranked = [t for t in uni["term"] if t in axis_of and t in model_feats]
-    hm_feats = [f for a in feats for f in [r for r in ranked if axis_of[r] == a][:8]]
-    if hm_feats:
-        fig = it.biomarker_heatmap(patients, hm_feats, group="response_group", sources=axis_of,
-                                   group_order=["responder_ongoing", "responder_relapsed", "primary_resistant"],
-                                   title="Diagnosis biomarkers by response group", names=names).figure
-        index.save(fig, "biomarker_heatmap", section="Biomarker heatmap across axes",
-                   caption="z-scored diagnosis features (rows, by axis) of every patient (columns, by response group)")
-
-# %% [markdown]
-# # Part B · BeatAML 2.0
-# BeatAML 2.0 (Bottomly et al. 2022, Cancer Cell; dataset `beataml2`): 805 patients with clinical data, exome
-# mutation calls and published ex vivo drug AUCs (probit fits; higher AUC = more resistant). The patient table
-# (`helpers.beataml.load_beataml`) is the one the DST notebook uses for its own refits: FAB M4/M5 includes M4eo and
-# M5a/b (NOS counts as unknown), NPM1 is mutated when the exome or the clinical assay finds it, FLT3-ITD comes from
-# the clinical assay (else an in-frame FLT3 insertion in the exome).
-#
-# **What BeatAML can answer**: the ex vivo biology of venetoclax resistance in primary AML cells (monocytic
-# differentiation, KRAS / PTPN11 mutations, NPM1 / IDH1 sensitivity) and how the ELN 2024 classes computed from its
-# mutation calls distribute. **What it cannot**: whether a biomarker predicts clinical resistance to
-# azacitidine + venetoclax. Its patients were mostly treated with intensive chemotherapy, its response column is the
-# response to induction, and it has no relapse samples after venetoclax. Here the ex vivo AUC is the outcome.
-
-# %%
-if BEATAML:
-    ba = bm.load_beataml()
-    ba_dict = bm.BEATAML_DICTIONARY
-    dst_dir = upstream_dirs.get("01_dst")
-    if dst_dir and (resolve(dst_dir) / "features.csv").is_file():
-        # Our own DST refits of the raw points, beside the published AUC.
-        dft = it.load_feature_table(resolve(dst_dir), axis="dst")
-        own = dft.table[["patient_id", *dft.features]].rename(columns={f: f"dst_{f}" for f in dft.features})
-        ba = ba.merge(own, on="patient_id", how="left")
-        ba_dict = pd.concat([ba_dict, dft.dictionary.assign(name="dst_" + dft.dictionary["name"])], ignore_index=True)
-        if "dst_ven_auc" in ba:
-            both = ba[["ven_auc", "dst_ven_auc"]].dropna()
-            rho = both.corr(method="spearman").iloc[0, 1]
-            print(f"DST axis venetoclax AUC vs published, {len(both)} patients: Spearman rho = {rho:.3f}, "
-                  f"median |difference| = {(both['ven_auc'] - both['dst_ven_auc']).abs().median():.2f}")
-    else:
-        print("no DST features for BeatAML: using the published AUCs only")
-    write_table(ba, out / "beataml_patient_table.csv")
-    write_table(it.data_dictionary(ba, ba_dict), out / "beataml_data_dictionary.csv")
-    print(f"{len(ba)} patients, {int(ba['ven_auc'].notna().sum())} with a venetoclax AUC, "
-          f"{int(ba['TP53'].notna().sum())} with exome calls")
-
-# %% [markdown]
-# ## Monocytic leukemia resists venetoclax ex vivo
-# Published: median venetoclax AUC about 65 in FAB M0/M1 and 200 in M4/M5 (Kuusanmaki et al. 2020; Zhang et al.
-# 2020).
-
-# %%
-if BEATAML:
-    fab = bm.ven_by_fab(ba)
-    write_table(fab, out / "beataml_ven_by_fab.csv")
-    display(it.format_p(fab))
-    index.save(it.group_boxplot(ba, "ven_auc", "fab_group", order=["M0/M1", "other", "M4/M5"],
-                                ylabel="venetoclax AUC (probit, 0-286; high = resistant)", xlabel="FAB group",
-                                title="BeatAML 2.0: venetoclax by FAB", seed=seed).figure,
-               "beataml_ven_by_fab", section="Part B / Monocytic leukemia",
-               caption="Published venetoclax AUC by FAB group in BeatAML 2.0")
-
-# %% [markdown]
-# ## Mutations: KRAS / PTPN11 resistant, NPM1 / IDH1 sensitive
-
-# %%
-if BEATAML:
-    genes = ["KRAS", "PTPN11", "NRAS", "FLT3_ITD", "TP53", "NPM1", "IDH1", "IDH2", "RUNX1", "ASXL1", "DDX41"]
-    mut = bm.ven_by_mutation(ba, genes)
-    write_table(mut, out / "beataml_ven_by_mutation.csv")
-    display(it.format_p(mut))
-    plot = mut.dropna(subset=["delta"]).assign(label=lambda d: d["gene"] + " (n=" + d["n_mut"].astype(str) + ")")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.8, 3.4))
-    colours = ["#D55E00" if d > 0 else "#0072B2" for d in plot["delta"]]
-    ax.barh(plot["label"][::-1], plot["delta"][::-1], color=colours[::-1])
-    ax.axvline(0, color="0.3", lw=0.8)
-    ax.set_xlabel("median venetoclax AUC, mutated minus wild type (AUC units)")
-    ax.set_ylabel("gene (mutated patients)")
-    ax.set_title("BeatAML 2.0: venetoclax by mutation")
-    index.save(fig, "beataml_ven_by_mutation", section="Part B / Mutations",
-               caption="Difference in median venetoclax AUC between mutated and wild-type patients")
-
-# %% [markdown]
-# ## ELN 2024 (less-intensive) classes from the mutation calls
-# Computed from the exome calls (FLT3-ITD from the clinical assay) with the same rules as the DREAM cohort, beside
-# the published ELN 2017 class (which also uses cytogenetics, so the two are expected to differ).
-
-# %%
-if BEATAML:
-    eln = ba.assign(eln2024=ba["eln2024"].astype("string").fillna("not computable"))
-    counts = eln["eln2024"].value_counts().rename("patients").to_frame()
-    counts["percent"] = 100 * counts["patients"] / counts["patients"].sum()
-    write_table(counts.reset_index(), out / "beataml_eln2024.csv")
-    display(counts.round(1))
-    # Rule by rule (Dohner et al. 2024, Table 1), and what the AZA + IVO reading of the IDH1 rule would change.
-    from helpers.clinical import eln2024_rules
-
-    ba_rules = eln2024_rules(ba)
-    ba_ivo = eln2024_rules(ba, regimen="AZA+IVO")
-    rule_counts = ba_rules["eln2024_rule"].value_counts().rename("patients").rename_axis("rule").reset_index()
-    write_table(rule_counts, out / "beataml_eln2024_rules.csv")
-    display(rule_counts)
-    display(pd.crosstab(ba_rules["eln2024_label"].rename("AZA + VEN"), ba_ivo["eln2024_label"].rename("AZA + IVO")))
-    display(pd.crosstab(eln["eln2017"].fillna("missing"), eln["eln2024"]))
-    by_eln = ba.dropna(subset=["ven_auc", "eln2024"]).groupby("eln2024", observed=True)["ven_auc"].agg(
-        ["size", "median"])
-    display(by_eln.round(1))
-    ba_t1 = it.table_one(ba[ba["fab_group"].isin(["M0/M1", "M4/M5"])], "fab_group",
-                         ["age", "sex", "de_novo", "eln2024", "NPM1", "IDH1", "IDH2", "FLT3_ITD", "NRAS", "KRAS",
-                          "PTPN11", "TP53", "bm_blast_pct", "ven_auc", "aza_auc"])
-    it.write_table_one(ba_t1, out / "table1_beataml", caption="BeatAML 2.0 patients by FAB group")
-
-# %% [markdown]
-# ## Continuous variables versus ex vivo drug response
-# The association screen (`helpers.integration.association_screen`) on the continuous variables BeatAML carries
-# (age, bone-marrow blasts) against the published venetoclax and azacitidine AUCs.
-
-# %%
-if BEATAML:
-    ba_feats = ba[["patient_id", "age", "bm_blast_pct"]].rename(columns={"patient_id": "sample_id"})
-    ba_resp = pd.concat([ba[["patient_id", c]].dropna().rename(columns={"patient_id": "sample_id", c: "auc"})
-                         .assign(drug=c) for c in ("ven_auc", "aza_auc")], ignore_index=True)
-    ba_assoc = it.association_screen(ba_feats, ba_resp)
-    write_table(ba_assoc, out / "beataml_feature_drug_associations.csv")
-    display(it.format_p(ba_assoc).round(3))
+# Per axis, the (up to) eight features most associated with primary resistance in the univariable screen.
+axis_of = {log_cols.get(f, f): a for a, ft in feats.items() for f in ft.features}
+ranked = [t for t in uni["term"] if t in axis_of and t in model_feats]
+hm_feats = [f for a in feats for f in [r for r in ranked if axis_of[r] == a][:8]]
+if hm_feats:
+    fig = it.biomarker_heatmap(patients, hm_feats, group="response_group", sources=axis_of,
+                               group_order=["responder_ongoing", "responder_relapsed", "primary_resistant"],
+                               title="Diagnosis biomarkers by response group", names=names).figure
+    nb.save(fig, "biomarker_heatmap", section="Biomarker heatmap across axes",
+            caption="z-scored diagnosis features (rows, by axis) of every patient (columns, by response group)")
 
 # %% [markdown]
 # # Outputs
 # The figure index maps every figure to the section of this notebook that draws it.
 
 # %%
-index.write(out / "figure_index.csv")
-display(index.table()[["figure", "section"]])
+nb.write_figure_index()
+display(nb.figure_index()[["figure", "section"]])
 # 2 s of slack for file systems with coarse modification times.
 tables = sorted(p.name for p in out.iterdir()
                 if p.suffix in {".csv", ".html", ".tex"} and p.stat().st_mtime_ns >= run_started_ns - 2_000_000_000)
 print("tables:", ", ".join(tables))
 
 # %% [markdown]
-# ## Closing note: what was recovered
-# For a simulated cohort the effects planted by the simulator (`helpers.simulate.PLANTED_EFFECTS`, log-odds and
-# log-hazard per unit of the latent variables) are shown beside the estimates: signs should agree for the planted
-# predictors, and the planted null (immune activation) should not be significant.
+# ## Closing note: what was found
+# The univariable screen's estimates of the functional biomarkers and the genetic groups, and the cross-validated
+# discrimination of the three primary-resistance models.
 
 # %%
-if DREAM:
-    from helpers.simulate import PLANTED_EFFECTS
+summary = uni.set_index("term")[["odds_ratio", "p", "q"]]
+shown = {**{b: f for b, f in markers.items() if f in summary.index},
+         **{g: g for g in ("TP53", "signalling", "npm1_or_idh")}}
+recovered = pd.DataFrame([{"biomarker": b, "feature": f, "univariable_OR_per_SD": summary.loc[f, "odds_ratio"],
+                           "q": summary.loc[f, "q"]} for b, f in shown.items()])
+display(it.format_p(recovered))
+best = cv_table.set_index("model")
+print(f"cross-validated AUC, ELN 2024 alone: {best.loc['ELN 2024', 'cv_auc']:.3f}; "
+      f"+ ex vivo VEN (pre-specified): {best.loc['ELN 2024 + ex vivo VEN (pre-specified)', 'cv_auc']:.3f}; "
+      f"with every functional biomarker (beyond the Riley budget): {best.loc['ELN 2024 + functional', 'cv_auc']:.3f}")
 
-    simulated = (resolve(data_dir) / "truth").is_dir()
-    summary = uni.set_index("term")[["odds_ratio", "p", "q"]]
-    rows = []
-    for role, f in markers.items():
-        if f in summary.index:
-            rows.append({"biomarker": role, "feature": f, "univariable_OR_per_SD": summary.loc[f, "odds_ratio"],
-                         "q": summary.loc[f, "q"]})
-    for g in ("TP53", "signalling", "npm1_or_idh"):
-        rows.append({"biomarker": g, "feature": g, "univariable_OR_per_SD": summary.loc[g, "odds_ratio"],
-                     "q": summary.loc[g, "q"]})
-    recovered = pd.DataFrame(rows)
-    if simulated:
-        print("planted primary-resistance log-odds:", {k: v for k, v in PLANTED_EFFECTS["primary_resistance"].items()
-                                                     if k not in ("intercept", "noise_sd")})
-    display(it.format_p(recovered))
-    best = cv_table.set_index("model")
-    print(f"cross-validated AUC, ELN 2024 alone: {best.loc['ELN 2024', 'cv_auc']:.3f}; "
-          f"+ ex vivo VEN (pre-specified): {best.loc['ELN 2024 + ex vivo VEN (pre-specified)', 'cv_auc']:.3f}; "
-          f"with every functional biomarker (beyond the Riley budget): {best.loc['ELN 2024 + functional', 'cv_auc']:.3f}")
+# %% [markdown]
+# # Validation against the simulator's planted truth (simulated cohorts only)
+# This section alone reads the simulator, through `helpers.simulate.truth`: the effects it planted (log-odds and
+# log-hazard per unit of the latent variables) beside the estimates above, and the power of the design over cohorts
+# simulated with other seeds. Signs should agree for the planted predictors, and the planted null (immune activation)
+# should not be significant. A cohort without a `truth/` folder (real data) skips it.
+
+# %%
+from helpers.simulate import truth
+
+simulated = truth.is_simulated(resolve(data_dir))
+if simulated:
+    planted = truth.planted_effects()
+    print("planted primary-resistance log-odds:", {k: v for k, v in planted["primary_resistance"].items()
+                                                 if k not in ("intercept", "noise_sd")})
 
 # %% [markdown]
 # In a simulated cohort the planted effects can be checked model by model: estimated log odds ratio (primary
@@ -698,19 +545,19 @@ if DREAM:
 # planted predictor missed here with a power well below 0.8 is expected, not a failure of the analysis.
 
 # %%
-if DREAM and simulated:
-    from helpers.simulate.power import planted_effect_power, planted_effect_tests
-
-    roles = {"ven_auc": "ex vivo VEN sensitivity", "pct_monocytic": "monocytic fraction", "tnk_activation": "T/NK activation"}
-    absent = [r for r in roles.values() if r not in markers]
+if simulated:
+    # The simulator's measured terms and the biomarkers that stand for them.
+    planted_terms = {"ven_auc": "ex vivo VEN sensitivity", "pct_monocytic": "monocytic fraction",
+                     "tnk_activation": "T/NK activation"}
+    absent = [b for b in planted_terms.values() if b not in markers]
     if absent:  # the planted effects span the DST and cytometry axes; a cohort without them cannot show all of them
         print("planted-effect recovery needs the biomarkers missing here:", ", ".join(absent))
     else:
-        recovery = planted_effect_tests(patients, PLANTED_EFFECTS, features={t: markers[r] for t, r in roles.items()})
+        recovery = truth.planted_effect_recovery(patients, features={t: markers[b] for t, b in planted_terms.items()})
         write_table(recovery, out / "planted_effect_recovery.csv")
         display(it.format_p(recovery.drop(columns=["planted_key"]).round(3)))
     if power_sizes:
-        power = pd.concat([planted_effect_power(n, n_cohorts=power_cohorts) for n in power_sizes], ignore_index=True)
+        power = truth.design_power(power_sizes, n_cohorts=power_cohorts)
         write_table(power, out / "design_power.csv")
         wide = power.pivot_table(index=["model", "term", "planted_effect"], columns="n_patients",
                                  values="detection_rate", sort=False)

@@ -35,7 +35,7 @@ seed = 20261129
 from IPython.display import display
 
 from helpers.beataml import load_beataml, mutation_groups, ven_by_fab, ven_by_mutation
-from helpers.dst import beataml, plots
+from helpers.dst import beataml, beataml_feature_dictionary, plots
 from helpers.io import write_table
 from helpers.notebook import notebook_setup
 
@@ -100,10 +100,10 @@ by_gene.groupby("group", sort=False)["ven_auc_refit"].agg(["size", "median"]).ro
 # %%
 feats = beataml.patient_features(ba, refit, ll4)
 write_table(feats, out / "features.csv")
-write_table(beataml.FEATURE_DICTIONARY, out / "features_dictionary.csv")
+write_table(beataml_feature_dictionary(), out / "features_dictionary.csv")
 print(f"{len(feats)} patients, {int(feats['ven_auc'].notna().sum())} with venetoclax, "
       f"{int(feats['aza_auc'].notna().sum())} with azacytidine")
-display(beataml.FEATURE_DICTIONARY)
+display(beataml_feature_dictionary())
 
 # %%
 nb.write_figure_index()

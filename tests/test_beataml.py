@@ -222,9 +222,9 @@ def test_notebook_runs_on_beataml(public_data, tmp_path):
     from helpers.paths import repo_root
 
     out, figs = tmp_path / "out", tmp_path / "figs"
-    execute_py_notebook(repo_root() / "notebooks" / "05_integration.py", tmp_path, cwd=repo_root(),
-                        parameters={"mode": "beataml", "cohort": "beataml", "data_dir": "", "upstream_dirs": {},
-                                    "output_dir": str(out), "figures_dir": str(figs)})  # fmt: skip
+    execute_py_notebook(repo_root() / "notebooks" / "51_integration_beataml.py", tmp_path, cwd=repo_root(),
+                        parameters={"cohort": "beataml", "upstream_dirs": {}, "output_dir": str(out),
+                                    "figures_dir": str(figs)})  # fmt: skip
     fab = pd.read_csv(out / "beataml_ven_by_fab.csv").set_index("group")
     assert fab.loc["M4/M5", "median_auc"] > 2 * fab.loc["M0/M1", "median_auc"]
     index = pd.read_csv(out / "figure_index.csv")

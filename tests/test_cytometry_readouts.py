@@ -136,7 +136,7 @@ def test_qc_and_feature_dictionary(ci_cyto, processed):
     truth = pd.read_csv(ci_cyto / "truth" / "cytometry_files.csv").set_index("file").loc[files[res["qc"]["tube_id"]]]
     assert np.array_equal(res["qc"]["qc_flow_anomaly"].to_numpy(), truth["clog"].to_numpy() == 1)
     d = feature_dictionary(f.columns)
-    assert list(d.columns) == ["name", "unit", "source", "definition", "role", "direction"]
+    assert list(d.columns) == ["name", "unit", "source", "definition", "role", "biomarker", "direction"]
     assert set(d["name"]) == set(f.columns)
     assert f["sample_id"].is_unique and {"patient_id", "timepoint"} <= set(f.columns)
     need = {"pct_blasts", "pct_monocytic", "pct_lsc", "spec_apoptosis_ven", "spec_apoptosis_aza",

@@ -221,12 +221,14 @@ def test_normalisation_needs_batches(ci_cyto, pheno):
 def test_dictionary_has_role_direction_and_unit_for_the_new_features():
     cols = ["sample_id", "patient_id", "timepoint", "pct_blasts", "spec_apoptosis_ven", *TUBE_FEATURES]
     d = feature_dictionary(cols).set_index("name")
-    assert list(d.columns) == ["unit", "source", "definition", "role", "direction"]
+    assert list(d.columns) == ["unit", "source", "definition", "role", "biomarker", "direction"]
     assert set(d.index) == set(cols)
     new = d.loc[list(TUBE_FEATURES)]
     assert (new["unit"] != "").all() and (new["role"] != "").all()
     assert set(new["role"]) == {"proliferation", "drug_effect", "bcl2_family", "mrd", "qc"}
-    assert (new.loc[new["role"] != "qc", "direction"].str.startswith("higher = ")).all()
+    # What a higher value means stays in words in the definition; the direction is the integration's vocabulary.
+    assert new.loc[new["role"] != "qc", "definition"].str.contains("; higher = ").all()
+    assert set(d["direction"]) <= {"", "resistant", "sensitive"} and d.at["mrd_flow_pct", "direction"] == "resistant"
     assert d.at["spec_apoptosis_ven", "role"] == "drug_effect" and "qc" in d.at["mrd_flow_cd45_events", "source"]
 
 

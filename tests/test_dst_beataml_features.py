@@ -8,6 +8,7 @@ import pytest
 
 from helpers.beataml import mutation_groups
 from helpers.dst import beataml
+from helpers.dst.features import beataml_feature_dictionary
 
 
 def _refits():
@@ -23,7 +24,7 @@ def _refits():
 def test_patient_features_follow_the_dictionary():
     patients, probit, ll4 = _refits()
     f = beataml.patient_features(patients, probit, ll4)
-    assert list(f.columns) == list(beataml.FEATURE_DICTIONARY["name"])
+    assert list(f.columns) == list(beataml_feature_dictionary()["name"])
     # Patient 7 has neither drug and is left out; rows sorted by the numeric subject id (9 < 10 < 100).
     assert f["patient_id"].tolist() == ["9", "10", "100"]
     row9 = f.set_index("patient_id").loc["9"]
@@ -33,7 +34,7 @@ def test_patient_features_follow_the_dictionary():
 
 
 def test_the_dictionary_names_one_ex_vivo_venetoclax_biomarker_and_directions():
-    d = beataml.FEATURE_DICTIONARY
+    d = beataml_feature_dictionary()
     assert list(d.columns) == ["name", "unit", "source", "definition", "role", "biomarker", "direction"]
     assert d.loc[d["biomarker"] != "", "name"].tolist() == ["ven_auc"]
     assert d.set_index("name").loc["ven_auc", "biomarker"] == "ex vivo VEN sensitivity"

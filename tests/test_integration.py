@@ -17,6 +17,7 @@ from helpers.beataml import eln2024_from_calls
 from helpers.clinical import load_cohort_tables
 from helpers.errors import DataContractError
 from helpers.io import write_table
+from helpers.notebook import Notebook
 from helpers.paths import repo_root
 from helpers.plotting import figure_of
 from helpers.simulate import DEFAULT_SEED, PLANTED_EFFECTS
@@ -54,8 +55,8 @@ def assembled(cohort, upstream):
 def _write_axis(folder: Path, table: pd.DataFrame, names: list[str], unit: str = "u") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     write_table(table, folder / "features.csv")
-    write_table(pd.DataFrame({"name": names, "unit": unit, "source": "x", "definition": "d"}),
-                folder / "features_dictionary.csv")  # fmt: skip
+    write_table(pd.DataFrame({"name": names, "unit": unit, "source": "x", "definition": "d", "role": "auc",
+                              "biomarker": "", "direction": ""}), folder / "features_dictionary.csv")  # fmt: skip
     return folder
 
 
@@ -107,13 +108,20 @@ def test_planned_but_absent_assay_is_missing(cohort, tmp_path):
         (lambda t, d: (t.assign(ven_auc=["abc"] + [1.0] * (len(t) - 1)), d), r"row 2.*ven_auc.*expected a number"),
         (lambda t, d: (t.drop(columns="patient_id"), d), r"patient_id"),
         (lambda t, d: (t, d.drop(columns="unit")), r"features_dictionary.csv.*unit"),
+        (lambda t, d: (t, d[["name", "unit", "source", "definition", "role", "direction", "biomarker"]]),
+         r"features_dictionary.csv.*column 'biomarker'.*must be column 6"),
+        (lambda t, d: (t, d.assign(role="")), r"features_dictionary.csv \(row 2, column 'role'\).*no role"),
+        (lambda t, d: (t, d.assign(role="viability")), r"row 2, column 'role'.*'viability' of 'ven_auc' is not one of"),
+        (lambda t, d: (t, d.assign(biomarker="VEN")), r"row 2, column 'biomarker'.*unknown biomarker 'VEN'"),
+        (lambda t, d: (t, d.assign(direction="higher = more")), r"row 2, column 'direction'.*not one of resistant"),
         (lambda t, d: (t.assign(sample_id=[None] + list(t["sample_id"][1:])), d), r"row 2.*sample_id.*empty"),
     ],
 )
 def test_feature_contract_violations_name_file_row_column(tmp_path, edit, pattern):
     t = pd.DataFrame({"sample_id": ["A-DX", "B-DX", "C-DX"], "patient_id": ["A", "B", "C"],
                       "timepoint": ["diagnosis"] * 3, "ven_auc": [1.0, 2.0, 3.0]})  # fmt: skip
-    d = pd.DataFrame({"name": ["ven_auc"], "unit": ["AUC"], "source": ["dst"], "definition": ["x"]})
+    d = pd.DataFrame({"name": ["ven_auc"], "unit": ["AUC"], "source": ["dst"], "definition": ["x"], "role": ["auc"],
+                      "biomarker": ["ex vivo VEN sensitivity"], "direction": ["resistant"]})  # fmt: skip
     t, d = edit(t, d)
     write_table(t, tmp_path / "features.csv")
     write_table(d, tmp_path / "features_dictionary.csv")
@@ -145,23 +153,38 @@ def test_dictionary_documents_every_column(assembled):
     assert dic.set_index("name").loc["log10_ven_ic50_um", "unit"] == "log10 uM"
 
 
-def test_find_markers_by_role(assembled):
-    p = assembled["patients"]
+def test_find_markers_reads_the_dictionaries(assembled):
+    p, dic = assembled["patients"], assembled["dictionary"]
     feats = [c for ft in assembled["feats"].values() for c in ft.features]
-    m = it.find_markers(p, feats)
-    assert m["ex vivo VEN sensitivity"] == "ven_auc"
-    assert m["monocytic fraction"] == "pct_monocytic"
-    assert m["BCL2-family score"] == "cytometry_bcl2_family_score"  # the better covered of two matches
-    assert m["LSC17"] == "lsc17" and m["T/NK activation"] == "tnk_activation"
-    assert it.find_markers(p, ["age"]) == {}
+    m = it.find_markers(p, feats, dic).set_index("biomarker")
+    assert list(m.index) == ["ex vivo VEN sensitivity", "BCL2-family score", "monocytic fraction", "LSC17",
+                             "T/NK activation"]  # fmt: skip
+    assert m.loc["ex vivo VEN sensitivity", "feature"] == "ven_auc"
+    assert m.loc["ex vivo VEN sensitivity", "direction"] == "resistant"
+    # Two axes carry the BCL2-family score and the monocytic fraction: the first axis of the registry wins.
+    assert m.loc["monocytic fraction", "feature"] == "pct_monocytic"
+    assert m.loc["BCL2-family score", "feature"] == "cytometry_bcl2_family_score"
+    assert m.loc["BCL2-family score", "direction"] == "sensitive"
+    assert m.loc["LSC17", "feature"] == "lsc17" and m.loc["T/NK activation", "feature"] == "tnk_activation"
+    assert m.loc["T/NK activation", "direction"] == ""  # nothing pre-specified
+    assert m["n_measured"].ge(10).all()
+    assert it.find_markers(p, ["age"], dic).empty
+    # Without the cytometry features, the scRNA carriers stand in; too few measurements exclude a carrier.
+    no_cyto = [f for f in feats if f not in assembled["feats"]["cytometry"].features]
+    m2 = it.find_markers(p, no_cyto, dic).set_index("biomarker")["feature"]
+    assert m2["monocytic fraction"] == "frac_mono_like" and m2["BCL2-family score"] == "scrna_bcl2_family_score"
+    assert "LSC17" not in it.find_markers(p, feats, dic, min_n=10_000)["biomarker"].tolist()
 
 
-def test_find_markers_prefers_the_batch_normalised_bcl2_score():
-    rng = np.random.default_rng(0)
-    t = pd.DataFrame({c: rng.normal(size=30) for c in ["bcl2_family_score", "bcl2_family_score_norm", "lsc_bcl2_mfi"]})
-    assert it.find_markers(t, list(t.columns))["BCL2-family score"] == "bcl2_family_score_norm"
-    t2 = t.drop(columns="bcl2_family_score_norm")  # a cohort without reference controls
-    assert it.find_markers(t2, list(t2.columns))["BCL2-family score"] == "bcl2_family_score"
+def test_cytometry_dictionary_names_the_batch_normalised_bcl2_score():
+    from helpers.cytometry import feature_dictionary
+
+    ids = ["sample_id", "patient_id", "timepoint"]
+    d = feature_dictionary([*ids, "bcl2_family_score", "bcl2_family_score_norm", "lsc_bcl2_mfi"]).set_index("name")
+    assert d.loc["bcl2_family_score_norm", "biomarker"] == "BCL2-family score"
+    assert d.loc["bcl2_family_score", "biomarker"] == ""
+    d2 = feature_dictionary([*ids, "bcl2_family_score", "lsc_bcl2_mfi"]).set_index("name")  # no reference controls
+    assert d2.loc["bcl2_family_score", "biomarker"] == "BCL2-family score"
 
 
 # --- ELN 2024 rules (the same function serves the DREAM and BeatAML tables) ---------------------------------------
@@ -404,7 +427,7 @@ def test_relapse_shift_by_mixed_model(assembled):
 def test_figures_are_labelled_and_indexed(assembled, tmp_path):
     p = assembled["patients"]
     resp = p.query("responder == 1")
-    idx = it.FigureIndex("05_integration", tmp_path)
+    idx = Notebook("05_integration", out=tmp_path, figs=tmp_path)
     fit = it.fit_logistic(p, "primary_resistant", ["eln2024", "ven_auc"])
     figs = {
         "forest": it.forest_plot(fit.table, label="term", estimate="odds_ratio", low="ci_low", high="ci_high",
@@ -419,7 +442,7 @@ def test_figures_are_labelled_and_indexed(assembled, tmp_path):
         assert ax.get_xlabel() and (ax.get_ylabel() or name in ("forest", "heat")), name
         idx.save(fig, name, section="s", caption="c")
     assert not plt.get_fignums()  # saved figures are closed
-    t = pd.read_csv(idx.write(tmp_path / "figure_index.csv"))
+    t = pd.read_csv(idx.write_figure_index())
     assert list(t["figure"]) == list(figs)
     for name in figs:
         assert (tmp_path / f"{name}.pdf").stat().st_size > 0 and (tmp_path / f"{name}.png").stat().st_size > 0
@@ -435,17 +458,18 @@ def test_notebook_header_and_parameters():
     params = src.split('# %% tags=["parameters"]', 1)[1].split("# %%", 1)[0]
     ns: dict = {}
     exec(params, {}, ns)  # noqa: S102 - our own notebook's literals
-    for key in ("cohort", "data_dir", "output_dir", "figures_dir", "upstream_dirs", "seed", "mode"):
+    for key in ("cohort", "data_dir", "output_dir", "figures_dir", "upstream_dirs", "seed"):
         assert key in ns, key
-    assert ns["upstream_dirs"] == {} and ns["mode"] == "cohort"
+    assert ns["upstream_dirs"] == {} and "mode" not in ns
     assert not re.search(r"[\"']/[A-Za-z]", src), "absolute paths in the notebook"
 
 
 def test_qc_readouts_are_not_biomarkers_and_p_values_display():
-    dic = pd.DataFrame({"name": ["dst_qc_pass", "dst_z_prime", "ven_auc", "n_cells", "lsc17"],
-                        "unit": "", "source": ["plate QC", "plate QC", "probit fit", "scrna", "scrna"],
-                        "definition": ""})  # fmt: skip
-    assert it.biomarker_candidates(dic, list(dic["name"])) == ["ven_auc", "lsc17"]
+    dic = pd.DataFrame({"name": ["dst_qc_pass", "dst_z_prime", "ven_auc", "n_cells", "lsc17", "sample_id"],
+                        "unit": "", "source": ["plate QC", "plate QC", "probit fit", "scrna", "scrna", "samples.csv"],
+                        "definition": "", "role": ["qc", "qc", "auc", "qc", "score", "id"]})  # fmt: skip
+    assert it.biomarker_candidates(dic, [*dic["name"], "log10_ven_ic50_um"]) == ["ven_auc", "lsc17",
+                                                                                  "log10_ven_ic50_um"]
     shown = it.format_p(pd.DataFrame({"p": [1e-12, 0.04321, np.nan], "x": [1.23456, 2.0, 3.0]}))
     assert shown["p"].tolist() == ["<0.001", "0.043", ""] and shown["x"].iloc[0] == 1.235
 

@@ -16,6 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 __all__ = ["lazy_exports"]
 
+# The names this module imports are computed; they are the keys of each package's ``_EXPORTS`` table. Declared for
+# the fingerprints of helpers.workflow, which read the tables instead of counting every module of the package.
+__computed_imports__ = {"table": "_EXPORTS"}
+
 
 def lazy_exports(package: str, exports: Mapping[str, Sequence[str]]) -> tuple[list[str], Callable, Callable]:
     """``(__all__, __getattr__, __dir__)`` for ``package`` re-exporting ``{submodule: [names]}`` lazily.

@@ -109,10 +109,16 @@ def check_cohort(data_dir: str | Path) -> list[DataContractError]:
     problems: list[DataContractError] = []
     clinical = _attempt(problems, load_clinical, d, problems=problems, where=d / "clinical.csv")
     samples = _attempt(problems, load_samples, d, clinical=clinical, problems=problems, where=d / "samples.csv")
-    for sub, fn in (("dst", lambda p: _check_dst(p, samples, problems)), ("cytometry", lambda p: _check_cytometry(p, problems)),
-                    ("scrna", lambda p: _check_scrna(p, problems)), ("barcodes", lambda p: _check_barcodes(p, problems))):  # fmt: skip
-        if (d / sub).is_dir():
-            fn(d / sub)
+    # The study's axes collect every problem of their folder; an axis added to the registry is checked by its
+    # contract loader (``contract`` of its entry: a function of the axis folder raising DataContractError).
+    collecting = {"dst": lambda p: _check_dst(p, samples, problems), "cytometry": lambda p: _check_cytometry(p, problems),
+                  "scrna": lambda p: _check_scrna(p, problems), "barcodes": lambda p: _check_barcodes(p, problems)}  # fmt: skip
+    for a in axes():
+        if (d / a.name).is_dir():
+            if a.name in collecting:
+                collecting[a.name](d / a.name)
+            else:
+                _attempt(problems, a.load_contract(), d / a.name, where=d / a.name)
     return problems
 
 

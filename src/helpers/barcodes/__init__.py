@@ -18,7 +18,7 @@ _EXPORTS = {
     "diversity": ["diversity_table", "gini", "hill_numbers"],
     "dynamics": ["DOMINANT_THRESHOLD", "dominant_clones", "fold_changes", "frequency_table", "shared_clones"],
     "extract": ["REJECT_REASONS", "ExtractionResult", "extract_barcodes", "iter_fastq_blocks"],
-    "features": ["FEATURE_DICTIONARY", "pdx_features"],
+    "features": ["FEATURE_DICTIONARY", "feature_dictionary", "pdx_features"],
     "metrics": ["BIAS_BREAKS", "bias_histogram", "pairwise_correlation", "replicate_agreement", "replicate_r"],
     "patterns": ["BC32_GFP", "PYCASHIER_DEFAULT", "ReadPattern", "parse_pattern", "read_pattern_file"],
     "preexisting": [

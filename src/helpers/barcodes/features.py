@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..axes import dictionary_spec
 from .diversity import diversity_table
 from .dynamics import DOMINANT_THRESHOLD, dominant_clones
 from .resistance import ResistanceResult
 
-__all__ = ["pdx_features", "FEATURE_DICTIONARY"]
+__all__ = ["pdx_features", "FEATURE_DICTIONARY", "feature_dictionary"]
 
 _SRC = "barcoding (PDX)"
-FEATURE_DICTIONARY = pd.DataFrame(
+_BASE = pd.DataFrame(
     [
         ("sample_id", "", _SRC, "patient sample the xenograft was derived from (diagnosis)"),
         ("patient_id", "", _SRC, "patient"),
@@ -51,6 +52,36 @@ FEATURE_DICTIONARY = pd.DataFrame(
     ],
     columns=["name", "unit", "source", "definition"],
 )  # fmt: skip
+# Group of each feature (the role column of the dictionary contract), by name.
+_ROLES = {
+    **dict.fromkeys(["sample_id", "patient_id", "timepoint", "pdx_id"], "id"),
+    **dict.fromkeys(["bc_n_mice_treated", "bc_n_mice_vehicle"], "design"),
+    **dict.fromkeys(["bc_pre_richness", "bc_pre_shannon", "bc_pre_simpson", "bc_pre_hill_1", "bc_pre_hill_2",
+                     "bc_post_hill_2_treated", "bc_post_hill_2_vehicle"], "diversity"),
+    **dict.fromkeys(["bc_dominant_post_treated", "bc_dominant_post_vehicle"], "dominance"),
+}
+# More evidence of heritable, pre-existing resistant clones is expected in leukemias that resist AZA/VEN.
+_RESISTANT = ("bc_n_resistant_clones", "bc_resistant_clone_fraction", "bc_resistant_pre_share",
+              "bc_resistant_post_share_treated", "bc_resistance_score")  # fmt: skip
+
+
+def feature_dictionary() -> pd.DataFrame:
+    """The dictionary of :func:`pdx_features` (``features_dictionary.csv`` of the barcoding notebook).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per column, in the columns of the feature-dictionary contract (``helpers/data/feature_dictionary.yaml``);
+        no barcoding feature stands for one of the study's pre-specified biomarkers.
+    """
+    d = _BASE.copy()
+    d["role"] = [_ROLES.get(n, "resistance") for n in d["name"]]
+    d["biomarker"] = ""
+    d["direction"] = ["resistant" if n in _RESISTANT else "" for n in d["name"]]
+    return d[list(dictionary_spec().columns)]
+
+
+FEATURE_DICTIONARY = feature_dictionary()
 
 
 def pdx_features(samples: pd.DataFrame, result: ResistanceResult, sheet: pd.DataFrame, *,

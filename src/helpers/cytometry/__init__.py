@@ -20,6 +20,7 @@ _EXPORTS = {
     "contract": ["CONDITIONS", "CytometryInputs", "check_panel", "load_cytometry", "load_panels", "load_sample_sheet"],
     "calibration": ["block_design", "null_fpr", "permutation_null"],
     "differential": ["cluster_counts", "differential_abundance", "differential_state"],
+    "features": ["feature_dictionary"],
     "fcs": ["SAFE_KEYWORDS", "FCSData", "parse_spillover", "read_fcs", "scrub_metadata", "write_fcs"],
     "gating": [
         "Gate", "GatingOutcome", "Strategy", "apply_strategy", "compensate_for", "compile_gatingml", "flowkit_sample",
@@ -32,8 +33,8 @@ _EXPORTS = {
     "qc": ["QC_THRESHOLDS", "qc_file"],
     "results": ["CytometryResult"],
     "readouts": [
-        "FEATURES", "MFI_READOUTS", "bcl2_family_score", "derive_cutoff", "feature_dictionary", "process_file",
-        "process_files", "sample_features", "scenith_indices", "specific_apoptosis"
+        "FEATURES", "MFI_READOUTS", "bcl2_family_score", "derive_cutoff", "process_file", "process_files",
+        "sample_features", "scenith_indices", "specific_apoptosis"
     ],
     "transforms": [
         "COFACTOR_FLOW", "COFACTOR_MASS", "arcsinh", "compensate", "fluorescence_columns", "gml_asinh", "gml_linear",

@@ -68,7 +68,8 @@ def _readouts(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .contract import load_panels, load_sample_sheet
-    from .readouts import feature_dictionary, process_files, sample_features
+    from .features import feature_dictionary
+    from .readouts import process_files, sample_features
 
     sheet = load_sample_sheet(args.sheet)
     folder = Path(args.sheet).parent

@@ -53,7 +53,6 @@ __all__ = [
     "scenith_indices",
     "bcl2_family_score",
     "sample_features",
-    "feature_dictionary",
     "derive_cutoff",
 ]
 
@@ -305,7 +304,7 @@ def sample_features(res: dict[str, pd.DataFrame], sheet: pd.DataFrame, samples: 
     -------
     pandas.DataFrame
         One row per ``sample_id`` with tubes of :data:`GATED_PANELS`; columns as in :data:`FEATURES` (see
-        :func:`feature_dictionary`).
+        :func:`helpers.cytometry.features.feature_dictionary`).
     """
     st, mf, qc = res["stats"], res["mfi"], res["qc"]
     ids = pd.Index(sorted(sheet.loc[sheet["panel"].isin(GATED_PANELS), "sample_id"].unique()), name="sample_id")
@@ -357,47 +356,6 @@ def sample_features(res: dict[str, pd.DataFrame], sheet: pd.DataFrame, samples: 
                                     column="sample_id")  # fmt: skip
         f = samples[["sample_id", "patient_id", "timepoint"]].merge(f, on="sample_id", how="right")
     return f
-
-
-def _role(name: str) -> tuple[str, str]:
-    """Role of a feature in the integration and the direction of its scale."""
-    if name.startswith(("spec_apoptosis", "apoptosis_")) and name != "apoptosis_untreated":
-        return "drug_effect", "higher = more drug-induced death"
-    if name.startswith("prolif_arrest"):
-        return "drug_effect", "higher = stronger arrest by the drug"
-    if name.startswith(("lsc_", "bcl2_family")):
-        return "bcl2_family", "higher = more BCL2-dependent" if "score" in name else "higher = more protein"
-    if name.startswith("scenith"):
-        return "metabolism", "higher = more dependent" if "dependence" in name else "higher = more capacity"
-    if name.startswith(("t_", "nk_", "immune")):
-        return "immune", "higher = more activated"
-    if name == "cyto_files_failed_qc":
-        return "qc", "higher = more files failed"
-    return "composition", "higher = more cells"
-
-
-def feature_dictionary(columns: Iterable[str]) -> pd.DataFrame:
-    """Data dictionary (``name, unit, source, definition, role, direction``) of the feature columns present.
-
-    ``role`` groups the read-outs (composition, drug_effect, proliferation, bcl2_family, metabolism, immune, mrd, qc);
-    ``direction`` says what a higher value means. Columns of :data:`helpers.cytometry.tubes.TUBE_FEATURES` (dye
-    dilution, batch-normalised MFIs, flow MRD) are included when present.
-    """
-    from .tubes import TUBE_FEATURES
-
-    rows = []
-    for c in columns:
-        if c in FEATURES:
-            rows.append({"name": c, "unit": FEATURES[c][0], "source": "cytometry", "definition": FEATURES[c][1],
-                         "role": _role(c)[0], "direction": _role(c)[1]})  # fmt: skip
-        elif c in TUBE_FEATURES:
-            unit, definition, role, direction = TUBE_FEATURES[c]
-            rows.append({"name": c, "unit": unit, "source": "cytometry" if role != "qc" else "cytometry qc",
-                         "definition": definition, "role": role, "direction": direction})  # fmt: skip
-    base = {"sample_id": "sample identifier", "patient_id": "patient identifier", "timepoint": "sampling time point"}
-    head = [{"name": c, "unit": "", "source": "samples.csv", "definition": d, "role": "id", "direction": ""}
-            for c, d in base.items() if c in columns]  # fmt: skip
-    return pd.DataFrame(head + rows, columns=["name", "unit", "source", "definition", "role", "direction"])
 
 
 def derive_cutoff(score: np.ndarray, outcome: np.ndarray, *, higher_is_positive: bool = True, n_splits: int = 5,

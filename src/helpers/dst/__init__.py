@@ -4,7 +4,8 @@ Modules: :mod:`~helpers.dst.contract` (the data contract: plates, maps, manifest
 :mod:`~helpers.dst.fit` (vectorised probit and 4PL fits), :mod:`~helpers.dst.dss` (DSS and selective DSS),
 :mod:`~helpers.dst.synergy` (Bliss, HSA, Loewe, ZIP), :mod:`~helpers.dst.drc` (R drc's LL.4 fit, for
 results published with drc-based tools), :mod:`~helpers.dst.response` (ROC, cut-off, PPV/NPV),
-:mod:`~helpers.dst.cohort` (the chain for a cohort), :mod:`~helpers.dst.beataml` (BeatAML 2.0 dose curves and
+:mod:`~helpers.dst.cohort` (the chain for a cohort),
+:mod:`~helpers.dst.features` (the feature table for the integration and its dictionary), :mod:`~helpers.dst.beataml` (BeatAML 2.0 dose curves and
 published fits; its patient table is :mod:`helpers.beataml`), :mod:`~helpers.dst.plots`. Command line:
 ``python -m helpers.dst {fit,qc,synergy} --help``.
 """
@@ -14,8 +15,9 @@ published fits; its patient table is :mod:`helpers.beataml`), :mod:`~helpers.dst
 from .._lazy import lazy_exports
 
 _EXPORTS = {
-    "cohort": ["DSTResult", "FEATURE_DICTIONARY", "process_plates", "sample_features"],
+    "cohort": ["DSTResult", "process_plates"],
     "dss": ["dss_scores", "selective_dss"],
+    "features": ["FEATURE_DICTIONARY", "beataml_feature_dictionary", "feature_dictionary", "sample_features"],
     "outcome": [
         "OUTCOME_ORDER", "diagnosis_table", "example_plates", "outcome_groups", "relapse_comparison",
         "resistance_scores", "roc_table", "sample_groups",

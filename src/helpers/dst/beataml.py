@@ -18,7 +18,6 @@ from ..registry import dataset_path
 from .fit import fit_curves, probit_auc
 
 __all__ = [
-    "FEATURE_DICTIONARY",
     "FEATURE_DRUGS",
     "add_refit_auc",
     "compare_with_published",
@@ -202,7 +201,8 @@ def refit_accuracy(comparison: pd.DataFrame, *, tol_auc: float = 1.0) -> pd.Data
 
 
 def patient_features(patients: pd.DataFrame, probit: pd.DataFrame, ll4: pd.DataFrame) -> pd.DataFrame:
-    """One row per BeatAML patient with the refitted drug-response features of :data:`FEATURE_DICTIONARY`.
+    """One row per BeatAML patient with the refitted drug-response features of
+    :func:`helpers.dst.features.beataml_feature_dictionary`.
 
     Parameters
     ----------
@@ -227,25 +227,3 @@ def patient_features(patients: pd.DataFrame, probit: pd.DataFrame, ll4: pd.DataF
         feats = feats.join(f, on="patient_id")
     feats = feats.dropna(subset=[f"{p}_auc" for p, _ in FEATURE_DRUGS], how="all")
     return feats.sort_values("patient_id", key=lambda s: s.astype(int))
-
-
-# role: feature group; biomarker: the read-out the integration tests as a named biomarker; direction: "resistant" when
-# a higher value is expected to mean resistance to AZA/VEN, "sensitive" when the opposite (Bottomly et al. 2022).
-FEATURE_DICTIONARY = pd.DataFrame(
-    [
-        ("patient_id", "", "BeatAML 2.0", "dbGaP subject id", "id", "", ""),
-        ("monocytic", "0/1", "cohort.json", "FAB M4/M5 (incl. M4eo, M5a, M5b); missing when FAB is missing or NOS",
-         "phenotype", "", "resistant"),
-        ("ven_auc", "% x log10(uM)", "probit refit", "Venetoclax AUC over 0.0137-10 uM (max 286.3), refitted",
-         "drug_response", "ex vivo VEN sensitivity", "resistant"),
-        ("ven_ic50_um", "uM", "probit refit", "Venetoclax IC50, clamped to the tested range", "drug_response", "",
-         "resistant"),
-        ("ven_dss2", "", "ll4 fit", "Venetoclax DSS2 (threshold 10 %)", "drug_response", "", "sensitive"),
-        ("aza_auc", "% x log10(uM)", "probit refit", "Azacytidine AUC over the tested range, refitted",
-         "drug_response", "", "resistant"),
-        ("aza_ic50_um", "uM", "probit refit", "Azacytidine IC50, clamped to the tested range", "drug_response", "",
-         "resistant"),
-        ("aza_dss2", "", "ll4 fit", "Azacytidine DSS2 (threshold 10 %)", "drug_response", "", "sensitive"),
-    ],
-    columns=["name", "unit", "source", "definition", "role", "biomarker", "direction"],
-)

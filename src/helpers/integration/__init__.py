@@ -1,4 +1,4 @@
-"""Integration of the four axes with the clinical data: patient and sample tables, models of primary and adaptive
+"""Integration of the axes of the registry with the clinical data: patient and sample tables, models of primary and adaptive
 resistance, and the publication figures and tables."""
 
 # Names are imported from their submodule on first use (helpers._lazy): importing the package, or running its
@@ -12,8 +12,8 @@ _EXPORTS = {
         "fit_fine_gray", "gray_test", "multistate_occupation", "multistate_transitions"
     ],
     "figures": [
-        "FigureIndex", "biomarker_heatmap", "calibration_plot", "forest_plot", "group_boxplot", "km_plot",
-        "paired_plot", "roc_plot", "readable_terms"
+        "biomarker_heatmap", "calibration_plot", "forest_plot", "group_boxplot", "km_plot", "paired_plot", "roc_plot",
+        "readable_terms"
     ],
     "figures_clinical": ["cif_plot", "decision_curve_plot", "occupation_plot"],
     "longitudinal": ["timepoint_shifts"],
@@ -26,9 +26,9 @@ _EXPORTS = {
     ],
     "table1": ["format_p", "table_one", "write_table_one"],
     "tables": [
-        "AXES", "AXIS_OF_NOTEBOOK", "CLINICAL_DICTIONARY", "MARKER_ROLES", "FeatureTable", "assemble_patient_table",
-        "assemble_sample_table", "biomarker_candidates", "collect_features", "combined_dictionary", "data_dictionary",
-        "find_markers", "genetic_groups", "load_feature_table", "log_transform_concentrations", "remission_endpoints"
+        "CLINICAL_DICTIONARY", "MARKER_COLUMNS", "FeatureTable", "assemble_patient_table", "assemble_sample_table",
+        "biomarker_candidates", "collect_features", "combined_dictionary", "data_dictionary", "find_markers",
+        "genetic_groups", "load_feature_table", "log_transform_concentrations", "remission_endpoints"
     ],
     "validation": [
         "bootstrap_optimism", "calibration_slope_intercept", "cv_cutoff", "decision_curve", "mice_logistic",

@@ -26,7 +26,13 @@ def _associate(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of ``python -m helpers.integration``."""
+    """The argparse parser of ``python -m helpers.integration``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser and its sub-commands.
+    """
     p = argparse.ArgumentParser(prog="python -m helpers.integration", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("associate", help="correlate per-sample continuous features with ex vivo drug AUCs",
@@ -45,7 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; data-contract errors give one line and exit status 2."""
+    """Run the command line; data-contract errors give one line and exit status 2.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
     return run_command(build_parser(), argv)
 
 

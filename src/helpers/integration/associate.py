@@ -29,6 +29,22 @@ def check_association_inputs(features: pd.DataFrame, responses: pd.DataFrame, *,
                              responses_path="responses", min_samples: int = MIN_SAMPLES) -> pd.DataFrame:  # fmt: skip
     """Check the two tables and return the responses as a sample x drug matrix of AUCs.
 
+    Parameters
+    ----------
+    features
+        ``sample_id`` and one numeric column per feature.
+    responses
+        ``sample_id, drug, auc``.
+    features_path, responses_path
+        The files they were read from, for error messages.
+    min_samples
+        Fewest samples with both a feature and an AUC per drug.
+
+    Returns
+    -------
+    pandas.DataFrame
+        AUCs, one row per sample and one column per drug.
+
     Raises
     ------
     DataContractError
@@ -77,7 +93,18 @@ def check_association_inputs(features: pd.DataFrame, responses: pd.DataFrame, *,
 
 
 def read_association_inputs(features: str | Path, responses: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read the two CSV files of the screen (ids as text, ``NA`` / empty as missing)."""
+    """Read the two CSV files of the screen (ids as text, ``NA`` / empty as missing).
+
+    Parameters
+    ----------
+    features, responses
+        The two CSV files.
+
+    Returns
+    -------
+    features, responses
+        The two tables.
+    """
     out = []
     for p in (features, responses):
         out.append(read_csv_checked(p, dtype={"sample_id": str, "drug": str}, na_values=["", "NA", "NaN", "nan"]))
@@ -149,9 +176,19 @@ def dream_association_inputs(sample_table: pd.DataFrame, features: dict, *, resp
                              feature_axes: tuple[str, ...] = ("scrna", "cytometry")) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-sample inputs of the screen from the integration's sample table.
 
-    Drug responses are the ``response_axis`` features documented as AUCs: a dictionary ``role`` of
-    ``drug_response`` when the axis gives one, else a unit starting with ``AUC``. Features are the continuous,
-    non-QC features of ``feature_axes`` (hierarchy fractions, scores).
+    Drug responses are the ``response_axis`` features documented as AUCs (a unit starting with ``AUC``). Features
+    are the continuous, non-QC features of ``feature_axes`` (hierarchy fractions, scores).
+
+    Parameters
+    ----------
+    sample_table
+        The integration's sample table (:func:`helpers.integration.assemble_sample_table`).
+    features
+        Assay -> :class:`helpers.integration.FeatureTable`.
+    response_axis
+        Assay whose AUC features are the responses.
+    feature_axes
+        Assays whose features are screened.
 
     Returns
     -------
@@ -165,10 +202,7 @@ def dream_association_inputs(sample_table: pd.DataFrame, features: dict, *, resp
     if response_axis not in features:
         return pd.DataFrame(columns=["sample_id"]), pd.DataFrame(columns=["sample_id", "drug", "auc"])
     dic = features[response_axis].dictionary
-    if "role" in dic.columns:
-        resp_cols = list(dic.loc[dic["role"].astype(str) == "drug_response", "name"])
-    else:
-        resp_cols = list(dic.loc[dic["unit"].astype(str).str.upper().str.startswith("AUC"), "name"])
+    resp_cols = list(dic.loc[dic["unit"].astype(str).str.upper().str.startswith("AUC"), "name"])
     resp_cols = [c for c in resp_cols if c in sample_table]
     feat_cols = []
     for ax in feature_axes:

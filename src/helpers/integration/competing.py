@@ -53,6 +53,15 @@ MONTH = DAYS_PER_MONTH
 def cif_curve(time, cause, *, event: int = 1) -> pd.DataFrame:
     """Aalen-Johansen cumulative incidence of ``event`` (other non-zero causes compete), exact at tied times.
 
+    Parameters
+    ----------
+    time
+        Follow-up times.
+    cause
+        0 censored, else the cause of the event.
+    event
+        The cause of interest.
+
     Returns
     -------
     pandas.DataFrame
@@ -78,6 +87,17 @@ def fine_gray_data(df: pd.DataFrame, time: str, cause: str, covariates: list[str
     Patients with the event or censored keep one row ``(0, T]``; a patient with a competing event at T keeps ``(0, T]``
     and then one row per later event time t_j of interest, ``(t_{j-1}, t_j]`` with weight G(t_j-) / G(T), where G is
     the Kaplan-Meier estimate of the censoring distribution (censoring = cause 0).
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, cause
+        Follow-up time and cause (0 censored) columns.
+    covariates
+        Columns carried into the data set.
+    event
+        The cause of interest.
 
     Returns
     -------
@@ -135,6 +155,24 @@ def fit_fine_gray(df: pd.DataFrame, time: str, cause: str, covariates: list[str]
     Covariates follow :func:`helpers.integration.design_matrix` (continuous per SD, 0/1 as is, categories against
     the first level).
 
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, cause
+        Follow-up time and cause (0 censored) columns.
+    covariates
+        Columns of the model.
+    event
+        The cause of interest.
+    standardize
+        Continuous covariates per SD.
+
+    Returns
+    -------
+    FineGrayFit
+        Subdistribution hazard ratios with 95 % CI and p per term, ``n``, ``events``.
+
     Raises
     ------
     ValueError
@@ -163,6 +201,17 @@ def fine_gray_wald_test(df: pd.DataFrame, time: str, cause: str, group: str, *, 
     """Robust Wald chi-square of the group indicators of the Fine-Gray model (degrees of freedom = levels - 1).
 
     A model-based test of equal subdistribution hazards; :func:`gray_test` is the standard nonparametric test.
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, cause
+        Follow-up time and cause (0 censored) columns.
+    group
+        Grouping column.
+    event
+        The cause of interest.
 
     Returns
     -------
@@ -297,6 +346,17 @@ def gray_test(df: pd.DataFrame, time: str, cause: str, group: str, *, event: int
 def cif_group_test(df: pd.DataFrame, time: str, cause: str, group: str, *, event: int = 1) -> dict:
     """Test of equal cumulative incidence of ``event`` across the levels of ``group``: :func:`gray_test` (rho = 0).
 
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, cause
+        Follow-up time and cause (0 censored) columns.
+    group
+        Grouping column.
+    event
+        The cause of interest.
+
     Returns
     -------
     dict
@@ -356,6 +416,13 @@ def multistate_occupation(patients: pd.DataFrame, *, at: tuple[float, ...] = (3.
 
     P(0, t) is the product over transition times of (I + dA(t)), dA[h, j] = transitions h -> j at t / patients in h just
     before t. Censoring is assumed independent of the course (as for Kaplan-Meier).
+
+    Parameters
+    ----------
+    patients
+        The integration's patient table (diagnosis, response, relapse and follow-up dates, vital status).
+    at
+        Months at which the probabilities are reported.
 
     Returns
     -------

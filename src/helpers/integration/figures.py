@@ -1,5 +1,5 @@
 """Publication figures of the integration: forest plot, ROC curves, calibration, Kaplan-Meier with numbers at risk,
-biomarker heatmap, and the figure index that maps every figure to the notebook section that makes it.
+and the biomarker heatmap (the figure index of a notebook is :class:`helpers.notebook.Notebook`).
 
 All figures use the colour-blind-safe palettes of :mod:`helpers.plotting` and carry axis labels with units; saving
 goes through :func:`helpers.plotting.save_figure` (PDF + PNG, reproducible bytes). One-panel functions take
@@ -10,9 +10,6 @@ readable names (``names=``, from :func:`helpers.plotting.readable_names`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -20,12 +17,11 @@ from lifelines import KaplanMeierFitter
 from matplotlib.ticker import FuncFormatter
 from sklearn.metrics import roc_curve
 
-from ..io import write_table
-from ..plotting import OKABE_ITO, axes_or_new, figure_of, micro, readable_term, save_figure
+from ..plotting import OKABE_ITO, axes_or_new, micro, readable_term
 
 __all__ = [
     "forest_plot", "roc_plot", "calibration_plot", "km_plot", "biomarker_heatmap", "group_boxplot", "paired_plot",
-    "FigureIndex", "readable_terms",
+    "readable_terms",
 ]
 
 
@@ -97,6 +93,22 @@ def readable_terms(table: pd.DataFrame, names: dict[str, str], *, term: str = "t
 
     ``eln2024[intermediate]`` with scale ``intermediate vs favorable`` -> ``ELN 2024 risk: intermediate vs
     favorable``; ``ven_auc`` per SD -> ``venetoclax AUC (per SD)`` (:func:`helpers.plotting.readable_term`).
+
+    Parameters
+    ----------
+    table
+        A model table (one row per term).
+    names
+        Column -> readable name (:func:`helpers.plotting.readable_names`).
+    term, scale
+        Its term and scale columns (``scale`` None: no scale shown).
+    column
+        Name of the added column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The copy, ``column`` first.
     """
     scales = table[scale].fillna("").astype(str) if scale and scale in table else pd.Series("", index=table.index)
     raw = [f"{t} ({s})" if s else str(t) for t, s in zip(table[term].astype(str), scales, strict=True)]
@@ -107,7 +119,22 @@ def readable_terms(table: pd.DataFrame, names: dict[str, str], *, term: str = "t
 
 def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, str]], *, title: str = "",
              ax: plt.Axes | None = None) -> plt.Axes:
-    """ROC curves, one per model: label -> (outcome, score, legend text such as the AUC with its CI)."""
+    """ROC curves, one per model: label -> (outcome, score, legend text such as the AUC with its CI).
+
+    Parameters
+    ----------
+    curves
+        Model label -> (0/1 outcomes, scores, legend text).
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
+    """
     ax = axes_or_new(ax, figsize=(4.2, 4.0))
     for i, (name, (y, s, legend)) in enumerate(curves.items()):
         fpr, tpr, _ = roc_curve(np.asarray(y, int), np.asarray(s, float))
@@ -125,7 +152,24 @@ def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray, str]], *, title: st
 
 
 def calibration_plot(bins: pd.DataFrame, summary: dict, *, title: str = "", ax: plt.Axes | None = None) -> plt.Axes:
-    """Observed versus predicted risk by bin with Wilson intervals; the diagonal is perfect calibration."""
+    """Observed versus predicted risk by bin with Wilson intervals; the diagonal is perfect calibration.
+
+    Parameters
+    ----------
+    bins
+        :func:`helpers.integration.calibration` bins.
+    summary
+        Its summary (slope, intercept, Brier score; optimism-corrected values when present).
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
+    """
     ax = axes_or_new(ax, figsize=(4.0, 4.0))
     ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":")
     ax.errorbar(bins["mean_predicted"], bins["observed"],
@@ -210,6 +254,30 @@ def biomarker_heatmap(table: pd.DataFrame, features: list[str], *, group: str, s
     Missing measurements are drawn in grey, so that a missing assay is visible rather than imputed. Rows are labelled
     with the readable names in ``names`` (:func:`helpers.plotting.readable_names` of the data dictionary; other
     columns with underscores as spaces) and their source axis. Returns the Axes.
+
+    Parameters
+    ----------
+    table
+        Patient table.
+    features
+        Rows of the heatmap.
+    group
+        Column ordering the patients.
+    sources
+        Feature -> its axis.
+    group_order
+        Order of the groups (default: sorted).
+    names
+        Readable names of the features.
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
     """
     order = group_order or sorted(table[group].dropna().unique())
     t = table[table[group].isin(order)].copy()
@@ -241,40 +309,32 @@ def biomarker_heatmap(table: pd.DataFrame, features: list[str], *, group: str, s
     return ax
 
 
-@dataclass
-class FigureIndex:
-    """Collects the figures a notebook saves and where they come from.
-
-    Each entry records the figure's file stem, its caption and the notebook section (the markdown heading of the
-    cell that draws it), and is written as ``figure_index.csv``.
-    """
-
-    notebook: str
-    figures_dir: Path
-    entries: list[dict] = field(default_factory=list)
-
-    def save(self, fig: plt.Figure, name: str, *, section: str, caption: str) -> list[Path]:
-        """Save ``fig`` (a Figure, or the Axes a one-panel function returns) as ``<figures_dir>/<name>.pdf/.png``,
-        record it and close it."""
-        fig = figure_of(fig)
-        paths = save_figure(fig, Path(self.figures_dir) / name)
-        plt.close(fig)
-        self.entries.append({"figure": name, "files": ";".join(p.name for p in paths), "notebook": self.notebook,
-                             "section": section, "caption": caption})  # fmt: skip
-        return paths
-
-    def table(self) -> pd.DataFrame:
-        """The index as a table, in the order the figures were made."""
-        return pd.DataFrame(self.entries, columns=["figure", "files", "notebook", "section", "caption"])
-
-    def write(self, path: str | Path) -> Path:
-        """Write the index as CSV."""
-        return write_table(self.table(), path)
-
-
 def group_boxplot(table: pd.DataFrame, value: str, group: str, *, order: list[str], ylabel: str, xlabel: str,
                   title: str = "", seed: int = 0, ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
-    """Box plot with every patient drawn as a point (jittered with a fixed seed, so the figure is reproducible)."""
+    """Box plot with every patient drawn as a point (jittered with a fixed seed, so the figure is reproducible).
+
+    Parameters
+    ----------
+    table
+        One row per patient.
+    value, group
+        Plotted column and grouping column.
+    order
+        Groups, left to right.
+    ylabel, xlabel
+        Axis labels (with units).
+    seed
+        Seed of the jitter.
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
+    """
     rng = np.random.default_rng(seed)
     ax = axes_or_new(ax, figsize=(1.2 + 1.1 * len(order), 3.6))
     data = [table.loc[table[group] == g, value].dropna().to_numpy(float) for g in order]
@@ -299,6 +359,28 @@ def paired_plot(samples: pd.DataFrame, features: list[str], *, units: dict[str, 
 
     ``names``: readable feature names for the axis labels (default: the column names); ``axes``: one Axes per
     feature to draw into (default: a new figure, one row). Returns the Figure.
+
+    Parameters
+    ----------
+    samples
+        The sample table (``patient_id``, ``timepoint`` and the features).
+    features
+        One panel each.
+    units
+        Feature -> unit, for the axis labels.
+    reference, contrast
+        The two timepoints joined.
+    title
+        Figure title.
+    names
+        Readable feature names.
+    axes
+        Axes to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     n = max(len(features), 1)
     own = axes is None

@@ -15,7 +15,32 @@ __all__ = ["cif_plot", "occupation_plot", "decision_curve_plot"]
 
 def cif_plot(df: pd.DataFrame, time: str, cause: str, group: str, *, order: list[str], xlabel: str, ylabel: str,
              annotation: str = "", title: str = "", ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
-    """Aalen-Johansen cumulative incidence of cause 1 per group (solid) and of the competing cause 2 (dotted)."""
+    """Aalen-Johansen cumulative incidence of cause 1 per group (solid) and of the competing cause 2 (dotted).
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, cause
+        Follow-up time and cause (0 censored, 1 event, 2 competing) columns.
+    group
+        Grouping column.
+    order
+        Groups in legend order.
+    xlabel, ylabel
+        Axis labels.
+    annotation
+        Text drawn in the panel (e.g. a test's p-value).
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
+    """
     ax = axes_or_new(ax, figsize=(4.8, 3.6))
     for k, g in enumerate(order):
         sub = df[df[group] == g].dropna(subset=[time, cause])
@@ -40,7 +65,24 @@ def cif_plot(df: pd.DataFrame, time: str, cause: str, group: str, *, order: list
 
 def occupation_plot(occupation: pd.DataFrame, *, max_month: float | None = None, title: str = "",
                     ax: plt.Axes | None = None) -> plt.Axes:
-    """Stacked state-occupation probabilities (:func:`helpers.integration.multistate_occupation`) over months."""
+    """Stacked state-occupation probabilities (:func:`helpers.integration.multistate_occupation`) over months.
+
+    Parameters
+    ----------
+    occupation
+        :func:`helpers.integration.multistate_occupation` output.
+    max_month
+        Last month shown (default: every row).
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
+    """
     ax = axes_or_new(ax, figsize=(5.0, 3.4))
     cur = occupation[~occupation["reported"]]
     if max_month is not None:
@@ -60,7 +102,22 @@ def occupation_plot(occupation: pd.DataFrame, *, max_month: float | None = None,
 
 
 def decision_curve_plot(curves: dict[str, pd.DataFrame], *, title: str = "", ax: plt.Axes | None = None) -> plt.Axes:
-    """Net benefit against threshold probability per model, with treat-all and treat-none references."""
+    """Net benefit against threshold probability per model, with treat-all and treat-none references.
+
+    Parameters
+    ----------
+    curves
+        Model -> :func:`helpers.integration.decision_curve` output.
+    title
+        Axes title.
+    ax
+        Axes to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The drawn Axes.
+    """
     ax = axes_or_new(ax, figsize=(4.8, 3.6))
     first = next(iter(curves.values()))
     ax.plot(first["threshold"], first["treat_all"], color="0.5", lw=0.9, label="treat all as high risk")

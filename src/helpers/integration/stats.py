@@ -47,13 +47,33 @@ __all__ = [
 
 
 def is_binary(s: pd.Series) -> bool:
-    """True for a numeric 0/1 column (a mutation flag)."""
+    """True for a numeric 0/1 column (a mutation flag).
+
+    Parameters
+    ----------
+    s
+        A column.
+
+    Returns
+    -------
+    bool
+        Whether every non-missing value is 0 or 1 (and there is one).
+    """
     v = pd.to_numeric(s, errors="coerce").dropna().unique()
     return len(v) > 0 and set(np.round(v, 12)) <= {0.0, 1.0} and pd.api.types.is_numeric_dtype(s)
 
 
 def design_matrix(df: pd.DataFrame, predictors: list[str], *, standardize: bool = True) -> tuple[pd.DataFrame, dict]:
     """Numeric design matrix of ``predictors`` (no intercept).
+
+    Parameters
+    ----------
+    df
+        Patient table.
+    predictors
+        Its columns: numbers, 0/1 flags or categories.
+    standardize
+        z-score the continuous predictors (effects per SD).
 
     Returns
     -------
@@ -96,7 +116,20 @@ def _auc_matrix(y: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 
 def auc(y, score) -> float:
-    """ROC AUC of ``score`` for the 0/1 outcome ``y``."""
+    """ROC AUC of ``score`` for the 0/1 outcome ``y``.
+
+    Parameters
+    ----------
+    y
+        0/1 outcomes.
+    score
+        Scores, higher for the positive class.
+
+    Returns
+    -------
+    float
+        The area under the ROC curve.
+    """
     return float(_auc_matrix(np.asarray(y, dtype=int), np.asarray(score, dtype=float))[0])
 
 
@@ -105,6 +138,24 @@ def auc_ci(y, score, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) 
 
     ``score`` may be a matrix (one column per repeat of a cross-validation): the estimate is then the mean AUC over
     columns, and each bootstrap replicate averages the columns on the same resampled patients.
+
+    Parameters
+    ----------
+    y
+        0/1 outcomes.
+    score
+        Scores (a vector, or one column per repeat).
+    n_boot
+        Bootstrap replicates.
+    seed
+        Seed of the resampling.
+    level
+        Coverage of the interval.
+
+    Returns
+    -------
+    auc, low, high
+        The estimate and its percentile interval.
     """
     y = np.asarray(y, dtype=int)
     s = np.asarray(score, dtype=float).reshape(len(y), -1)
@@ -206,6 +257,22 @@ class LogisticFit:
 def fit_logistic(df: pd.DataFrame, outcome: str, predictors: list[str], *, standardize: bool = True) -> LogisticFit:
     """Multivariable logistic regression (maximum likelihood, statsmodels) on complete cases.
 
+    Parameters
+    ----------
+    df
+        Patient table.
+    outcome
+        0/1 column.
+    predictors
+        Columns of the model (categories expanded to indicators).
+    standardize
+        Continuous predictors per SD.
+
+    Returns
+    -------
+    LogisticFit
+        Odds ratios with 95 % CI and p per design column, ``n``, ``events`` and the apparent AUC.
+
     Raises
     ------
     ValueError
@@ -236,6 +303,17 @@ def fit_logistic(df: pd.DataFrame, outcome: str, predictors: list[str], *, stand
 
 def likelihood_ratio_test(df: pd.DataFrame, outcome: str, base: list[str], extra: list[str]) -> dict:
     """Likelihood-ratio test of ``base + extra`` against ``base`` on the same complete cases.
+
+    Parameters
+    ----------
+    df
+        Patient table.
+    outcome
+        0/1 column.
+    base
+        Predictors of the smaller model.
+    extra
+        Predictors added in the larger model.
 
     Returns
     -------
@@ -334,6 +412,11 @@ def cross_validated_auc(
     seed
         Fixes the splits (the same seed gives the same folds for every model on the same patients, so that AUC
         differences between models are paired).
+
+    Returns
+    -------
+    CVResult
+        Cross-validated AUC with its bootstrap interval, the AUC of every repeat and the mean out-of-fold prediction.
     """
     d = df.dropna(subset=[outcome])
     X, _ = design_matrix(d, predictors)
@@ -421,6 +504,15 @@ def added_value(
 
 def calibration(y, p, *, n_bins: int = 5) -> tuple[pd.DataFrame, dict]:
     """Calibration of predicted probabilities: observed versus predicted by quantile bin, slope and intercept.
+
+    Parameters
+    ----------
+    y
+        0/1 outcomes.
+    p
+        Predicted probabilities.
+    n_bins
+        Quantile bins.
 
     Returns
     -------

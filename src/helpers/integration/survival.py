@@ -23,6 +23,17 @@ __all__ = ["km_summary", "logrank", "CoxFit", "fit_cox", "univariable_cox", "cum
 def km_summary(df: pd.DataFrame, time: str, event: str, group: str, *, at: tuple[float, ...] = (12.0, 24.0)) -> pd.DataFrame:
     """Kaplan-Meier summary per group: patients, events, median with 95 % CI, survival at fixed times.
 
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, event
+        Follow-up time (months) and event (0/1) columns.
+    group
+        Grouping column (missing values left out).
+    at
+        Times (months) of the survival estimates.
+
     Returns
     -------
     pandas.DataFrame
@@ -51,7 +62,22 @@ def _finite(x) -> float:
 
 
 def logrank(df: pd.DataFrame, time: str, event: str, group: str) -> dict:
-    """Log-rank test across the groups of ``group``: ``statistic, df, p, n, events``."""
+    """Log-rank test across the groups of ``group``.
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, event
+        Follow-up time and event (0/1) columns.
+    group
+        Grouping column.
+
+    Returns
+    -------
+    dict
+        ``statistic, df, p, n, events``.
+    """
     d = df[[time, event, group]].dropna()
     r = multivariate_logrank_test(d[time], d[group].astype(str), d[event])
     return {"statistic": float(r.test_statistic), "df": int(r.degrees_of_freedom), "p": float(r.p_value),
@@ -84,6 +110,24 @@ class CoxFit:
 def fit_cox(df: pd.DataFrame, time: str, event: str, covariates: list[str], *, standardize: bool = True,
             penalizer: float = 0.0) -> CoxFit:  # fmt: skip
     """Cox proportional-hazards model on complete cases, with the PH check.
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, event
+        Follow-up time and event (0/1) columns.
+    covariates
+        Columns of the model (categories expanded to indicators).
+    standardize
+        Continuous covariates per SD.
+    penalizer
+        lifelines' ridge penalty (0: maximum likelihood).
+
+    Returns
+    -------
+    CoxFit
+        Hazard ratios with 95 % CI, p and the Schoenfeld PH-check p per term, ``n``, ``events``, Harrell's C.
 
     Raises
     ------
@@ -124,6 +168,20 @@ def harrell_c(cph: CoxPHFitter, X: pd.DataFrame, time: pd.Series, event: pd.Seri
     machine and not on another, and C moved by 0.004 between two OpenBLAS kernels. Here the linear predictor is a
     fixed-order sum (:func:`helpers.numeric.matmul_fixed_order`) rounded to 1e-10, far below any real difference in
     risk and far above last-bit noise (docs/reproducibility.md).
+
+    Parameters
+    ----------
+    cph
+        The fitted model.
+    X
+        Its design matrix.
+    time, event
+        Follow-up times and events of the rows of ``X``.
+
+    Returns
+    -------
+    float
+        Harrell's concordance index.
     """
     from lifelines.utils import concordance_index
 
@@ -132,7 +190,22 @@ def harrell_c(cph: CoxPHFitter, X: pd.DataFrame, time: pd.Series, event: pd.Seri
 
 
 def univariable_cox(df: pd.DataFrame, time: str, event: str, features: list[str]) -> pd.DataFrame:
-    """One Cox model per feature: hazard ratio with CI, p, PH-check p, and Benjamini-Hochberg q over the features."""
+    """One Cox model per feature: hazard ratio with CI, p, PH-check p, and Benjamini-Hochberg q over the features.
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, event
+        Follow-up time and event (0/1) columns.
+    features
+        Candidate columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per design term, with a ``note`` where a model could not be fitted.
+    """
     rows = []
     for f in features:
         d = df[[time, event, f]].dropna()
@@ -203,6 +276,17 @@ def cox_added_value(df: pd.DataFrame, time: str, event: str, base: list[str], ma
 
     Both models are fitted on the same complete cases (lifelines); likelihood-ratio test and the change in Harrell's
     C (in-sample, descriptive).
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, event
+        Follow-up time and event (0/1) columns.
+    base
+        Covariates of the base model.
+    markers
+        Marker name -> its columns.
 
     Returns
     -------

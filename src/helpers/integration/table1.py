@@ -115,6 +115,20 @@ def format_p(df: pd.DataFrame, columns: tuple[str, ...] = ("p", "q", "p_lrt", "q
     """Copy of ``df`` with p-/q-value columns as text (``<0.001`` below 10^-digits), other floats rounded.
 
     For display: rounding alone would print tiny p-values as 0.
+
+    Parameters
+    ----------
+    df
+        A result table.
+    columns
+        Its p- and q-value columns (those present are formatted).
+    digits
+        Decimals shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The formatted copy.
     """
     out = df.copy()
     for c in columns:
@@ -124,7 +138,22 @@ def format_p(df: pd.DataFrame, columns: tuple[str, ...] = ("p", "q", "p_lrt", "q
 
 
 def write_table_one(t1: pd.DataFrame, stem: str | Path, *, caption: str) -> list[Path]:
-    """Write Table 1 as ``<stem>.csv`` (numbers), ``.html`` (standalone) and ``.tex`` (booktabs tabular)."""
+    """Write Table 1 as ``<stem>.csv`` (numbers), ``.html`` (standalone) and ``.tex`` (booktabs tabular).
+
+    Parameters
+    ----------
+    t1
+        :func:`table_one` output.
+    stem
+        Path without suffix.
+    caption
+        Caption of the HTML and LaTeX tables.
+
+    Returns
+    -------
+    list of Path
+        The three written files.
+    """
     stem = Path(stem)
     out = [write_table(t1, stem.with_suffix(".csv"))]
     shown = t1.assign(p=t1["p"].map(_p_text), missing=t1["missing"].map(lambda m: "" if pd.isna(m) else str(int(m))))

@@ -2,8 +2,8 @@
 
 Each axis notebook writes ``<output_dir>/features.csv`` (one row per ``sample_id`` with ``patient_id`` and
 ``timepoint``; patient-level cohorts such as BeatAML key on ``patient_id`` only) and ``features_dictionary.csv``
-(``name, unit, source, definition``). This module reads only those two files, checks them against the data contract,
-and builds
+(``name, unit, source, definition, role, biomarker, direction``: the contract of ``helpers/data/feature_dictionary.yaml``).
+This module reads only those two files, checks them against the data contract, and builds
 
 - the longitudinal **sample table**: every sample of ``samples.csv`` with the features measured on it and, per axis,
   an explicit ``status_<axis>`` column (``measured``, ``missing`` when the assay was planned but gave no features, or
@@ -12,12 +12,12 @@ and builds
   diagnosis sample (the pre-treatment biology that a biomarker must use);
 - the **data dictionary** of every column of the patient table (name, unit, source, definition, level).
 
-The code is generic over feature columns: which features exist is read from the tables and their dictionaries.
+The code is generic over feature columns: which features exist, which are quality control, which one stands for each
+pre-specified biomarker of the study and in which direction, is read from the tables and their dictionaries.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,15 +25,13 @@ import numpy as np
 import pandas as pd
 
 from ..assays import has_assay
-from ..axes import axes
+from ..axes import axes, axis_of_assay, check_feature_dictionary, dictionary_spec
 from ..clinical import RESPONDER_CATEGORIES, genetic_groups
 from ..errors import DataContractError
 from ..units import DAYS_PER_MONTH
 from ..validation import read_csv_checked
 
 __all__ = [
-    "AXIS_OF_NOTEBOOK",
-    "AXES",
     "FeatureTable",
     "load_feature_table",
     "collect_features",
@@ -44,16 +42,13 @@ __all__ = [
     "assemble_patient_table",
     "data_dictionary",
     "CLINICAL_DICTIONARY",
-    "MARKER_ROLES",
     "log_transform_concentrations",
     "find_markers",
     "biomarker_candidates",
+    "MARKER_COLUMNS",
 ]
 
-# Upstream notebook -> assay name used in samples.csv's ``assays`` column (helpers/data/axes.yaml).
-AXIS_OF_NOTEBOOK = {a.notebook: a.assay for a in axes()}
-AXES = tuple(AXIS_OF_NOTEBOOK.values())
-DICTIONARY_COLUMNS = ("name", "unit", "source", "definition")
+DICTIONARY_COLUMNS = dictionary_spec().columns
 _ID_COLUMNS = ("sample_id", "patient_id", "timepoint")
 # Columns an axis may add to identify replicate units (e.g. one row per PDX mouse); not features.
 _REPLICATE_ID_COLUMNS = ("pdx_id", "mouse_id", "replicate", "arm", "lab_id", "specimen_id")
@@ -70,7 +65,8 @@ class FeatureTable:
     table
         One row per key (``sample_id``, or ``patient_id`` for patient-level cohorts); id columns then features.
     dictionary
-        ``name, unit, source, definition`` of every feature column (after renaming, see ``renamed``).
+        ``name, unit, source, definition, role, biomarker, direction`` of every feature column (after renaming, see
+        ``renamed``).
     level
         ``"sample"`` or ``"patient"``.
     n_input_rows
@@ -88,10 +84,12 @@ class FeatureTable:
 
     @property
     def key(self) -> str:
+        """The key column: ``sample_id`` or ``patient_id``."""
         return "sample_id" if self.level == "sample" else "patient_id"
 
     @property
     def features(self) -> list[str]:
+        """The feature columns of :attr:`table` (every column but the ids)."""
         return [c for c in self.table.columns if c not in _ID_COLUMNS]
 
 
@@ -120,15 +118,19 @@ def load_feature_table(folder: str | Path, *, axis: str) -> FeatureTable:
     ------
     DataContractError
         Missing id column, an empty or duplicated key that cannot be averaged, a feature column without a dictionary
-        entry, a dictionary without its four columns, or a feature whose values are not numbers.
+        entry, a dictionary that breaks its contract (:func:`helpers.axes.check_feature_dictionary`: columns, role,
+        biomarker, direction), or a feature whose values are not numbers.
     """
     folder = Path(folder)
     fpath, dpath = folder / "features.csv", folder / "features_dictionary.csv"
     df = _read(fpath, dtype={"sample_id": str, "patient_id": str, "timepoint": str})
     dic = _read(dpath, dtype=str)
-    missing = [c for c in DICTIONARY_COLUMNS if c not in dic.columns]
-    if missing:
-        raise DataContractError(dpath, f"missing required column(s): {', '.join(missing)}", column=missing[0])
+    try:
+        registered = axis_of_assay(axis)
+    except KeyError:
+        registered = None  # an axis outside the registry: its roles are not checked against a declaration
+    check_feature_dictionary(dic, dpath, axis=registered)
+    dic[["biomarker", "direction"]] = dic[["biomarker", "direction"]].fillna("")
     if "patient_id" not in df.columns:
         raise DataContractError(fpath, "missing required column 'patient_id'", column="patient_id")
     level = "sample" if "sample_id" in df.columns else "patient"
@@ -182,7 +184,18 @@ def load_feature_table(folder: str | Path, *, axis: str) -> FeatureTable:
 
 
 def combined_dictionary(features: dict[str, FeatureTable]) -> pd.DataFrame:
-    """The dictionaries of all loaded axes in one table (``name, unit, source, definition``)."""
+    """The dictionaries of all loaded axes in one table.
+
+    Parameters
+    ----------
+    features
+        Assay -> :class:`FeatureTable`, in registry order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name, unit, source, definition, role, biomarker, direction``, axis after axis.
+    """
     parts = [ft.dictionary for ft in features.values()]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(DICTIONARY_COLUMNS))
 
@@ -193,20 +206,22 @@ def collect_features(upstream_dirs: dict[str, str | Path]) -> tuple[dict[str, Fe
     Parameters
     ----------
     upstream_dirs
-        Upstream notebook name (``01_dst``...) -> its output folder (absolute or already resolved).
+        Upstream notebook name (``01_dst``...) -> its output folder (absolute or already resolved); each axis of the
+        registry (:func:`helpers.axes.axes`) is looked up by its notebook.
 
     Returns
     -------
     features
-        Assay name -> :class:`FeatureTable`, in the order of ``AXIS_OF_NOTEBOOK``. Feature names that clash across
-        axes are prefixed with the assay name (``scrna_bcl2_score``).
+        Assay name -> :class:`FeatureTable`, in registry order. Feature names that clash across axes are prefixed
+        with the assay name (``scrna_bcl2_score``).
     status
         One row per known axis: ``axis, notebook, status`` (``loaded`` / ``no features.csv`` / ``not run``),
         ``rows``, ``features``.
     """
     out: dict[str, FeatureTable] = {}
     rows = []
-    for nb, axis in AXIS_OF_NOTEBOOK.items():
+    for registered in axes():
+        nb, axis = registered.notebook, registered.assay
         folder = upstream_dirs.get(nb)
         if folder is None:
             rows.append({"axis": axis, "notebook": nb, "status": "not run", "rows": 0, "features": 0})
@@ -243,6 +258,17 @@ def remission_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
     - ``relapse_cause``: 1 relapse, 2 death in remission (competing risk), 0 censored, at ``relapse_months``.
 
     Relapse-free survival (relapse or death) is ``rfs_months`` / ``rfs_event`` of :func:`helpers.clinical.clinical_endpoints`.
+
+    Parameters
+    ----------
+    clinical
+        Clinical table with ``response_date``, ``relapse_date``, ``last_followup_date``, ``relapse``,
+        ``best_response`` and ``vital_status``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The five columns above, indexed like ``clinical``.
     """
     r = pd.to_datetime(clinical["response_date"])
     rel = pd.to_datetime(clinical["relapse_date"])
@@ -281,6 +307,11 @@ def assemble_sample_table(samples: pd.DataFrame, features: dict[str, FeatureTabl
         Validated samples.csv (:func:`helpers.clinical.load_samples`).
     features
         Per-sample feature tables (patient-level tables are ignored here).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sample_id, patient_id, timepoint, collection_date``, then per axis ``status_<axis>`` and its features.
 
     Raises
     ------
@@ -484,18 +515,6 @@ def data_dictionary(
 
 _CONC_UNITS = {"um", "µm", "nm", "mm", "m", "ug/ml", "ng/ml", "umol/l", "nmol/l"}
 
-# Functional biomarker roles of the study, matched against feature names (first matching pattern wins; among features
-# matching the same pattern, the best covered one). Patterns are deliberately loose: axis teams name features freely.
-MARKER_ROLES = {
-    "ex vivo VEN sensitivity": [r"^ven_auc$", r"^ven.*auc", r"^ven.*dss", r"ven.*ic50", r"venetoclax"],
-    # The batch-normalised score first (cytometry's reference-control normalisation), where the cohort has one.
-    "BCL2-family score": [r"mac.?score", r"^bcl2.*score.*_norm$", r"bcl2.*(family|score)", r"bcl2"],
-    "monocytic fraction": [r"pct_monocytic", r"monocytic", r"mono"],
-    "LSC17": [r"lsc17", r"lsc_?17"],
-    "T/NK activation": [r"(t|nk).*activ", r"activation", r"immune"],
-}
-
-
 def log_transform_concentrations(
     table: pd.DataFrame, dictionary: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
@@ -506,14 +525,14 @@ def log_transform_concentrations(
     table
         Patient or sample table.
     dictionary
-        ``name, unit, source, definition`` of the features.
+        The feature dictionary (:func:`combined_dictionary`).
 
     Returns
     -------
     table
         With the new columns.
     dictionary
-        With one entry per new column.
+        With one entry per new column (its role, biomarker and direction those of the original feature).
     mapping
         Original feature -> its log10 column (use the log10 column in models).
     """
@@ -526,48 +545,72 @@ def log_transform_concentrations(
                 out[f"log10_{r.name}"] = np.log10(x)
                 mapping[r.name] = f"log10_{r.name}"
                 extra.append({"name": f"log10_{r.name}", "unit": f"log10 {r.unit}", "source": r.source,
-                              "definition": f"log10 of {r.name}: {r.definition}"})  # fmt: skip
+                              "definition": f"log10 of {r.name}: {r.definition}", "role": r.role,
+                              "biomarker": r.biomarker, "direction": r.direction})  # fmt: skip
     dic = pd.concat([dictionary, pd.DataFrame(extra, columns=list(DICTIONARY_COLUMNS))], ignore_index=True)
     return out, dic, mapping
-
-
-_QC_PATTERN = r"(^|_)(qc|z_prime|zprime|ssmd|n_cells|n_events|n_reads|doublet)(_|$)|qc_pass"
 
 
 def biomarker_candidates(dictionary: pd.DataFrame, columns: list[str]) -> list[str]:
     """Feature columns that describe the leukemia, leaving out quality-control read-outs (Z', QC flags, counts).
 
-    A feature is QC when its name matches a QC pattern or its dictionary ``source`` mentions QC; QC columns stay in
-    the tables (they explain missing values) but are not screened as biomarkers.
-    """
-    src = dict(zip(dictionary["name"], dictionary["source"].astype(str), strict=False))
-    return [c for c in columns
-            if not re.search(_QC_PATTERN, c, flags=re.I) and not re.search(r"\bqc\b", src.get(c, ""), flags=re.I)]
-
-
-def find_markers(table: pd.DataFrame, candidates: list[str], *, min_n: int = 10) -> dict[str, str]:
-    """Match the study's biomarker roles (:data:`MARKER_ROLES`) to feature columns present in ``table``.
+    QC columns (dictionary ``role`` ``qc``) stay in the tables, where they explain missing values, but are not screened
+    as biomarkers.
 
     Parameters
     ----------
-    candidates
-        Feature columns to choose from (e.g. every numeric feature of the axes).
-    min_n
-        A feature needs at least this many measured patients.
+    dictionary
+        Feature dictionary (``name`` and ``role``; :func:`combined_dictionary`).
+    columns
+        Candidate columns, in the order to keep.
 
     Returns
     -------
-    dict
-        Role -> feature column, for the roles found (a cohort without an axis simply lacks its roles).
+    list of str
+        ``columns`` without the QC and id columns (columns the dictionary does not know are kept).
     """
-    counts = {c: int(table[c].notna().sum()) for c in candidates if c in table}
-    found, used = {}, set()
-    for role, patterns in MARKER_ROLES.items():
-        for pat in patterns:
-            hits = [c for c in counts if re.search(pat, c, flags=re.I) and counts[c] >= min_n and c not in used]
-            if hits:
-                best = max(hits, key=lambda c: (counts[c], -candidates.index(c)))
-                found[role] = best
-                used.add(best)
-                break
-    return found
+    role = dict(zip(dictionary["name"], dictionary["role"].fillna("").astype(str), strict=False))
+    return [c for c in columns if role.get(c, "") not in ("qc", "id")]
+
+
+MARKER_COLUMNS = ["biomarker", "feature", "direction", "n_measured"]
+
+
+def find_markers(table: pd.DataFrame, candidates: list[str], dictionary: pd.DataFrame, *,
+                 min_n: int = 10) -> pd.DataFrame:  # fmt: skip
+    """The feature that stands for each of the study's pre-specified biomarkers, with its direction.
+
+    The axes' dictionaries name the feature that carries a biomarker (column ``biomarker``) and what a higher value
+    is expected to mean (``direction``: ``resistant``, ``sensitive`` or empty). Where several axes carry the same
+    biomarker, the first axis of the registry whose feature has enough measurements wins (the dictionary's row order).
+
+    Parameters
+    ----------
+    table
+        Patient (or sample) table.
+    candidates
+        Feature columns to choose from (e.g. every non-QC feature of the axes, log10 columns in place of their
+        concentration originals).
+    dictionary
+        The combined feature dictionary (:func:`combined_dictionary`, or the output of
+        :func:`log_transform_concentrations`, whose log10 columns inherit their original's biomarker).
+    min_n
+        A feature needs at least this many measured rows of ``table``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``biomarker, feature, direction, n_measured``, one row per biomarker found, in the order of the study's list
+        (:func:`helpers.axes.dictionary_spec`); a cohort without an axis simply lacks its biomarkers.
+    """
+    usable = {c for c in candidates if c in table and int(table[c].notna().sum()) >= min_n}
+    carriers = dictionary[dictionary["biomarker"].fillna("").astype(str) != ""]
+    rows = []
+    for biomarker in dictionary_spec().biomarkers:
+        hits = carriers[(carriers["biomarker"] == biomarker) & carriers["name"].isin(usable)]
+        if len(hits):
+            r = hits.iloc[0]
+            direction = r["direction"] if isinstance(r["direction"], str) else ""
+            rows.append({"biomarker": biomarker, "feature": r["name"], "direction": direction,
+                         "n_measured": int(table[r["name"]].notna().sum())})  # fmt: skip
+    return pd.DataFrame(rows, columns=MARKER_COLUMNS)

@@ -82,7 +82,26 @@ def riley_sample_size(*, parameters: int, prevalence: float, r2_cs: float, shrin
 
 def riley_max_parameters(n: int, *, prevalence: float, r2_cs: float, shrinkage: float = 0.9,
                          delta_r2: float = 0.05) -> float:  # fmt: skip
-    """Largest number of predictor parameters that ``n`` patients support under criteria 1 and 2 (not rounded)."""
+    """Largest number of predictor parameters that ``n`` patients support under criteria 1 and 2 (not rounded).
+
+    Parameters
+    ----------
+    n
+        Patients.
+    prevalence
+        Outcome proportion.
+    r2_cs
+        Anticipated Cox-Snell R2.
+    shrinkage
+        Target global shrinkage (criterion 1).
+    delta_r2
+        Largest optimism in Nagelkerke R2 (criterion 2).
+
+    Returns
+    -------
+    float
+        The number of parameters.
+    """
     s2 = r2_cs / (r2_cs + delta_r2 * _max_r2(prevalence))
     p1 = n * (shrinkage - 1) * np.log(1 - r2_cs / shrinkage)
     p2 = n * (s2 - 1) * np.log(1 - r2_cs / s2)
@@ -94,6 +113,20 @@ def r2_cox_snell_from_c(c_statistic: float, prevalence: float, *, nodes: int = 2
 
     With the linear predictor N(0, 1) in non-events and N(mu, 1) in events, C = Phi(mu / sqrt 2) and the true risk is
     exactly logistic in it; the expected log-likelihood ratio per patient gives R2_CS = 1 - exp(-LR / n).
+
+    Parameters
+    ----------
+    c_statistic
+        Anticipated C statistic (above 0.5).
+    prevalence
+        Outcome proportion.
+    nodes
+        Gauss-Hermite nodes of the integral.
+
+    Returns
+    -------
+    float
+        The Cox-Snell R2.
     """
     mu = np.sqrt(2) * stats.norm.ppf(c_statistic)
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
@@ -111,7 +144,20 @@ def r2_cox_snell_from_c(c_statistic: float, prevalence: float, *, nodes: int = 2
 
 
 def calibration_slope_intercept(y, p) -> tuple[float, float]:
-    """Calibration slope (logistic regression of y on logit p) and intercept (calibration-in-the-large, offset logit p)."""
+    """Calibration slope (logistic regression of y on logit p) and intercept (calibration-in-the-large, offset logit p).
+
+    Parameters
+    ----------
+    y
+        0/1 outcomes.
+    p
+        Predicted probabilities.
+
+    Returns
+    -------
+    slope, intercept
+        1 and 0 are ideal.
+    """
     y = np.asarray(y, float)
     lp = special.logit(np.clip(np.asarray(p, float), 1e-8, 1 - 1e-8))
     with warnings.catch_warnings():
@@ -134,6 +180,23 @@ def bootstrap_optimism(df: pd.DataFrame, outcome: str, predictors: list[str], *,
     The model (median imputation, scaling, logistic fit with ``penalty``; see
     :func:`helpers.integration.cross_validated_auc`) is refitted in each of ``n_boot`` bootstrap samples; optimism =
     mean(performance in the bootstrap sample - performance of that model on the original patients).
+
+    Parameters
+    ----------
+    df
+        Patient table.
+    outcome
+        0/1 column.
+    predictors
+        Columns of the model.
+    penalty
+        ``"none"``, ``"l2"`` or ``"l1"``.
+    n_boot
+        Bootstrap replicates.
+    seed
+        Seed of the resampling.
+    calibration
+        Also correct the calibration slope and intercept.
 
     Returns
     -------
@@ -169,6 +232,15 @@ def bootstrap_optimism(df: pd.DataFrame, outcome: str, predictors: list[str], *,
 
 def decision_curve(y, p, *, thresholds=None) -> pd.DataFrame:
     """Net benefit of acting on predicted risk ``p`` at each threshold, beside treating all and none.
+
+    Parameters
+    ----------
+    y
+        0/1 outcomes.
+    p
+        Predicted risks.
+    thresholds
+        Risk thresholds (default: 0.05 to 0.80 by 0.01).
 
     Returns
     -------
@@ -245,6 +317,21 @@ def mice_logistic(df: pd.DataFrame, outcome: str, predictors: list[str], *, n_im
 
     The outcome is used in the imputation models (as MICE requires) and never imputed: patients without it are
     dropped. Continuous predictors are standardised first, so that odds ratios are per SD as in the complete-case fit.
+
+    Parameters
+    ----------
+    df
+        Patient table.
+    outcome
+        0/1 column.
+    predictors
+        Columns of the model (with missing values to impute).
+    n_imputations
+        Imputed data sets.
+    n_burnin
+        MICE cycles before the first imputation.
+    seed
+        Seed of the imputations.
 
     Returns
     -------

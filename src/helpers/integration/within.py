@@ -50,6 +50,20 @@ def fixed_effects_shift(y: np.ndarray, is_contrast: np.ndarray, patient: np.ndar
 
     Patients need at least one sample of each kind; others carry no within-patient information and are left out by
     the caller.
+
+    Parameters
+    ----------
+    y
+        Feature values, one per sample.
+    is_contrast
+        True for the contrast samples (e.g. relapse), False for the reference (diagnosis).
+    patient
+        Patient of each sample.
+
+    Returns
+    -------
+    dict
+        ``estimate, se, df, p, ci_low, ci_high``.
     """
     y = np.asarray(y, float)
     x = np.asarray(is_contrast, float)

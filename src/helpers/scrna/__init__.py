@@ -5,7 +5,7 @@ and LARRY data sets (:mod:`.public`); per-sample MAD-based QC with
 haemoglobin handling and scrublet doublets (:mod:`.qc`), normalisation / HVG / PCA / Harmony / kNN / Leiden / UMAP
 (:mod:`.embedding`), malignant versus normal calls from copy number (infercnvpy, :mod:`.cnv`) and expression
 (:mod:`.malignant`), AnnData in and out (:mod:`.h5ad`), annotation of the Zeng 2022 hierarchy and normal cells from the real gene sets (:mod:`.annotate`,
-:mod:`.genesets`), programme scores and per-sample features (:mod:`.scores`), composition tests, pseudobulk DE and
+:mod:`.genesets`), programme scores (:mod:`.scores`), the per-sample features and their dictionary (:mod:`.features`), composition tests, pseudobulk DE and
 enrichment (:mod:`.compare`), the cohort's contrasts by response and from diagnosis to relapse (:mod:`.contrasts`),
 summaries of an atlas (:mod:`.summaries`), recovery of known labels (:mod:`.recovery`), figures (:mod:`.plots`).
 The chain from raw counts to the annotated atlas is one call, :func:`build_atlas`, returning an :class:`Atlas`.
@@ -36,10 +36,9 @@ _EXPORTS = {
     "public": ["load_aml027", "load_larry"],
     "malignant": ["call_malignant"],
     "qc": ["QC_REASONS", "detect_doublets", "mad_outliers", "otsu_threshold", "qc_metrics", "run_qc"],
+    "features": ["FEATURES", "feature_dictionary", "sample_features"],
     "recovery": ["FEATURE_TRUTH_PAIRS", "CellRecovery", "feature_recovery", "recover_cell_labels"],
-    "scores": [
-        "FEATURE_DICTIONARY", "cell_programme_scores", "linclass7_score", "lsc17_score", "pseudobulk", "sample_features"
-    ],
+    "scores": ["cell_programme_scores", "linclass7_score", "lsc17_score", "pseudobulk"],
     "summaries": ["call_counts", "cell_type_counts", "hb_contamination", "qc_totals"],
     "tenx": ["read_10x", "read_10x_h5", "read_10x_mtx", "write_10x_h5"],
 }

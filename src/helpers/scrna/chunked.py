@@ -16,7 +16,7 @@
    pynndescent), **Leiden**, **UMAP** (optional): as :func:`~helpers.scrna.embedding.cluster_and_umap`;
 5. **annotation** (:func:`~helpers.scrna.malignant.call_malignant` with ``cnv=False``, programme scores) on the cells x
    annotation genes only (the genes of the gene sets and signatures: a gene's z-score does not depend on the other
-   genes), and the per-sample features (:func:`~helpers.scrna.scores.sample_features`);
+   genes), and the per-sample features (:func:`~helpers.scrna.features.sample_features`);
 6. the annotated atlas written sample by sample (:func:`write_atlas_chunked`, anndata's ``write_elem`` and
    ``sparse_dataset(...).append``), the same file layout as :func:`~helpers.scrna.h5ad.write_atlas`.
 
@@ -308,9 +308,9 @@ class ChunkedAtlas:
     knn: str = ""
 
     def sample_features(self, *, min_leukemic_cells: int = 20) -> pd.DataFrame:
-        """:func:`helpers.scrna.scores.sample_features` of the atlas (pseudobulk of the feature genes and of the
+        """:func:`helpers.scrna.features.sample_features` of the atlas (pseudobulk of the feature genes and of the
         rest of the transcriptome)."""
-        from .scores import sample_features
+        from .features import sample_features
 
         fa = self.feat_counts
         fa.obs = self.adata.obs

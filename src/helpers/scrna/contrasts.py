@@ -79,7 +79,7 @@ def compare_by_response(adata: ad.AnnData, features: pd.DataFrame, clinical: pd.
     adata
         Annotated cells (:func:`~helpers.scrna.atlas.build_atlas`).
     features
-        Per-sample features (:func:`~helpers.scrna.scores.sample_features`) with ``patient_id`` and ``timepoint``.
+        Per-sample features (:func:`~helpers.scrna.features.sample_features`) with ``patient_id`` and ``timepoint``.
     clinical
         The validated clinical table.
 

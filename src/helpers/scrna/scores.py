@@ -1,4 +1,4 @@
-"""Programme scores and the per-sample feature table of the single-cell axis.
+"""Programme scores of the single-cell axis (the per-sample feature table is :mod:`helpers.scrna.features`).
 
 - LSC17 (Ng et al. 2016 Nature 540:433): sum over the 17 genes of the published weight x log2 expression. On single
   cells we use log2(1 + counts per 10,000); per sample, log2(1 + CPM) of the pseudobulk of its leukemic cells (the
@@ -22,19 +22,15 @@ import scipy.sparse as sp
 
 from .annotate import match_genes, score_gene_sets
 from .genesets import (
-    HIERARCHY_STATES,
-    LSPC_STATES,
-    MONOCYTIC_STATES,
     hierarchy_gene_sets,
     linclass7_weights,
     lsc17_weights,
     signatures,
 )
 
-__all__ = ["lsc17_score", "linclass7_score", "pseudobulk", "cell_programme_scores", "sample_features",
-           "FEATURE_DICTIONARY"]
+__all__ = ["lsc17_score", "linclass7_score", "pseudobulk", "cell_programme_scores"]
 
-_BCL2_GENES = ["BCL2", "MCL1", "BCL2L1", "BCL2A1", "BAX", "BAK1", "BBC3", "PMAIP1"]
+BCL2_GENES = ["BCL2", "MCL1", "BCL2L1", "BCL2A1", "BAX", "BAK1", "BBC3", "PMAIP1"]
 
 
 def lsc17_score(log2_expr: pd.DataFrame) -> tuple[pd.Series, list[str]]:
@@ -151,89 +147,3 @@ def cell_programme_scores(adata: ad.AnnData) -> pd.DataFrame:
     for c in s.columns:
         adata.obs[c] = s[c]
     return s
-
-
-FEATURE_DICTIONARY = [
-    ("n_cells_qc", "cells", "cells passing QC"),
-    ("leukemic_frac", "fraction", "cells called malignant (copy number or expression, see malignant_evidence) among "
-     "QC-passed cells"),
-    *[(f"frac_{s.lower().replace('-', '_')}", "fraction", f"{s} cells among the sample's leukemic cells (Zeng 2022)")
-      for s in HIERARCHY_STATES],
-    ("monocytic_frac", "fraction", "ProMono-like + Mono-like cells among leukemic cells"),
-    ("lspc_frac", "fraction", "LSPC-Quiescent + LSPC-Primed + LSPC-Cycle cells among leukemic cells"),
-    ("lsc17_score", "weighted log2 CPM", "LSC17 (Ng 2016 weights) on the log2(1 + CPM) pseudobulk of leukemic cells"),
-    ("lsc17_n_genes", "genes", "LSC17 genes measured by the assay (of 17) and used in lsc17_score"),
-    ("bcl2_log2cpm", "log2(1 + CPM)", "BCL2 in the leukemic pseudobulk"),
-    ("mcl1_log2cpm", "log2(1 + CPM)", "MCL1 in the leukemic pseudobulk"),
-    ("bcl2l1_log2cpm", "log2(1 + CPM)", "BCL2L1 (BCL-xL) in the leukemic pseudobulk"),
-    ("bcl2a1_log2cpm", "log2(1 + CPM)", "BCL2A1 in the leukemic pseudobulk"),
-    ("bcl2_index", "log2 ratio", "log2 BCL2 - mean(log2 MCL1, log2 BCL2A1) in the leukemic pseudobulk"),
-    ("oxphos_score", "mean z-score", "Hallmark OXPHOS gene-set score averaged over leukemic cells"),
-    ("monocytic_score", "mean z-score", "Zeng Mono-like programme score averaged over leukemic cells"),
-    ("uncertain_frac", "fraction", "cells neither malignant nor normal by the evidence available, among QC cells"),
-    ("n_leukemic_cells", "cells", "cells called malignant"),
-    ("cnv_detected", "0/1", "1 when the patient's leukemia carries a copy-number change detected by infercnvpy"),
-    ("malignant_evidence", "text", "evidence of most of the sample's calls: cnv, cnv+expression or expression"),
-    ("linclass7_score", "weighted log1p CPM", "LinClass-7 (Zeng 2022 weights) on the log1p CPM pseudobulk of "
-     "leukemic cells"),
-    ("linclass7_n_genes", "genes", "LinClass-7 genes measured by the assay (of 7) and used in linclass7_score"),
-]
-
-
-def sample_features(adata: ad.AnnData, *, min_leukemic_cells: int = 20, sample_key: str = "sample_id") -> pd.DataFrame:
-    """One row per sample: composition of the leukemic hierarchy and programme scores of the leukemic cells.
-
-    Needs ``obs`` columns ``cell_type``, ``compartment``, ``patient_id``, ``timepoint`` (annotation), the per-cell
-    programme scores (:func:`cell_programme_scores`) and raw counts in ``layers['counts']``. Samples with fewer than
-    ``min_leukemic_cells`` leukemic cells (e.g. in remission) get NaN for every leukemic feature: fractions and scores
-    from a handful of cells would be noise. Columns are described by :data:`FEATURE_DICTIONARY`.
-    """
-    obs = adata.obs
-    meta = obs.groupby(sample_key, observed=True)[["patient_id", "timepoint"]].first()
-    meta["timepoint"] = meta["timepoint"].astype(str)
-    out = meta.copy()
-    out["n_cells_qc"] = obs.groupby(sample_key, observed=True).size()
-    leuk = obs["compartment"] == "leukemic"
-    out["leukemic_frac"] = leuk.groupby(obs[sample_key], observed=True).mean()
-    ct = pd.crosstab(obs.loc[leuk, sample_key], obs.loc[leuk, "cell_type"]).reindex(index=out.index, fill_value=0)
-    ct = ct.reindex(columns=list(HIERARCHY_STATES), fill_value=0)
-    n_leuk = ct.sum(axis=1)
-    frac = ct.div(n_leuk.replace(0, np.nan), axis=0)
-    for s in HIERARCHY_STATES:
-        out[f"frac_{s.lower().replace('-', '_')}"] = frac[s]
-    out["monocytic_frac"] = frac[list(MONOCYTIC_STATES)].sum(axis=1, min_count=1)
-    out["lspc_frac"] = frac[list(LSPC_STATES)].sum(axis=1, min_count=1)
-    sub = adata[leuk.to_numpy()]
-    genes = match_genes(list(lsc17_weights()) + _BCL2_GENES, adata.var_names)
-    pb, _ = pseudobulk(sub, sample_key)
-    lib = pb.sum(axis=1)
-    log2cpm = np.log2(1 + pb[genes].div(lib, axis=0) * 1e6)
-    out["lsc17_score"], found = lsc17_score(log2cpm)
-    out["lsc17_n_genes"] = len(found)
-    for g in ["BCL2", "MCL1", "BCL2L1", "BCL2A1"]:
-        out[f"{g.lower()}_log2cpm"] = log2cpm[g] if g in log2cpm else np.nan
-    out["bcl2_index"] = out["bcl2_log2cpm"] - out[["mcl1_log2cpm", "bcl2a1_log2cpm"]].mean(axis=1)
-    means = sub.obs.groupby(sample_key, observed=True)[["oxphos", "monocytic"]].mean()
-    out["oxphos_score"] = means["oxphos"]
-    out["monocytic_score"] = means["monocytic"]
-    cpm = pb.div(lib, axis=0) * 1e6
-    l7_genes = match_genes(list(linclass7_weights()), adata.var_names)
-    out["linclass7_score"], found7 = linclass7_score(np.log1p(cpm[l7_genes]))
-    out["linclass7_n_genes"] = len(found7)
-    comp = obs["compartment"].astype(str)
-    out["uncertain_frac"] = (comp == "uncertain").groupby(obs[sample_key], observed=True).mean()
-    out["n_leukemic_cells"] = n_leuk.reindex(out.index).fillna(0).astype(int)
-    if "malignant_evidence" in obs:
-        ev = obs.loc[leuk, "malignant_evidence"].astype(str).groupby(obs.loc[leuk, sample_key], observed=True)
-        out["malignant_evidence"] = ev.agg(lambda e: e.value_counts().index[0]).reindex(out.index).fillna("")
-        cnv_pat = obs.groupby(sample_key, observed=True)["cnv_score"].apply(lambda v: float(v.notna().any()))
-        out["cnv_detected"] = cnv_pat.reindex(out.index).astype(int)
-    else:
-        out["malignant_evidence"] = "expression"
-        out["cnv_detected"] = 0
-    keep_cols = ("n_cells_qc", "leukemic_frac", "uncertain_frac", "n_leukemic_cells", "cnv_detected",
-                 "malignant_evidence")
-    leuk_cols = [c for c, _, _ in FEATURE_DICTIONARY if c not in keep_cols]
-    out.loc[n_leuk.reindex(out.index).fillna(0) < min_leukemic_cells, leuk_cols] = np.nan
-    out.index.name = "sample_id"
-    return out.reset_index()[["sample_id", "patient_id", "timepoint", *[c for c, _, _ in FEATURE_DICTIONARY]]]

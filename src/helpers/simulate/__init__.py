@@ -59,7 +59,11 @@ def _digest(parts: list[bytes]) -> str:
 
 
 def _base_fingerprint(scale: str, seed: int, n_patients: int) -> str:
-    return _digest([f"{scale}|{seed}|{n_patients}".encode(), *(f.read_bytes() for f in _BASE_FILES)])
+    # The sampling plan of axes added to the registry (simulated_timepoints) changes samples.csv; the four axes of
+    # the study declare none, which leaves their cohorts' stamps as they were.
+    plan = sorted((a.assay, a.simulated_timepoints) for a in registered_axes() if a.simulated_timepoints)
+    extra = [repr(plan).encode()] if plan else []
+    return _digest([f"{scale}|{seed}|{n_patients}".encode(), *(f.read_bytes() for f in _BASE_FILES), *extra])
 
 
 def _depends_on(source: str) -> tuple[str, ...]:

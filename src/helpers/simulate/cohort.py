@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..axes import axes as registered_axes
 from ..clinical import MRD_THRESHOLD_PCT, eln2024_less_intensive
 from ..io import write_table, write_text
 
@@ -277,6 +278,7 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
     pdx_pat = set(rng.choice(pid, size=min(n_pdx, n), replace=False))
     rows, truth_rows = [], []
     sh = PLANTED_EFFECTS["relapse_shift"]
+    planned_axes = [a for a in registered_axes() if a.simulated_timepoints]  # no draws: the other axes do not move
     for i, p in enumerate(pid):
         timepoints = ["diagnosis"] + (["remission"] if not resistant[i] else []) + (["relapse"] if relapsed[i] else [])
         for tp in timepoints:
@@ -288,6 +290,7 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
                 assays.append("scrna")
             if p in pdx_pat and tp == "diagnosis":
                 assays.append("barcoding")
+            assays += [a.assay for a in planned_axes if tp in a.simulated_timepoints]  # axes added to the registry
             date = {"diagnosis": diag[i], "remission": response_date[i], "relapse": relapse_date[i]}[tp]
             rows.append(
                 {

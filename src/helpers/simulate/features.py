@@ -15,18 +15,16 @@ import numpy as np
 import pandas as pd
 
 from ..assays import has_assay
-from ..axes import assay_tokens, axes
+from ..axes import assay_tokens, axes, dictionary_spec
 from ..io import write_table
 
 __all__ = ["simulate_feature_tables"]
 
-DICT_COLUMNS = ["name", "unit", "source", "definition"]
-
-
-def _write(folder: Path, table: pd.DataFrame, dictionary: list[tuple[str, str, str]], axis: str) -> None:
+def _write(folder: Path, table: pd.DataFrame, dictionary: list[tuple[str, ...]], axis: str) -> None:
+    # (name, unit, definition, role, biomarker, direction): the feature-dictionary contract of every axis.
     folder.mkdir(parents=True, exist_ok=True)
     write_table(table, folder / "features.csv")
-    dic = pd.DataFrame([(n, u, axis, d) for n, u, d in dictionary], columns=DICT_COLUMNS)
+    dic = pd.DataFrame([(n, u, axis, d, *rest) for n, u, d, *rest in dictionary], columns=list(dictionary_spec().columns))
     write_table(dic, folder / "features_dictionary.csv")
 
 
@@ -53,9 +51,9 @@ def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, see
         out_root / "01_dst",
         dst,
         [
-            ("ven_auc", "AUC units", "Venetoclax probit AUC"),
-            ("ven_ic50_um", "uM", "Venetoclax IC50"),
-            ("aza_auc", "AUC units", "Azacitidine probit AUC"),
+            ("ven_auc", "AUC units", "Venetoclax probit AUC", "auc", "ex vivo VEN sensitivity", "resistant"),
+            ("ven_ic50_um", "uM", "Venetoclax IC50", "ic50", "", "resistant"),
+            ("aza_auc", "AUC units", "Azacitidine probit AUC", "auc", "", "resistant"),
         ],
         "dst",
     )
@@ -71,10 +69,11 @@ def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, see
         out_root / "02_cytometry",
         cyt,
         [
-            ("pct_monocytic", "% of leukemic cells", "CD14/CD64+ monocytic cells"),
-            ("bcl2_family_score", "z", "BCL2 vs MCL1/BCL-xL in LSCs"),
-            ("tnk_activation", "z", "CD69/HLA-DR on T and NK cells"),
-            ("pct_blasts", "% of live cells", "CD45dim SSC-low blasts"),
+            ("pct_monocytic", "% of leukemic cells", "CD14/CD64+ monocytic cells", "composition", "monocytic fraction",
+             "resistant"),
+            ("bcl2_family_score", "z", "BCL2 vs MCL1/BCL-xL in LSCs", "bcl2_family", "BCL2-family score", "sensitive"),
+            ("tnk_activation", "z", "CD69/HLA-DR on T and NK cells", "immune", "T/NK activation", ""),
+            ("pct_blasts", "% of live cells", "CD45dim SSC-low blasts", "composition", "", ""),
         ],
         "cytometry",
     )
@@ -89,9 +88,11 @@ def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, see
         out_root / "03_scrna",
         sc,
         [
-            ("frac_mono_like", "fraction", "Mono-like leukemic cells (Zeng 2022)"),
-            ("lsc17", "score", "LSC17 score"),
-            ("bcl2_family_score", "z", "BCL2 minus MCL1/BCL2A1 expression"),
+            ("frac_mono_like", "fraction", "Mono-like leukemic cells (Zeng 2022)", "composition", "monocytic fraction",
+             "resistant"),
+            ("lsc17", "score", "LSC17 score", "score", "LSC17", "resistant"),
+            ("bcl2_family_score", "z", "BCL2 minus MCL1/BCL2A1 expression", "expression", "BCL2-family score",
+             "sensitive"),
         ],
         "scrna",
     )
@@ -105,8 +106,8 @@ def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, see
         out_root / "04_barcodes",
         reps,
         [
-            ("shannon_ratio", "ratio", "Shannon diversity treated / vehicle"),
-            ("n_dominant_clones", "count", "clones above 2 %"),
+            ("shannon_ratio", "ratio", "Shannon diversity treated / vehicle", "diversity", "", ""),
+            ("n_dominant_clones", "count", "clones above 2 %", "dominance", "", ""),
         ],
         "barcoding",
     )

@@ -13,6 +13,9 @@ notebook and simply skips that section::
     if cells is not None:
         ...                                                     # compare the calls with the planted labels
 
+For the integration, :func:`planted_effect_recovery` sets the estimates beside the planted effects and
+:func:`design_power` estimates how often a cohort of a given size detects them.
+
 For the barcoding axis the planted truth is also a negative control: :func:`barcode_null_calibration` re-simulates
 the same PDX without any resistant clone and runs the same analysis chain on it, so every call there is false.
 
@@ -33,7 +36,9 @@ __all__ = [
     "NullCalibration",
     "barcode_null_calibration",
     "cohort_settings",
+    "design_power",
     "is_simulated",
+    "planted_effect_recovery",
     "planted_effects",
     "planted_truth",
 ]
@@ -124,6 +129,49 @@ def planted_effects() -> dict[str, dict[str, float]]:
     from .cohort import PLANTED_EFFECTS
 
     return PLANTED_EFFECTS
+
+
+def planted_effect_recovery(patients: pd.DataFrame, *, features: dict[str, str]) -> pd.DataFrame:
+    """The planted effects beside their estimates in one simulated cohort.
+
+    Parameters
+    ----------
+    patients
+        The integration's patient table of a simulated cohort.
+    features
+        Simulator term (``ven_auc``, ``pct_monocytic``, ``tnk_activation``) -> the feature column that measures it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`helpers.simulate.power.planted_effect_tests` with the simulator's planted effects.
+    """
+    from .cohort import PLANTED_EFFECTS
+    from .power import planted_effect_tests
+
+    return planted_effect_tests(patients, PLANTED_EFFECTS, features=features)
+
+
+def design_power(sizes: list[int], *, n_cohorts: int) -> pd.DataFrame:
+    """The power of the design: detection rate of every planted effect over cohorts simulated with other seeds.
+
+    Parameters
+    ----------
+    sizes
+        Study sizes (patients) to simulate.
+    n_cohorts
+        Cohorts simulated per size.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`helpers.simulate.power.planted_effect_power` of every size, stacked.
+    """
+    import pandas as pd
+
+    from .power import planted_effect_power
+
+    return pd.concat([planted_effect_power(n, n_cohorts=n_cohorts) for n in sizes], ignore_index=True)
 
 
 @dataclasses.dataclass(frozen=True)

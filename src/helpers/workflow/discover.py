@@ -113,11 +113,16 @@ def discover_notebooks(notebook_dir: Path | None = None) -> dict[str, NotebookSp
                 defaults = _parameters_defaults(nb)
         except Exception as exc:
             raise ValueError(f"{path}: cannot read its parameters cell: {exc}") from exc
+        upstream = list(meta.get("upstream", []))
+        if meta.get("upstream_axes"):  # every axis notebook of the registry (the integration), in registry order
+            from ..axes import axes
+
+            upstream += [a.notebook for a in axes() if a.notebook not in upstream]
         specs[path.stem] = NotebookSpec(
             name=path.stem,
             path=path,
             inputs=tuple(meta.get("inputs", [])),
-            upstream=tuple(meta.get("upstream", [])),
+            upstream=tuple(upstream),
             defaults=defaults,
             datasets=tuple(meta.get("datasets", [])),
         )

@@ -38,11 +38,15 @@ DATA_SUFFIXES = {".yaml", ".yml", ".json", ".xml", ".tsv", ".csv", ".gmt"}
 # (``registry.main`` -> ``cli``, whose ``python -m`` dispatch imports every axis by a computed name), which a notebook
 # never calls. A notebook that imports one of these directly still depends on it.
 COMMAND_LINE = {"cli.py", "__main__.py"}
-# Computed imports whose targets are declared as data rather than unknown: the lazy re-exports of a package's
-# ``__init__`` (its ``_EXPORTS`` table, read below) and the axis registry's entry points (``data/axes.yaml``, counted for
-# the modules that call its loaders). Without this every module importing them would depend on the whole package.
-DECLARED_COMPUTED = {"_lazy.py", "axes.py"}
-AXIS_LOADERS = {"load_contract", "load_simulator", "resolve_entry"}
+# A module whose imports are computed (``importlib.import_module(name)``) declares where their targets are named, in
+# a module-level literal ``__computed_imports__`` (read with ast, never imported), so that the modules using it do
+# not depend on the whole package:
+#   {"table": "_EXPORTS"}: the submodules are the keys of that dict in each package ``__init__`` (helpers._lazy);
+#   {"registry": [files or folders of YAML, package-relative], "via": {function: [entry keys]}}: the modules named by
+#       those ``module:function`` entries count for every module that calls the function (helpers.axes and its
+#       registry files).
+# A computed import without a declaration counts as every module of its package.
+DECLARATION = "__computed_imports__"
 
 
 class ChecksumCache:
@@ -202,28 +206,69 @@ def _resolve(pkg: Path, names: set[str]) -> set[Path]:
     return files
 
 
+def _declaration(tree: ast.AST) -> dict | None:
+    """The module's literal ``__computed_imports__``, or None."""
+    for node in getattr(tree, "body", []):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == DECLARATION for t in targets) and node.value is not None:
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            return value if isinstance(value, dict) else None
+    return None
+
+
+def _declarations(pkg: Path) -> tuple[tuple[str, str], ...]:
+    """Every ``__computed_imports__`` of the package (as canonical JSON, hashable), with the registry files' states."""
+    files = tuple((f, f.stat().st_mtime_ns) for f in sorted(pkg.rglob("*.py")) if "__pycache__" not in f.parts)
+    return _declarations_of(pkg, files)
+
+
+@functools.lru_cache(maxsize=64)
+def _declarations_of(pkg: Path, files: tuple[tuple[Path, int], ...]) -> tuple[tuple[str, str], ...]:
+    # A text search first: parsing every module at each planning would cost more than a no-change rerun otherwise does.
+    out = []
+    for f, _ in files:
+        if DECLARATION not in f.read_text(encoding="utf-8", errors="replace"):
+            continue
+        decl = _declaration(ast.parse(f.read_bytes(), filename=str(f)))
+        if decl is not None:
+            for entry in decl.get("registry", []):  # the registry files' versions are part of the key
+                target = pkg / entry
+                files = sorted(target.glob("*.y*ml")) if target.is_dir() else [target] if target.is_file() else []
+                decl.setdefault("_versions", []).extend([p.name, p.stat().st_mtime_ns] for p in files)
+            out.append((f.relative_to(pkg).as_posix(), json.dumps(decl, sort_keys=True)))
+    return tuple(out)
+
+
 @functools.lru_cache(maxsize=4096)
-def _direct(pkg: Path, f: Path, mtime_ns: int) -> frozenset[Path]:
-    """Files one module imports directly (cached per file version)."""
+def _direct(pkg: Path, f: Path, mtime_ns: int, declarations: tuple[tuple[str, str], ...]) -> frozenset[Path]:
+    """Files one module imports directly (cached per file version and per version of the declarations)."""
     tree = ast.parse(f.read_bytes(), filename=str(f))
     module = _module_name(pkg, f)
     names, dynamic = _imports(tree, module, f.name == "__init__.py")
-    if f.parent == pkg and f.name in DECLARED_COMPUTED:
+    decls = [json.loads(d) for _, d in declarations]
+    if _declaration(tree) is not None:  # its computed imports are declared: counted where they are used
         dynamic = False
+    else:
+        for d in decls:
+            keys = {k for fn, ks in (d.get("via") or {}).items() if _calls(tree, {fn}) for k in ks}
+            if keys:
+                names |= _entry_modules(pkg, d.get("registry", []), keys)
     if f.name == "__init__.py":
-        names |= {f"{module}.{sub}" for sub in _lazy_exports(tree)}
-    if f.name != "axes.py" and _calls(tree, AXIS_LOADERS):
-        names |= _axis_entry_modules(pkg)
+        for table in {d["table"] for d in decls if "table" in d}:
+            names |= {f"{module}.{sub}" for sub in _table_keys(tree, table)}
     files = _resolve(pkg, names)
-    if dynamic:  # a computed import: every module of the package this file belongs to
+    if dynamic:  # an undeclared computed import: every module of the package this file belongs to
         files |= {p for p in f.parent.rglob("*.py") if "__pycache__" not in p.parts}
     return frozenset(files)
 
 
-def _lazy_exports(tree: ast.AST) -> list[str]:
-    """Submodules named by a package's ``_EXPORTS = {submodule: [names]}`` table (see :mod:`helpers._lazy`)."""
+def _table_keys(tree: ast.AST, table: str) -> list[str]:
+    """Submodules named by a package's ``<table> = {submodule: [names]}`` dict (``_EXPORTS``, :mod:`helpers._lazy`)."""
     for node in getattr(tree, "body", []):
-        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in node.targets)
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == table for t in node.targets)
                 and isinstance(node.value, ast.Dict)):  # fmt: skip
             return [k.value for k in node.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
     return []
@@ -239,15 +284,19 @@ def _calls(tree: ast.AST, names: set[str]) -> bool:
     return False
 
 
-def _axis_entry_modules(pkg: Path) -> set[str]:
-    """Modules of the axis registry's entry points (contract loaders, simulators)."""
+def _entry_modules(pkg: Path, registry: list[str], keys: set[str]) -> set[str]:
+    """Modules named by the ``module:function`` entry points ``keys`` of the declared registry files."""
     import yaml
 
-    path = pkg / "data" / "axes.yaml"
-    if not path.is_file():
-        return set()
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {str(e[k]).partition(":")[0] for e in entries.values() for k in ("contract", "simulator") if k in e}
+    out: set[str] = set()
+    for entry in registry:
+        target = pkg / entry
+        files = sorted(target.glob("*.y*ml")) if target.is_dir() else [target] if target.is_file() else []
+        for path in files:
+            entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            out |= {str(e[k]).partition(":")[0] for e in entries.values() if isinstance(e, dict)
+                    for k in keys if k in e}  # fmt: skip
+    return out
 
 
 def _command_line(pkg: Path, f: Path) -> bool:
@@ -269,6 +318,7 @@ def module_closure(names: set[str], *, pkg: Path | None = None) -> list[Path]:
     The module files, sorted.
     """
     pkg = pkg or package_dir()
+    declarations = _declarations(pkg)
     todo = list(_resolve(pkg, names) | {pkg / "__init__.py"})
     seen: set[Path] = set()
     while todo:
@@ -276,7 +326,7 @@ def module_closure(names: set[str], *, pkg: Path | None = None) -> list[Path]:
         if f in seen:
             continue
         seen.add(f)
-        deps = _direct(pkg, f, f.stat().st_mtime_ns)
+        deps = _direct(pkg, f, f.stat().st_mtime_ns, declarations)
         todo.extend(d for d in deps if d not in seen and not _command_line(pkg, d))
     return sorted(seen)
 
