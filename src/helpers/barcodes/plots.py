@@ -5,6 +5,8 @@ Each function draws one panel: it takes ``ax=None`` (keyword) and returns the Ax
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -20,7 +22,22 @@ _FATE_COLORS = {"matched": "#009E73", "rejected_low_quality": "#E69F00", "reject
 
 
 def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id", ax: plt.Axes | None = None) -> plt.Axes:
-    """Stacked bars: share of reads matched or rejected (by reason) per library."""
+    """Draw stacked bars of the share of reads matched or rejected (by reason) per library.
+
+    Parameters
+    ----------
+    qc
+        One row per library: ``reads`` and read counts ``matched`` and ``rejected_<reason>`` (those present).
+    label
+        Column naming each bar (shown up to 60 libraries).
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     cols = [c for c in _FATE_COLORS if c in qc]
     frac = qc[cols].div(qc["reads"], axis=0) * 100
     ax = axes_or_new(ax, figsize=(max(4, 0.12 * len(qc) + 2), 3))
@@ -43,7 +60,22 @@ def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id", ax: plt.Axes
 
 def plot_rarefaction(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, colors: dict[str, str] | None = None,
                      ax: plt.Axes | None = None) -> plt.Axes:
-    """Rarefaction curves: expected distinct barcodes against subsampled reads, one line per sample."""
+    """Draw rarefaction curves: expected distinct barcodes against subsampled reads, one line per sample.
+
+    Parameters
+    ----------
+    curves
+        ``{sample: (reads subsampled, distinct barcodes expected)}``.
+    colors
+        Colour per sample (default: the Okabe-Ito cycle); colours of ``ARM_COLORS`` get an arm legend.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     ax = axes_or_new(ax, figsize=(4.2, 3))
     for k, (name, (x, y)) in enumerate(curves.items()):
         ax.plot(x, y, lw=1, color=(colors or {}).get(name, OKABE_ITO[k % len(OKABE_ITO)]), alpha=0.8)
@@ -59,9 +91,27 @@ def plot_rarefaction(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, colors
 
 def plot_clone_bars(freq: pd.DataFrame, resistant: set[str], *, arms: dict[str, str], top: int = 25,
                     title: str = "", ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
-    """Stacked clone frequencies per mouse before and after treatment; called resistant clones in vermillion shades.
+    """Stack clone frequencies per mouse before and after treatment; called resistant clones in vermillion shades.
 
-    ``freq`` is barcode x (mouse_id, timepoint) (see :func:`helpers.barcodes.frequency_table`).
+    Parameters
+    ----------
+    freq
+        Frequencies (fractions), barcode x (mouse_id, timepoint) (see :func:`helpers.barcodes.frequency_table`).
+    resistant
+        Barcodes called resistant.
+    arms
+        ``{mouse_id: arm}``; columns are ordered by arm and tick labels coloured by it.
+    top
+        Clones drawn (largest maximum frequency first); the rest is one light bar.
+    title
+        Panel title (default: says how many clones).
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
     """
     cols = sorted(freq.columns, key=lambda c: (arms.get(c[0], ""), c[0], c[1] != "pre_treatment"))
     top_bc = list(freq.max(axis=1).sort_values(ascending=False).index[:top])
@@ -88,7 +138,22 @@ def plot_clone_bars(freq: pd.DataFrame, resistant: set[str], *, arms: dict[str, 
 
 
 def plot_resistance(barcodes: pd.DataFrame, *, truth: set[str] | None = None, ax: plt.Axes | None = None) -> plt.Axes:
-    """Per-barcode statistic against -log10 p; called barcodes filled, planted ones (if given) circled."""
+    """Plot the per-barcode statistic against -log10 p; called barcodes filled, planted ones (if given) circled.
+
+    Parameters
+    ----------
+    barcodes
+        One row per barcode: ``barcode``, ``statistic``, ``p_value`` and ``resistant`` (bool).
+    truth
+        Planted resistant barcodes (simulated data), circled.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     ax = axes_or_new(ax, figsize=(4.2, 3.2))
     y = -np.log10(barcodes["p_value"].to_numpy())
     x = barcodes["statistic"].to_numpy()
@@ -106,7 +171,20 @@ def plot_resistance(barcodes: pd.DataFrame, *, truth: set[str] | None = None, ax
 
 
 def plot_pvalue_qq(pvalues: dict[str, np.ndarray], *, ax: plt.Axes | None = None) -> plt.Axes:
-    """QQ plot of p-values against the uniform distribution (a calibrated test follows the diagonal under the null)."""
+    """Draw a QQ plot of p-values against the uniform distribution (calibrated under the null: on the diagonal).
+
+    Parameters
+    ----------
+    pvalues
+        ``{test name: p-values}``, one series of points each.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     ax = axes_or_new(ax, figsize=(3.6, 3.2))
     top = 0
     for k, (name, p) in enumerate(pvalues.items()):
@@ -122,14 +200,32 @@ def plot_pvalue_qq(pvalues: dict[str, np.ndarray], *, ax: plt.Axes | None = None
     return ax
 
 
-def _calls(table: pd.DataFrame, called) -> np.ndarray:
+def _calls(table: pd.DataFrame, called: Iterable[str] | None) -> np.ndarray:
     if called is None:
         return np.zeros(len(table), dtype=bool)
     return table["barcode"].isin(set(called)).to_numpy()
 
 
-def plot_volcano(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
-    """Volcano plot of a differential-abundance table: log2 fold change against -log10 p; ``called`` in vermillion."""
+def plot_volcano(table: pd.DataFrame, *, called: Iterable[str] | None = None, ax: plt.Axes | None = None,
+                 title: str = "") -> plt.Axes:  # fmt: skip
+    """Draw a volcano plot of a differential-abundance table: log2 fold change against -log10 p.
+
+    Parameters
+    ----------
+    table
+        One row per barcode: ``barcode``, ``log_fc`` (log2, treated / control) and ``p_value``.
+    called
+        Barcodes called resistant, in vermillion.
+    ax
+        Axes to draw into (default: a new one).
+    title
+        Panel title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     ax = axes_or_new(ax, figsize=(4.2, 3.2))
     c = _calls(table, called)
     x, y = table["log_fc"].to_numpy(), -np.log10(table["p_value"].to_numpy())
@@ -143,8 +239,26 @@ def plot_volcano(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None
     return ax
 
 
-def plot_ma(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
-    """MA plot: average log2 counts per million against log2 fold change; ``called`` in vermillion."""
+def plot_ma(table: pd.DataFrame, *, called: Iterable[str] | None = None, ax: plt.Axes | None = None,
+            title: str = "") -> plt.Axes:  # fmt: skip
+    """Draw an MA plot: average log2 counts per million against log2 fold change.
+
+    Parameters
+    ----------
+    table
+        One row per barcode: ``barcode``, ``log_cpm`` and ``log_fc`` (log2).
+    called
+        Barcodes called resistant, in vermillion.
+    ax
+        Axes to draw into (default: a new one).
+    title
+        Panel title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     ax = axes_or_new(ax, figsize=(4.2, 3.2))
     c = _calls(table, called)
     x, y = table["log_cpm"].to_numpy(), table["log_fc"].to_numpy()

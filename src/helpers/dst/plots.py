@@ -7,6 +7,8 @@ Functions that draw one panel take ``ax=None`` (keyword) and return the Axes (``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -20,10 +22,26 @@ __all__ = ["plot_plate_grid", "plot_plate_heatmaps", "plot_curves", "plot_waterf
 ROWS = "ABCDEFGHIJKLMNOP"
 
 
-def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[str], *, axes=None) -> plt.Figure:
-    """Raw luminescence of a few plates as 16 x 24 heatmaps (log scale), titled with Z' and the QC verdict.
+def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[str], *,
+                        axes: Sequence[plt.Axes] | np.ndarray | None = None) -> plt.Figure:  # fmt: skip
+    """Draw the raw luminescence of a few plates as 16 x 24 heatmaps (log scale), titled with Z' and the QC verdict.
 
-    ``axes``: one Axes per plate to draw into (default: a new figure, one row); the Figure is returned.
+    Parameters
+    ----------
+    wells
+        One row per well: ``plate_id``, ``row`` and ``col`` (0-based), ``signal`` (RLU) and ``well_flag`` (``""``
+        for a good well; flagged wells are crossed).
+    qc
+        One row per plate: ``plate_id``, ``sample_id``, ``z_prime`` and ``qc_pass``.
+    plate_ids
+        The plates to draw, one panel each.
+    axes
+        One Axes per plate to draw into (default: a new figure, one row).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     n = len(plate_ids)
     if axes is None:
@@ -48,12 +66,28 @@ def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[s
     return fig
 
 
-def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12, fig=None) -> plt.Figure:
-    """A heatmap per plate (small multiples): raw signal relative to the plate's DMSO median, failed plates framed.
+def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12,
+                    fig: plt.Figure | None = None) -> plt.Figure:  # fmt: skip
+    """Draw a heatmap per plate (small multiples): raw signal relative to the plate's DMSO median, failed plates framed.
 
     One panel per plate, all on one colour scale (signal / median DMSO, 0-1.3), so that edge, row and column effects
-    and dispensing failures stand out across the cohort. ``fig``: an empty Figure (or SubFigure) to draw the grid in
-    (default: a new one); the Figure is returned.
+    and dispensing failures stand out across the cohort.
+
+    Parameters
+    ----------
+    wells
+        One row per well: ``plate_id``, ``row`` and ``col`` (0-based) and ``signal`` (RLU).
+    qc
+        One row per plate, in panel order: ``plate_id``, ``neg_median`` (DMSO median, RLU) and ``qc_pass``.
+    ncols
+        Panels per row.
+    fig
+        An empty Figure (or SubFigure) to draw the grid in (default: a new one).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the grid.
     """
     plates = qc["plate_id"].tolist()
     nrows = int(np.ceil(len(plates) / ncols))
@@ -86,7 +120,29 @@ def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12, f
 
 def plot_curves(points: pd.DataFrame, fits: pd.DataFrame, *, drug: str, groups: pd.Series | None = None,
                 max_curves: int = 40, ax: plt.Axes | None = None) -> plt.Axes:
-    """Measured viability and fitted 4PL curves of one drug for several samples, coloured by group."""
+    """Plot measured viability and fitted 4PL curves of one drug for several samples, coloured by group.
+
+    Parameters
+    ----------
+    points
+        Measured points: ``sample_id``, ``drug``, ``conc_uM`` (µM) and ``viability_pct`` (% of DMSO).
+    fits
+        One row per fitted curve: ``sample_id``, ``drug``, ``min_conc_uM``, ``max_conc_uM``, ``top``, ``slope`` and
+        ``log10_ic50_uM``.
+    drug
+        The drug to draw.
+    groups
+        ``sample_id`` -> group (a key of ``RESPONSE_COLORS``; others are grey); ``None``: one colour, no legend.
+    max_curves
+        Draw at most this many curves (the first ones of ``fits``).
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     ax = axes_or_new(ax, figsize=(4.5, 3.4))
     f = fits[fits["drug"] == drug].head(max_curves)
     palette = dict(RESPONSE_COLORS)
@@ -110,7 +166,26 @@ def plot_curves(points: pd.DataFrame, fits: pd.DataFrame, *, drug: str, groups: 
 
 def plot_waterfall(values: pd.Series, groups: pd.Series, *, ylabel: str, cutoff: float | None = None,
                    ax: plt.Axes | None = None) -> plt.Axes:
-    """Samples sorted by a sensitivity value, bars coloured by clinical group, with an optional cut-off line."""
+    """Plot samples sorted by a sensitivity value, bars coloured by clinical group, with an optional cut-off line.
+
+    Parameters
+    ----------
+    values
+        The value per sample (index: sample); missing values are dropped.
+    groups
+        Sample -> group (a key of ``RESPONSE_COLORS``; others are grey).
+    ylabel
+        Label of the value, with its unit.
+    cutoff
+        Draw a dashed line at this value.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     v = values.dropna().sort_values(ascending=False)
     ax = axes_or_new(ax, figsize=(6, 3))
     cols = [RESPONSE_COLORS.get(groups.get(i, ""), "#999999") for i in v.index]
@@ -127,7 +202,22 @@ def plot_waterfall(values: pd.Series, groups: pd.Series, *, ylabel: str, cutoff:
 
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, dict], *,
              ax: plt.Axes | None = None) -> plt.Axes:
-    """ROC curves of several scores for the same label, with AUC and bootstrap interval in the legend."""
+    """Plot ROC curves of several scores for the same label, with AUC and bootstrap interval in the legend.
+
+    Parameters
+    ----------
+    curves
+        ``{name: (score, label)}``: the score per patient and the 0/1 outcome.
+    aucs
+        ``{name: {"auc", "ci_low", "ci_high"}}`` for the legend.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     ax = axes_or_new(ax, figsize=(3.6, 3.4))
     for (name, (score, label)), col in zip(curves.items(), OKABE_ITO, strict=False):
         r = roc_curve(score, label)
@@ -143,7 +233,28 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, d
 
 def plot_groups(df: pd.DataFrame, *, value: str, group: str, order: list[str], ylabel: str,
                 ax: plt.Axes | None = None) -> plt.Axes:
-    """Box plots with jittered points of ``value`` by ``group``."""
+    """Draw box plots with jittered points of ``value`` by ``group``.
+
+    Parameters
+    ----------
+    df
+        The table.
+    value
+        Column to plot (missing values dropped).
+    group
+        Column of the groups.
+    order
+        Groups to show, in order.
+    ylabel
+        Label of the value, with its unit.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     ax = axes_or_new(ax, figsize=(0.9 * len(order) + 1.2, 3.2))
     data = [df.loc[df[group] == g, value].dropna().to_numpy() for g in order]
     ax.boxplot(data, showfliers=False, widths=0.5)
@@ -159,7 +270,30 @@ def plot_groups(df: pd.DataFrame, *, value: str, group: str, order: list[str], y
 def plot_synergy_landscape(cells: pd.DataFrame, block_id: str, *, score: str = "zip", block: str = "sample_id",
                            conc_row: str = "conc_uM", conc_col: str = "conc2_uM", row_drug: str = "Azacitidine",
                            col_drug: str = "Venetoclax", ax: plt.Axes | None = None) -> plt.Axes:
-    """Synergy landscape of one dose matrix: the score per cell as a diverging heatmap (positive = synergy)."""
+    """Draw the synergy landscape of one dose matrix: the score per cell as a diverging heatmap (positive = synergy).
+
+    Parameters
+    ----------
+    cells
+        One row per cell of the dose matrices.
+    block_id
+        The matrix to draw (a value of ``block``).
+    score
+        Column of the synergy score (% inhibition above the reference model).
+    block
+        Column identifying a matrix.
+    conc_row, conc_col
+        Columns of the row and column drugs' concentrations (µM).
+    row_drug, col_drug
+        Drug names for the axis labels.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     c = cells[cells[block] == block_id]
     mat = c.pivot(index=conc_row, columns=conc_col, values=score)
     lim = max(10.0, float(np.nanmax(np.abs(mat.to_numpy()))))

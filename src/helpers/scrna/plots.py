@@ -6,6 +6,8 @@ panels return the Figure and draw into given ``axes=``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import anndata as ad
 import matplotlib.pyplot as plt
 import numpy as np
@@ -55,10 +57,27 @@ def _palette(values: pd.Series) -> dict:
 
 
 def plot_qc(cells: pd.DataFrame, summary: pd.DataFrame, *, hb_max: float, sample_key: str = "sample_id",
-            axes=None) -> plt.Figure:
-    """Four panels: genes vs UMIs coloured by QC outcome; mitochondrial and haemoglobin shares; removals per sample.
+            axes: Sequence[plt.Axes] | np.ndarray | None = None) -> plt.Figure:
+    """Draw four QC panels: genes vs UMIs by QC outcome, mitochondrial and haemoglobin shares, removals per sample.
 
-    ``axes``: a 2 x 2 array of Axes to draw into (default: a new figure); the Figure is returned.
+    Parameters
+    ----------
+    cells
+        One row per cell: ``qc_status`` (``pass`` or the reason for removal), ``total_counts`` (UMIs),
+        ``n_genes``, ``pct_mito`` and ``pct_hb`` (% of UMIs).
+    summary
+        One row per sample: ``sample_key`` and ``removed_<reason>`` counts (cells).
+    hb_max
+        The haemoglobin limit (% of UMIs), drawn as a line.
+    sample_key
+        Column of ``summary`` naming the sample.
+    axes
+        Four Axes (2 x 2, or four in row order) to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     own = axes is None
     if own:
@@ -102,10 +121,25 @@ def plot_qc(cells: pd.DataFrame, summary: pd.DataFrame, *, hb_max: float, sample
     return fig
 
 
-def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None = None, axes=None) -> plt.Figure:
-    """UMAP panels coloured by categorical ``obs`` columns (cell type, sample, response, timepoint ...).
+def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None = None,
+               axes: Sequence[plt.Axes] | np.ndarray | None = None) -> plt.Figure:  # fmt: skip
+    """Draw UMAP panels coloured by categorical ``obs`` columns (cell type, sample, response, timepoint ...).
 
-    ``axes``: one Axes per key to draw into (default: a new figure, one row); the Figure is returned.
+    Parameters
+    ----------
+    adata
+        Cells with ``obsm["X_umap"]``.
+    keys
+        ``obs`` columns, one panel each (a legend when a column has at most 14 values).
+    titles
+        Panel titles (default: ``keys``).
+    axes
+        One Axes per key to draw into (default: a new figure, one row).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     xy = adata.obsm["X_umap"]
     own = axes is None
@@ -130,7 +164,25 @@ def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None =
 
 def plot_composition(features: pd.DataFrame, *, group: str, order: list[str] | None = None,
                      ax: plt.Axes | None = None) -> plt.Axes:
-    """Stacked bars: hierarchy composition of the leukemic cells of each sample, samples grouped by ``group``."""
+    """Draw stacked bars of the hierarchy composition of each sample's leukemic cells, samples grouped by ``group``.
+
+    Parameters
+    ----------
+    features
+        One row per sample: ``sample_id``, ``group``, ``monocytic_frac`` and one ``frac_<state>`` column per
+        hierarchy state (fractions); samples missing a fraction are left out.
+    group
+        Column to group the samples by (labelled above the bars).
+    order
+        Group order (default: sorted).
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     cols = [f"frac_{s.lower().replace('-', '_')}" for s in HIERARCHY_STATES]
     f = features.dropna(subset=cols).copy()
     groups = order or sorted(f[group].unique())
@@ -156,10 +208,26 @@ def plot_composition(features: pd.DataFrame, *, group: str, order: list[str] | N
 
 
 def plot_paired_change(features: pd.DataFrame, columns: dict[str, str], *, before: str = "diagnosis",
-                       after: str = "relapse", axes=None) -> plt.Figure:
-    """One panel per feature: each patient's value at ``before`` and ``after`` joined by a line.
+                       after: str = "relapse", axes: Sequence[plt.Axes] | np.ndarray | None = None) -> plt.Figure:
+    """Draw one panel per feature: each patient's value at ``before`` and ``after`` joined by a line.
 
-    ``axes``: one Axes per feature to draw into (default: a new figure, one row); the Figure is returned.
+    Rising lines are vermilion, falling ones blue; a feature without both timepoints leaves its panel empty.
+
+    Parameters
+    ----------
+    features
+        One row per sample: ``patient_id``, ``timepoint`` and the feature columns.
+    columns
+        ``{column: axis label with unit}``, one panel each.
+    before, after
+        The two timepoints compared.
+    axes
+        One Axes per feature to draw into (default: a new figure, one row).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     own = axes is None
     if own:
@@ -183,7 +251,24 @@ def plot_paired_change(features: pd.DataFrame, columns: dict[str, str], *, befor
 
 def plot_dotplot(adata: ad.AnnData, markers: dict[str, list[str]], *, groupby: str = "cell_type",
                  ax: plt.Axes | None = None) -> plt.Axes:
-    """Dot plot: dot size = share of cells detecting the gene, colour = mean log-normalised expression."""
+    """Draw a dot plot: dot size = share of cells detecting the gene, colour = mean log-normalised expression.
+
+    Parameters
+    ----------
+    adata
+        Cells with log-normalised ``X`` (ln(1 + counts per 10k)) and a categorical ``obs[groupby]``.
+    markers
+        ``{group label: genes}``; genes absent from ``adata`` are skipped, repeats drawn once.
+    groupby
+        ``obs`` column of the rows (empty categories are left out).
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     genes = [g for gs in markers.values() for g in gs if g in adata.var_names]
     genes = list(dict.fromkeys(genes))
     groups = [c for c in adata.obs[groupby].cat.categories if (adata.obs[groupby] == c).any()]
@@ -212,7 +297,26 @@ def plot_dotplot(adata: ad.AnnData, markers: dict[str, list[str]], *, groupby: s
 
 def plot_volcano(de: pd.DataFrame, *, title: str, label_top: int = 10, fdr: float = 0.1,
                  ax: plt.Axes | None = None) -> plt.Axes:
-    """Volcano plot of a pseudobulk DE result (log2 fold change vs -log10 p), top genes labelled."""
+    """Draw a volcano plot of a pseudobulk DE result (log2 fold change vs -log10 p), top genes labelled.
+
+    Parameters
+    ----------
+    de
+        One row per gene (index: gene): ``log2FoldChange``, ``pvalue`` and ``padj``.
+    title
+        Panel title.
+    label_top
+        Label this many genes of smallest p-value.
+    fdr
+        Genes with ``padj`` below it are coloured.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     d = de.dropna(subset=["pvalue", "log2FoldChange"])
     sig = d["padj"].fillna(1) < fdr
     own = ax is None
@@ -231,7 +335,22 @@ def plot_volcano(de: pd.DataFrame, *, title: str, label_top: int = 10, fdr: floa
 
 
 def plot_annotation_confusion(truth: pd.Series, predicted: pd.Series, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Row-normalised confusion matrix of true (planted) and annotated cell types."""
+    """Draw the row-normalised confusion matrix of true (planted) and annotated cell types.
+
+    Parameters
+    ----------
+    truth
+        Planted cell type per cell (index: cell).
+    predicted
+        Annotated cell type per cell; only cells in both are counted.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     common = truth.index.intersection(predicted.index)
     t, p = truth.loc[common].astype(str), predicted.loc[common].astype(str)
     labels = [c for c in CELL_TYPES if c in set(t) | set(p)]

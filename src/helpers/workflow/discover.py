@@ -43,7 +43,7 @@ class CohortConfig:
 
 
 # --------------------------------------------------------------------------------------------------------- discovery
-def _parameters_defaults(nb) -> dict[str, Any]:
+def _parameters_defaults(nb: Any) -> dict[str, Any]:
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             return _defaults_from_source(cell.source)
@@ -60,7 +60,7 @@ _PARAMETERS_CELL = re.compile(r"^# %%.*\btags\s*=\s*\[[^\]]*[\"']parameters[\"']
 
 
 def _read_percent_header(path: Path):
-    """The ``dream`` metadata and the parameters cell of a percent-format notebook, read as text; None if unsure.
+    """Read the ``dream`` metadata and the parameters cell of a percent-format notebook as text; None if unsure.
 
     Planning runs on every call of run_all.py, and importing jupytext (nbformat, jsonschema) costs more than the
     whole no-change rerun otherwise does; the execution itself still goes through jupytext.
@@ -127,7 +127,25 @@ def discover_notebooks(notebook_dir: Path | None = None) -> dict[str, NotebookSp
 
 
 def toposort(specs: dict[str, NotebookSpec], names: list[str]) -> list[str]:
-    """``names`` in an order where every notebook follows its upstream ones (ties by name); raises on a cycle."""
+    """Order ``names`` so that every notebook follows its upstream ones (ties by name).
+
+    Parameters
+    ----------
+    specs
+        Every notebook of the DAG, by name.
+    names
+        The notebooks to order; upstream notebooks outside ``names`` are ignored.
+
+    Returns
+    -------
+    list of str
+        ``names`` in run order.
+
+    Raises
+    ------
+    ValueError
+        The notebooks' ``upstream`` lists form a cycle (named in the message).
+    """
     order, state = [], {}
 
     def visit(n: str, stack: tuple[str, ...]) -> None:
@@ -149,7 +167,7 @@ def toposort(specs: dict[str, NotebookSpec], names: list[str]) -> list[str]:
 
 # ------------------------------------------------------------------------------------------------------------ cohorts
 def load_cohort(cohort: str, *, config_dir: Path | None = None) -> CohortConfig:
-    """A named cohort from ``config/cohorts/<name>.yaml``, or a data folder that follows the data contract.
+    """Load a named cohort from ``config/cohorts/<name>.yaml``, or a data folder that follows the data contract.
 
     Parameters
     ----------

@@ -73,7 +73,18 @@ def encrypted_kernel_manager() -> type:
 
 
 def started_marker(task: RunTask) -> Path:
-    """File a worker creates when it begins ``task`` (beside its staging folder, so never among its outputs)."""
+    """Name the file a worker creates when it begins ``task`` (beside its staging folder, never among its outputs).
+
+    Parameters
+    ----------
+    task
+        The run.
+
+    Returns
+    -------
+    pathlib.Path
+        The staging results folder with the suffix ``.started``.
+    """
     return Path(task.staging_results).with_suffix(".started")
 
 
@@ -200,7 +211,20 @@ class RunExecutor:
         return self.address is not None
 
     def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> cf.Future:
-        """Submit ``fn(*args, **kwargs)``; see :meth:`concurrent.futures.Executor.submit`."""
+        """Submit ``fn(*args, **kwargs)``; see :meth:`concurrent.futures.Executor.submit`.
+
+        Parameters
+        ----------
+        fn
+            The callable (picklable for a process pool or a dask cluster).
+        *args, **kwargs
+            Its arguments.
+
+        Returns
+        -------
+        concurrent.futures.Future
+            The pending result.
+        """
         return self.executor.submit(fn, *args, **kwargs)
 
 
@@ -208,7 +232,7 @@ class RunExecutor:
 def open_executor(
     *, jobs: int = 1, scheduler: str | None = None, local_cluster: int | None = None
 ) -> Iterator[RunExecutor]:
-    """The executor ``run_all.py`` submits notebooks to: a process pool, or a dask.distributed cluster.
+    """Open the executor ``run_all.py`` submits notebooks to: a process pool, or a dask.distributed cluster.
 
     Pool workers die with the process that opened the pool (``PR_SET_PDEATHSIG``); a dask cluster needs a file
     system shared with its workers. Closed (pool shut down, client and local cluster closed) on exit.

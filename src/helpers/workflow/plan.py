@@ -34,7 +34,18 @@ class PlanItem:
 
 
 def lock_digest(root: Path) -> str:
-    """sha256 of the lock file (the exact package versions), or "" when the checkout has none."""
+    """Digest the lock file (the exact package versions).
+
+    Parameters
+    ----------
+    root
+        The repository root.
+
+    Returns
+    -------
+    str
+        Hexadecimal sha256 of ``requirements.lock``, or ``""`` when the checkout has none.
+    """
     f = root / LOCK_FILE
     return hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else ""
 
@@ -80,7 +91,7 @@ def _parameters(
     applicable: dict[str, tuple[bool, str]],
     where: dict[str, Any],
 ) -> dict[str, Any]:
-    """The notebook's defaults < the cohort's parameters < the command line; folders as portable names."""
+    """Merge the notebook's defaults < the cohort's parameters < the command line; folders as portable names."""
     root, results_root, figures_root, anchor_dirs = where["root"], where["results"], where["figures"], where["anchors"]
     final_res, final_fig = final_dirs(cohort.name, spec.name, results_root, figures_root)
     params = dict(spec.defaults)
