@@ -91,7 +91,13 @@ def discover_notebooks(notebook_dir: Path | None = None) -> dict[str, NotebookSp
 
     Returns
     -------
-    The notebooks by name (file stem), sorted; raises ``ValueError`` on an unknown upstream or a cycle.
+    dict of str to NotebookSpec
+        The notebooks by name (file stem), sorted.
+
+    Raises
+    ------
+    ValueError
+        A notebook names an unknown upstream notebook, or the upstream lists form a cycle.
     """
     notebook_dir = notebook_dir or repo_root() / "notebooks"
     specs = {}
@@ -178,7 +184,8 @@ def load_cohort(cohort: str, *, config_dir: Path | None = None) -> CohortConfig:
 
     Returns
     -------
-    The cohort.
+    CohortConfig
+        The cohort.
     """
     root = repo_root()
     config_dir = config_dir or root / "config" / "cohorts"

@@ -62,7 +62,8 @@ def encrypted_kernel_manager() -> type:
 
     Returns
     -------
-    A subclass of jupyter_client's ``AsyncKernelManager``.
+    type
+        A subclass of jupyter_client's ``AsyncKernelManager``.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -98,7 +99,8 @@ def execute_notebook(task: RunTask) -> dict[str, Any]:
 
     Returns
     -------
-    A dict with ``status`` ("ok" / "failed"), ``seconds`` and, on failure, the failing cell and error.
+    dict
+        ``status`` ("ok" / "failed"), ``seconds`` and, on failure, the failing cell and error.
     """
     import jupytext
     import nbformat
@@ -248,7 +250,8 @@ def open_executor(
 
     Yields
     ------
-    The executor.
+    RunExecutor
+        The executor.
     """
     if scheduler or local_cluster:
         from dask.distributed import Client, LocalCluster
@@ -292,7 +295,8 @@ def map_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, jobs: int | Non
 
     Returns
     -------
-    The results.
+    list
+        The results.
     """
     items = list(items)
     address = os.environ.get(SCHEDULER_ENV)

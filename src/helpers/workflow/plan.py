@@ -152,7 +152,8 @@ def upstream_digests(spec: NotebookSpec, applicable: dict, run_dir: Path) -> dic
 
     Returns
     -------
-    Upstream name -> outputs digest ("missing" before its first run).
+    dict of str to str
+        Upstream name -> outputs digest ("missing" before its first run).
     """
     out = {}
     for u in spec.upstream:
@@ -206,7 +207,8 @@ def still_up_to_date(item: PlanItem, run_dir: Path, final_res: Path) -> bool:
 
     Returns
     -------
-    Whether the notebook is up to date.
+    bool
+        Whether the notebook is up to date.
     """
     if item.status != "run" or not item.reason.startswith(UPSTREAM_REASON + " "):
         return False
@@ -250,7 +252,8 @@ def plan_runs(
 
     Returns
     -------
-    One item per notebook, in DAG order.
+    list of PlanItem
+        One item per notebook, in DAG order.
     """
     root = repo_root()
     results_root = results_root or root / "results"

@@ -130,7 +130,8 @@ def build_manifest(
 
     Returns
     -------
-    The manifest.
+    dict
+        The manifest.
     """
     root, results_root, figures_root, anchor_dirs = where["root"], where["results"], where["figures"], where["anchors"]
     manifest_path = results_root / cohort.name / "manifest.json"

@@ -69,7 +69,8 @@ def run_pipeline(
 
     Returns
     -------
-    0 (all ran or up to date), 1 (a notebook failed) or 2 (locked, or no data folder).
+    int
+        Exit status: 0 (all ran or up to date), 1 (a notebook failed) or 2 (locked, or no data folder).
     """
     layout = OutputLayout.default(**{k: kwargs.pop(k) for k in _LAYOUT_KEYS if k in kwargs})
     options = dataclasses.replace(options or RunOptions(), **kwargs)  # TypeError on an unknown option
