@@ -33,7 +33,8 @@ def lazy_exports(package: str, exports: Mapping[str, Sequence[str]]) -> tuple[li
 
     Returns
     -------
-    The package's ``__all__``, and the module-level ``__getattr__`` and ``__dir__`` to assign.
+    tuple
+        The package's ``__all__``, and the module-level ``__getattr__`` and ``__dir__`` to assign.
     """
     where = {name: module for module, names in exports.items() for name in names}
     if len(where) != sum(len(v) for v in exports.values()):

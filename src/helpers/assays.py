@@ -18,7 +18,7 @@ ASSAY_SEPARATOR = ";"
 
 
 def parse_assays(value: object) -> frozenset[str]:
-    """The assay tokens of one ``assays`` cell.
+    """Split one ``assays`` cell into its assay tokens.
 
     Parameters
     ----------
@@ -29,6 +29,13 @@ def parse_assays(value: object) -> frozenset[str]:
     -------
     frozenset of str
         The tokens, stripped of spaces; empty for a missing or blank cell.
+
+    Examples
+    --------
+    >>> sorted(parse_assays(" dst; scrna;;"))
+    ['dst', 'scrna']
+    >>> parse_assays(float("nan"))
+    frozenset()
     """
     if not isinstance(value, str):
         return frozenset()
@@ -49,5 +56,11 @@ def has_assay(assays: pd.Series, assay: str) -> pd.Series:
     -------
     pandas.Series
         ``True`` where the cell lists ``assay``, with the index of ``assays``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> has_assay(pd.Series(["dst;cytometry", "", None, "scrna"]), "dst").tolist()
+    [True, False, False, False]
     """
     return assays.map(lambda v: assay in parse_assays(v)).astype(bool)

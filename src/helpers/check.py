@@ -9,16 +9,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .axes import axes
 from .errors import DataContractError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["check_cohort", "main", "dream_check"]
 
 AXIS_FOLDERS = tuple(a.name for a in axes())
 
 
-def _attempt(found: list[DataContractError], fn: Callable, /, *args, where: Path | None = None, **kwargs):
+def _attempt(found: list[DataContractError], fn: Callable, /, *args: Any, where: Path | None = None, **kwargs: Any):
     """Run one loader; a contract error (or any library error, wrapped) is recorded and ``None`` returned."""
     try:
         return fn(*args, **kwargs)
@@ -29,7 +33,7 @@ def _attempt(found: list[DataContractError], fn: Callable, /, *args, where: Path
     return None
 
 
-def _check_dst(d: Path, samples, problems: list) -> None:
+def _check_dst(d: Path, samples: pd.DataFrame | None, problems: list) -> None:
     from .dst.contract import load_plate_manifest, read_long_table, read_plate_map, read_reader_export
     from .safepaths import confined_path
 
@@ -89,7 +93,7 @@ def _check_barcodes(d: Path, problems: list) -> None:
 
 
 def check_cohort(data_dir: str | Path) -> list[DataContractError]:
-    """Every problem of a cohort folder (empty list: the folder follows the data contract).
+    """List every problem of a cohort folder (an empty list: the folder follows the data contract).
 
     Parameters
     ----------
@@ -123,7 +127,7 @@ def check_cohort(data_dir: str | Path) -> list[DataContractError]:
 
 
 def _shown(exc: DataContractError, base: Path) -> str:
-    """The message with the file named relative to the cohort folder (short, and no absolute path in logs)."""
+    """Format the message with the file named relative to the cohort folder (short; no absolute path in logs)."""
     msg = str(exc)
     if exc.path is not None:
         try:
@@ -135,7 +139,18 @@ def _shown(exc: DataContractError, base: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers check DATA_DIR``: print every problem, exit 2 when there is any, else 0."""
+    """Run ``python -m helpers check DATA_DIR``: print every problem of the folder.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 2 when there is any problem, else 0.
+    """
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m helpers", description="Checks of a cohort data folder.")
@@ -156,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _axis_of(exc: DataContractError, base: Path) -> str:
-    """The axis folder a problem is in (``clinical`` for the top-level tables)."""
+    """Name the axis folder a problem is in (``clinical`` for the top-level tables)."""
     if exc.path is None:
         return "clinical"
     try:
@@ -167,7 +182,7 @@ def _axis_of(exc: DataContractError, base: Path) -> str:
 
 
 def dream_check(argv: list[str] | None = None) -> int:
-    """Console script ``dream-check FOLDER``: the problems of :func:`check_cohort`, axis by axis.
+    """Run the console script ``dream-check FOLDER``: the problems of :func:`check_cohort`, axis by axis.
 
     Parameters
     ----------

@@ -36,7 +36,18 @@ STDOUT = "-"
 
 
 def version_string(prog: str | None = None) -> str:
-    """``"<prog> <version>"`` of the installed ``dream-helpers`` distribution (``0.0.0`` in an uninstalled tree)."""
+    """Format ``"<prog> <version>"`` of the installed ``dream-helpers`` distribution (``0.0.0`` in an uninstalled tree).
+
+    Parameters
+    ----------
+    prog
+        Program name shown (default ``dream-helpers``).
+
+    Returns
+    -------
+    str
+        The version line that ``--version`` prints.
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -49,29 +60,64 @@ def version_string(prog: str | None = None) -> str:
 class _VersionAction(argparse.Action):
     """``--version``: the version is looked up (importlib.metadata) only when asked for, not at every start."""
 
-    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):  # noqa: A002
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, default: object = argparse.SUPPRESS,
+                 help: str | None = None):  # noqa: A002
         super().__init__(option_strings, dest=dest, default=default, nargs=0,
                          help=help or "show the program's version number and exit")
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
         print(version_string(parser.prog))
         parser.exit()
 
 
 def add_version(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``--version`` (prints ``prog version`` and exits 0) to ``parser``; return it."""
+    """Add ``--version`` (prints ``prog version`` and exits 0) to ``parser``.
+
+    Parameters
+    ----------
+    parser
+        The command line's parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        ``parser``, for chaining.
+    """
     parser.add_argument("--version", action=_VersionAction)
     return parser
 
 
 def is_stdout(path: str | Path | None) -> bool:
-    """True when an output argument is ``-`` (standard output)."""
+    """Tell whether an output argument is ``-`` (standard output).
+
+    Parameters
+    ----------
+    path
+        The argument as given (``None`` when absent).
+
+    Returns
+    -------
+    bool
+        True for ``-``.
+    """
     return path is not None and str(path) == STDOUT
 
 
 @contextlib.contextmanager
 def open_output(path: str | Path) -> Iterator[IO[str]]:
-    """Open an output argument for writing text: ``-`` is standard output, anything else a file (parents created)."""
+    """Open an output argument for writing text: ``-`` is standard output, anything else a file (parents created).
+
+    Parameters
+    ----------
+    path
+        The output argument.
+
+    Yields
+    ------
+    typing.IO[str]
+        ``sys.stdout`` (flushed, not closed, at the end) or the open file (``newline=""``, closed at the end).
+    """
     if is_stdout(path):
         yield sys.stdout
         sys.stdout.flush()
@@ -88,6 +134,18 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) 
     A data-contract violation is the user's input, not a bug: it is reported in one line in argparse's own format
     (``prog command: error: ...``, naming file, row and column) with exit status 2, instead of a traceback.
     A subcommand returning ``None`` counts as success. ``--version`` is added when the parser lacks it.
+
+    Parameters
+    ----------
+    parser
+        The parser, whose subcommands set a ``func`` default taking the parsed arguments.
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The subcommand's status (0 for ``None``), or 2 after a data-contract error.
     """
     if not any("--version" in a.option_strings for a in parser._actions):
         add_version(parser)
@@ -115,27 +173,82 @@ def _axis_main(module: str, prog: str, argv: list[str] | None) -> int:
 
 
 def dream_dst(argv: list[str] | None = None) -> int:
-    """Console script ``dream-dst`` = ``python -m helpers.dst``."""
+    """Run the console script ``dream-dst``, which is ``python -m helpers.dst``.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
     return _axis_main("dst", "dream-dst", argv)
 
 
 def dream_cytometry(argv: list[str] | None = None) -> int:
-    """Console script ``dream-cytometry`` = ``python -m helpers.cytometry``."""
+    """Run the console script ``dream-cytometry``, which is ``python -m helpers.cytometry``.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
     return _axis_main("cytometry", "dream-cytometry", argv)
 
 
 def dream_scrna(argv: list[str] | None = None) -> int:
-    """Console script ``dream-scrna`` = ``python -m helpers.scrna``."""
+    """Run the console script ``dream-scrna``, which is ``python -m helpers.scrna``.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
     return _axis_main("scrna", "dream-scrna", argv)
 
 
 def dream_barcodes(argv: list[str] | None = None) -> int:
-    """Console script ``dream-barcodes`` = ``python -m helpers.barcodes``."""
+    """Run the console script ``dream-barcodes``, which is ``python -m helpers.barcodes``.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
     return _axis_main("barcodes", "dream-barcodes", argv)
 
 
 def dream_run(argv: list[str] | None = None) -> int:
-    """Console script ``dream-run`` = ``python run_all.py`` of the checkout the current folder is in."""
+    """Run the console script ``dream-run``, which is ``python run_all.py`` of the checkout the current folder is in.
+
+    Parameters
+    ----------
+    argv
+        Arguments of ``run_all.py`` (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status; 2 outside a checkout.
+    """
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--version"]:
         print(version_string("dream-run"))

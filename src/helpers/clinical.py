@@ -124,6 +124,24 @@ def load_clinical(data_dir: str | Path, *, problems: list | None = None) -> pd.D
 
     Plausibility (:func:`helpers.plausibility.clinical_problems`: dates that exist and follow each other, blasts in
     %) raises its first problem, or appends them all to ``problems`` when a list is given.
+
+    Parameters
+    ----------
+    data_dir
+        The cohort folder.
+    problems
+        A list to collect the plausibility problems in (``python -m helpers check``) instead of raising the first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient, in file order.
+
+    Raises
+    ------
+    DataContractError
+        The file is missing or unreadable, a column is missing or holds an invalid value, relapse and death dates
+        disagree with the rest of the row, or (without ``problems``) a plausibility rule fails.
     """
     path = Path(data_dir) / "clinical.csv"
     df = read_csv_checked(path, dtype={"patient_id": str, "response_date": str, "relapse_date": str, "death_date": str})
@@ -174,7 +192,28 @@ def _check_outcome_columns(df: pd.DataFrame, path: Path) -> None:
 
 def load_samples(data_dir: str | Path, *, clinical: pd.DataFrame | None = None, problems: list | None = None
                  ) -> pd.DataFrame:  # fmt: skip
-    """Read and validate ``<data_dir>/samples.csv``; with ``clinical``, every sample's patient must exist."""
+    """Read and validate ``<data_dir>/samples.csv``; with ``clinical``, every sample's patient must exist.
+
+    Parameters
+    ----------
+    data_dir
+        The cohort folder.
+    clinical
+        The validated clinical table, to check ``patient_id`` against.
+    problems
+        A list to collect the plausibility problems in instead of raising the first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sample; an empty ``assays`` cell becomes ``""``.
+
+    Raises
+    ------
+    DataContractError
+        The file is missing or invalid, a sample's patient is not in ``clinical``, or (without ``problems``) a
+        collection date is impossible or a sample id is not usable as a file name.
+    """
     path = Path(data_dir) / "samples.csv"
     df = validate_frame(read_csv_checked(path, dtype={"sample_id": str, "patient_id": str, "assays": str}), SAMPLES_SCHEMA, path)
     df["assays"] = df["assays"].fillna("")
@@ -190,7 +229,7 @@ def load_samples(data_dir: str | Path, *, clinical: pd.DataFrame | None = None, 
 
 
 def eln2024_rules(clinical: pd.DataFrame, *, regimen: str | pd.Series = "AZA+VEN") -> pd.DataFrame:
-    """ELN 2024 genetic risk for less-intensive therapy, with the rule of Döhner et al. 2024 that decided each patient.
+    """Classify ELN 2024 genetic risk for less-intensive therapy, with the rule (Döhner et al. 2024) of each patient.
 
     Rules are applied in the order of :data:`ELN2024_RULES` with three-valued logic (mutated, wild type, not
     tested): a missing call makes the class ``not computable`` only when its value could change the class (e.g. a
@@ -261,11 +300,28 @@ def eln2024_rules(clinical: pd.DataFrame, *, regimen: str | pd.Series = "AZA+VEN
 def eln2024_less_intensive(
     clinical: pd.DataFrame, *, regimen: str | pd.Series = "AZA+VEN", label_not_computable: bool = False
 ) -> pd.Series:
-    """ELN 2024 genetic risk for less-intensive therapy (Döhner et al., Blood 2024) per patient.
+    """Classify each patient's ELN 2024 genetic risk for less-intensive therapy (Döhner et al., Blood 2024).
 
-    See :func:`eln2024_rules` for the rules and their sources. Returns a categorical Series named ``eln2024``
-    (favorable / intermediate / adverse); patients whose class is not computable are missing, or labelled
-    ``not computable`` (an extra category) with ``label_not_computable``.
+    See :func:`eln2024_rules` for the rules and their sources.
+
+    Parameters
+    ----------
+    clinical
+        The clinical table (mutation calls 0/1, missing = not tested).
+    regimen
+        ``"AZA+VEN"`` (default) or ``"AZA+IVO"``, or a per-patient Series.
+    label_not_computable
+        Label patients whose class is not computable ``not computable`` (an extra category) instead of missing.
+
+    Returns
+    -------
+    pandas.Series
+        Categorical, named ``eln2024``, indexed like ``clinical``: favorable / intermediate / adverse.
+
+    Raises
+    ------
+    ValueError
+        ``regimen`` holds another value.
     """
     r = eln2024_rules(clinical, regimen=regimen)
     if label_not_computable:
@@ -275,7 +331,7 @@ def eln2024_less_intensive(
 
 
 def clinical_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
-    """Per patient: ELN 2022 response groups, early death, relapse-free and overall survival from dates.
+    """Derive ELN 2022 response groups, early death, relapse-free and overall survival from the dates, per patient.
 
     - ``responder``: composite complete remission (CR, CRh or CRi); ``primary_resistant`` = 1 - responder, so that
       early deaths, MLFS, PR and refractory disease all count as failures (intention to treat, ELN 2022).
@@ -285,6 +341,19 @@ def clinical_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
     - ``rfs_months`` / ``rfs_event``: from response date to relapse or death (responders only; ELN 2022 RFS).
     - ``os_months`` / ``os_event``: from diagnosis to death or last follow-up.
     - ``response_group``: ``primary_resistant``, ``responder_relapsed`` or ``responder_ongoing``.
+
+    Months are days / 30.4375 (:data:`helpers.units.DAYS_PER_MONTH`).
+
+    Parameters
+    ----------
+    clinical
+        The validated clinical table (:func:`load_clinical`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient: ``patient_id`` and the columns above (survival in months; RFS missing for
+        non-responders).
     """
     c = clinical
     d = pd.to_datetime(c["diagnosis_date"])
@@ -318,10 +387,21 @@ def clinical_endpoints(clinical: pd.DataFrame) -> pd.DataFrame:
 
 
 def genetic_groups(clinical: pd.DataFrame) -> pd.DataFrame:
-    """Derived genetic groups used by the models.
+    """Derive the genetic groups used by the models.
 
     ``signalling``: FLT3-ITD, NRAS, KRAS or PTPN11 mutated (RAS/receptor tyrosine kinase signalling, linked to VEN
     resistance); ``npm1_or_idh``: NPM1, IDH1 or IDH2 mutated (linked to VEN sensitivity). Missing calls stay missing.
+
+    Parameters
+    ----------
+    clinical
+        Mutation calls as 0/1 columns (missing = not tested); absent genes are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Float 0/1 columns ``signalling`` and ``npm1_or_idh``, indexed like ``clinical``; NaN when no listed gene is
+        mutated and a call is missing.
     """
     def any_of(cols):
         present = [c for c in cols if c in clinical]
@@ -337,7 +417,7 @@ def genetic_groups(clinical: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_cohort_tables(data_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Clinical table with ELN 2024 and endpoints, and the sample table, both validated.
+    """Load the clinical table with ELN 2024 and the endpoints, and the sample table, both validated.
 
     Parameters
     ----------
@@ -348,6 +428,11 @@ def load_cohort_tables(data_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame
     -------
     clinical, samples
         One row per patient (with ``eln2024`` and the endpoints of :func:`clinical_endpoints`) and one per sample.
+
+    Raises
+    ------
+    DataContractError
+        Either table breaks the data contract.
     """
     clinical = load_clinical(data_dir)
     samples = load_samples(data_dir, clinical=clinical)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -15,7 +17,19 @@ ASSAY_ORDER = list(assay_tokens())
 
 
 def response_by_risk(clinical: pd.DataFrame) -> pd.DataFrame:
-    """Patients, CR/CRi rate and relapse among responders per ELN 2024 class (with the overall row)."""
+    """Tabulate patients, CR/CRi rate and relapse among responders per ELN 2024 class (with the overall row).
+
+    Parameters
+    ----------
+    clinical
+        Patients with ``eln2024`` and the endpoints of :func:`helpers.clinical.clinical_endpoints`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``eln2024`` plus ``all``: ``patients``, ``pct_of_cohort``, ``cr_cri_pct``,
+        ``relapse_pct_of_responders`` (%) and ``deaths``.
+    """
     def summarise(g: pd.DataFrame) -> pd.Series:
         resp = g["responder"] == 1
         return pd.Series(
@@ -38,7 +52,19 @@ def response_by_risk(clinical: pd.DataFrame) -> pd.DataFrame:
 
 
 def assay_availability(samples: pd.DataFrame) -> pd.DataFrame:
-    """Samples per timepoint with each assay."""
+    """Count samples per timepoint with each assay.
+
+    Parameters
+    ----------
+    samples
+        The sample table (``timepoint``, ``assays``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per timepoint present (diagnosis, remission, relapse): ``samples`` and one count column per assay
+        token of the axis registry.
+    """
     long = samples.assign(assay=samples["assays"].map(lambda v: sorted(parse_assays(v)))).explode("assay")
     long = long[long["assay"].isin(ASSAY_ORDER)]
     tab = pd.crosstab(long["timepoint"], long["assay"]).reindex(columns=ASSAY_ORDER, fill_value=0)
@@ -47,10 +73,23 @@ def assay_availability(samples: pd.DataFrame) -> pd.DataFrame:
     return tab
 
 
-def plot_cohort_overview(clinical: pd.DataFrame, samples: pd.DataFrame, *, axes=None) -> plt.Figure:
-    """Two panels: response group by ELN 2024 class, and assays per timepoint.
+def plot_cohort_overview(clinical: pd.DataFrame, samples: pd.DataFrame, *, axes: Sequence[plt.Axes] | None = None
+                         ) -> plt.Figure:  # fmt: skip
+    """Draw two panels: response group by ELN 2024 class, and assays per timepoint.
 
-    ``axes``: two Axes to draw into (default: a new figure); the Figure is returned.
+    Parameters
+    ----------
+    clinical
+        Patients with ``eln2024`` and ``response_group``.
+    samples
+        The sample table.
+    axes
+        Two Axes to draw into (default: a new 7.2 x 2.8 inch figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(7.2, 2.8), constrained_layout=True)

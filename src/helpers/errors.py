@@ -12,6 +12,19 @@ class DataContractError(ValueError):
 
     The message always names the file and, where it applies, the row, column or channel and what is wrong, so that a
     user can fix the file without reading a traceback.
+
+    Parameters
+    ----------
+    path
+        The file at fault (``None`` when the problem is not in one file).
+    problem
+        What is wrong, in the user's terms.
+    row
+        Line number in the file (header = 1), or a label such as a well.
+    column
+        The column (or sheet field) at fault.
+    channel
+        The cytometry channel at fault.
     """
 
     def __init__(

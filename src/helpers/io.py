@@ -26,7 +26,21 @@ FLOAT_FORMAT = "%.6g"
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success move it over ``path`` atomically."""
+    """Yield a temporary path next to ``path``; on success move it over ``path`` atomically.
+
+    The temporary file gets the permissions of the user's umask (as a plain ``open`` would), and is removed when the
+    block raises, leaving any previous ``path`` untouched.
+
+    Parameters
+    ----------
+    path
+        The file to write; its folder is created.
+
+    Yields
+    ------
+    pathlib.Path
+        A temporary file in the same folder, to be written by the caller.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -45,7 +59,36 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_table(df: pd.DataFrame, path: str | Path, *, float_format: str = FLOAT_FORMAT, index: bool = False) -> Path:
-    """Write ``df`` as CSV (or TSV for ``.tsv``) deterministically and atomically; return the path."""
+    """Write ``df`` as CSV (or TSV for ``.tsv``) deterministically and atomically.
+
+    Parameters
+    ----------
+    df
+        The table.
+    path
+        Target file; ``"-"`` writes CSV to standard output (command lines).
+    float_format
+        ``printf`` format of floats (default six significant digits, so that last-bit noise does not change bytes).
+    index
+        Write the index as the first column.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` (``Path("-")`` for standard output).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"sample_id": ["P001_dx", "P002_dx"], "ven_auc": [0.123456789, 2.0]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(write_table(df, Path(tmp) / "auc.csv").read_text(), end="")
+    sample_id,ven_auc
+    P001_dx,0.123457
+    P002_dx,2
+    """
     if str(path) == "-":  # command lines: "-" is standard output (CSV)
         df.to_csv(sys.stdout, index=index, float_format=float_format, lineterminator="\n")
         return Path("-")
@@ -57,7 +100,20 @@ def write_table(df: pd.DataFrame, path: str | Path, *, float_format: str = FLOAT
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write text atomically."""
+    """Write text atomically.
+
+    Parameters
+    ----------
+    text
+        The content (encoded with the locale's default encoding, as :meth:`pathlib.Path.write_text`).
+    path
+        Target file; its folder is created.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.write_text(text)
@@ -65,7 +121,28 @@ def write_text(text: str, path: str | Path) -> Path:
 
 
 def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
+    """Compute the hex sha256 of a file, read in chunks.
+
+    Parameters
+    ----------
+    path
+        The file.
+    chunk
+        Bytes read at a time.
+
+    Returns
+    -------
+    str
+        The 64-character hexadecimal digest.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     sha256_file(write_text("abc", Path(tmp) / "abc.txt"))
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):

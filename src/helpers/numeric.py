@@ -55,7 +55,7 @@ def solve_spd_batched(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def matmul_fixed_order(a: np.ndarray, b: np.ndarray, *, dtype: np.dtype | type | None = None) -> np.ndarray:
-    """``a @ b`` for a tall ``a`` (many rows, few columns) and a small ``b``, summed in float64 in a fixed order.
+    """Multiply a tall ``a`` (many rows, few columns) by a small ``b``, summed in float64 in a fixed order.
 
     ``c[:, k] = sum_j a[:, j] * b[j, k]``, accumulated over ``j = 0, 1, ...`` with separate multiplies and adds
     (no fused multiply-add), so the result has the same bits under every BLAS kernel and SIMD width. A float32 matrix
@@ -100,6 +100,18 @@ def solve_fixed_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Gaussian elimination with partial pivoting (the first row of largest magnitude wins a tie), in a fixed order of
     scalar-by-row operations: the same bits on every CPU kernel.
 
+    Parameters
+    ----------
+    a
+        Square matrix, shape (n, n), n small.
+    b
+        Right-hand side, shape (n,), or several as columns, shape (n, k).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 solution with the shape of ``b``.
+
     Raises
     ------
     numpy.linalg.LinAlgError
@@ -133,7 +145,17 @@ def solve_fixed_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def inv_fixed_order(a: np.ndarray) -> np.ndarray:
-    """Inverse of one small square matrix without LAPACK (:func:`solve_fixed_order` against the identity).
+    """Invert one small square matrix without LAPACK (:func:`solve_fixed_order` against the identity).
+
+    Parameters
+    ----------
+    a
+        Square matrix, shape (n, n).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 inverse, shape (n, n).
 
     Raises
     ------

@@ -44,30 +44,66 @@ _DATE_ORDER = ("diagnosis_date", "response_date", "relapse_date", "last_followup
 
 
 def drug_max_um(drug: str) -> float:
-    """The highest plausible concentration (uM) of ``drug``; the combination ``AZA+VEN`` takes the lower bound."""
+    """Look up the highest plausible concentration of ``drug``; a combination (``AZA+VEN``) takes the lower bound.
+
+    Parameters
+    ----------
+    drug
+        Drug name or alias, any case; combinations joined by ``+`` or ``/``.
+
+    Returns
+    -------
+    float
+        The bound in µM (:data:`DRUG_MAX_UM`, else :data:`DEFAULT_MAX_UM`).
+    """
     parts = [p.strip().lower() for p in str(drug).replace("+", "/").split("/") if p.strip()]
     return min((DRUG_MAX_UM.get(p, DEFAULT_MAX_UM) for p in parts), default=DEFAULT_MAX_UM)
 
 
 def raise_first(problems: Iterable[DataContractError]) -> None:
-    """Raise the first problem of ``problems`` (loaders stop at the first; ``check`` lists them all)."""
+    """Raise the first problem of ``problems`` (loaders stop at the first; ``check`` lists them all).
+
+    Parameters
+    ----------
+    problems
+        Problems found by a rule.
+
+    Raises
+    ------
+    DataContractError
+        The first of ``problems``, if any.
+    """
     for p in problems:
         raise p
 
 
 def report(found: list[DataContractError], problems: list[DataContractError] | None = None) -> None:
-    """Raise the first of ``found`` or, when a ``problems`` list is given (``python -m helpers check``), collect all."""
+    """Raise the first of ``found`` or, when a ``problems`` list is given (``python -m helpers check``), collect all.
+
+    Parameters
+    ----------
+    found
+        Problems found by a rule.
+    problems
+        The list to extend with ``found`` (``None``: raise instead).
+
+    Raises
+    ------
+    DataContractError
+        The first of ``found`` when ``problems`` is ``None``.
+    """
     if problems is None:
         raise_first(found)
     else:
         problems.extend(found)
 
 
-def _line(index_value) -> int:
+def _line(index_value: int) -> int:
     return int(index_value) + LINE_OFFSET
 
 
-def _dates(df: pd.DataFrame, path, columns: Iterable[str]) -> tuple[dict[str, pd.Series], list[DataContractError]]:
+def _dates(df: pd.DataFrame, path: str | Path | None, columns: Iterable[str]
+           ) -> tuple[dict[str, pd.Series], list[DataContractError]]:  # fmt: skip
     """Parse ISO date columns; a well-formed but impossible date (2023-02-30) is a problem, never a silent NaT."""
     out, problems = {}, []
     for c in columns:
@@ -84,7 +120,21 @@ def _dates(df: pd.DataFrame, path, columns: Iterable[str]) -> tuple[dict[str, pd
 
 
 def clinical_problems(df: pd.DataFrame, path: str | Path) -> list[DataContractError]:
-    """Dates that exist and follow each other (diagnosis <= response <= relapse <= last follow-up); blasts in %."""
+    """Check that dates exist and follow each other (diagnosis <= response <= relapse <= last follow-up); blasts in %.
+
+    Parameters
+    ----------
+    df
+        ``clinical.csv`` as read (default index: row ``i`` is line ``i + 2``).
+    path
+        The file, named in each problem.
+
+    Returns
+    -------
+    list of DataContractError
+        One per impossible date, per patient whose dates are out of order, and one when ``bm_blast_pct`` holds
+        fractions.
+    """
     dates, problems = _dates(df, path, _DATE_ORDER)
     for i in df.index:
         prev = None
@@ -107,7 +157,20 @@ def clinical_problems(df: pd.DataFrame, path: str | Path) -> list[DataContractEr
 
 
 def samples_problems(df: pd.DataFrame, path: str | Path) -> list[DataContractError]:
-    """Collection dates that exist; sample ids usable as one path component (figures and folders are named by them)."""
+    """Check that collection dates exist and sample ids are usable as one path component (folders are named by them).
+
+    Parameters
+    ----------
+    df
+        ``samples.csv`` as read.
+    path
+        The file, named in each problem.
+
+    Returns
+    -------
+    list of DataContractError
+        One per impossible date and per unusable ``sample_id``.
+    """
     from .safepaths import check_name
 
     problems = _dates(df, path, ["collection_date"])[1]
@@ -121,14 +184,27 @@ def samples_problems(df: pd.DataFrame, path: str | Path) -> list[DataContractErr
 
 def concentration_problems(df: pd.DataFrame, path: str | Path, *, drug: str | None = "drug", conc: str = "conc_uM",
                            column: str | None = None, fixed_drug: str | None = None) -> list[DataContractError]:  # fmt: skip
-    """Concentrations (uM) that are negative or above the drug's plausible maximum (a unit mix-up: nM given as uM).
+    """Find concentrations that are negative or above the drug's plausible maximum (a unit mix-up: nM given as µM).
 
     Parameters
     ----------
     df
-        Table with a drug-name column ``drug`` (or ``fixed_drug`` for all rows) and concentrations in uM ``conc``.
+        Table with a drug-name column ``drug`` (or ``fixed_drug`` for all rows) and concentrations in µM ``conc``.
+    path
+        The file, named in each problem.
+    drug
+        Column of drug names.
+    conc
+        Column of concentrations (µM); without it there is no problem.
     column
         Column name to report (default ``conc``), e.g. the raw ``conc`` column of a plate map.
+    fixed_drug
+        The drug of every row, when the table has no drug column.
+
+    Returns
+    -------
+    list of DataContractError
+        Negative values first, then values above :func:`drug_max_um`, each with its line and column.
     """
     problems = []
     if conc not in df:
@@ -148,7 +224,22 @@ def concentration_problems(df: pd.DataFrame, path: str | Path, *, drug: str | No
 
 def viability_fraction_problems(df: pd.DataFrame, path: str | Path | None, *, column: str = "viability_pct"
                                 ) -> list[DataContractError]:  # fmt: skip
-    """Viability given as a fraction (every value within [-0.5, 1.5]) where % is expected."""
+    """Detect viability given as a fraction (every value within [-1.5, 1.5], at least 3 values) where % is expected.
+
+    Parameters
+    ----------
+    df
+        The table.
+    path
+        The file, named in the problem; ``None`` also leaves the row out.
+    column
+        The viability column (%); without it there is no problem.
+
+    Returns
+    -------
+    list of DataContractError
+        Empty, or one problem naming the column and the first valid line.
+    """
     if column not in df:
         return []
     v = pd.to_numeric(df[column], errors="coerce")
@@ -161,10 +252,26 @@ def viability_fraction_problems(df: pd.DataFrame, path: str | Path | None, *, co
 
 def truncated_low_doses(curves: pd.DataFrame, *, drug: str = "drug", min_conc: str = "min_conc_uM",
                         factor: float = 10.0) -> pd.Series:  # fmt: skip
-    """Curves whose lowest tested concentration is ``factor`` times above that drug's usual lowest one.
+    """Flag curves whose lowest tested concentration is ``factor`` times above that drug's usual lowest one.
 
     The usual lowest concentration is the median over the drug's curves; a curve that misses its low doses has no
-    top plateau, so its fitted IC50, AUC and DSS are not comparable with the others'. Returns a boolean Series.
+    top plateau, so its fitted IC50, AUC and DSS are not comparable with the others'.
+
+    Parameters
+    ----------
+    curves
+        One row per dose-response curve.
+    drug
+        Column of drug names.
+    min_conc
+        Column of each curve's lowest concentration (µM).
+    factor
+        How many times above the drug's median lowest concentration a curve is flagged.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, indexed like ``curves``; all False with fewer than two curves or no ``drug`` column.
     """
     if drug not in curves or len(curves) < 2:
         return pd.Series(False, index=curves.index)
@@ -175,10 +282,29 @@ def truncated_low_doses(curves: pd.DataFrame, *, drug: str = "drug", min_conc: s
 def synergy_problems(cells: pd.DataFrame, path: str | Path | None = None, *, block: str = "block",
                      conc_row: str = "conc_row", conc_col: str = "conc_col",
                      response: str = "inhibition_pct") -> list[DataContractError]:  # fmt: skip
-    """Dose matrices that cannot be scored: negative concentrations, no zero dose, missing or all-NaN monotherapies.
+    """Find dose matrices that cannot be scored: negative concentrations, no zero dose, missing monotherapies.
 
     A Loewe or ZIP score needs both monotherapy curves: with one of them missing the fit extrapolates from nothing
     and the block means come out several times too large, with no error.
+
+    Parameters
+    ----------
+    cells
+        One row per well of the combination blocks.
+    path
+        The file, named in each problem; without it no row is named.
+    block
+        Column identifying a dose matrix.
+    conc_row, conc_col
+        Columns of the two drugs' concentrations (µM).
+    response
+        Column of the response (% inhibition).
+
+    Returns
+    -------
+    list of DataContractError
+        Up to five negative concentrations per drug (and nothing else then), else one problem per block and drug
+        without a zero dose or with a missing or all-NaN monotherapy.
     """
     problems = []
     rows = (lambda i: _line(i)) if path is not None else (lambda i: None)  # noqa: E731
@@ -205,7 +331,20 @@ def synergy_problems(cells: pd.DataFrame, path: str | Path | None = None, *, blo
 
 
 def fastq_problems(files: Iterable[tuple[int, Path, str]], sheet: str | Path) -> list[DataContractError]:
-    """FASTQ files that are empty (no reads) or not gzip; ``files`` = (line, path, value in the sheet)."""
+    """Find FASTQ files that are empty (no reads) or not readable gzip; missing files are left to the loader.
+
+    Parameters
+    ----------
+    files
+        ``(line in the sheet, path, value shown)`` per listed file.
+    sheet
+        The sample sheet, named in each problem.
+
+    Returns
+    -------
+    list of DataContractError
+        One per bad file, at its line, column ``file``.
+    """
     problems = []
     for line, p, shown in files:
         try:
@@ -228,7 +367,22 @@ def fastq_problems(files: Iterable[tuple[int, Path, str]], sheet: str | Path) ->
 
 def empty_file_problems(files: Iterable[tuple[int, Path, str]], sheet: str | Path, *, what: str
                         ) -> list[DataContractError]:  # fmt: skip
-    """Listed files of size zero (an export that failed), e.g. an empty FCS file."""
+    """Find listed files of size zero (an export that failed), e.g. an empty FCS file.
+
+    Parameters
+    ----------
+    files
+        ``(line in the sheet, path, value shown)`` per listed file.
+    sheet
+        The sample sheet, named in each problem.
+    what
+        What the files are, for the message (e.g. "FCS file").
+
+    Returns
+    -------
+    list of DataContractError
+        One per empty file, at its line, column ``file``.
+    """
     out = []
     for line, p, shown in files:
         if p.is_file() and p.stat().st_size == 0:

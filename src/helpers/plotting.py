@@ -10,13 +10,19 @@ from __future__ import annotations
 import io
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.pyplot as plt
 
 from .io import atomic_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.legend import Legend
+    from matplotlib.text import Text
 
 __all__ = [
     "OKABE_ITO",
@@ -66,7 +72,13 @@ def set_style() -> None:
 
 
 def in_notebook() -> bool:
-    """True inside a Jupyter kernel (JupyterLab, papermill, nbval), False in a plain Python process or IPython shell."""
+    """Tell whether the code runs inside a Jupyter kernel (JupyterLab, papermill, nbval).
+
+    Returns
+    -------
+    bool
+        True in a kernel; False in a plain Python process or an IPython shell.
+    """
     # Only look when IPython is already loaded: a script never pays for importing it.
     if "IPython" not in sys.modules:
         return False
@@ -94,7 +106,8 @@ def show_figure(fig: plt.Figure, *, dpi: int = 100, close: bool = True) -> bool:
 
     Returns
     -------
-    Whether the figure was displayed.
+    bool
+        Whether the figure was displayed.
     """
     if not in_notebook():
         return False
@@ -108,15 +121,39 @@ def show_figure(fig: plt.Figure, *, dpi: int = 100, close: bool = True) -> bool:
     return True
 
 
-def figure_of(fig_or_ax) -> plt.Figure:
-    """The Figure of an Axes (what single-panel plot functions return), or the Figure itself."""
+def figure_of(fig_or_ax: plt.Figure | plt.Axes) -> plt.Figure:
+    """Return the Figure of an Axes (what single-panel plot functions return), or the Figure itself.
+
+    Parameters
+    ----------
+    fig_or_ax
+        A Figure or an Axes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     from matplotlib.axes import Axes
 
     return fig_or_ax.figure if isinstance(fig_or_ax, Axes) else fig_or_ax
 
 
 def axes_or_new(ax: plt.Axes | None, *, figsize: tuple[float, float]) -> plt.Axes:
-    """``ax`` when given, else the Axes of a new Figure of ``figsize`` (inches): scanpy's ``ax=None`` pattern."""
+    """Return ``ax`` when given, else the Axes of a new Figure of ``figsize``: scanpy's ``ax=None`` pattern.
+
+    Parameters
+    ----------
+    ax
+        The Axes to draw into, or ``None``.
+    figsize
+        Width and height of a new figure, in inches.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax`` or the new Axes.
+    """
     if ax is not None:
         return ax
     return plt.subplots(figsize=figsize)[1]
@@ -141,7 +178,21 @@ def save_figure(
 
     Returns
     -------
-    The written paths, one per format.
+    list of pathlib.Path
+        The written paths, one per format.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(figsize=(2, 2))
+    >>> _ = ax.plot([0.01, 0.1, 1], [95, 60, 10])
+    >>> _ = ax.set(xscale="log", xlabel=micro("Venetoclax (uM)"), ylabel="Viability (%)")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in save_figure(fig, Path(tmp) / "ven_curve", show=False)]
+    ['ven_curve.pdf', 'ven_curve.png']
+    >>> plt.close(fig)
     """
     fig = figure_of(fig)
     stem = Path(path_stem)
@@ -160,7 +211,25 @@ def save_figure(
 
 
 def micro(text: str) -> str:
-    """Write micro units with the micro sign: ``uM`` -> ``µM``, ``uL`` -> ``µL``, ``um`` -> ``µm``, ``ug`` -> ``µg``."""
+    """Write micro units with the micro sign: ``uM`` -> ``µM``, ``uL`` -> ``µL``, ``um`` -> ``µm``, ``ug`` -> ``µg``.
+
+    Parameters
+    ----------
+    text
+        A label; only a ``u`` standing alone before M, L, l, m, g or s is replaced.
+
+    Returns
+    -------
+    str
+        The label with ``µ``.
+
+    Examples
+    --------
+    >>> micro("Venetoclax (uM)")
+    'Venetoclax (µM)'
+    >>> micro("ugly units")
+    'ugly units'
+    """
     return re.sub(r"(?<![A-Za-z])u(M|L|l|m|g|s)(?![A-Za-z])", r"µ\1", text)
 
 
@@ -172,7 +241,7 @@ def label_points(
     *,
     fontsize: float = 6,
     arrows: bool = True,
-) -> list:
+) -> list[Text]:
     """Label points without overlapping labels (adjustText moves them apart, with a thin line to each point).
 
     Parameters
@@ -188,7 +257,8 @@ def label_points(
 
     Returns
     -------
-    The text artists.
+    list of matplotlib.text.Text
+        The text artists.
     """
     from adjustText import adjust_text
 
@@ -199,8 +269,26 @@ def label_points(
     return texts
 
 
-def legend_from_colors(ax: plt.Axes, colors: Mapping[str, str], *, title: str | None = None, **kwargs) -> object:
-    """A legend of ``{label: colour}`` (lines), for plots that colour by a group the artists were not labelled with."""
+def legend_from_colors(ax: plt.Axes, colors: Mapping[str, str], *, title: str | None = None, **kwargs: Any
+                       ) -> Legend:  # fmt: skip
+    """Draw a legend of ``{label: colour}`` lines, for plots coloured by a group the artists are not labelled with.
+
+    Parameters
+    ----------
+    ax
+        The Axes.
+    colors
+        Label -> colour, in legend order.
+    title
+        Legend title.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.legend` (default ``frameon=False``, ``fontsize=7``).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The legend.
+    """
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=c, lw=1.5, label=lab) for lab, c in colors.items()]
@@ -210,13 +298,27 @@ def legend_from_colors(ax: plt.Axes, colors: Mapping[str, str], *, title: str | 
 
 
 def compact_ticks(ax: plt.Axes, *, axis: str = "both", nbins: int = 4) -> plt.Axes:
-    """At most ``nbins`` ticks, thousands written ``100k``: no overlapping labels on raw cytometer scales (0-262,144).
+    """Set at most ``nbins`` ticks, thousands written ``100k``: no overlapping labels on raw cytometer scales.
 
-    Values below 1,000 (transformed scales such as logicle in 0-1) keep their plain labels.
+    Raw scales run to 262,144; values below 1,000 (transformed scales such as logicle in 0-1) keep their plain labels.
+
+    Parameters
+    ----------
+    ax
+        The Axes.
+    axis
+        ``"x"``, ``"y"`` or ``"both"``.
+    nbins
+        Most ticks per axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
     """
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    def fmt(v: float, _pos) -> str:
+    def fmt(v: float, _pos: int | None) -> str:
         if abs(v) >= 1e6:
             return f"{v / 1e6:g}M"
         return f"{v / 1e3:g}k" if abs(v) >= 1e3 else f"{v:g}"
@@ -232,7 +334,7 @@ _TERM = re.compile(r"^(?:C\()?(?P<name>[A-Za-z0-9_.]+)\)?(?:\[(?:T\.)?(?P<level>
 
 
 def readable_term(term: str, names: Mapping[str, str] | None = None) -> str:
-    """A model term as a reader's label, with the readable name from a data dictionary.
+    """Write a model term as a reader's label, with the readable name from a data dictionary.
 
     ``eln2024[intermediate] (intermediate vs favorable)`` -> ``ELN 2024 risk: intermediate vs favorable``;
     ``ven_auc (per SD)`` -> ``venetoclax AUC (per SD)``; ``C(x)[T.b]`` (patsy) -> ``<x's name>: b``. Terms not in
@@ -247,7 +349,17 @@ def readable_term(term: str, names: Mapping[str, str] | None = None) -> str:
 
     Returns
     -------
-    The label.
+    str
+        The label.
+
+    Examples
+    --------
+    >>> readable_term("eln2024[intermediate] (intermediate vs favorable)", readable_names(["eln2024"]))
+    'ELN 2024 risk: intermediate vs favorable'
+    >>> readable_term("ven_auc (per SD)", {"ven_auc": "venetoclax AUC"})
+    'venetoclax AUC (per SD)'
+    >>> readable_term("C(arm)[T.aza_ven]")
+    'arm: aza_ven'
     """
     m = _TERM.match(term.strip())
     if not m:
@@ -313,8 +425,8 @@ def _name_from_column(column: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
-def readable_names(dictionary, *, max_length: int = 36) -> dict[str, str]:
-    """``{column: readable name}`` from a data dictionary (``name`` and ``label`` or ``definition`` columns).
+def readable_names(dictionary: pd.DataFrame | Iterable[str], *, max_length: int = 36) -> dict[str, str]:
+    """Map columns to readable names from a data dictionary (``name`` and ``label`` or ``definition`` columns).
 
     The name is the dictionary's ``label`` when it has one; else its definition when that is short (the part before
     any parenthesis, colon or semicolon, at most ``max_length`` characters: ``Age at diagnosis``); else the column
@@ -330,7 +442,13 @@ def readable_names(dictionary, *, max_length: int = 36) -> dict[str, str]:
 
     Returns
     -------
-    The names, one per dictionary row.
+    dict of str to str
+        ``{column: readable name}``, one per dictionary row.
+
+    Examples
+    --------
+    >>> readable_names(["ven_auc", "pct_cd34", "eln2024"])
+    {'ven_auc': 'venetoclax AUC', 'pct_cd34': 'CD34 (%)', 'eln2024': 'ELN 2024 risk'}
     """
     import pandas as pd
 
@@ -348,9 +466,12 @@ def readable_names(dictionary, *, max_length: int = 36) -> dict[str, str]:
     return out
 
 
-def _definition_head(definition) -> str:
-    """A definition's naming part: before a colon or semicolon, or before a parenthesis that ends the phrase
-    (``Venetoclax DSS2 (Yadav 2014); higher = ...``); '' when a parenthesis sits mid-sentence (``DSS2 as (x - m)/...``)."""
+def _definition_head(definition: object) -> str:
+    """Cut a definition to its naming part: before a colon or semicolon, or a parenthesis that ends the phrase.
+
+    ``Venetoclax DSS2 (Yadav 2014); higher = ...`` gives ``Venetoclax DSS2``; '' when a parenthesis sits
+    mid-sentence (``DSS2 as (x - m)/...``) or ``definition`` is not a string.
+    """
     if not isinstance(definition, str):
         return ""
     m = re.search(r"\s\(|[:;]", definition)

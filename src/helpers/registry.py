@@ -33,6 +33,7 @@ import sys
 import urllib.parse
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "load_registry",
@@ -75,13 +76,31 @@ def _registry_doc() -> dict:
 
 
 def load_registry() -> dict[str, dict]:
-    """Return the registry as ``{name: entry}``."""
+    """Read the registry (``helpers/data/registry.yaml``).
+
+    Returns
+    -------
+    dict of str to dict
+        ``{name: entry}``, each entry with at least ``name``, ``path`` (folder in the mirror), ``source`` and
+        ``sha256`` (the dataset digest).
+    """
     return {d["name"]: d for d in _registry_doc()["datasets"]}
 
 
 @functools.cache
 def load_manifest() -> dict[str, list[tuple[str, int, str]]]:
-    """Every registered file as ``{dataset: [(relative path, size in bytes, sha256), ...]}``."""
+    """Read the manifest of every registered file (``helpers/data/registry_files.tsv``, cached).
+
+    Returns
+    -------
+    dict of str to list of tuple
+        ``{dataset: [(relative path, size in bytes, sha256), ...]}``.
+
+    Raises
+    ------
+    ValueError
+        The manifest's header is not ``dataset, path, size, sha256``.
+    """
     out: dict[str, list[tuple[str, int, str]]] = {}
     with open(_data_file("registry_files.tsv")) as fh:
         header = fh.readline().rstrip("\n").split("\t")
@@ -108,7 +127,47 @@ def _public_root() -> Path:
 
 
 def dataset_path(name: str, *parts: str) -> Path:
-    """Path of dataset ``name`` (or of a file inside it) in the local mirror; a clear error if it is missing."""
+    """Locate dataset ``name`` (or a file inside it) in the local mirror, with a clear error when it is missing.
+
+    The mirror is :func:`helpers.paths.public_data_root` (``$DREAM_PUBLIC_DATA``, ``../shared/data`` beside a
+    checkout, or a user cache folder).
+
+    Parameters
+    ----------
+    name
+        A registered dataset (:func:`load_registry`).
+    *parts
+        Path components of a file or folder inside the dataset.
+
+    Returns
+    -------
+    pathlib.Path
+        The existing path.
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not registered.
+    PublicDataMissing
+        The dataset or the file is not in the mirror (the message says how to fetch it).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from pathlib import Path
+    >>> from unittest import mock
+    >>> with tempfile.TemporaryDirectory() as mirror, mock.patch.dict(os.environ, {"DREAM_PUBLIC_DATA": mirror}):
+    ...     folder = Path(mirror, load_registry()["beataml2"]["path"])
+    ...     folder.mkdir(parents=True)
+    ...     _ = (folder / "clinical.csv").write_text("patient_id")
+    ...     dataset_path("beataml2", "clinical.csv").relative_to(Path(mirror).resolve()).as_posix()
+    'dst/beataml2_explorer/clinical.csv'
+    >>> with tempfile.TemporaryDirectory() as mirror, mock.patch.dict(os.environ, {"DREAM_PUBLIC_DATA": mirror}):
+    ...     dataset_path("beataml2")
+    Traceback (most recent call last):
+    ...
+    helpers.registry.PublicDataMissing: public dataset 'beataml2' not found at ...
+    """
     reg = load_registry()
     if name not in reg:
         raise KeyError(f"unknown dataset '{name}'; registered: {', '.join(sorted(reg))}")
@@ -124,7 +183,20 @@ def dataset_path(name: str, *parts: str) -> Path:
 
 
 def dataset_digest(folder: Path) -> str:
-    """Digest of a dataset folder: sha256 over the sorted (relative path, file sha256) pairs."""
+    """Compute the digest of a dataset folder: sha256 over the sorted (relative path, file sha256) pairs.
+
+    Partial downloads (``*.part``) are left out.
+
+    Parameters
+    ----------
+    folder
+        The dataset's folder.
+
+    Returns
+    -------
+    str
+        Hexadecimal sha256, comparable with the registry's ``sha256``.
+    """
     h = hashlib.sha256()
     for f in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".part")):
         h.update(f"{f.relative_to(folder).as_posix()}\t{_sha256(f)}\n".encode())
@@ -132,7 +204,23 @@ def dataset_digest(folder: Path) -> str:
 
 
 def verify_dataset(name: str) -> bool:
-    """True when the mirrored dataset's digest equals the registered one."""
+    """Check the mirrored dataset's digest against the registered one.
+
+    Parameters
+    ----------
+    name
+        A registered dataset.
+
+    Returns
+    -------
+    bool
+        True when the digests are equal.
+
+    Raises
+    ------
+    PublicDataMissing
+        The dataset is not in the mirror.
+    """
     return dataset_digest(dataset_path(name)) == load_registry()[name]["sha256"]
 
 
@@ -159,7 +247,7 @@ def _upstream_template(entry: dict) -> str | None:
 
 
 def upstream_urls(name: str) -> dict[str, str | None]:
-    """Upstream address of every registered file of dataset ``name`` at its pinned commit (None: mirror only).
+    """List the upstream address of every registered file of dataset ``name`` at its pinned commit.
 
     Parameters
     ----------
@@ -168,8 +256,9 @@ def upstream_urls(name: str) -> dict[str, str | None]:
 
     Returns
     -------
-    ``{path in the dataset folder: URL or None}``, in manifest order; all None when the dataset has no derivable
-    public upstream.
+    dict of str to str or None
+        ``{path in the dataset folder: URL}``, in manifest order; None for a file only in a mirror, and for every
+        file when the dataset has no derivable public upstream.
     """
     entry, files = load_registry()[name], load_manifest().get(name, [])
     template = _upstream_template(entry)
@@ -197,7 +286,7 @@ def _file_urls(entry: dict, url: str | None) -> dict[str, str | None]:
     return upstream_urls(entry["name"])
 
 
-def _download(url: str, target: Path, size: int, digest: str, bar) -> None:
+def _download(url: str, target: Path, size: int, digest: str, bar: Any) -> None:
     """Download ``url`` into ``target`` through ``target.part``, resuming a partial download, then check it."""
     import urllib.request
     part = target.with_name(target.name + ".part")
@@ -256,7 +345,18 @@ def fetch(
 
     Returns
     -------
-    ``{name: dataset folder}`` of the fetched (or already present and verified) datasets.
+    dict of str to pathlib.Path
+        ``{name: dataset folder}`` of the fetched (or already present and verified) datasets.
+
+    Raises
+    ------
+    KeyError
+        A name is not registered or has no file manifest.
+    PublicDataMissing
+        A dataset has no download address, a download fails, or files exist only in a mirror (without
+        ``available_only``).
+    ChecksumMismatch
+        A downloaded file or the dataset's digest differs from the registry's.
     """
     import urllib.error
 
@@ -320,7 +420,25 @@ def fetch(
 
 
 def write_manifest(names: list[str], *, root: str | Path | None = None) -> Path:
-    """Record the files of ``names`` (from the local mirror) in ``registry_files.tsv``; other datasets are kept."""
+    """Record the files of ``names`` (from the local mirror) in ``registry_files.tsv``; other datasets are kept.
+
+    Parameters
+    ----------
+    names
+        Registered datasets to record.
+    root
+        The mirror (default: :func:`helpers.paths.public_data_root`).
+
+    Returns
+    -------
+    pathlib.Path
+        The manifest written.
+
+    Raises
+    ------
+    ChecksumMismatch
+        A dataset's digest in the mirror differs from the registry's.
+    """
     manifest = dict(load_manifest()) if _data_file("registry_files.tsv").exists() else {}
     reg = load_registry()
     base = Path(root) if root else _public_root()
@@ -340,7 +458,18 @@ def write_manifest(names: list[str], *, root: str | Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.registry {list,fetch,verify,manifest}``."""
+    """Run ``python -m helpers.registry {list,fetch,urls,verify,manifest}``.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status (1 when a fetch fails or a dataset does not verify).
+    """
     from .cli import add_version, run_command
 
     ap = argparse.ArgumentParser(prog="python -m helpers.registry", description="Public datasets of the compendium.")
@@ -368,14 +497,14 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(ap, argv)
 
 
-def _cmd_list(args) -> int:
+def _cmd_list(args: argparse.Namespace) -> int:
     for name, entry in load_registry().items():
         there = (_public_root() / entry["path"]).is_dir()
         print(f"{name}\t{'present' if there else 'missing'}\t{entry.get('licence', '?')}\t{entry.get('source', '?')}")
     return 0
 
 
-def _cmd_fetch(args) -> int:
+def _cmd_fetch(args: argparse.Namespace) -> int:
     try:
         done = fetch(args.names, dest=args.dest, url=args.url, progress=False if args.no_progress else None,
                      available_only=args.available_only)
@@ -387,14 +516,14 @@ def _cmd_fetch(args) -> int:
     return 0
 
 
-def _cmd_urls(args) -> int:
+def _cmd_urls(args: argparse.Namespace) -> int:
     for name in args.names or load_registry():
         for rel, address in upstream_urls(name).items():
             print(f"{name}\t{rel}\t{address or '-'}")
     return 0
 
 
-def _cmd_verify(args) -> int:
+def _cmd_verify(args: argparse.Namespace) -> int:
     bad = 0
     for name in args.names or load_registry():
         try:

@@ -38,16 +38,39 @@ class Difference:
     actual: object
 
     def __str__(self) -> str:
+        """Describe the difference in one line: table, column, row, reference and new value."""
         return f"{self.table}: column {self.column!r}, row {self.row}: reference {self.reference!r}, now {self.actual!r}"
 
 
 def reference_table_files(output_dir: str | Path, *, max_bytes: int = MAX_TABLE_BYTES) -> list[Path]:
-    """The CSV tables of a notebook's output folder small enough to commit as references, sorted by name."""
+    """List the CSV tables of a notebook's output folder small enough to commit as references.
+
+    Parameters
+    ----------
+    output_dir
+        The notebook's output folder.
+    max_bytes
+        Largest table size kept.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The tables, sorted by name.
+    """
     return sorted(p for p in Path(output_dir).glob("*.csv") if p.is_file() and p.stat().st_size <= max_bytes)
 
 
 def copy_reference_tables(output_dir: str | Path, target_dir: str | Path, *, max_bytes: int = MAX_TABLE_BYTES) -> list[str]:
     """Replace the committed reference tables in ``target_dir`` by the small tables of ``output_dir``.
+
+    Parameters
+    ----------
+    output_dir
+        The notebook's output folder of a fresh run.
+    target_dir
+        The reference folder; emptied and refilled.
+    max_bytes
+        Largest table size copied.
 
     Returns
     -------
@@ -140,6 +163,25 @@ def compare_table_dirs(reference_dir: str | Path, output_dir: str | Path, *, rto
 
     A reference table that the run did not write is a difference; tables the run wrote beyond the references are not
     (large tables are never committed).
+
+    Parameters
+    ----------
+    reference_dir
+        Folder of committed reference tables.
+    output_dir
+        The notebook's output folder of a fresh run.
+    rtol, atol
+        Tolerances of :func:`compare_tables`.
+
+    Returns
+    -------
+    list of Difference
+        Empty when every reference table agrees.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``reference_dir`` holds no table.
     """
     out: list[Difference] = []
     refs = sorted(Path(reference_dir).glob("*.csv"))

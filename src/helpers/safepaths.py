@@ -21,6 +21,20 @@ def check_name(name: str, *, what: str, path: str | Path | None = None, row: int
                column: str | None = None) -> str:  # fmt: skip
     """Return ``name`` when it is safe as one path component (letters, digits, ``_ . -``; no leading dot, no ``..``).
 
+    Parameters
+    ----------
+    name
+        The value from a data file (converted with ``str``).
+    what
+        What the value is, for the message (e.g. "cohort name", "pdx_id").
+    path, row, column
+        File, line (header = 1) and column the value comes from, for the message.
+
+    Returns
+    -------
+    str
+        ``name`` as a string.
+
     Raises
     ------
     DataContractError
@@ -35,10 +49,26 @@ def check_name(name: str, *, what: str, path: str | Path | None = None, row: int
 
 def confined_path(base: str | Path, rel: str, *, root: str | Path | None = None, sheet: str | Path | None = None,
                   row: int | None = None, column: str | None = None) -> Path:  # fmt: skip
-    """``base / rel`` when it stays inside ``root`` (default ``base``) once symlinks are resolved.
+    """Join ``base / rel`` when it stays inside ``root`` (default ``base``) once symlinks are resolved.
 
     Absolute paths and ``..`` components are refused outright, so that a sheet never reaches outside the data folder;
     the file itself is not opened here (the error must not echo any of its bytes).
+
+    Parameters
+    ----------
+    base
+        The folder ``rel`` is relative to (usually the sheet's folder).
+    rel
+        The path as written in the sheet.
+    root
+        The folder the result must stay inside (default ``base``).
+    sheet, row, column
+        The sheet, line (header = 1) and column holding ``rel``, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``base / rel`` (not resolved, not required to exist).
 
     Raises
     ------
@@ -59,11 +89,26 @@ def confined_path(base: str | Path, rel: str, *, root: str | Path | None = None,
 
 
 def private_dir(cohort: str) -> Path:
-    """Private folder of a cohort for what must not be shared: tracebacks with data values, file-name mappings.
+    """Locate a cohort's private folder, for what must not be shared: tracebacks with data values, file-name mappings.
 
     ``$DREAM_PRIVATE_DIR`` when ``run_all.py`` set it for the run, else ``data/private/<cohort>/`` of the repository
     (git-ignored; the data folders themselves are never written into), or ``$DREAM_OUTPUT_ROOT/private/<cohort>/``
     when a scratch output root is set (tests). Never under ``results/``, which is meant to be shared.
+
+    Parameters
+    ----------
+    cohort
+        The cohort's name (one path component, checked by :func:`check_name`).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created here).
+
+    Raises
+    ------
+    DataContractError
+        ``cohort`` is not usable as a folder name.
     """
     from .paths import OUTPUT_ROOT_ENV, repo_root
 

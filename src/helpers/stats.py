@@ -6,13 +6,18 @@ missing and is not counted as a test) and q-values of different tables are compa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["bh_fdr"]
 
 
-def bh_fdr(p) -> np.ndarray:
-    """Benjamini-Hochberg q-values (statsmodels' ``fdr_bh``: monotone, capped at 1).
+def bh_fdr(p: ArrayLike) -> np.ndarray:
+    """Compute Benjamini-Hochberg q-values (statsmodels' ``fdr_bh``: monotone, capped at 1).
 
     Parameters
     ----------
@@ -23,6 +28,11 @@ def bh_fdr(p) -> np.ndarray:
     -------
     numpy.ndarray
         Float q-values in the order of ``p``; NaN where ``p`` is not finite.
+
+    Examples
+    --------
+    >>> bh_fdr([0.01, 0.04, float("nan"), 0.03])
+    array([0.03, 0.04,  nan, 0.04])
     """
     from statsmodels.stats.multitest import multipletests  # lazy: statsmodels costs half a second to import
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["read_csv_checked", "validate_frame"]
 
 
-def read_csv_checked(path: str | Path, *, what: str = "file", **kwargs) -> pd.DataFrame:
-    """The one CSV reader of the contract tables: ``pd.read_csv`` with clear errors.
+def read_csv_checked(path: str | Path, *, what: str = "file", **kwargs: Any) -> pd.DataFrame:
+    """Read a contract table with ``pd.read_csv``, turning every failure into a clear error (the one CSV reader).
 
     Parameters
     ----------
@@ -55,9 +55,28 @@ def read_csv_checked(path: str | Path, *, what: str = "file", **kwargs) -> pd.Da
 
 
 def validate_frame(df: pd.DataFrame, schema: pa.DataFrameSchema, path: str | Path) -> pd.DataFrame:
-    """Validate ``df`` with ``schema``; the first problem is raised naming the file, line (1-based, header = 1) and column.
+    """Validate ``df`` with a pandera ``schema``, raising the first problem with its file, line and column.
 
     Duplicates point at the last repeat and name every line holding the value.
+
+    Parameters
+    ----------
+    df
+        The table as read from ``path`` (row ``i`` of the default index is line ``i + 2`` of the file).
+    schema
+        The contract's pandera schema.
+    path
+        The file, named in the error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated table (with the schema's coercions applied).
+
+    Raises
+    ------
+    DataContractError
+        A required column is missing, or a value fails a check (line number in the file, header = 1).
     """
     missing = [c for c, col in schema.columns.items() if col.required and c not in df.columns]
     if missing:

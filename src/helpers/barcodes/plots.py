@@ -5,6 +5,8 @@ Each function draws one panel: it takes ``ax=None`` (keyword) and returns the Ax
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -20,22 +22,21 @@ _FATE_COLORS = {"matched": "#009E73", "rejected_low_quality": "#E69F00", "reject
 
 
 def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id", ax: plt.Axes | None = None) -> plt.Axes:
-    """Stacked bars: share of reads matched or rejected (by reason) per library.
+    """Draw stacked bars of the share of reads matched or rejected (by reason) per library.
 
     Parameters
     ----------
     qc
-        Per-library extraction table (:func:`helpers.barcodes.count_libraries`: ``reads``, ``matched``,
-        ``rejected_*``).
+        One row per library: ``reads`` and read counts ``matched`` and ``rejected_<reason>`` (those present).
     label
-        Column naming the libraries (tick labels up to 60 libraries).
+        Column naming each bar (shown up to 60 libraries).
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     cols = [c for c in _FATE_COLORS if c in qc]
     frac = qc[cols].div(qc["reads"], axis=0) * 100
@@ -59,21 +60,21 @@ def plot_read_fates(qc: pd.DataFrame, *, label: str = "library_id", ax: plt.Axes
 
 def plot_rarefaction(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, colors: dict[str, str] | None = None,
                      ax: plt.Axes | None = None) -> plt.Axes:
-    """Rarefaction curves: expected distinct barcodes against subsampled reads, one line per sample.
+    """Draw rarefaction curves: expected distinct barcodes against subsampled reads, one line per sample.
 
     Parameters
     ----------
     curves
-        ``sample -> (depths, expected distinct barcodes)`` (:func:`helpers.barcodes.rarefaction_curves`).
+        ``{sample: (reads subsampled, distinct barcodes expected)}``.
     colors
-        ``sample -> colour`` (arm colours get a legend).
+        Colour per sample (default: the Okabe-Ito cycle); colours of ``ARM_COLORS`` get an arm legend.
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     ax = axes_or_new(ax, figsize=(4.2, 3))
     for k, (name, (x, y)) in enumerate(curves.items()):
@@ -90,27 +91,27 @@ def plot_rarefaction(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, colors
 
 def plot_clone_bars(freq: pd.DataFrame, resistant: set[str], *, arms: dict[str, str], top: int = 25,
                     title: str = "", ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
-    """Stacked clone frequencies per mouse before and after treatment; called resistant clones in vermillion shades.
+    """Stack clone frequencies per mouse before and after treatment; called resistant clones in vermillion shades.
 
     Parameters
     ----------
     freq
-        Barcode x (mouse_id, timepoint) frequencies (:func:`helpers.barcodes.frequency_table`).
+        Frequencies (fractions), barcode x (mouse_id, timepoint) (see :func:`helpers.barcodes.frequency_table`).
     resistant
         Barcodes called resistant.
     arms
-        ``mouse -> arm`` (tick colours).
+        ``{mouse_id: arm}``; columns are ordered by arm and tick labels coloured by it.
     top
-        Clones shown, by their largest frequency.
+        Clones drawn (largest maximum frequency first); the rest is one light bar.
     title
-        Axes title.
+        Panel title (default: says how many clones).
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     cols = sorted(freq.columns, key=lambda c: (arms.get(c[0], ""), c[0], c[1] != "pre_treatment"))
     top_bc = list(freq.max(axis=1).sort_values(ascending=False).index[:top])
@@ -137,21 +138,21 @@ def plot_clone_bars(freq: pd.DataFrame, resistant: set[str], *, arms: dict[str, 
 
 
 def plot_resistance(barcodes: pd.DataFrame, *, truth: set[str] | None = None, ax: plt.Axes | None = None) -> plt.Axes:
-    """Per-barcode statistic against -log10 p; called barcodes filled, planted ones (if given) circled.
+    """Plot the per-barcode statistic against -log10 p; called barcodes filled, planted ones (if given) circled.
 
     Parameters
     ----------
     barcodes
-        Per-barcode table of :func:`helpers.barcodes.resistance_test`.
+        One row per barcode: ``barcode``, ``statistic``, ``p_value`` and ``resistant`` (bool).
     truth
-        Barcodes known to be resistant (circled).
+        Planted resistant barcodes (simulated data), circled.
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     ax = axes_or_new(ax, figsize=(4.2, 3.2))
     y = -np.log10(barcodes["p_value"].to_numpy())
@@ -170,19 +171,19 @@ def plot_resistance(barcodes: pd.DataFrame, *, truth: set[str] | None = None, ax
 
 
 def plot_pvalue_qq(pvalues: dict[str, np.ndarray], *, ax: plt.Axes | None = None) -> plt.Axes:
-    """QQ plot of p-values against the uniform distribution (a calibrated test follows the diagonal under the null).
+    """Draw a QQ plot of p-values against the uniform distribution (calibrated under the null: on the diagonal).
 
     Parameters
     ----------
     pvalues
-        ``label -> p-values``, one line each.
+        ``{test name: p-values}``, one series of points each.
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     ax = axes_or_new(ax, figsize=(3.6, 3.2))
     top = 0
@@ -199,30 +200,31 @@ def plot_pvalue_qq(pvalues: dict[str, np.ndarray], *, ax: plt.Axes | None = None
     return ax
 
 
-def _calls(table: pd.DataFrame, called) -> np.ndarray:
+def _calls(table: pd.DataFrame, called: Iterable[str] | None) -> np.ndarray:
     if called is None:
         return np.zeros(len(table), dtype=bool)
     return table["barcode"].isin(set(called)).to_numpy()
 
 
-def plot_volcano(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
-    """Volcano plot of a differential-abundance table: log2 fold change against -log10 p; ``called`` in vermillion.
+def plot_volcano(table: pd.DataFrame, *, called: Iterable[str] | None = None, ax: plt.Axes | None = None,
+                 title: str = "") -> plt.Axes:  # fmt: skip
+    """Draw a volcano plot of a differential-abundance table: log2 fold change against -log10 p.
 
     Parameters
     ----------
     table
-        Per-barcode table with ``barcode, log_fc, p_value``.
+        One row per barcode: ``barcode``, ``log_fc`` (log2, treated / control) and ``p_value``.
     called
-        Barcodes highlighted.
+        Barcodes called resistant, in vermillion.
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
     title
-        Axes title.
+        Panel title.
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     ax = axes_or_new(ax, figsize=(4.2, 3.2))
     c = _calls(table, called)
@@ -237,24 +239,25 @@ def plot_volcano(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None
     return ax
 
 
-def plot_ma(table: pd.DataFrame, *, called=None, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
-    """MA plot: average log2 counts per million against log2 fold change; ``called`` in vermillion.
+def plot_ma(table: pd.DataFrame, *, called: Iterable[str] | None = None, ax: plt.Axes | None = None,
+            title: str = "") -> plt.Axes:  # fmt: skip
+    """Draw an MA plot: average log2 counts per million against log2 fold change.
 
     Parameters
     ----------
     table
-        Per-barcode table with ``barcode, log_cpm, log_fc``.
+        One row per barcode: ``barcode``, ``log_cpm`` and ``log_fc`` (log2).
     called
-        Barcodes highlighted.
+        Barcodes called resistant, in vermillion.
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
     title
-        Axes title.
+        Panel title.
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     ax = axes_or_new(ax, figsize=(4.2, 3.2))
     c = _calls(table, called)

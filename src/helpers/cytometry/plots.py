@@ -17,18 +17,51 @@ __all__ = ["axis_label", "plot_gate", "plot_hierarchy", "plot_by_group", "plot_e
 
 
 def axis_label(dim: str, cofactor: float = 150) -> str:
-    """Axis label with its scale and unit."""
+    """Write a channel's axis label with its scale and unit.
+
+    Parameters
+    ----------
+    dim
+        Channel or marker name.
+    cofactor
+        Arcsinh cofactor of the fluorescence scale.
+
+    Returns
+    -------
+    str
+        ``"<dim> (a.u., linear)"`` for scatter channels, ``"Time (s)"``, or ``"<dim> (arcsinh(x/<cofactor>))"``.
+    """
     if is_linear_dimension(dim):
         return f"{dim} (a.u., linear)" if not dim.upper().startswith("TIME") else "Time (s)"
     return f"{dim} (arcsinh(x/{cofactor:g}))"
 
 
-def plot_gate(outcome: GatingOutcome, scaled: dict, strategy: Strategy, gate_id: str, *, max_points: int = 20000,
+def plot_gate(outcome: GatingOutcome, scaled: dict[str, np.ndarray], strategy: Strategy, gate_id: str, *,
+              max_points: int = 20000,
               ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
     """Draw the parent's events of ``gate_id`` as a density scatter with the gate outline and its % of parent.
 
     Boolean gates are not drawn (they have no geometry); one-dimensional rectangles are drawn against SSC-A.
-    Returns the Axes (a new 3 x 3 inch figure when ``ax`` is not given).
+
+    Parameters
+    ----------
+    outcome
+        The gating result of one file (event membership per gate).
+    scaled
+        ``{channel: values}`` of the events on the gating scales.
+    strategy
+        The gating strategy holding ``gate_id``.
+    gate_id
+        The gate to draw.
+    max_points
+        Events drawn at most (a fixed stride, so the figure is deterministic).
+    ax
+        Axes to draw into (default: a new 3 x 3 inch one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel (empty when the y channel is not in ``scaled``).
     """
     ax = axes_or_new(ax, figsize=(3.0, 3.0))
     g = strategy.gate(gate_id)
@@ -70,11 +103,26 @@ def plot_gate(outcome: GatingOutcome, scaled: dict, strategy: Strategy, gate_id:
 
 
 def plot_hierarchy(strategy: Strategy, counts: dict[str, int] | None = None, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """The gating tree as an indented diagram (with event counts when given)."""
+    """Draw the gating tree as an indented diagram (with event counts when given).
+
+    Parameters
+    ----------
+    strategy
+        The gating strategy.
+    counts
+        Events per gate, shown as ``n=`` (events).
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     depth = {g.id: len(strategy.path(g.id)) - 1 for g in strategy.gates}
     order: list[str] = []
 
-    def visit(parent):
+    def visit(parent: str | None) -> None:
         for g in strategy.gates:
             if g.parent == parent:
                 order.append(g.id)
@@ -100,7 +148,32 @@ def plot_hierarchy(strategy: Strategy, counts: dict[str, int] | None = None, *, 
 
 def plot_by_group(df: pd.DataFrame, columns: list[str], group: str, *, ylabel: str, labels: list[str] | None = None,
                   xlabel: str = "", seed: int = 0, ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
-    """Box plots with jittered points of several read-outs, side by side per group (e.g. response)."""
+    """Draw box plots with jittered points of several read-outs, side by side per group (e.g. response).
+
+    Parameters
+    ----------
+    df
+        One row per sample.
+    columns
+        Read-out columns, one box group each.
+    group
+        Column of the groups (response groups in ``RESPONSE_COLORS`` order and colours, else sorted).
+    ylabel
+        Label of the read-outs, with their unit.
+    labels
+        Tick labels of ``columns`` (default: the column names).
+    xlabel
+        Label of the x axis.
+    seed
+        Seed of the jitter.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     groups = [g for g in RESPONSE_COLORS if g in set(df[group])] or sorted(df[group].dropna().unique())
     ax = axes_or_new(ax, figsize=(1.3 * len(columns) + 1.5, 3))
     rng = np.random.default_rng(seed)
@@ -123,7 +196,24 @@ def plot_by_group(df: pd.DataFrame, columns: list[str], group: str, *, ylabel: s
 
 
 def plot_embedding(emb: np.ndarray, labels: np.ndarray, *, title: str = "", ax: plt.Axes | None = None) -> plt.Axes:
-    """2-D embedding coloured by (meta)cluster, colour-blind-safe palette."""
+    """Plot a 2-D embedding coloured by (meta)cluster, with the colour-blind-safe palette.
+
+    Parameters
+    ----------
+    emb
+        Coordinates, shape (events, 2).
+    labels
+        Integer (meta)cluster per event.
+    title
+        Panel title.
+    ax
+        Axes to draw into (default: a new one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The panel.
+    """
     ax = axes_or_new(ax, figsize=(4, 3.6))
     for k in np.unique(labels):
         m = labels == k

@@ -7,6 +7,8 @@ Functions that draw one panel take ``ax=None`` (keyword) and return the Axes (``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -20,17 +22,19 @@ __all__ = ["plot_plate_grid", "plot_plate_heatmaps", "plot_curves", "plot_waterf
 ROWS = "ABCDEFGHIJKLMNOP"
 
 
-def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[str], *, axes=None) -> plt.Figure:
-    """Raw luminescence of a few plates as 16 x 24 heatmaps (log scale), titled with Z' and the QC verdict.
+def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[str], *,
+                        axes: Sequence[plt.Axes] | np.ndarray | None = None) -> plt.Figure:  # fmt: skip
+    """Draw the raw luminescence of a few plates as 16 x 24 heatmaps (log scale), titled with Z' and the QC verdict.
 
     Parameters
     ----------
     wells
-        Long table of wells (``plate_id, row, col, signal, well_flag``).
+        One row per well: ``plate_id``, ``row`` and ``col`` (0-based), ``signal`` (RLU) and ``well_flag`` (``""``
+        for a good well; flagged wells are crossed).
     qc
-        Plate QC (``plate_id, z_prime, qc_pass``).
+        One row per plate: ``plate_id``, ``sample_id``, ``z_prime`` and ``qc_pass``.
     plate_ids
-        The plates shown, one panel each.
+        The plates to draw, one panel each.
     axes
         One Axes per plate to draw into (default: a new figure, one row).
 
@@ -62,8 +66,9 @@ def plot_plate_heatmaps(wells: pd.DataFrame, qc: pd.DataFrame, plate_ids: list[s
     return fig
 
 
-def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12, fig=None) -> plt.Figure:
-    """A heatmap per plate (small multiples): raw signal relative to the plate's DMSO median, failed plates framed.
+def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12,
+                    fig: plt.Figure | None = None) -> plt.Figure:  # fmt: skip
+    """Draw a heatmap per plate (small multiples): raw signal relative to the plate's DMSO median, failed plates framed.
 
     One panel per plate, all on one colour scale (signal / median DMSO, 0-1.3), so that edge, row and column effects
     and dispensing failures stand out across the cohort.
@@ -71,9 +76,9 @@ def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12, f
     Parameters
     ----------
     wells
-        Long table of wells (``plate_id, row, col, role, signal``).
+        One row per well: ``plate_id``, ``row`` and ``col`` (0-based) and ``signal`` (RLU).
     qc
-        Plate QC (``plate_id, qc_pass``), in the order of the panels.
+        One row per plate, in panel order: ``plate_id``, ``neg_median`` (DMSO median, RLU) and ``qc_pass``.
     ncols
         Panels per row.
     fig
@@ -115,27 +120,28 @@ def plot_plate_grid(wells: pd.DataFrame, qc: pd.DataFrame, *, ncols: int = 12, f
 
 def plot_curves(points: pd.DataFrame, fits: pd.DataFrame, *, drug: str, groups: pd.Series | None = None,
                 max_curves: int = 40, ax: plt.Axes | None = None) -> plt.Axes:
-    """Measured viability and fitted 4PL curves of one drug for several samples, coloured by group.
+    """Plot measured viability and fitted 4PL curves of one drug for several samples, coloured by group.
 
     Parameters
     ----------
     points
-        QC-passed single-drug wells (``sample_id, drug, conc_uM, viability_pct``).
+        Measured points: ``sample_id``, ``drug``, ``conc_uM`` (µM) and ``viability_pct`` (% of DMSO).
     fits
-        Curve fits (``sample_id, drug, top, slope, log10_ic50_uM``).
+        One row per fitted curve: ``sample_id``, ``drug``, ``min_conc_uM``, ``max_conc_uM``, ``top``, ``slope`` and
+        ``log10_ic50_uM``.
     drug
-        The drug shown.
+        The drug to draw.
     groups
-        Group (e.g. clinical response) by ``sample_id``, for the colours.
+        ``sample_id`` -> group (a key of ``RESPONSE_COLORS``; others are grey); ``None``: one colour, no legend.
     max_curves
-        At most this many samples are drawn (the first of ``fits``).
+        Draw at most this many curves (the first ones of ``fits``).
     ax
-        Axes to draw into (a new figure when None).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn.
+        The panel.
     """
     ax = axes_or_new(ax, figsize=(4.5, 3.4))
     f = fits[fits["drug"] == drug].head(max_curves)
@@ -160,25 +166,25 @@ def plot_curves(points: pd.DataFrame, fits: pd.DataFrame, *, drug: str, groups: 
 
 def plot_waterfall(values: pd.Series, groups: pd.Series, *, ylabel: str, cutoff: float | None = None,
                    ax: plt.Axes | None = None) -> plt.Axes:
-    """Samples sorted by a sensitivity value, bars coloured by clinical group, with an optional cut-off line.
+    """Plot samples sorted by a sensitivity value, bars coloured by clinical group, with an optional cut-off line.
 
     Parameters
     ----------
     values
-        The value per sample (NaN left out).
+        The value per sample (index: sample); missing values are dropped.
     groups
-        Group by sample, for the colours.
+        Sample -> group (a key of ``RESPONSE_COLORS``; others are grey).
     ylabel
-        Label of the value axis, with its unit.
+        Label of the value, with its unit.
     cutoff
-        Drawn as a dashed line when given.
+        Draw a dashed line at this value.
     ax
-        Axes to draw into (a new figure when None).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn.
+        The panel.
     """
     v = values.dropna().sort_values(ascending=False)
     ax = axes_or_new(ax, figsize=(6, 3))
@@ -196,21 +202,21 @@ def plot_waterfall(values: pd.Series, groups: pd.Series, *, ylabel: str, cutoff:
 
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, dict], *,
              ax: plt.Axes | None = None) -> plt.Axes:
-    """ROC curves of several scores for the same label, with AUC and bootstrap interval in the legend.
+    """Plot ROC curves of several scores for the same label, with AUC and bootstrap interval in the legend.
 
     Parameters
     ----------
     curves
-        Score name -> ``(score, label)``.
+        ``{name: (score, label)}``: the score per patient and the 0/1 outcome.
     aucs
-        Score name -> :func:`helpers.dst.response.bootstrap_auc` result (``auc, ci_low, ci_high``).
+        ``{name: {"auc", "ci_low", "ci_high"}}`` for the legend.
     ax
-        Axes to draw into (a new figure when None).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn.
+        The panel.
     """
     ax = axes_or_new(ax, figsize=(3.6, 3.4))
     for (name, (score, label)), col in zip(curves.items(), OKABE_ITO, strict=False):
@@ -227,27 +233,27 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, d
 
 def plot_groups(df: pd.DataFrame, *, value: str, group: str, order: list[str], ylabel: str,
                 ax: plt.Axes | None = None) -> plt.Axes:
-    """Box plots with jittered points of ``value`` by ``group``.
+    """Draw box plots with jittered points of ``value`` by ``group``.
 
     Parameters
     ----------
     df
-        One row per subject.
+        The table.
     value
-        The column shown (NaN left out).
+        Column to plot (missing values dropped).
     group
-        The grouping column.
+        Column of the groups.
     order
-        The groups shown, left to right.
+        Groups to show, in order.
     ylabel
-        Label of the value axis, with its unit.
+        Label of the value, with its unit.
     ax
-        Axes to draw into (a new figure when None).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn.
+        The panel.
     """
     ax = axes_or_new(ax, figsize=(0.9 * len(order) + 1.2, 3.2))
     data = [df.loc[df[group] == g, value].dropna().to_numpy() for g in order]
@@ -264,27 +270,29 @@ def plot_groups(df: pd.DataFrame, *, value: str, group: str, order: list[str], y
 def plot_synergy_landscape(cells: pd.DataFrame, block_id: str, *, score: str = "zip", block: str = "sample_id",
                            conc_row: str = "conc_uM", conc_col: str = "conc2_uM", row_drug: str = "Azacitidine",
                            col_drug: str = "Venetoclax", ax: plt.Axes | None = None) -> plt.Axes:
-    """Synergy landscape of one dose matrix: the score per cell as a diverging heatmap (positive = synergy).
+    """Draw the synergy landscape of one dose matrix: the score per cell as a diverging heatmap (positive = synergy).
 
     Parameters
     ----------
     cells
-        Per-cell synergy table (:func:`helpers.dst.synergy.synergy_table`).
+        One row per cell of the dose matrices.
     block_id
-        The matrix shown (a value of ``block``).
+        The matrix to draw (a value of ``block``).
     score
-        ``zip``, ``bliss``, ``hsa`` or ``loewe``.
-    block, conc_row, conc_col
-        Columns of the matrix id and of the row and column concentrations (µM).
+        Column of the synergy score (% inhibition above the reference model).
+    block
+        Column identifying a matrix.
+    conc_row, conc_col
+        Columns of the row and column drugs' concentrations (µM).
     row_drug, col_drug
         Drug names for the axis labels.
     ax
-        Axes to draw into (a new figure when None).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn.
+        The panel.
     """
     c = cells[cells[block] == block_id]
     mat = c.pivot(index=conc_row, columns=conc_col, values=score)

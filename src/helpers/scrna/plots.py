@@ -6,6 +6,8 @@ panels return the Figure and draw into given ``axes=``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import anndata as ad
 import matplotlib.pyplot as plt
 import numpy as np
@@ -55,26 +57,27 @@ def _palette(values: pd.Series) -> dict:
 
 
 def plot_qc(cells: pd.DataFrame, summary: pd.DataFrame, *, hb_max: float, sample_key: str = "sample_id",
-            axes=None) -> plt.Figure:
-    """Four panels: genes vs UMIs coloured by QC outcome; mitochondrial and haemoglobin shares; removals per sample.
+            axes: Sequence[plt.Axes] | np.ndarray | None = None) -> plt.Figure:
+    """Draw four QC panels: genes vs UMIs by QC outcome, mitochondrial and haemoglobin shares, removals per sample.
 
     Parameters
     ----------
     cells
-        Per-cell QC table (:func:`~helpers.scrna.qc.run_qc`).
+        One row per cell: ``qc_status`` (``pass`` or the reason for removal), ``total_counts`` (UMIs),
+        ``n_genes``, ``pct_mito`` and ``pct_hb`` (% of UMIs).
     summary
-        Per-sample QC table.
+        One row per sample: ``sample_key`` and ``removed_<reason>`` counts (cells).
     hb_max
-        The haemoglobin limit (%), drawn as a line.
+        The haemoglobin limit (% of UMIs), drawn as a line.
     sample_key
-        Column naming the sample.
+        Column of ``summary`` naming the sample.
     axes
-        A 2 x 2 array of Axes to draw into (default: a new figure).
+        Four Axes (2 x 2, or four in row order) to draw into (default: a new figure).
 
     Returns
     -------
-    Figure
-        The figure drawn into.
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     own = axes is None
     if own:
@@ -118,24 +121,25 @@ def plot_qc(cells: pd.DataFrame, summary: pd.DataFrame, *, hb_max: float, sample
     return fig
 
 
-def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None = None, axes=None) -> plt.Figure:
-    """UMAP panels coloured by categorical ``obs`` columns (cell type, sample, response, timepoint ...).
+def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None = None,
+               axes: Sequence[plt.Axes] | np.ndarray | None = None) -> plt.Figure:  # fmt: skip
+    """Draw UMAP panels coloured by categorical ``obs`` columns (cell type, sample, response, timepoint ...).
 
     Parameters
     ----------
     adata
-        Cells with ``obsm['X_umap']``.
+        Cells with ``obsm["X_umap"]``.
     keys
-        Categorical ``obs`` columns, one panel each.
+        ``obs`` columns, one panel each (a legend when a column has at most 14 values).
     titles
-        Panel titles (default the keys).
+        Panel titles (default: ``keys``).
     axes
         One Axes per key to draw into (default: a new figure, one row).
 
     Returns
     -------
-    Figure
-        The figure drawn into.
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     xy = adata.obsm["X_umap"]
     own = axes is None
@@ -160,23 +164,24 @@ def plot_umaps(adata: ad.AnnData, keys: list[str], *, titles: list[str] | None =
 
 def plot_composition(features: pd.DataFrame, *, group: str, order: list[str] | None = None,
                      ax: plt.Axes | None = None) -> plt.Axes:
-    """Stacked bars: hierarchy composition of the leukemic cells of each sample, samples grouped by ``group``.
+    """Draw stacked bars of the hierarchy composition of each sample's leukemic cells, samples grouped by ``group``.
 
     Parameters
     ----------
     features
-        Per-sample features with the ``frac_<state>`` columns and ``group``.
+        One row per sample: ``sample_id``, ``group``, ``monocytic_frac`` and one ``frac_<state>`` column per
+        hierarchy state (fractions); samples missing a fraction are left out.
     group
-        Column grouping the samples.
+        Column to group the samples by (labelled above the bars).
     order
-        Order of the groups (default sorted).
+        Group order (default: sorted).
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     cols = [f"frac_{s.lower().replace('-', '_')}" for s in HIERARCHY_STATES]
     f = features.dropna(subset=cols).copy()
@@ -203,24 +208,26 @@ def plot_composition(features: pd.DataFrame, *, group: str, order: list[str] | N
 
 
 def plot_paired_change(features: pd.DataFrame, columns: dict[str, str], *, before: str = "diagnosis",
-                       after: str = "relapse", axes=None) -> plt.Figure:
-    """One panel per feature: each patient's value at ``before`` and ``after`` joined by a line.
+                       after: str = "relapse", axes: Sequence[plt.Axes] | np.ndarray | None = None) -> plt.Figure:
+    """Draw one panel per feature: each patient's value at ``before`` and ``after`` joined by a line.
+
+    Rising lines are vermilion, falling ones blue; a feature without both timepoints leaves its panel empty.
 
     Parameters
     ----------
     features
-        Per-sample features with ``patient_id`` and ``timepoint``.
+        One row per sample: ``patient_id``, ``timepoint`` and the feature columns.
     columns
-        ``feature -> axis label (with unit)``, one panel each.
+        ``{column: axis label with unit}``, one panel each.
     before, after
-        The two timepoints joined.
+        The two timepoints compared.
     axes
         One Axes per feature to draw into (default: a new figure, one row).
 
     Returns
     -------
-    Figure
-        The figure drawn into.
+    matplotlib.figure.Figure
+        The figure of the panels.
     """
     own = axes is None
     if own:
@@ -244,23 +251,23 @@ def plot_paired_change(features: pd.DataFrame, columns: dict[str, str], *, befor
 
 def plot_dotplot(adata: ad.AnnData, markers: dict[str, list[str]], *, groupby: str = "cell_type",
                  ax: plt.Axes | None = None) -> plt.Axes:
-    """Dot plot: dot size = share of cells detecting the gene, colour = mean log-normalised expression.
+    """Draw a dot plot: dot size = share of cells detecting the gene, colour = mean log-normalised expression.
 
     Parameters
     ----------
     adata
-        Log-normalised cells.
+        Cells with log-normalised ``X`` (ln(1 + counts per 10k)) and a categorical ``obs[groupby]``.
     markers
-        ``group label -> marker genes`` (genes absent from ``adata`` are skipped).
+        ``{group label: genes}``; genes absent from ``adata`` are skipped, repeats drawn once.
     groupby
-        ``obs`` column of the rows.
+        ``obs`` column of the rows (empty categories are left out).
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     genes = [g for gs in markers.values() for g in gs if g in adata.var_names]
     genes = list(dict.fromkeys(genes))
@@ -290,25 +297,25 @@ def plot_dotplot(adata: ad.AnnData, markers: dict[str, list[str]], *, groupby: s
 
 def plot_volcano(de: pd.DataFrame, *, title: str, label_top: int = 10, fdr: float = 0.1,
                  ax: plt.Axes | None = None) -> plt.Axes:
-    """Volcano plot of a pseudobulk DE result (log2 fold change vs -log10 p), top genes labelled.
+    """Draw a volcano plot of a pseudobulk DE result (log2 fold change vs -log10 p), top genes labelled.
 
     Parameters
     ----------
     de
-        pydeseq2 results (``log2FoldChange, pvalue, padj``) indexed by gene.
+        One row per gene (index: gene): ``log2FoldChange``, ``pvalue`` and ``padj``.
     title
-        Axes title.
+        Panel title.
     label_top
-        Genes labelled (smallest p).
+        Label this many genes of smallest p-value.
     fdr
-        Adjusted p below which a gene is highlighted.
+        Genes with ``padj`` below it are coloured.
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     d = de.dropna(subset=["pvalue", "log2FoldChange"])
     sig = d["padj"].fillna(1) < fdr
@@ -328,19 +335,21 @@ def plot_volcano(de: pd.DataFrame, *, title: str, label_top: int = 10, fdr: floa
 
 
 def plot_annotation_confusion(truth: pd.Series, predicted: pd.Series, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Row-normalised confusion matrix of true (planted) and annotated cell types.
+    """Draw the row-normalised confusion matrix of true (planted) and annotated cell types.
 
     Parameters
     ----------
-    truth, predicted
-        Labels per cell (compared on their common cells).
+    truth
+        Planted cell type per cell (index: cell).
+    predicted
+        Annotated cell type per cell; only cells in both are counted.
     ax
-        Axes to draw on (default a new figure).
+        Axes to draw into (default: a new one).
 
     Returns
     -------
-    Axes
-        The plot.
+    matplotlib.axes.Axes
+        The panel.
     """
     common = truth.index.intersection(predicted.index)
     t, p = truth.loc[common].astype(str), predicted.loc[common].astype(str)

@@ -67,7 +67,7 @@ def _base_fingerprint(scale: str, seed: int, n_patients: int) -> str:
 
 
 def _depends_on(source: str) -> tuple[str, ...]:
-    """The module-level ``DEPENDS_ON`` literal of a simulator's source, read without importing it."""
+    """Read the module-level ``DEPENDS_ON`` literal of a simulator's source without importing it."""
     for node in ast.parse(source).body:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
         if node_value := getattr(node, "value", None):
@@ -120,6 +120,31 @@ def ensure_cohort(
 
     The patients (clinical.csv, samples.csv, truth/) and each assay carry a fingerprint of the code, scale and seed
     that made them (``.stamps/``). Safe to call from several processes at once (an exclusive file lock serialises it).
+
+    Parameters
+    ----------
+    out_dir
+        The cohort folder (created).
+    scale
+        ``"ci"`` (seconds, under 50 MB) or ``"full"`` (the demo cohort).
+    seed
+        Seed of the cohort: same seed, same bytes.
+    n_patients
+        Patients in the cohort.
+    axes
+        Which assay simulators to bring up to date (``()``: the patients only).
+    progress
+        Print one line (with its time) per regenerated part.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+
+    Raises
+    ------
+    ValueError
+        ``scale`` is not one of ``SCALES``.
     """
     from .cohort import simulate_patients
 
@@ -184,6 +209,11 @@ def simulate_cohort(
         Which assay simulators to run.
     progress
         Print one line per step.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``, holding the complete new cohort.
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,13 @@ from . import AXIS_SIMULATORS, DEFAULT_SEED, SCALES, ensure_cohort, simulate_coh
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run ``python -m helpers.simulate``: write a simulated cohort.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+    """
     ap = argparse.ArgumentParser(prog="python -m helpers.simulate", description=__doc__)
     ap.add_argument("--version", action="version", version=version_string(ap.prog))
     ap.add_argument("--scale", choices=(*SCALES, "dream"), default="ci",

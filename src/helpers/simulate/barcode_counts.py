@@ -22,7 +22,7 @@ COUNT_DESIGN_SIZES = {
 def simulate_count_experiment(*, scale: str = "ci", seed: int = 0, n_resistant: int = 8, n_clones: int | None = None,
                               mice: dict[str, int] | None = None, control: str = "vehicle", kill: float = 3.0,
                               resistant_gain: float = 2.5) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """A barcoding experiment as a count table and design sheet, with what defeats naive tests built in.
+    """Simulate a barcoding experiment as a count table and design sheet, with what defeats naive tests built in.
 
     One barcoded pool is sequenced before transplant (the shared baseline, with its own sampling noise) and split into
     mice of each arm, read at the endpoint as PCR replicates. Built in: log-normal pool sizes (dominant clones by
@@ -32,6 +32,25 @@ def simulate_count_experiment(*, scale: str = "ci", seed: int = 0, n_resistant: 
     replicate; multinomial sequencing. Treated arms kill sensitive clones by ``kill`` log-units (the low-dose arm by
     half); ``n_resistant`` clones (among those of at least median pool size, so they engraft) escape it and grow by
     ``resistant_gain`` log-units instead. ``n_resistant=0`` is the null cohort.
+
+    Parameters
+    ----------
+    scale
+        ``"ci"`` or ``"full"``: clones and mice per arm (``COUNT_DESIGN_SIZES``).
+    seed
+        Seed; the draws come from the stream ``[seed, 4, 1000]``.
+    n_resistant
+        Clones planted as resistant (0: the null experiment).
+    n_clones
+        Clones in the pool (default: the scale's).
+    mice
+        ``{arm: mice}`` (default: the scale's), including ``control``.
+    control
+        The untreated arm.
+    kill
+        Natural-log units by which treatment shrinks a sensitive clone (half in a low-dose arm).
+    resistant_gain
+        Natural-log units by which a resistant clone grows under treatment (half in a low-dose arm).
 
     Returns
     -------

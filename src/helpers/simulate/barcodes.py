@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..assays import has_assay
 from ..io import atomic_path, write_table, write_text
+
+if TYPE_CHECKING:
+    from .cohort import CohortTables
 
 __all__ = ["simulate_barcodes", "BARCODE_SCALES", "READ_LENGTH"]
 
@@ -130,7 +134,7 @@ def _reads_of_clones(rng, clone_bc, clone, stagger):
 
 
 def simulate_barcodes(
-    tables, out_dir: str | Path, *, scale: str = "ci", seed: int = 20261129, plant_resistance: bool = True
+    tables: CohortTables, out_dir: str | Path, *, scale: str = "ci", seed: int = 20261129, plant_resistance: bool = True
 ) -> None:
     """Write ``<out_dir>/barcodes/`` (FASTQ.gz, sample sheet, library pattern) and ``<out_dir>/truth/barcodes_*.csv``.
 

@@ -92,7 +92,13 @@ class CohortTables:
     sample_truth: pd.DataFrame
 
     def write(self, out_dir: str | Path) -> None:
-        """Write clinical.csv, samples.csv and truth/{patients,samples}.csv, plus truth/planted_effects.json."""
+        """Write clinical.csv, samples.csv and truth/{patients,samples}.csv, plus truth/planted_effects.json.
+
+        Parameters
+        ----------
+        out_dir
+            The cohort folder.
+        """
         out = Path(out_dir)
         write_table(self.clinical, out / "clinical.csv")
         write_table(self.samples, out / "samples.csv")
@@ -118,6 +124,11 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
         Patients with single-cell RNA-seq at diagnosis and at relapse (or remission).
     n_pdx
         Patients whose cells are barcoded and grown as patient-derived xenografts.
+
+    Returns
+    -------
+    CohortTables
+        The delivered tables and the truth behind them.
     """
     rng = np.random.default_rng([seed, 0])
     n = n_patients

@@ -25,11 +25,18 @@ control was not dispensed, so Z' is negative). Everything planted is in ``truth/
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from ..assays import has_assay
 from ..io import write_table, write_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .cohort import CohortTables
 
 __all__ = ["simulate_dst", "PANEL", "VEN_MATRIX_UM", "AZA_MATRIX_UM"]
 
@@ -75,7 +82,7 @@ def _well(r: int, c: int) -> str:
 
 
 def _layout(drugs: list[str]) -> pd.DataFrame:
-    """The plate layout shared by every plate: controls on columns 1-2 and 23-24, curves in duplicate, the matrix.
+    """Lay out the plate shared by every plate: controls on columns 1-2 and 23-24, curves in duplicate, the matrix.
 
     Negative (DMSO) controls fill columns 1 and 24 and every unused interior well (so that edge and interior DMSO can
     be compared); positive controls fill columns 2 and 23. Single drugs occupy rows A-P, columns 3-22 outside the
@@ -117,8 +124,9 @@ def _ll4_viability(conc: np.ndarray, log_ic50: np.ndarray, hill: np.ndarray, bot
     return bottom + (1 - bottom) / (1 + 10.0 ** (hill * (x - log_ic50)))
 
 
-def _curve_truth(tables, dst_samples: pd.DataFrame, drugs: list[str], rng: np.random.Generator) -> pd.DataFrame:
-    """True curve parameters per sample and drug, from the latent biology."""
+def _curve_truth(tables: CohortTables, dst_samples: pd.DataFrame, drugs: list[str], rng: np.random.Generator
+                 ) -> pd.DataFrame:  # fmt: skip
+    """Draw the true curve parameters per sample and drug from the latent biology."""
     st = tables.sample_truth.set_index("sample_id").loc[dst_samples["sample_id"]]
     clin = tables.clinical.set_index("patient_id").loc[st["patient_id"]]
     n = len(st)
@@ -169,7 +177,7 @@ def _reader_export(plate_id: str, read_date: str, signal: np.ndarray) -> str:
     return "\n".join(lines) + "\n"
 
 
-def simulate_dst(tables, out_dir, *, scale: str = "ci", seed: int = 20261129) -> None:
+def simulate_dst(tables: CohortTables, out_dir: str | Path, *, scale: str = "ci", seed: int = 20261129) -> None:
     """Write the DST plates of every sample with ``dst`` among its assays, and the planted truth.
 
     Parameters

@@ -29,7 +29,30 @@ def _write(folder: Path, table: pd.DataFrame, dictionary: list[tuple[str, ...]],
 
 
 def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, seed: int = 7) -> dict[str, str]:
-    """Write per-axis feature tables derived from ``<cohort_dir>/truth`` under ``out_root``; return upstream_dirs."""
+    """Write per-axis feature tables derived from ``<cohort_dir>/truth`` under ``out_root``, as the notebooks would.
+
+    Each axis gets ``<out_root>/<notebook>/features.csv`` and ``features_dictionary.csv``, with noise around the
+    planted truth and a missing value or two, so that the integration runs without the axis notebooks.
+
+    Parameters
+    ----------
+    cohort_dir
+        A simulated cohort (``samples.csv`` and ``truth/samples.csv``).
+    out_root
+        Folder for the per-notebook output folders.
+    seed
+        Seed of the noise.
+
+    Returns
+    -------
+    dict of str to str
+        ``upstream_dirs`` of the integration: ``{notebook: output folder}`` per axis.
+
+    Raises
+    ------
+    ValueError
+        The cohort has no samples.
+    """
     cohort_dir, out_root = Path(cohort_dir), Path(out_root)
     rng = np.random.default_rng(seed)
     truth = pd.read_csv(cohort_dir / "truth" / "samples.csv", dtype={"sample_id": str, "patient_id": str})

@@ -126,11 +126,28 @@ def planted_effect_tests(
 
 def simulated_patient_table(folder: str | Path, *, n_patients: int, seed: int, feature_seed: int | None = None
                             ) -> pd.DataFrame:  # fmt: skip
-    """The integration's patient table of a simulated cohort whose axis features are drawn from its truth.
+    """Build the integration's patient table of a simulated cohort whose axis features are drawn from its truth.
 
     Patients from :func:`helpers.simulate.ensure_cohort` (clinical part only) and features from
     :func:`helpers.simulate.features.simulate_feature_tables` (seed ``feature_seed``, default ``seed``), both
     written under ``folder``, then assembled as the notebook does for measured features.
+
+    Parameters
+    ----------
+    folder
+        Working folder (``cohort/`` and ``features/`` are written there).
+    n_patients
+        Patients in the cohort.
+    seed
+        Seed of the cohort.
+    feature_seed
+        Seed of the features' noise (default ``seed``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient: clinical endpoints and features, with ``log10_`` columns of the concentration
+        features.
     """
     from . import ensure_cohort
     from .features import simulate_feature_tables
@@ -152,7 +169,7 @@ def planted_effect_power(
     alpha: float = 0.05,
     progress: bool = False,
 ) -> pd.DataFrame:
-    """Detection rate of each planted effect over simulated cohorts of ``n_patients``.
+    """Estimate the detection rate of each planted effect over simulated cohorts of ``n_patients``.
 
     Parameters
     ----------

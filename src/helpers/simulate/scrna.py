@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,9 @@ from ..scrna.genesets import (
     signatures,
 )
 from ..scrna.tenx import write_10x_h5
+
+if TYPE_CHECKING:
+    from .cohort import CohortTables
 
 __all__ = ["simulate_scrna", "SCRNA_SCALES", "HIERARCHY_EDGES"]
 
@@ -149,7 +153,7 @@ def _sample_counts(
     mito_idx: np.ndarray,
     ambient_frac: float,
 ) -> np.ndarray:
-    """Counts (cells x genes) for cells of given types; vectorised over cells."""
+    """Draw counts (cells x genes) for cells of given types, vectorised over cells."""
     # log-abundance = base + own programme + neighbour programmes + sample/patient/biology effects
     logit = log_base[None, :] + programmes[types] + neighbour_w @ programmes + extra_effect
     logit[:, mito_idx] = -np.inf  # mitochondrial reads are added separately with their own fraction
@@ -179,7 +183,7 @@ _MODEL_KEYS = ("truth", "cfg", "is_leuk_type", "adjacency", "n_genes", "patient_
                "gene_ids", "genes", "kary")
 
 
-def _build_model(tables, sc_samples: pd.DataFrame, cfg: dict, rng: np.random.Generator,
+def _build_model(tables: CohortTables, sc_samples: pd.DataFrame, cfg: dict, rng: np.random.Generator,
                  crng: np.random.Generator) -> dict:
     """Genes, programmes, patient effects and copy-number events: everything shared by the samples of a cohort."""
     genes, sets = _gene_universe(rng, cfg["extra_genes"])
@@ -350,7 +354,8 @@ def _simulate_sample(m: dict, rng: np.random.Generator, crng: np.random.Generato
 
 
 def simulate_scrna(
-    tables, out_dir: str | Path, *, scale: str = "ci", seed: int = 20261129, cells_per_sample: int | None = None
+    tables: CohortTables, out_dir: str | Path, *, scale: str = "ci", seed: int = 20261129,
+    cells_per_sample: int | None = None,
 ) -> None:
     """Write the scRNA-seq part of the simulated cohort (see the module docstring).
 

@@ -119,7 +119,7 @@ def cohort_settings(data_dir: str | Path) -> dict[str, Any] | None:
 
 
 def planted_effects() -> dict[str, dict[str, float]]:
-    """The effects the simulator plants on the clinical outcomes (log-odds and log-hazard per unit of the latents).
+    """Return the effects the simulator plants on the clinical outcomes (log-odds, log-hazard per unit of the latents).
 
     Returns
     -------
@@ -132,7 +132,7 @@ def planted_effects() -> dict[str, dict[str, float]]:
 
 
 def planted_effect_recovery(patients: pd.DataFrame, *, features: dict[str, str]) -> pd.DataFrame:
-    """The planted effects beside their estimates in one simulated cohort.
+    """Set the planted effects beside their estimates in one simulated cohort.
 
     Parameters
     ----------
@@ -153,7 +153,7 @@ def planted_effect_recovery(patients: pd.DataFrame, *, features: dict[str, str])
 
 
 def design_power(sizes: list[int], *, n_cohorts: int) -> pd.DataFrame:
-    """The power of the design: detection rate of every planted effect over cohorts simulated with other seeds.
+    """Estimate the power of the design: how often cohorts simulated with other seeds detect each planted effect.
 
     Parameters
     ----------

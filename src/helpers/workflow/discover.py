@@ -45,7 +45,7 @@ class CohortConfig:
 
 
 # --------------------------------------------------------------------------------------------------------- discovery
-def _parameters_defaults(nb) -> dict[str, Any]:
+def _parameters_defaults(nb: Any) -> dict[str, Any]:
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             return _defaults_from_source(cell.source)
@@ -62,7 +62,7 @@ _PARAMETERS_CELL = re.compile(r"^# %%.*\btags\s*=\s*\[[^\]]*[\"']parameters[\"']
 
 
 def _read_percent_header(path: Path):
-    """The ``dream`` metadata and the parameters cell of a percent-format notebook, read as text; None if unsure.
+    """Read the ``dream`` metadata and the parameters cell of a percent-format notebook as text; None if unsure.
 
     Planning runs on every call of run_all.py, and importing jupytext (nbformat, jsonschema) costs more than the
     whole no-change rerun otherwise does; the execution itself still goes through jupytext.
@@ -93,7 +93,13 @@ def discover_notebooks(notebook_dir: Path | None = None) -> dict[str, NotebookSp
 
     Returns
     -------
-    The notebooks by name (file stem), sorted; raises ``ValueError`` on an unknown upstream or a cycle.
+    dict of str to NotebookSpec
+        The notebooks by name (file stem), sorted.
+
+    Raises
+    ------
+    ValueError
+        A notebook names an unknown upstream notebook, or the upstream lists form a cycle.
     """
     notebook_dir = notebook_dir or repo_root() / "notebooks"
     specs = {}
@@ -135,7 +141,25 @@ def discover_notebooks(notebook_dir: Path | None = None) -> dict[str, NotebookSp
 
 
 def toposort(specs: dict[str, NotebookSpec], names: list[str]) -> list[str]:
-    """``names`` in an order where every notebook follows its upstream ones (ties by name); raises on a cycle."""
+    """Order ``names`` so that every notebook follows its upstream ones (ties by name).
+
+    Parameters
+    ----------
+    specs
+        Every notebook of the DAG, by name.
+    names
+        The notebooks to order; upstream notebooks outside ``names`` are ignored.
+
+    Returns
+    -------
+    list of str
+        ``names`` in run order.
+
+    Raises
+    ------
+    ValueError
+        The notebooks' ``upstream`` lists form a cycle (named in the message).
+    """
     order, state = [], {}
 
     def visit(n: str, stack: tuple[str, ...]) -> None:
@@ -157,7 +181,7 @@ def toposort(specs: dict[str, NotebookSpec], names: list[str]) -> list[str]:
 
 # ------------------------------------------------------------------------------------------------------------ cohorts
 def load_cohort(cohort: str, *, config_dir: Path | None = None) -> CohortConfig:
-    """A named cohort from ``config/cohorts/<name>.yaml``, or a data folder that follows the data contract.
+    """Load a named cohort from ``config/cohorts/<name>.yaml``, or a data folder that follows the data contract.
 
     Parameters
     ----------
@@ -168,7 +192,8 @@ def load_cohort(cohort: str, *, config_dir: Path | None = None) -> CohortConfig:
 
     Returns
     -------
-    The cohort.
+    CohortConfig
+        The cohort.
     """
     root = repo_root()
     config_dir = config_dir or root / "config" / "cohorts"

@@ -62,7 +62,8 @@ def encrypted_kernel_manager() -> type:
 
     Returns
     -------
-    A subclass of jupyter_client's ``AsyncKernelManager``.
+    type
+        A subclass of jupyter_client's ``AsyncKernelManager``.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -73,7 +74,18 @@ def encrypted_kernel_manager() -> type:
 
 
 def started_marker(task: RunTask) -> Path:
-    """File a worker creates when it begins ``task`` (beside its staging folder, so never among its outputs)."""
+    """Name the file a worker creates when it begins ``task`` (beside its staging folder, never among its outputs).
+
+    Parameters
+    ----------
+    task
+        The run.
+
+    Returns
+    -------
+    pathlib.Path
+        The staging results folder with the suffix ``.started``.
+    """
     return Path(task.staging_results).with_suffix(".started")
 
 
@@ -90,7 +102,8 @@ def execute_notebook(task: RunTask) -> dict[str, Any]:
 
     Returns
     -------
-    A dict with ``status`` ("ok" / "failed"), ``seconds`` and, on failure, the failing cell and error.
+    dict
+        ``status`` ("ok" / "failed"), ``seconds`` and, on failure, the failing cell and error.
     """
     import jupytext
     import nbformat
@@ -206,7 +219,20 @@ class RunExecutor:
         return self.address is not None
 
     def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> cf.Future:
-        """Submit ``fn(*args, **kwargs)``; see :meth:`concurrent.futures.Executor.submit`."""
+        """Submit ``fn(*args, **kwargs)``; see :meth:`concurrent.futures.Executor.submit`.
+
+        Parameters
+        ----------
+        fn
+            The callable (picklable for a process pool or a dask cluster).
+        *args, **kwargs
+            Its arguments.
+
+        Returns
+        -------
+        concurrent.futures.Future
+            The pending result.
+        """
         return self.executor.submit(fn, *args, **kwargs)
 
 
@@ -214,7 +240,7 @@ class RunExecutor:
 def open_executor(
     *, jobs: int = 1, scheduler: str | None = None, local_cluster: int | None = None
 ) -> Iterator[RunExecutor]:
-    """The executor ``run_all.py`` submits notebooks to: a process pool, or a dask.distributed cluster.
+    """Open the executor ``run_all.py`` submits notebooks to: a process pool, or a dask.distributed cluster.
 
     Pool workers die with the process that opened the pool (``PR_SET_PDEATHSIG``); a dask cluster needs a file
     system shared with its workers. Closed (pool shut down, client and local cluster closed) on exit.
@@ -230,7 +256,8 @@ def open_executor(
 
     Yields
     ------
-    The executor.
+    RunExecutor
+        The executor.
     """
     if scheduler or local_cluster:
         from dask.distributed import Client, LocalCluster
@@ -274,7 +301,8 @@ def map_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, jobs: int | Non
 
     Returns
     -------
-    The results.
+    list
+        The results.
     """
     items = list(items)
     address = os.environ.get(SCHEDULER_ENV)

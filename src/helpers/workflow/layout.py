@@ -13,11 +13,14 @@ __all__ = ["OutputLayout", "default_private_root", "portable", "anchors", "redac
 
 
 def default_private_root() -> Path:
-    """``data/private`` of the repository (git-ignored): tracebacks, path caches; under ``$DREAM_OUTPUT_ROOT`` if set.
+    """Locate the private folder: ``data/private`` of the repository (git-ignored) for tracebacks and path caches.
+
+    Under ``$DREAM_OUTPUT_ROOT`` when that is set (tests).
 
     Returns
     -------
-    The private folder; one sub-folder per cohort.
+    pathlib.Path
+        The private folder; one sub-folder per cohort.
     """
     from ..paths import OUTPUT_ROOT_ENV
 
@@ -44,7 +47,7 @@ class OutputLayout:
         private_root: Path | None = None,
         notebook_dir: Path | None = None,
     ) -> OutputLayout:
-        """The repository's ``results/``, ``figures/`` and private folder, each replaceable.
+        """Build the layout of the repository's ``results/``, ``figures/`` and private folder, each replaceable.
 
         Parameters
         ----------
@@ -53,7 +56,8 @@ class OutputLayout:
 
         Returns
         -------
-        The layout.
+        OutputLayout
+            The layout.
         """
         root = repo_root()
         return cls(
@@ -65,21 +69,73 @@ class OutputLayout:
         )
 
     def run_dir(self, cohort: str) -> Path:
-        """``results/<cohort>/``: the cohort's outputs, its lock, manifest, index and state files."""
+        """Return ``results/<cohort>/``: the cohort's outputs, its lock, manifest, index and state files.
+
+        Parameters
+        ----------
+        cohort
+            The cohort's name.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder (not created).
+        """
         return self.results_root / cohort
 
     def fig_dir(self, cohort: str) -> Path:
-        """``figures/<cohort>/``."""
+        """Return ``figures/<cohort>/``.
+
+        Parameters
+        ----------
+        cohort
+            The cohort's name.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder (not created).
+        """
         return self.figures_root / cohort
 
 
 def final_dirs(cohort: str, name: str, results_root: Path, figures_root: Path) -> tuple[Path, Path]:
-    """The result and figure folders of notebook ``name`` of ``cohort``."""
+    """Return the result and figure folders of notebook ``name`` of ``cohort``.
+
+    Parameters
+    ----------
+    cohort
+        The cohort's name.
+    name
+        The notebook's stem (``01_dst``).
+    results_root, figures_root
+        The run's ``results/`` and ``figures/`` folders.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        ``results_root/cohort/name`` and ``figures_root/cohort/name``.
+    """
     return results_root / cohort / name, figures_root / cohort / name
 
 
 def portable(p: Path, root: Path, anchor_dirs: dict[str, Path] | None = None) -> str:
-    """``p`` relative to the repository, else as ``$VAR/...`` of an anchor folder: never an absolute path."""
+    """Name ``p`` relative to the repository, else as ``$VAR/...`` of an anchor folder, for shareable outputs.
+
+    Parameters
+    ----------
+    p
+        The path.
+    root
+        The repository root.
+    anchor_dirs
+        ``{environment variable: folder}`` (see :func:`anchors`).
+
+    Returns
+    -------
+    str
+        The relative or ``$VAR`` form; the absolute path only when ``p`` is under neither.
+    """
     p = Path(p).resolve()
     try:
         return p.relative_to(root.resolve()).as_posix()
@@ -93,7 +149,20 @@ def portable(p: Path, root: Path, anchor_dirs: dict[str, Path] | None = None) ->
 
 
 def anchors(data_dir: Path | None, results_root: Path, figures_root: Path) -> dict[str, Path]:
-    """Folders outside the repository that parameters name through environment variables (set in the workers)."""
+    """Name the folders that parameters refer to through environment variables (set in the workers).
+
+    Parameters
+    ----------
+    data_dir
+        The cohort's data folder (``None``: none).
+    results_root, figures_root
+        The run's ``results/`` and ``figures/`` folders.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``DREAM_RESULTS_ROOT``, ``DREAM_FIGURES_ROOT`` and (with ``data_dir``) ``DREAM_DATA_DIR``, resolved.
+    """
     out = {"DREAM_RESULTS_ROOT": Path(results_root).resolve(), "DREAM_FIGURES_ROOT": Path(figures_root).resolve()}
     if data_dir is not None:
         out["DREAM_DATA_DIR"] = Path(data_dir).resolve()
@@ -101,7 +170,22 @@ def anchors(data_dir: Path | None, results_root: Path, figures_root: Path) -> di
 
 
 def redact(text: Any, root: Path, anchor_dirs: dict[str, Path]) -> Any:
-    """An error message with the absolute folders of the run replaced by their portable names."""
+    """Replace the absolute folders of the run in an error message by their portable names.
+
+    Parameters
+    ----------
+    text
+        The message; anything but a string is returned unchanged.
+    root
+        The repository root (removed with its trailing separator).
+    anchor_dirs
+        ``{environment variable: folder}``, replaced longest first by ``$VAR``.
+
+    Returns
+    -------
+    object
+        The redacted message, or ``text`` when it is not a string.
+    """
     if not isinstance(text, str):
         return text
     for var, base in sorted(anchor_dirs.items(), key=lambda kv: -len(str(kv[1]))):

@@ -34,7 +34,18 @@ class PlanItem:
 
 
 def lock_digest(root: Path) -> str:
-    """sha256 of the lock file (the exact package versions), or "" when the checkout has none."""
+    """Digest the lock file (the exact package versions).
+
+    Parameters
+    ----------
+    root
+        The repository root.
+
+    Returns
+    -------
+    str
+        Hexadecimal sha256 of ``requirements.lock``, or ``""`` when the checkout has none.
+    """
     f = root / LOCK_FILE
     return hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else ""
 
@@ -91,7 +102,7 @@ def _parameters(
     applicable: dict[str, tuple[bool, str]],
     where: dict[str, Any],
 ) -> dict[str, Any]:
-    """The notebook's defaults < the cohort's parameters < the command line; folders as portable names."""
+    """Merge the notebook's defaults < the cohort's parameters < the command line; folders as portable names."""
     root, results_root, figures_root, anchor_dirs = where["root"], where["results"], where["figures"], where["anchors"]
     final_res, final_fig = final_dirs(cohort.name, spec.name, results_root, figures_root)
     params = dict(spec.defaults)
@@ -152,7 +163,8 @@ def upstream_digests(spec: NotebookSpec, applicable: dict, run_dir: Path) -> dic
 
     Returns
     -------
-    Upstream name -> outputs digest ("missing" before its first run).
+    dict of str to str
+        Upstream name -> outputs digest ("missing" before its first run).
     """
     out = {}
     for u in spec.upstream:
@@ -206,7 +218,8 @@ def still_up_to_date(item: PlanItem, run_dir: Path, final_res: Path) -> bool:
 
     Returns
     -------
-    Whether the notebook is up to date.
+    bool
+        Whether the notebook is up to date.
     """
     if item.status != "run" or not item.reason.startswith(UPSTREAM_REASON + " "):
         return False
@@ -250,7 +263,8 @@ def plan_runs(
 
     Returns
     -------
-    One item per notebook, in DAG order.
+    list of PlanItem
+        One item per notebook, in DAG order.
     """
     root = repo_root()
     results_root = results_root or root / "results"

@@ -26,7 +26,18 @@ KEY_PACKAGES = [
 
 
 def git_info(root: Path) -> dict[str, Any]:
-    """The checkout's commit and whether tracked files differ from it."""
+    """Read the checkout's commit and whether tracked files differ from it.
+
+    Parameters
+    ----------
+    root
+        The repository root.
+
+    Returns
+    -------
+    dict
+        ``commit`` (hex, or None outside a git checkout) and ``dirty`` (bool).
+    """
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False).stdout.strip()
@@ -36,7 +47,13 @@ def git_info(root: Path) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    """Python's and the key packages' versions (those installed)."""
+    """Report Python's and the key packages' versions (those installed).
+
+    Returns
+    -------
+    dict of str to str
+        ``{"python": ..., package: version, ...}`` for the installed packages of ``KEY_PACKAGES``.
+    """
     out = {"python": platform.python_version()}
     for p in KEY_PACKAGES:
         try:
@@ -50,6 +67,15 @@ def write_state(run_dir: Path, item: PlanItem, outputs: dict[str, str]) -> None:
     """Record a successful run: its fingerprint and the digest of its outputs (read by downstream fingerprints).
 
     Executed notebooks and their HTML are left out of the outputs digest: they hold timings.
+
+    Parameters
+    ----------
+    run_dir
+        The cohort's results folder; the state goes to ``.state/<notebook>.json``.
+    item
+        The planned run that succeeded.
+    outputs
+        ``{output file: sha256}`` of the run.
     """
     state = {
         "fingerprint": item.fingerprint,
@@ -85,7 +111,7 @@ def _entry(item: PlanItem, r: dict, previous: dict, final_res: Path) -> dict[str
 def build_manifest(
     cohort: CohortConfig, plan: list[PlanItem], results: dict[str, dict], where: dict[str, Any], *, seconds: float
 ) -> dict[str, Any]:
-    """The manifest: the previous one (re-read under the lock) with the entries of this run merged in.
+    """Build the manifest: the previous one (re-read under the lock) with the entries of this run merged in.
 
     Entries of notebooks that did not run now are kept whatever ran in between.
 
@@ -104,7 +130,8 @@ def build_manifest(
 
     Returns
     -------
-    The manifest.
+    dict
+        The manifest.
     """
     root, results_root, figures_root, anchor_dirs = where["root"], where["results"], where["figures"], where["anchors"]
     manifest_path = results_root / cohort.name / "manifest.json"
@@ -136,7 +163,20 @@ def build_manifest(
 
 
 def write_manifest(manifest: dict[str, Any], run_dir: Path) -> Path:
-    """Write ``manifest.json`` into ``run_dir`` (sorted keys, atomic) and return its path."""
+    """Write ``manifest.json`` into ``run_dir`` (sorted keys, atomic).
+
+    Parameters
+    ----------
+    manifest
+        The run's provenance (JSON-serialisable; other values written with ``str``).
+    run_dir
+        The cohort's results folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The manifest written.
+    """
     path = run_dir / "manifest.json"
     write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n", path)
     return path

@@ -16,7 +16,15 @@ __all__ = ["log_plan", "log_summary", "write_index", "describe_os_error"]
 
 
 def log_plan(plan: list[PlanItem], log: Callable[[str], object]) -> None:
-    """One line per notebook: name, status (run / skip / n/a) and why."""
+    """Log one line per notebook: name, status (run / skip / n/a) and why.
+
+    Parameters
+    ----------
+    plan
+        The planned notebooks, in run order.
+    log
+        Called with each line.
+    """
     width = max(len(p.spec.name) for p in plan)
     for item in plan:
         log(f"[run_all] {item.spec.name:<{width}}  {item.status:<4}  {item.reason}")
@@ -26,7 +34,26 @@ def log_summary(
     cohort: str, plan: list[PlanItem], results: dict[str, dict], failed: set[str], *, seconds: float, index: str,
     log: Callable[[str], object],
 ) -> None:  # fmt: skip
-    """The closing lines: counts, then each failure with its cell, error and whether the last good outputs remain."""
+    """Log the closing lines: counts, then each failure with its cell, error and whether the last good outputs remain.
+
+    Parameters
+    ----------
+    cohort
+        The cohort's name.
+    plan
+        The planned notebooks.
+    results
+        ``{notebook: result}`` of the notebooks that ran (``status``, and on failure ``cell``, ``error``,
+        ``last_good``, ``failed_notebook``).
+    failed
+        Names of the notebooks that failed (or were not run because an upstream one failed).
+    seconds
+        Wall time of the run, in seconds.
+    index
+        The run's ``index.html``, as shown to the user.
+    log
+        Called with each line.
+    """
     n_ok = sum(1 for r in results.values() if r["status"] == "ok")
     n_skip = sum(1 for p in plan if p.status == "skip")
     log(f"[run_all] cohort {cohort}: {n_ok} ran, {n_skip} up to date, {len(failed)} failed in {seconds:.1f} s; "
@@ -43,7 +70,17 @@ def log_summary(
 
 
 def write_index(run_dir: Path, figures_dir: Path, manifest: dict) -> None:
-    """``index.html``: every notebook of the manifest with its status, time, executed HTML and figures."""
+    """Write ``index.html``: every notebook of the manifest with its status, time, executed HTML and figures.
+
+    Parameters
+    ----------
+    run_dir
+        The cohort's results folder (the index goes there; links are relative to it).
+    figures_dir
+        The cohort's figures folder.
+    manifest
+        The run's manifest (its ``notebooks`` entries).
+    """
     rows = []
     for name, nb in manifest["notebooks"].items():
         link = f"{name}/{name}.html"
@@ -73,7 +110,7 @@ def write_index(run_dir: Path, figures_dir: Path, manifest: dict) -> None:
 
 
 def describe_os_error(exc: OSError, *, root: Path | None = None) -> str:
-    """One line for a failure to write outputs: disk full, read-only or not permitted, or another OS error.
+    """Describe in one line a failure to write outputs: disk full, read-only or not permitted, or another OS error.
 
     Parameters
     ----------
@@ -84,7 +121,8 @@ def describe_os_error(exc: OSError, *, root: Path | None = None) -> str:
 
     Returns
     -------
-    The line (without a traceback).
+    str
+        The line (without a traceback).
     """
     where = exc.filename
     if where is not None and root is not None:

@@ -69,7 +69,8 @@ def run_pipeline(
 
     Returns
     -------
-    0 (all ran or up to date), 1 (a notebook failed) or 2 (locked, or no data folder).
+    int
+        Exit status: 0 (all ran or up to date), 1 (a notebook failed) or 2 (locked, or no data folder).
     """
     layout = OutputLayout.default(**{k: kwargs.pop(k) for k in _LAYOUT_KEYS if k in kwargs})
     options = dataclasses.replace(options or RunOptions(), **kwargs)  # TypeError on an unknown option
@@ -146,7 +147,7 @@ def _ensure_simulated(cohort: CohortConfig, layout: OutputLayout) -> None:
 
 
 def _run_locked(cohort: CohortConfig, options: RunOptions, layout: OutputLayout, log: Log) -> int:
-    """The body of :func:`run_pipeline`, with the cohort's lock held (or a dry run)."""
+    """Run the body of :func:`run_pipeline`, with the cohort's lock held (or a dry run)."""
     t_start = time.perf_counter()
     where = _where(cohort, layout)
     if not _ensure_data(cohort, options, layout, where, log):
@@ -191,7 +192,15 @@ def _group_readable_dir(path: Path) -> Path:
 
 
 def swap_in(staging: Path, final: Path) -> None:
-    """Replace ``final`` by ``staging`` (two renames on one file system; the old copy is removed afterwards)."""
+    """Replace ``final`` by ``staging`` (two renames on one file system; the old copy is removed afterwards).
+
+    Parameters
+    ----------
+    staging
+        The folder a notebook wrote into.
+    final
+        Its place in ``results/`` or ``figures/``; parents are created.
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
     trash = None
     if final.exists():
