@@ -175,11 +175,11 @@ features.drop(columns=["patient_id"]).head(8).round(3)
 # %% [markdown]
 # ## Validation against the simulator's planted truth (simulated cohorts only)
 # The features above are already written; for a simulated cohort the planted labels are read here, and only here
-# (through `helpers.simulate.truth`), to measure how well QC, the malignant call, the annotation and the features
+# (through `helpers.truth`), to measure how well QC, the malignant call, the annotation and the features
 # recover them. A lab's data folder has no planted truth and skips this section.
 
 # %%
-from helpers.simulate import truth  # noqa: E402  (validation only: the analysis above never reads the simulator)
+from helpers import truth  # noqa: E402  (validation only: the analysis above never reads the simulator)
 
 planted_cells = truth.planted_truth(ddir, "scrna_cells")
 planted_samples = truth.planted_truth(ddir, "scrna_samples")

@@ -276,17 +276,17 @@ if splits is not None:
 # %% [markdown]
 # ## Validation against the simulator's planted truth (simulated cohorts only)
 # When the control arm is too small to split and the cohort is simulated, its planted truth gives another negative
-# control: the same PDX re-simulated without any resistant clone (through `helpers.simulate.truth`, the one reader of
+# control: the same PDX re-simulated without any resistant clone (through `helpers.truth`, the one reader of
 # the simulator in the notebooks), taken through the same chain and calls; every call there is false. A lab's data
 # folder skips this section. Recovery of the clones the simulators plant (precision and recall against their truth
 # tables) is checked by the test suite (`tests/test_barcodes_sim.py`, `tests/test_barcodes_counts.py`).
 
 # %%
-from helpers.simulate import truth  # noqa: E402  (validation only: the analysis above never reads the simulator)
+from helpers.truth import barcodes as barcode_truth  # noqa: E402  (validation only: the analysis above never reads the simulator)
 
 null = None
 if calibration and calib is None and not count_mode:
-    null = truth.barcode_null_calibration(
+    null = barcode_truth.barcode_null_calibration(
         data, fdr=fdr, max_perm=n_perm, seed=seed, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches,
         cluster_method=cluster_method, cluster_distance=cluster_distance, cluster_ratio=cluster_ratio,
         cluster_metric=cluster_metric, collapse=collapse)  # fmt: skip

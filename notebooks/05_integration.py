@@ -522,17 +522,18 @@ print(f"cross-validated AUC, ELN 2024 alone: {best.loc['ELN 2024', 'cv_auc']:.3f
 
 # %% [markdown]
 # # Validation against the simulator's planted truth (simulated cohorts only)
-# This section alone reads the simulator, through `helpers.simulate.truth`: the effects it planted (log-odds and
+# This section alone reads the simulator, through `helpers.truth`: the effects it planted (log-odds and
 # log-hazard per unit of the latent variables) beside the estimates above, and the power of the design over cohorts
 # simulated with other seeds. Signs should agree for the planted predictors, and the planted null (immune activation)
 # should not be significant. A cohort without a `truth/` folder (real data) skips it.
 
 # %%
-from helpers.simulate import truth
+from helpers import truth
+from helpers.truth import integration as planted_validation
 
 simulated = truth.is_simulated(resolve(data_dir))
 if simulated:
-    planted = truth.planted_effects()
+    planted = planted_validation.planted_effects()
     print("planted primary-resistance log-odds:", {k: v for k, v in planted["primary_resistance"].items()
                                                  if k not in ("intercept", "noise_sd")})
 
@@ -553,11 +554,11 @@ if simulated:
     if absent:  # the planted effects span the DST and cytometry axes; a cohort without them cannot show all of them
         print("planted-effect recovery needs the biomarkers missing here:", ", ".join(absent))
     else:
-        recovery = truth.planted_effect_recovery(patients, features={t: markers[b] for t, b in planted_terms.items()})
+        recovery = planted_validation.planted_effect_recovery(patients, features={t: markers[b] for t, b in planted_terms.items()})
         write_table(recovery, out / "planted_effect_recovery.csv")
         display(it.format_p(recovery.drop(columns=["planted_key"]).round(3)))
     if power_sizes:
-        power = truth.design_power(power_sizes, n_cohorts=power_cohorts)
+        power = planted_validation.design_power(power_sizes, n_cohorts=power_cohorts)
         write_table(power, out / "design_power.csv")
         wide = power.pivot_table(index=["model", "term", "planted_effect"], columns="n_patients",
                                  values="detection_rate", sort=False)

@@ -143,6 +143,7 @@ ba_t1 = it.table_one(ba[ba["fab_group"].isin(["M0/M1", "M4/M5"])], "fab_group",
                      ["age", "sex", "de_novo", "eln2024", "NPM1", "IDH1", "IDH2", "FLT3_ITD", "NRAS", "KRAS",
                       "PTPN11", "TP53", "bm_blast_pct", "ven_auc", "aza_auc"])
 it.write_table_one(ba_t1, out / "table1_beataml", caption="BeatAML 2.0 patients by FAB group")
+display(it.format_p(ba_t1))
 
 # %% [markdown]
 # ## Continuous variables versus ex vivo drug response

@@ -103,7 +103,7 @@ def cross_axis_imports(imports) -> list[str]:
 def simulator_or_notebook_imports(imports) -> list[str]:
     analysis = {"core", "public_data", "axis", "integration"}
     return [f"{s}:{n} imports {d}" for s, d, n in imports
-            if _layer(s) in analysis and _top(d) in ("simulate", "cohort_summary", "pipeline", "workflow")]  # fmt: skip
+            if _layer(s) in analysis and _top(d) in ("simulate", "truth", "cohort_summary", "pipeline", "workflow")]  # fmt: skip
 
 
 def test_the_scan_sees_the_package():

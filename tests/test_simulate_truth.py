@@ -8,7 +8,9 @@ import gzip
 import pandas as pd
 import pytest
 
-from helpers.simulate import truth
+from helpers import truth
+from helpers.truth import barcodes as barcode_truth
+from helpers.truth import integration as planted_validation
 
 
 def _simulated(tmp_path):
@@ -25,7 +27,7 @@ def test_a_lab_folder_has_no_planted_truth(tmp_path):
     assert not truth.is_simulated(tmp_path)
     assert truth.planted_truth(tmp_path, "scrna_cells") is None
     assert truth.cohort_settings(tmp_path) is None
-    assert truth.barcode_null_calibration(tmp_path) is None  # nothing to re-simulate
+    assert barcode_truth.barcode_null_calibration(tmp_path) is None  # nothing to re-simulate
 
 
 def test_planted_tables_are_read_compressed_or_not(tmp_path):
@@ -50,19 +52,19 @@ def test_cohort_settings_come_from_the_cohort_file(tmp_path):
 def test_a_scale_the_barcoding_simulator_lacks_gives_no_null(tmp_path):
     folder = _simulated(tmp_path)
     (folder / "COHORT").write_text("simulated DREAM cohort\nscale: dream\nseed: 7\npatients: 30\n")
-    assert truth.barcode_null_calibration(folder) is None
+    assert barcode_truth.barcode_null_calibration(folder) is None
 
 
 def test_planted_effects_are_the_simulators():
     from helpers.simulate.cohort import PLANTED_EFFECTS
 
-    assert truth.planted_effects() is PLANTED_EFFECTS and "primary_resistance" in PLANTED_EFFECTS
+    assert planted_validation.planted_effects() is PLANTED_EFFECTS and "primary_resistance" in PLANTED_EFFECTS
 
 
 @pytest.mark.slow
 def test_the_barcoding_null_calls_nothing(ci_cohort_with):
-    null = truth.barcode_null_calibration(ci_cohort_with("barcodes"), max_perm=200, seed=1, max_mismatches=1)
-    assert isinstance(null, truth.NullCalibration)
+    null = barcode_truth.barcode_null_calibration(ci_cohort_with("barcodes"), max_perm=200, seed=1, max_mismatches=1)
+    assert isinstance(null, barcode_truth.NullCalibration)
     with pytest.raises(dataclasses.FrozenInstanceError):
         null.summary = pd.DataFrame()
     row = null.summary.iloc[0]

@@ -1,6 +1,6 @@
 """How well QC, the malignant call, the annotation and the features recover labels known by other means.
 
-Used with a simulated cohort's planted truth (read by :mod:`helpers.simulate.truth` in the notebook's validation
+Used with a simulated cohort's planted truth (read by :mod:`helpers.truth` in the notebook's validation
 section, never here: this module only compares tables it is given) or with any labelled data set.
 """
 

@@ -9,7 +9,7 @@ Each assay has its own simulator module ``helpers.simulate.<axis>`` with
 ``simulate_<axis>(tables, out_dir, *, scale, seed)`` that writes ``<out_dir>/<axis>/`` and ``<out_dir>/truth/<axis>*``
 and draws from its own random stream, so that the assays can be regenerated independently.
 
-Notebooks read the planted truth only through :mod:`helpers.simulate.truth` (``planted_truth(data_dir, name)``), in
+Notebooks read the planted truth only through :mod:`helpers.truth` (``planted_truth(data_dir, name)``), in
 a section marked as validation against the simulator.
 """
 
@@ -40,8 +40,6 @@ __all__ = [
     "SCALES",
     "DEFAULT_SEED",
     "AXIS_SIMULATORS",
-    "planted_truth",
-    "truth",
 ]
 
 SCALES = ("ci", "full")
@@ -239,8 +237,4 @@ def __getattr__(name: str):
         from . import cohort
 
         return getattr(cohort, name)
-    if name in ("planted_truth", "truth"):  # the one reader of the planted truth (validation sections only)
-        truth = importlib.import_module(f"{__name__}.truth")  # not `from . import`: that would call back here
-
-        return truth if name == "truth" else truth.planted_truth
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
