@@ -42,7 +42,8 @@ def _in_memory(sheet: pd.DataFrame, samples: pd.DataFrame) -> ad.AnnData:
 @pytest.fixture(scope="module")
 def both(cohort, tmp_path_factory):
     _, sheet, samples = cohort
-    kept, summary, cells = build_atlas(_in_memory(sheet, samples), seed=0, cnv=False, umap=False)
+    atlas = build_atlas(_in_memory(sheet, samples), seed=0, cnv=False, umap=False)
+    kept, summary, cells = atlas.adata, atlas.qc_summary, atlas.qc_cells
     chunked = build_atlas_chunked(sheet, samples, tmp_path_factory.mktemp("scratch"), seed=0, umap=False)
     return kept, summary, cells, chunked
 
