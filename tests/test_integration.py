@@ -210,6 +210,17 @@ ELN_CASES = [
 ]
 
 
+def test_association_inputs_take_the_dst_aucs_by_role(assembled):
+    # The drug responses are the DST features whose dictionary role is "auc"; their units ("% x log10(uM)") never
+    # say so, which once left the screen without responses on every DREAM cohort.
+    a_feats, a_resp = it.dream_association_inputs(assembled["sample_table"], assembled["feats"])
+    dic = assembled["feats"]["dst"].dictionary
+    aucs = set(dic.loc[dic["role"] == "auc", "name"]) & set(assembled["sample_table"])
+    assert aucs and set(a_resp["drug"]) == aucs
+    assert a_resp["auc"].notna().all() and len(a_feats) > 0 and a_feats.shape[1] > 1
+    assert not set(a_feats.columns) & aucs  # responses are not screened as features
+
+
 def test_eln2024_every_rule():
     genes = ["NPM1", "IDH1", "IDH2", "FLT3_ITD", "NRAS", "KRAS", "TP53", "RUNX1", "ASXL1", "PTPN11", "DDX41"]
     df = pd.DataFrame([{g: c.get(g, 0) for g in genes} for c, _ in ELN_CASES])

@@ -176,8 +176,9 @@ def dream_association_inputs(sample_table: pd.DataFrame, features: dict, *, resp
                              feature_axes: tuple[str, ...] = ("scrna", "cytometry")) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-sample inputs of the screen from the integration's sample table.
 
-    Drug responses are the ``response_axis`` features documented as AUCs (a unit starting with ``AUC``). Features
-    are the continuous, non-QC features of ``feature_axes`` (hierarchy fractions, scores).
+    Drug responses are the ``response_axis`` features whose dictionary role is ``auc`` (the area under the fitted
+    dose-response curve). Features are the continuous, non-QC features of ``feature_axes`` (hierarchy fractions,
+    scores).
 
     Parameters
     ----------
@@ -202,7 +203,8 @@ def dream_association_inputs(sample_table: pd.DataFrame, features: dict, *, resp
     if response_axis not in features:
         return pd.DataFrame(columns=["sample_id"]), pd.DataFrame(columns=["sample_id", "drug", "auc"])
     dic = features[response_axis].dictionary
-    resp_cols = list(dic.loc[dic["unit"].astype(str).str.upper().str.startswith("AUC"), "name"])
+    # The role, not the unit: units are written for readers ("% x log10(uM)") and never named the measure.
+    resp_cols = list(dic.loc[dic["role"].astype(str) == "auc", "name"])
     resp_cols = [c for c in resp_cols if c in sample_table]
     feat_cols = []
     for ax in feature_axes:

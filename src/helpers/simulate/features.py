@@ -74,9 +74,9 @@ def simulate_feature_tables(cohort_dir: str | Path, out_root: str | Path, *, see
         out_root / "01_dst",
         dst,
         [
-            ("ven_auc", "AUC units", "Venetoclax probit AUC", "auc", "ex vivo VEN sensitivity", "resistant"),
+            ("ven_auc", "% x log10(uM)", "Venetoclax probit AUC", "auc", "ex vivo VEN sensitivity", "resistant"),
             ("ven_ic50_um", "uM", "Venetoclax IC50", "ic50", "", "resistant"),
-            ("aza_auc", "AUC units", "Azacitidine probit AUC", "auc", "", "resistant"),
+            ("aza_auc", "% x log10(uM)", "Azacitidine probit AUC", "auc", "", "resistant"),
         ],
         "dst",
     )
