@@ -51,3 +51,18 @@ def test_assays_parser():
 
 def test_days_per_month_is_the_julian_mean():
     assert DAYS_PER_MONTH * 12 == 365.25
+
+
+def test_no_module_spells_a_days_per_month_of_its_own():
+    # One month length for the analysis and the simulator alike: a simulator writing dates with 30.44 days per month
+    # and an analysis reading them back with 30.4375 moved follow-up times by a day.
+    import ast
+    from pathlib import Path
+
+    import helpers
+
+    root = Path(helpers.__file__).parent
+    hits = [f"{path.relative_to(root)}:{node.lineno}" for path in sorted(root.rglob("*.py")) if path.name != "units.py"
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Constant) and isinstance(node.value, float) and 30.4 <= node.value <= 30.5]
+    assert not hits, hits

@@ -24,6 +24,7 @@ import pandas as pd
 from ..axes import axes as registered_axes
 from ..clinical import MRD_THRESHOLD_PCT, eln2024_less_intensive
 from ..io import write_table, write_text
+from ..units import DAYS_PER_MONTH
 
 __all__ = [
     "GENES",
@@ -232,25 +233,25 @@ def simulate_patients(n_patients: int = 120, *, seed: int = 20261129, n_scrna: i
     )
     t_relapse_m = scale_m * (-np.log(u_relapse) / np.exp(log_hr)) ** (1 / shape)
     death_in_remission_m = e_dead_in_remission  # from CR/CRh/CRi: the competing event of relapse
-    follow_m = np.minimum((cutoff - diag).astype(int) / 30.44 - resp_days / 30.44, dropout_m)
+    follow_m = np.minimum((cutoff - diag).astype(int) / DAYS_PER_MONTH - resp_days / DAYS_PER_MONTH, dropout_m)
     relapsed = ~resistant & (t_relapse_m < follow_m) & (t_relapse_m < death_in_remission_m)
     response_date = np.where(~resistant, diag + resp_days.astype("timedelta64[D]"), np.datetime64("NaT"))
-    relapse_days = np.round(t_relapse_m * 30.44).astype(int)
+    relapse_days = np.round(t_relapse_m * DAYS_PER_MONTH).astype(int)
     relapse_date = np.where(relapsed, response_date + relapse_days.astype("timedelta64[D]"), np.datetime64("NaT"))
     # Survival from diagnosis: resistant ~6 months, relapsed ~7 months after relapse, others die in remission at the
     # competing-event time.
     death_after_m = np.where(
         resistant,
         e_dead_resistant,
-        resp_days / 30.44 + np.where(relapsed, t_relapse_m + e_dead_after_relapse, death_in_remission_m),
+        resp_days / DAYS_PER_MONTH + np.where(relapsed, t_relapse_m + e_dead_after_relapse, death_in_remission_m),
     )
-    total_follow_m = (cutoff - diag).astype(int) / 30.44
-    dead = death_after_m < np.minimum(total_follow_m, dropout_m + resp_days / 30.44)
-    last_fu_m = np.where(dead, death_after_m, np.minimum(total_follow_m, dropout_m + resp_days / 30.44))
-    last_fu_m = np.maximum(last_fu_m, np.where(relapsed, relapse_days / 30.44 + resp_days / 30.44 + 0.5, 0.5))
+    total_follow_m = (cutoff - diag).astype(int) / DAYS_PER_MONTH
+    dead = death_after_m < np.minimum(total_follow_m, dropout_m + resp_days / DAYS_PER_MONTH)
+    last_fu_m = np.where(dead, death_after_m, np.minimum(total_follow_m, dropout_m + resp_days / DAYS_PER_MONTH))
+    last_fu_m = np.maximum(last_fu_m, np.where(relapsed, relapse_days / DAYS_PER_MONTH + resp_days / DAYS_PER_MONTH + 0.5, 0.5))
     # A responder is seen alive on the day of the response: follow-up never ends before it (date-order rule).
-    last_fu_m = np.maximum(last_fu_m, np.where(~resistant, resp_days / 30.44, 0.0))
-    last_fu = diag + np.round(last_fu_m * 30.44).astype(int).astype("timedelta64[D]")
+    last_fu_m = np.maximum(last_fu_m, np.where(~resistant, resp_days / DAYS_PER_MONTH, 0.0))
+    last_fu = diag + np.round(last_fu_m * DAYS_PER_MONTH).astype(int).astype("timedelta64[D]")
     early_death = resistant & dead & ((last_fu - diag).astype(int) < resp_days)
     best_response = np.where(early_death, "early_death", best_response)
     mrd_pct = np.where(~resistant & (u_mrd_missing >= meff["missing_fraction"]), 10.0**log10_mrd, np.nan)
