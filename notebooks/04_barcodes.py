@@ -52,21 +52,17 @@ calibration = True  # split the control mice into pseudo-arms (or, for a simulat
 larry_dataset = "larry_clonal_subset"  # public clone-aware scRNA for the single-cell bridge ("" to skip)
 
 # %%
-import matplotlib.pyplot as plt
-import pandas as pd
-
 import helpers.barcodes as bc
 from helpers.barcodes.metrics import gini as gini_coefficient
 from helpers.barcodes.plots import (
     plot_clone_bars,
     plot_clone_shares,
-    plot_ma,
     plot_pvalue_qq,
     plot_rarefaction,
     plot_read_fates,
-    plot_volcano,
+    plot_resistance_calls,
 )  # fmt: skip
-from helpers.io import write_table
+from helpers.io import write_table, write_tables
 from helpers.notebook import notebook_setup
 from helpers.paths import resolve
 from helpers.plotting import ARM_COLORS
@@ -215,34 +211,21 @@ dom.groupby(["arm", "timepoint"])[["n_dominant", "dominant_share"]].mean().round
 # %%
 calls = bc.resistance_by_arm(counts, units, arms=arms_tested, control=ctrl, tissue=tissue or None, fdr=fdr,
                              max_perm=n_perm, seed=seed)  # fmt: skip
-for arm, res in calls.items():
-    write_table(res.barcodes, out / f"resistance_barcodes_{arm}.csv")
-res_pdx = pd.concat([res.pdx for res in calls.values()], ignore_index=True)
-write_table(res_pdx, out / "resistance_pdx.csv")
-res_pdx[["pdx_id", "treated_arm", "n_barcodes", "n_treated", "n_vehicle", "n_resistant", "n_resistant_glm_only",
-         "p_value", "min_attainable_p", "p_simes"]].round(4)
+resistance = bc.resistance_tables(calls)
+write_tables(resistance, out)
+resistance["resistance_pdx.csv"][["pdx_id", "treated_arm", "n_barcodes", "n_treated", "n_vehicle", "n_resistant",
+                                  "n_resistant_glm_only", "p_value", "min_attainable_p", "p_simes"]].round(4)
+
+# %% [markdown]
+# Each treated arm against the control arm, and the clones behind its call: the resistant ones, or, where an arm
+# called none, the GLM's candidates (q at most the FDR level, expanding, reproducible) that the consensus across mice
+# did not confirm. `min_attainable_p` above is the smallest p the PDX-level permutation test can reach.
 
 # %%
-for arm, res in calls.items():
-    b = res.barcodes
-    called_bc = b.loc[b["resistant"], "barcode"]
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.2))
-    plot_volcano(b, called=called_bc, ax=axes[0], title=f"{arm} vs {ctrl}")
-    plot_ma(b, called=called_bc, ax=axes[1], title=f"{arm} vs {ctrl}")
-    nb.save(fig, f"volcano_ma_{arm}", section="Is resistance pre-existing and heritable?",
-            caption=f"Volcano and MA plots of {arm} against {ctrl}; called resistant clones highlighted")
-    top = b[b["resistant"]].head(10)
-    if len(top):
-        print(f"{arm}: clones called resistant (first 10 of {int(b['resistant'].sum())}):")
-        print(top[["pdx_id", "barcode", "baseline_cpm", "log_fc", "log_cpm", "q_expansion",
-                   "n_mice_up"]].round(4).to_string(index=False))
-    else:
-        cand = b[(b["q_value"] <= fdr) & (b["log_fc"] > 0) & b["reproducible"]]
-        print(f"{arm}: no clone called resistant; smallest attainable p {1 / res.pdx['n_assignments'].min():.4f}; "
-              f"{len(cand)} candidate(s) by the GLM alone")
-        if len(cand):
-            print(cand[["pdx_id", "barcode", "log_fc", "q_value", "p_permutation", "n_mice_up"]].head(6).round(4)
-                  .to_string(index=False))
+nb.save(plot_resistance_calls(calls, control=ctrl), "volcano_ma", section="Is resistance pre-existing and heritable?",
+        caption=f"Volcano (left) and MA (right) plots of each treated arm against {ctrl}; called resistant clones "
+                "highlighted")  # fmt: skip
+bc.resistance_call_summary(calls, fdr=fdr).round(4)
 
 # %% [markdown]
 # ## Agreement with edgeR's exact test

@@ -80,10 +80,7 @@ kept, qc_summary, by_patient = atlas.adata, atlas.qc_summary, atlas.malignant_by
 
 # %%
 write_table(qc_summary, out / "qc_summary.csv")
-tot = scrna.qc_totals(qc_summary)
-print(f"kept {int(tot['cells_after'])} of {int(tot['cells_before'])} cells "
-      f"({100 * tot['cells_after'] / tot['cells_before']:.1f} %)")
-tot.filter(like="removed_").rename(lambda c: c.removeprefix("removed_")).to_frame("cells removed")
+scrna.qc_outcome(qc_summary)
 
 # %%
 nb.save(scrna.plots.plot_qc(atlas.qc_cells, qc_summary, hb_max=hb_max), "qc", section="The atlas, in one call",

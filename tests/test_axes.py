@@ -71,7 +71,7 @@ def test_no_module_spells_the_axis_list_out():
 
 def test_a_bad_registry_entry_is_named(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="not of the form 'module:function'"):
-        resolve_entry("helpers.dst.io")
+        resolve_entry("helpers.dst.contract")
     bad = tmp_path / "helpers" / "data"
     bad.mkdir(parents=True)
     (bad / "axes.yaml").write_text("toy:\n  assay: toy\n  notebook: 06_toy\n")

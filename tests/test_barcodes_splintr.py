@@ -99,4 +99,4 @@ def test_run_all_on_a_count_table_folder(splintr, tmp_path):
     assert list(feats.columns) == list(dic["name"]) and len(feats) == 1
     assert feats.loc[0, "bc_resistance_p"] == pytest.approx(pdx.loc[0, "p_value"])
     assert key.startswith("splintr-")
-    assert (fig_root / key / "04_barcodes" / "volcano_ma_high_dose.png").is_file()
+    assert (fig_root / key / "04_barcodes" / "volcano_ma.png").is_file()

@@ -28,6 +28,14 @@ def test_qc_totals_and_hb_contamination():
     assert hb.iloc[1] == f"{3 / 4:.2f}" and hb.iloc[2] == "1" and hb.iloc[3] == "2.00"
 
 
+def test_qc_outcome_counts_every_input_cell_once():
+    summary, _ = _qc()
+    out = scrna.qc_outcome(summary)
+    assert list(out.index) == ["kept", "low_genes", "doublet"]
+    assert out["cells"].tolist() == [24, 3, 3] and out["cells"].sum() == summary["cells_before"].sum()
+    assert out.loc["kept", "percent_of_input"] == 80.0 and out["percent_of_input"].sum() == pytest.approx(100.0)
+
+
 def _atlas():
     obs = pd.DataFrame({
         "sample_id": ["S1"] * 3 + ["S2"] * 2 + ["S3"] * 2,

@@ -12,14 +12,14 @@ import hashlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only annotations: run_all.py's no-change path never loads pandas
     import pandas as pd
 
-__all__ = ["atomic_path", "write_table", "write_text", "sha256_file"]
+__all__ = ["atomic_path", "write_table", "write_tables", "write_text", "sha256_file"]
 
 FLOAT_FORMAT = "%.6g"
 
@@ -97,6 +97,24 @@ def write_table(df: pd.DataFrame, path: str | Path, *, float_format: str = FLOAT
     with atomic_path(path) as tmp:
         df.to_csv(tmp, sep=sep, index=index, float_format=float_format, lineterminator="\n")
     return path
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path) -> list[Path]:
+    """:func:`write_table` of every table of a mapping of file names to tables, in the mapping's order.
+
+    Parameters
+    ----------
+    tables
+        File name (``.csv`` or ``.tsv``, relative to ``folder``) -> table.
+    folder
+        Output folder.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    return [write_table(df, Path(folder) / name) for name, df in tables.items()]
 
 
 def write_text(text: str, path: str | Path) -> Path:

@@ -377,6 +377,7 @@ MULTI_PANEL = (
     "helpers.cohort_summary.plot_cohort_overview",
     "helpers.dst.plots.plot_plate_heatmaps",
     "helpers.dst.plots.plot_plate_grid",
+    "helpers.barcodes.plots.plot_resistance_calls",
     "helpers.cytometry.figures.plot_example_gates",
     "helpers.scrna.plots.plot_qc",
     "helpers.scrna.plots.plot_umaps",

@@ -22,7 +22,8 @@ _EXPORTS = {
     "metrics": ["BIAS_BREAKS", "bias_histogram", "pairwise_correlation", "replicate_agreement", "replicate_r"],
     "patterns": ["BC32_GFP", "PYCASHIER_DEFAULT", "ReadPattern", "parse_pattern", "read_pattern_file"],
     "preexisting": [
-        "calibration_summary", "control_split_calibration", "resistance_by_arm", "resistance_calls", "split_calibration"
+        "calibration_summary", "control_split_calibration", "resistance_by_arm", "resistance_call_summary",
+        "resistance_calls", "resistance_tables", "split_calibration"
     ],
     "qc": [
         "correlation_matrix", "detected_per_mouse", "rarefaction", "rarefaction_curves", "replicate_correlation",

@@ -5,7 +5,8 @@ Each function draws one panel: it takes ``ax=None`` (keyword) and returns the Ax
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,8 +14,11 @@ import pandas as pd
 
 from ..plotting import ARM_COLORS, OKABE_ITO, axes_or_new, legend_from_colors
 
+if TYPE_CHECKING:
+    from .resistance import ResistanceResult
+
 __all__ = ["plot_read_fates", "plot_rarefaction", "plot_clone_bars", "plot_resistance", "plot_pvalue_qq", "plot_volcano",
-           "plot_ma", "plot_clone_shares"]
+           "plot_ma", "plot_resistance_calls", "plot_clone_shares"]
 
 _FATE_COLORS = {"matched": "#009E73", "rejected_low_quality": "#E69F00", "rejected_no_pattern": "#999999",
                 "rejected_n_in_barcode": "#CC79A7", "rejected_too_short": "#56B4E9",
@@ -316,3 +320,39 @@ def plot_clone_shares(counts: pd.DataFrame, units: pd.DataFrame, pdx_id: str, re
     ax.set_xlabel("mouse (arm)")
     ax.set_title(title or f"Top {top} clones; vermillion: called resistant")
     return ax
+
+
+def plot_resistance_calls(calls: Mapping[str, ResistanceResult], *, control: str,
+                          axes: Sequence[plt.Axes] | np.ndarray | None = None) -> plt.Figure:  # fmt: skip
+    """Draw the volcano and the MA plot of every treated arm against the control arm, one row per arm.
+
+    Parameters
+    ----------
+    calls
+        ``arm -> ResistanceResult`` (:func:`helpers.barcodes.resistance_by_arm`); the called resistant clones of each
+        arm are highlighted.
+    control
+        Name of the control arm, for the panel titles.
+    axes
+        Two Axes per arm (volcano, MA), row by row, to draw into (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure of the panels.
+    """
+    if not calls:
+        raise ValueError("plot_resistance_calls: no treated arm to draw")
+    if axes is None:
+        axes = plt.subplots(len(calls), 2, figsize=(8.4, 3.2 * len(calls)), squeeze=False)[1]
+    axes = np.asarray(axes, dtype=object).ravel()
+    if axes.size != 2 * len(calls):
+        raise ValueError(f"plot_resistance_calls: {axes.size} Axes given, 2 per arm needed ({2 * len(calls)})")
+    for i, (arm, res) in enumerate(calls.items()):
+        b = res.barcodes
+        called = b.loc[b["resistant"], "barcode"]
+        plot_volcano(b, called=called, ax=axes[2 * i], title=f"{arm} vs {control}")
+        plot_ma(b, called=called, ax=axes[2 * i + 1], title=f"{arm} vs {control}")
+    fig = axes[0].figure
+    fig.tight_layout()
+    return fig

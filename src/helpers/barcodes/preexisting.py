@@ -32,8 +32,8 @@ from ..stats import bh_fdr
 from .diff import comparison_units, differential_abundance
 from .resistance import ResistanceResult
 
-__all__ = ["resistance_calls", "resistance_by_arm", "split_calibration", "control_split_calibration",
-           "calibration_summary"]
+__all__ = ["resistance_calls", "resistance_by_arm", "resistance_tables", "resistance_call_summary",
+           "split_calibration", "control_split_calibration", "calibration_summary"]
 
 
 def _one_sided(tab: pd.DataFrame) -> np.ndarray:
@@ -342,3 +342,63 @@ def control_split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm:
         split = split_calibration(counts, units[units["pdx_id"].isin([pdx])], arm=arm, sizes=sizes, **kwargs)
         rows.append(split.assign(pdx_id=pdx))
     return pd.concat(rows, ignore_index=True) if rows else None
+
+
+def resistance_tables(calls: dict[str, ResistanceResult]) -> dict[str, pd.DataFrame]:
+    """The tables of :func:`resistance_by_arm` as the files the barcoding notebook writes.
+
+    Parameters
+    ----------
+    calls
+        ``arm -> ResistanceResult`` (:func:`resistance_by_arm`).
+
+    Returns
+    -------
+    dict
+        File name -> table: ``resistance_barcodes_<arm>.csv`` (one row per barcode of that arm's comparison) for every
+        arm, then ``resistance_pdx.csv`` (one row per PDX and treated arm, the arms stacked in ``calls``' order).
+    """
+    tables = {f"resistance_barcodes_{arm}.csv": res.barcodes for arm, res in calls.items()}
+    pdx = [res.pdx for res in calls.values()]
+    tables["resistance_pdx.csv"] = pd.concat(pdx, ignore_index=True) if pdx else pd.DataFrame()
+    return tables
+
+
+_SUMMARY_COLUMNS = ["arm", "call", "pdx_id", "barcode", "baseline_cpm", "log_fc", "log_cpm", "q_value", "q_expansion",
+                    "p_permutation", "n_mice_up"]  # fmt: skip
+
+
+def resistance_call_summary(calls: dict[str, ResistanceResult], *, fdr: float, top: int = 10) -> pd.DataFrame:
+    """The clones behind each arm's call, as a reader checks them: the resistant ones, else the GLM's candidates.
+
+    Parameters
+    ----------
+    calls
+        ``arm -> ResistanceResult`` (:func:`resistance_by_arm`).
+    fdr
+        The FDR level of the calls; a candidate has GLM q <= ``fdr``, a positive log2 fold change and reproduces
+        across mice, without being called.
+    top
+        Rows per arm at most (in the order of the barcode table: strongest evidence first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``arm, call, pdx_id, barcode, baseline_cpm, log_fc, log_cpm, q_value, q_expansion, p_permutation, n_mice_up``;
+        ``call`` is ``resistant`` (called clones), ``GLM candidate`` (the arm called none) or ``none`` (one row of an
+        arm with neither, the other columns empty).
+    """
+    rows = []
+    for arm, res in calls.items():
+        b = res.barcodes
+        called = b[b["resistant"]]
+        if len(called):
+            rows.append(called.head(top).assign(arm=arm, call="resistant"))
+            continue
+        cand = b[(b["q_value"] <= fdr) & (b["log_fc"] > 0) & b["reproducible"]]
+        rows.append(cand.head(top).assign(arm=arm, call="GLM candidate") if len(cand)
+                    else pd.DataFrame({"arm": [arm], "call": ["none"]}))  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=_SUMMARY_COLUMNS)
+    out = pd.concat(rows, ignore_index=True)
+    return out.reindex(columns=_SUMMARY_COLUMNS)

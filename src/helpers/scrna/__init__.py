@@ -39,7 +39,7 @@ _EXPORTS = {
     "features": ["FEATURES", "feature_dictionary", "sample_features"],
     "recovery": ["FEATURE_TRUTH_PAIRS", "CellRecovery", "feature_recovery", "recover_cell_labels"],
     "scores": ["cell_programme_scores", "linclass7_score", "lsc17_score", "pseudobulk"],
-    "summaries": ["call_counts", "cell_type_counts", "hb_contamination", "qc_totals"],
+    "summaries": ["call_counts", "cell_type_counts", "hb_contamination", "qc_outcome", "qc_totals"],
     "tenx": ["read_10x", "read_10x_h5", "read_10x_mtx", "write_10x_h5"],
 }
 

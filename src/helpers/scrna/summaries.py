@@ -27,6 +27,28 @@ def qc_totals(qc_summary: pd.DataFrame) -> pd.Series:
     return qc_summary[["cells_before", *reasons, "cells_after"]].sum()
 
 
+def qc_outcome(qc_summary: pd.DataFrame) -> pd.DataFrame:
+    """What QC did to the cells of a run: how many it kept and how many each reason removed, with shares of the input.
+
+    Parameters
+    ----------
+    qc_summary
+        Per-sample QC table (:func:`~helpers.scrna.qc.run_qc`).
+
+    Returns
+    -------
+    DataFrame
+        Index ``kept`` then one row per removal reason (the ``removed_`` prefix dropped); columns ``cells`` and
+        ``percent_of_input`` (of ``cells_before`` summed over samples).
+    """
+    tot = qc_totals(qc_summary)
+    removed = tot.filter(like="removed_").rename(lambda c: c.removeprefix("removed_"))
+    cells = pd.concat([pd.Series({"kept": tot["cells_after"]}), removed]).astype("int64")
+    before = float(tot["cells_before"])
+    share = 100 * cells / before if before else cells * float("nan")
+    return pd.DataFrame({"cells": cells, "percent_of_input": share.round(2)}).rename_axis("cells_of_the_run")
+
+
 def hb_contamination(qc_cells: pd.DataFrame, kept_obs: pd.DataFrame, qc_summary: pd.DataFrame, *,
                      hb_max: float) -> pd.Series:  # fmt: skip
     """Haemoglobin in the run before and after QC: red-cell barcodes removed and the ambient Hb soup.
