@@ -96,7 +96,7 @@ class Axis:
     simulated_timepoints: tuple[str, ...] = ()
 
     def load_contract(self) -> Callable:
-        """The contract loader, imported now.
+        """Import and return the contract loader of the axis.
 
         Returns
         -------
@@ -106,7 +106,7 @@ class Axis:
         return resolve_entry(self.contract)
 
     def load_simulator(self) -> Callable:
-        """The simulator function, imported now.
+        """Import and return the simulator function of the axis.
 
         Returns
         -------
@@ -116,7 +116,7 @@ class Axis:
         return resolve_entry(self.simulator)
 
     def load_features(self) -> Callable:
-        """The feature-table builder, imported now.
+        """Import and return the feature-table builder of the axis.
 
         Returns
         -------
@@ -126,7 +126,7 @@ class Axis:
         return resolve_entry(self.features)
 
     def load_dictionary(self) -> Callable:
-        """The feature-dictionary builder, imported now.
+        """Import and return the feature-dictionary builder of the axis.
 
         Returns
         -------
@@ -148,6 +148,13 @@ def resolve_entry(entry: str) -> Callable:
     -------
     callable
         The function.
+
+    Raises
+    ------
+    ValueError
+        ``entry`` is not of the form ``module:function``.
+    ModuleNotFoundError, AttributeError
+        The module or the function does not exist.
     """
     module, _, name = entry.partition(":")
     if not module or not name:
@@ -160,7 +167,7 @@ def _data_dir(pkg_dir: str | Path | None) -> Any:
 
 
 def registry_entries(pkg_dir: str | Path | None = None) -> dict[str, dict]:
-    """The raw registry: ``axes.yaml``, then every ``axes.d/*.yaml`` in file-name order.
+    """Read the raw registry: ``axes.yaml``, then every ``axes.d/*.yaml`` in file-name order.
 
     Parameters
     ----------
@@ -171,7 +178,12 @@ def registry_entries(pkg_dir: str | Path | None = None) -> dict[str, dict]:
     Returns
     -------
     dict
-        Axis name -> its entry, in registry order.
+        Axis name -> its entry (a dict of the YAML fields, empty when the entry is), in registry order.
+
+    Raises
+    ------
+    ValueError
+        An axis is declared twice (in one file or across files).
     """
     import yaml
 
@@ -192,12 +204,17 @@ def registry_entries(pkg_dir: str | Path | None = None) -> dict[str, dict]:
 
 @functools.cache
 def axes() -> tuple[Axis, ...]:
-    """Every axis, in the registry's order (the order of tables, figures and the integration).
+    """Return every axis, in the registry's order (the order of tables, figures and the integration).
 
     Returns
     -------
     tuple of Axis
         Read once per process from the package data.
+
+    Raises
+    ------
+    ValueError
+        An entry lacks a required field, or two axes share an assay token or a notebook.
     """
     out = []
     for name, entry in registry_entries().items():
@@ -215,7 +232,7 @@ def axes() -> tuple[Axis, ...]:
 
 
 def axis(name: str) -> Axis:
-    """The axis called ``name`` (``dst``, ``cytometry``, ``scrna``, ``barcodes``).
+    """Look up the axis called ``name`` (``dst``, ``cytometry``, ``scrna``, ``barcodes``).
 
     Parameters
     ----------
@@ -226,6 +243,11 @@ def axis(name: str) -> Axis:
     -------
     Axis
         Its entry.
+
+    Raises
+    ------
+    KeyError
+        No axis of that name; the message lists the known ones.
     """
     for a in axes():
         if a.name == name:
@@ -234,7 +256,7 @@ def axis(name: str) -> Axis:
 
 
 def axis_of_assay(assay: str) -> Axis:
-    """The axis whose ``samples.csv`` token is ``assay``.
+    """Look up the axis whose ``samples.csv`` token is ``assay``.
 
     Parameters
     ----------
@@ -245,6 +267,11 @@ def axis_of_assay(assay: str) -> Axis:
     -------
     Axis
         Its entry.
+
+    Raises
+    ------
+    KeyError
+        No axis has that assay token.
     """
     for a in axes():
         if a.assay == assay:
@@ -253,7 +280,7 @@ def axis_of_assay(assay: str) -> Axis:
 
 
 def assay_tokens() -> tuple[str, ...]:
-    """The assay tokens ``samples.csv`` may list, in registry order.
+    """List the assay tokens ``samples.csv`` may carry, in registry order.
 
     Returns
     -------
@@ -287,7 +314,7 @@ class DictionarySpec:
 
 @functools.cache
 def dictionary_spec() -> DictionarySpec:
-    """The feature-dictionary contract, read once per process.
+    """Read the feature-dictionary contract (once per process).
 
     Returns
     -------

@@ -53,7 +53,7 @@ _PATIENT_KEYS = ("id", "age", "sex", "dx", "stage", "isDenovo", "fab", "blastsBM
 
 
 def read_json(name: str) -> Any:
-    """One file of the dataset, parsed; a :class:`~helpers.errors.DataContractError` naming it if it is not JSON.
+    """Read and parse one JSON file of the dataset ``beataml2``.
 
     Parameters
     ----------
@@ -63,7 +63,14 @@ def read_json(name: str) -> Any:
     Returns
     -------
     Any
-        The parsed JSON.
+        The parsed JSON (dicts and lists as :func:`json.load` returns them).
+
+    Raises
+    ------
+    DataContractError
+        The file is not valid JSON; the message names the file.
+    PublicDataMissing
+        The dataset or the file is not in the public data mirror (:func:`helpers.registry.dataset_path`).
     """
     path = dataset_path(DATASET, name)
     try:
@@ -74,7 +81,7 @@ def read_json(name: str) -> Any:
 
 
 def require_keys(obj: Any, keys: tuple[str, ...], name: str, *, what: str = "the top level") -> None:
-    """Raise a :class:`~helpers.errors.DataContractError` naming file ``name`` when ``obj`` lacks one of ``keys``.
+    """Check that a parsed JSON object of the dataset has the given keys.
 
     Parameters
     ----------
@@ -91,6 +98,11 @@ def require_keys(obj: Any, keys: tuple[str, ...], name: str, *, what: str = "the
     -------
     None
         Returns only when every key is present.
+
+    Raises
+    ------
+    DataContractError
+        ``obj`` is not a dict or lacks one of ``keys``; the message names file ``name``, ``what`` and the missing keys.
     """
     missing = [k for k in keys if not isinstance(obj, dict) or k not in obj]
     if missing:
@@ -98,7 +110,7 @@ def require_keys(obj: Any, keys: tuple[str, ...], name: str, *, what: str = "the
 
 
 def fab_group(fab: pd.Series) -> pd.Series:
-    """``M0/M1`` (primitive), ``M4/M5`` (monocytic, incl. M4eo and M5a/b), ``other`` FAB classes, missing if unknown.
+    """Group FAB classes into ``M0/M1`` (primitive), ``M4/M5`` (monocytic, incl. M4eo, M5a/b) and ``other``.
 
     ``NOS`` (not otherwise specified) counts as unknown: it says nothing about monocytic differentiation.
 
@@ -118,7 +130,7 @@ def fab_group(fab: pd.Series) -> pd.Series:
 
 
 def mutation_flags(patients: pd.DataFrame, mutations: pd.DataFrame, sequenced: set[str]) -> pd.DataFrame:
-    """0/1 flag per gene of :data:`helpers.clinical.MUTATION_COLUMNS` and patient, from the exome and clinical calls.
+    """Flag (0/1) each gene of :data:`helpers.clinical.MUTATION_COLUMNS` per patient from exome and clinical calls.
 
     Parameters
     ----------
@@ -152,7 +164,7 @@ def mutation_flags(patients: pd.DataFrame, mutations: pd.DataFrame, sequenced: s
 
 
 def drug_auc(drug: str) -> pd.Series:
-    """Published AUC of one inhibitor per patient (``patient_id`` as text), patients without it left out.
+    """Read the published AUC of one inhibitor per patient, leaving out patients without it.
 
     Parameters
     ----------
@@ -162,7 +174,16 @@ def drug_auc(drug: str) -> pd.Series:
     Returns
     -------
     pandas.Series
-        Published probit AUC by patient id (higher = more resistant).
+        Published probit AUC (AUC units, 0-286; higher = more resistant) indexed by patient id (dbGaP subject id as
+        text), named ``drug``.
+
+    Raises
+    ------
+    KeyError
+        ``drug`` is not in ``drugs.json``.
+    DataContractError
+        ``drugs.json`` lacks ``patients``, ``drugs`` or ``auc``, or its AUC matrix does not have one row per patient
+        and one value per drug.
     """
     d = read_json("drugs.json")
     require_keys(d, ("patients", "drugs", "auc"), "drugs.json")
@@ -181,7 +202,7 @@ def drug_auc(drug: str) -> pd.Series:
 
 
 def eln2024_from_calls(table: pd.DataFrame) -> pd.Series:
-    """ELN 2024 less-intensive risk from the gene columns (:func:`helpers.clinical.eln2024_less_intensive`).
+    """Classify ELN 2024 less-intensive risk from the gene columns (:func:`helpers.clinical.eln2024_less_intensive`).
 
     Parameters
     ----------
@@ -198,7 +219,7 @@ def eln2024_from_calls(table: pd.DataFrame) -> pd.Series:
 
 
 def load_beataml(*, drugs: tuple[str, ...] = ("Venetoclax", "Azacytidine")) -> pd.DataFrame:
-    """Patient table of BeatAML 2.0.
+    """Load the patient table of BeatAML 2.0: clinical data, mutation flags and published drug AUCs.
 
     Parameters
     ----------
@@ -212,9 +233,16 @@ def load_beataml(*, drugs: tuple[str, ...] = ("Venetoclax", "Azacytidine")) -> p
         ``de_novo``, ``fab``, ``fab_group`` (:func:`fab_group`), ``monocytic``, ``bm_blast_pct``, ``eln2017``
         (published), induction ``response``, ``os_months``, ``os_event``, one 0/1 column per gene of
         :data:`helpers.clinical.MUTATION_COLUMNS` (:func:`mutation_flags`), ``signalling``, ``npm1_or_idh``,
-        ``eln2024``, ``<drug>_auc`` per drug.
-    """
+        ``eln2024``, ``<drug>_auc`` per drug (published probit AUC, higher = more resistant).
 
+    Raises
+    ------
+    DataContractError
+        A dataset file is not JSON or lacks a required key (top level or patient record), ``mutations.json`` is not
+        a list of ``p``/``g``/``c`` calls, or patient ids are not unique.
+    KeyError
+        A name of ``drugs`` is not in ``drugs.json``.
+    """
     coh = read_json("cohort.json")
     require_keys(coh, ("patients", "sequenced"), "cohort.json")
     for i, rec in enumerate(coh["patients"]):
@@ -259,7 +287,7 @@ def _slug(drug: str) -> str:
 
 
 def ven_by_fab(table: pd.DataFrame, *, auc: str = "ven_auc") -> pd.DataFrame:
-    """Drug AUC (column ``auc``, venetoclax by default) by FAB group, with the test of M4/M5 against M0/M1.
+    """Summarise a drug AUC (venetoclax by default) by FAB group and test M4/M5 against M0/M1.
 
     Parameters
     ----------
@@ -290,7 +318,7 @@ def ven_by_fab(table: pd.DataFrame, *, auc: str = "ven_auc") -> pd.DataFrame:
 
 
 def ven_by_mutation(table: pd.DataFrame, genes: list[str], *, auc: str = "ven_auc") -> pd.DataFrame:
-    """Drug AUC (column ``auc``, venetoclax by default) in mutated versus wild-type patients, per gene.
+    """Compare a drug AUC (venetoclax by default) of mutated and wild-type patients, per gene.
 
     Parameters
     ----------
@@ -308,7 +336,6 @@ def ven_by_mutation(table: pd.DataFrame, genes: list[str], *, auc: str = "ven_au
         at least 3 mutated and 3 wild-type patients), Benjamini-Hochberg ``q`` across ``genes``; ``direction`` is
         ``resistant`` when the mutants' median AUC is higher.
     """
-
     rows = []
     for g in genes:
         d = table[[auc, g]].dropna()
@@ -327,7 +354,7 @@ def ven_by_mutation(table: pd.DataFrame, genes: list[str], *, auc: str = "ven_au
 
 def mutation_groups(table: pd.DataFrame, genes: list[str], *, value: str = "ven_auc",
                     none_label: str = "none of these") -> pd.DataFrame:
-    """A long table of ``value`` by mutated gene, for plotting the groups side by side.
+    """Stack ``value`` by mutated gene into a long table, for plotting the groups side by side.
 
     Parameters
     ----------
@@ -379,11 +406,16 @@ BEATAML_DICTIONARY = pd.DataFrame(
 
 
 def beataml_dataset_files() -> list[Path]:
-    """The dataset files this module reads (for provenance notes).
+    """List the dataset files this module reads (for provenance notes).
 
     Returns
     -------
     list of Path
         ``cohort.json``, ``mutations.json`` and ``drugs.json`` of the dataset.
+
+    Raises
+    ------
+    PublicDataMissing
+        A file is not in the public data mirror.
     """
     return [dataset_path(DATASET, f) for f in ("cohort.json", "mutations.json", "drugs.json")]

@@ -18,9 +18,12 @@ import dataclasses
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .paths import output_folders
+
+if TYPE_CHECKING:  # pandas is imported when a table is made, not when a notebook imports this module
+    import pandas as pd
 
 __all__ = ["LIBRARY_NOTICES", "Notebook", "notebook_setup"]
 
@@ -78,6 +81,11 @@ class Notebook:
         -----
         Returns nothing on purpose: a cell ending with ``nb.save(...)`` shows no file paths (machine paths) in the
         executed notebook; the files are listed in :meth:`figure_index`.
+
+        Raises
+        ------
+        ValueError
+            ``name`` is empty or has a folder in it.
         """
         import matplotlib.pyplot as plt
 
@@ -92,8 +100,8 @@ class Notebook:
         self.figures.append({"figure": name, "files": ";".join(p.name for p in paths), "notebook": self.name,
                              "section": section, "caption": caption})  # fmt: skip
 
-    def figure_index(self):  # -> pd.DataFrame (pandas imported lazily)
-        """The figures saved so far, in the order they were made.
+    def figure_index(self) -> pd.DataFrame:
+        """Tabulate the figures saved so far, in the order they were made.
 
         Returns
         -------
@@ -114,7 +122,7 @@ class Notebook:
 
         Returns
         -------
-        Path
+        pathlib.Path
             The written file.
         """
         from .io import write_table
@@ -147,7 +155,12 @@ def notebook_setup(
     Returns
     -------
     Notebook
-        The notebook's folders and figure index.
+        The notebook's folders (created) and an empty figure index.
+
+    Raises
+    ------
+    ValueError
+        An entry of ``expected_warnings`` has an empty message pattern (it would hide a whole category).
     """
     import pandas as pd
 
