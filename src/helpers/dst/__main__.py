@@ -77,6 +77,13 @@ def _synergy(a: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of ``python -m helpers.dst`` (subcommands ``fit``, ``qc``, ``synergy``).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; each subcommand's ``func`` default is the function that runs it.
+    """
     ap = argparse.ArgumentParser(prog="python -m helpers.dst", description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -120,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 on a data-contract error (printed as one line naming file, row and column).
+    """
     return run_command(build_parser(), argv)
 
 

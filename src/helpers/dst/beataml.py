@@ -33,7 +33,7 @@ FEATURE_DRUGS = (("ven", "Venetoclax"), ("aza", "Azacytidine"))
 
 
 def load_points(drugs: list[str] | None = None) -> pd.DataFrame:
-    """Measured points as a long table ``patient_id, drug, conc_uM, viability_pct`` (optionally only ``drugs``).
+    """Read the measured dose-response points of every patient as one long table (optionally only ``drugs``).
 
     Parameters
     ----------
@@ -43,7 +43,15 @@ def load_points(drugs: list[str] | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per measured point, patients in numeric order of their subject id.
+        One row per measured point: ``patient_id`` (dbGaP subject id as text), ``drug``, ``conc_uM`` (µM) and
+        ``viability_pct`` (% of the untreated control); patients in numeric order of their subject id.
+
+    Raises
+    ------
+    DataContractError
+        A patient's file is not JSON, or an inhibitor's points are not ``[[conc_uM, viability_pct], ...]``.
+    PublicDataMissing
+        The dataset is not in the public data mirror.
     """
     folder = dataset_path(DATASET, "dose")
     rows_p, rows_d, rows_c, rows_v = [], [], [], []
@@ -67,12 +75,20 @@ def load_points(drugs: list[str] | None = None) -> pd.DataFrame:
 
 
 def load_published() -> pd.DataFrame:
-    """Published fits: ``patient_id, drug, intercept, beta, auc, ic50_uM`` (median over a patient's specimens).
+    """Read the published probit fits, AUCs and IC50s (medians over a patient's specimens) as one long table.
 
     Returns
     -------
     pandas.DataFrame
-        One row per patient and drug with a published AUC, with the tested range ``min_conc_uM, max_conc_uM``.
+        One row per patient and drug with a published AUC: ``patient_id, drug, intercept, beta`` (probit on log10
+        µM), ``auc`` (AUC units, higher = more resistant), ``ic50_uM`` (µM) and the tested range ``min_conc_uM,
+        max_conc_uM``.
+
+    Raises
+    ------
+    DataContractError
+        ``fits.json`` or ``drugs.json`` lacks a required key, or one of its matrices is not numeric of shape patients
+        x drugs.
     """
     fits, drugs = read_json("fits.json"), read_json("drugs.json")
     require_keys(fits, ("intercept", "beta", "conc"), "fits.json")
@@ -114,7 +130,8 @@ def compare_with_published(fits: pd.DataFrame, published: pd.DataFrame, *, tol_c
     published
         :func:`load_published`.
     tol_consistent
-        Largest difference between the published AUC and the AUC of the published parameters for one fit.
+        Largest difference (AUC units) between the published AUC and the AUC of the published parameters for one
+        fit.
 
     Returns
     -------
@@ -151,7 +168,7 @@ def refit_curves(points: pd.DataFrame, *, model: str = "probit") -> pd.DataFrame
 
 def add_refit_auc(patients: pd.DataFrame, probit: pd.DataFrame, *, drug: str = "Venetoclax",
                   column: str = "ven_auc_refit") -> pd.DataFrame:
-    """The patient table with one drug's refitted AUC as a column (missing for patients without that curve).
+    """Add one drug's refitted AUC to the patient table as a column (missing for patients without that curve).
 
     Parameters
     ----------
@@ -174,14 +191,14 @@ def add_refit_auc(patients: pd.DataFrame, probit: pd.DataFrame, *, drug: str = "
 
 
 def refit_accuracy(comparison: pd.DataFrame, *, tol_auc: float = 1.0) -> pd.DataFrame:
-    """How closely the refits reproduce the published fits, per drug (from :func:`compare_with_published`).
+    """Measure per drug how closely the refits reproduce the published fits (from :func:`compare_with_published`).
 
     Parameters
     ----------
     comparison
         The table of :func:`compare_with_published` (``drug, d_auc, d_intercept, single_fit``).
     tol_auc
-        Largest absolute AUC difference counted as a match.
+        Largest absolute AUC difference (AUC units) counted as a match.
 
     Returns
     -------
@@ -201,8 +218,9 @@ def refit_accuracy(comparison: pd.DataFrame, *, tol_auc: float = 1.0) -> pd.Data
 
 
 def patient_features(patients: pd.DataFrame, probit: pd.DataFrame, ll4: pd.DataFrame) -> pd.DataFrame:
-    """One row per BeatAML patient with the refitted drug-response features of
-    :func:`helpers.dst.features.beataml_feature_dictionary`.
+    """Tabulate the refitted drug-response features of every BeatAML patient, one row each.
+
+    The features are those of :func:`helpers.dst.features.beataml_feature_dictionary`.
 
     Parameters
     ----------

@@ -47,7 +47,23 @@ class DSTResult:
     synergy: pd.DataFrame
 
     def __getitem__(self, name: str) -> pd.DataFrame:
-        """The table ``name`` (``result["qc"]`` is ``result.qc``), for code that reads the tables by name."""
+        """Return the table ``name`` (``result["qc"]`` is ``result.qc``), for code that reads the tables by name.
+
+        Parameters
+        ----------
+        name
+            One of ``wells``, ``qc``, ``fits``, ``synergy_cells``, ``synergy``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The table.
+
+        Raises
+        ------
+        KeyError
+            ``name`` is not one of the tables.
+        """
         if name not in {f.name for f in fields(self)}:
             raise KeyError(name)
         return getattr(self, name)
@@ -59,9 +75,9 @@ def process_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None, 
     Parameters
     ----------
     dst_dir
-        The cohort's ``dst/`` folder.
+        The cohort's ``dst/`` folder (``plates.csv``, reader exports, plate maps).
     samples
-        samples.csv table (plates must belong to known samples).
+        samples.csv table (plates must belong to known samples); None skips that check.
     auc_model
         Model for AUC and IC50 (``probit`` as BeatAML, or ``ll4``); DSS always come from the ll4 fit.
 
@@ -70,7 +86,15 @@ def process_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None, 
     DSTResult
         ``wells`` (normalised, flagged), ``qc`` (per plate), ``fits`` (per sample x drug: ``auc, ic50_uM`` from
         ``auc_model`` and ``dss1-3``, ``top``, ``slope`` from ll4), ``synergy_cells``, ``synergy`` (per sample).
-        Wells of failed plates and flagged wells are not fitted.
+        Wells of failed plates and flagged wells are not fitted. Concentrations are in µM, viabilities in % of the
+        plate's DMSO controls.
+
+    Raises
+    ------
+    ValueError
+        ``auc_model`` is neither ``probit`` nor ``ll4``.
+    DataContractError
+        A file of ``dst_dir`` breaks the DST data contract (:func:`helpers.dst.contract.load_plates`).
     """
     wells = flag_wells(load_plates(dst_dir, samples=samples))
     qc = plate_qc(wells)

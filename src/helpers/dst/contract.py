@@ -102,6 +102,13 @@ def read_plate_map(path: str | Path, *, wells: int = 384, problems: list | None 
     -------
     pandas.DataFrame
         ``well, row, col, role, drug, conc_uM, drug2, conc2_uM, replicate``; ``row`` and ``col`` are 0-based.
+
+    Raises
+    ------
+    DataContractError
+        The file is unreadable or breaks the plate-map schema (unknown role, a well outside the plate or listed
+        twice), a sample well lacks its drug, concentration or unit, a concentration has no unit, or (without
+        ``problems``) a concentration is implausible for its drug; the message names the row and column.
     """
     path = Path(path)
     df = read_csv_checked(path, dtype={"well": str, "role": str, "drug": str, "conc_unit": str, "drug2": str,
@@ -190,7 +197,14 @@ def load_plate_manifest(dst_dir: str | Path, *, samples: pd.DataFrame | None = N
     Returns
     -------
     pandas.DataFrame
-        One row per plate (``plate_id, sample_id, reader_file, map_file``, ...), validated.
+        One row per plate (``plate_id, sample_id, reader_file, map_file``, optional ``plate_replicate`` and
+        ``read_date``), validated.
+
+    Raises
+    ------
+    DataContractError
+        ``plates.csv`` is missing or unreadable, breaks its schema (duplicate or malformed ``plate_id``, a
+        ``read_date`` not ``YYYY-MM-DD``), or names a sample that is not in ``samples``.
     """
     path = Path(dst_dir) / "plates.csv"
     df = validate_frame(read_csv_checked(path, dtype=str), MANIFEST_SCHEMA, path)
@@ -217,7 +231,14 @@ def load_plates(dst_dir: str | Path, *, samples: pd.DataFrame | None = None) -> 
     -------
     pandas.DataFrame
         One row per mapped well: ``plate_id, sample_id, well, row, col, role, drug, conc_uM, drug2, conc2_uM,
-        replicate, signal`` (``inf`` = saturated read).
+        replicate, signal`` (raw reader signal, e.g. RLU; ``inf`` = saturated read); ``row`` and ``col`` 0-based.
+
+    Raises
+    ------
+    DataContractError
+        The manifest lists no plates or breaks its contract (:func:`load_plate_manifest`), a file it names lies
+        outside ``dst_dir`` or breaks its own contract (:func:`read_plate_map`, the reader export), or a mapped well
+        was not read.
     """
     dst_dir = Path(dst_dir)
     manifest = load_plate_manifest(dst_dir, samples=samples)
@@ -261,7 +282,14 @@ def read_long_table(path: str | Path) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``sample, drug, conc_uM, viability_pct`` (plus any other columns, untouched).
+        ``sample, drug, conc_uM, viability_pct`` (µM and % of control; plus any other columns, untouched).
+
+    Raises
+    ------
+    DataContractError
+        A required column is missing or empty, a concentration unit is unknown, a value is not a number, a
+        concentration is not positive and finite or implausible for its drug, or the viabilities look like
+        fractions rather than %; the message names the row and column.
     """
     path = Path(path)
     df = read_csv_checked(path, dtype={"sample": str, "sample_id": str, "drug": str, "conc_unit": str})

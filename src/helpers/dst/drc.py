@@ -28,8 +28,12 @@ This is a compatibility path, one curve at a time: cohort-scale fitting uses the
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["DrcFitError", "DrcWarning", "drm_l4", "drm_ll4", "fit_dose_response_synergyfinder", "optim_bfgs"]
 
@@ -95,6 +99,12 @@ def optim_bfgs(fn: Callable[[np.ndarray], float], par: np.ndarray, *, maxit: int
     -------
     tuple
         Parameters, objective value and the (function, gradient) evaluation counts R reports.
+
+    Raises
+    ------
+    DrcFitError
+        The objective or its finite-difference gradient is not finite at the start (R's "initial value in 'vmmin'
+        is not finite") or along the way.
     """
     par = np.asarray(par, float)
     ps = np.ones_like(par) if parscale is None else np.asarray(parscale, float)
@@ -177,7 +187,7 @@ def optim_bfgs(fn: Callable[[np.ndarray], float], par: np.ndarray, *, maxit: int
 
 
 def _drc_optimise(sse, start, fixed, free):
-    """drc's call of optim (parscale |start|, tiny values 1): all four parameters (fixed ones filled in) and the SSE."""
+    """Call optim as drc does (parscale |start|, tiny values 1): all four parameters (fixed ones filled in) and the SSE."""
     parscale = np.abs(start)
     parscale[parscale < 1e-4] = 1.0
     p, value, _ = optim_bfgs(sse, start, parscale=parscale)
@@ -192,28 +202,32 @@ def _drc_scale(v: np.ndarray) -> float:
     return float(s) if np.isfinite(s) and s >= 1e-10 else 1.0
 
 
-def drm_ll4(dose, response, *, bottom: float | None = None, top: float | None = None) -> dict[str, float]:
-    """The LL.4 fit of ``drc::drm(response ~ dose, fct = LL.4(fixed = c(NA, bottom, top, NA)))``.
+def drm_ll4(dose: ArrayLike, response: ArrayLike, *, bottom: float | None = None, top: float | None = None) -> dict[str, float]:
+    """Fit one curve as ``drc::drm(response ~ dose, fct = LL.4(fixed = c(NA, bottom, top, NA)))`` does.
 
     Model: c + (d - c) / (1 + exp(b (ln x - ln e))). Missing responses are dropped (``na.omit``).
 
     Parameters
     ----------
     dose, response
-        One curve; doses > 0 enter the start-value regression, a zero dose is fitted as the asymptote.
+        One curve, one value per point (any one dose unit; ``e`` comes back in it); doses > 0 enter the start-value
+        regression, a zero dose is fitted as the asymptote.
     bottom, top
-        Fixed c and d; None = estimated.
+        Fixed c and d (in the response's unit); None = estimated.
 
     Returns
     -------
     dict
-        ``b, c, d, e`` and ``sse``.
+        ``b`` (slope), ``c`` (lower asymptote), ``d`` (upper asymptote), ``e`` (ED50, dose unit) and ``sse``
+        (residual sum of squares, response unit squared).
 
     Raises
     ------
     DrcFitError
-        Where drc reports "Convergence failed" (non-finite start or gradient); :class:`DrcWarning` where R signals a
-        warning during the fit.
+        Fewer than two positive doses with a response, or where drc reports "Convergence failed" (non-finite start
+        or gradient).
+    DrcWarning
+        Where R signals a warning during the fit (the optimiser tried a negative ED50).
     """
     dose, response = np.asarray(dose, float), np.asarray(response, float)
     keep = np.isfinite(dose) & np.isfinite(response)
@@ -249,8 +263,8 @@ def drm_ll4(dose, response, *, bottom: float | None = None, top: float | None = 
     return {"b": float(b), "c": float(c), "d": float(d), "e": float(e), "sse": float(value * resp_scale**2)}
 
 
-def drm_l4(log_dose, response, *, bottom: float | None = None, top: float | None = None) -> dict[str, float]:
-    """The L.4 fit of ``drc::drm(response ~ log(dose), fct = L.4(fixed = c(NA, bottom, top, NA)))``.
+def drm_l4(log_dose: ArrayLike, response: ArrayLike, *, bottom: float | None = None, top: float | None = None) -> dict[str, float]:
+    """Fit one curve as ``drc::drm(response ~ log(dose), fct = L.4(fixed = c(NA, bottom, top, NA)))`` does.
 
     Model: c + (d - c) / (1 + exp(b (x - e))) in x = log dose; drc scales neither axis for L.4, and its start values
     come from the same response range and a logit regression on x over all points.
@@ -268,6 +282,11 @@ def drm_l4(log_dose, response, *, bottom: float | None = None, top: float | None
     -------
     dict
         ``b, c, d, e, sse``, with ``e`` on the log-dose scale.
+
+    Raises
+    ------
+    DrcFitError
+        Fewer than two distinct doses with a response, or a non-finite start or gradient.
     """
     x, y = np.asarray(log_dose, float), np.asarray(response, float)
     keep = np.isfinite(x) & np.isfinite(y)
@@ -294,9 +313,9 @@ def drm_l4(log_dose, response, *, bottom: float | None = None, top: float | None
     return {"b": float(q[0]), "c": float(q[1]), "d": float(q[2]), "e": float(q[3]), "sse": float(value)}
 
 
-def fit_dose_response_synergyfinder(dose, response, *, bottom: float | None = None,
+def fit_dose_response_synergyfinder(dose: ArrayLike, response: ArrayLike, *, bottom: float | None = None,
                                     top: float | None = None) -> dict[str, float | str]:
-    """One curve as SynergyFinder's ``FitDoseResponse`` fits it: LL.4, and L.4 in log dose where R warns or fails.
+    """Fit one curve as SynergyFinder's ``FitDoseResponse`` does: LL.4, or L.4 in log dose where R warns or fails.
 
     Zero doses become 1e-10; a constant response gets 1e-10 added to its last value (as SynergyFinder does).
 

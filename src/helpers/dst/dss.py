@@ -16,14 +16,20 @@ Selective scores against a reference set (e.g. healthy bone marrows): sDSS = DSS
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["dss_scores", "selective_dss"]
 
 
-def dss_scores(top, slope, log_ic50, log_min_conc, log_max_conc, *, threshold: float = 10.0) -> pd.DataFrame:
-    """DSS1, DSS2 and DSS3 for many fitted curves (all arguments broadcast; concentrations in any one unit).
+def dss_scores(top: ArrayLike, slope: ArrayLike, log_ic50: ArrayLike, log_min_conc: ArrayLike,
+               log_max_conc: ArrayLike, *, threshold: float = 10.0) -> pd.DataFrame:  # fmt: skip
+    """Compute DSS1, DSS2 and DSS3 of many fitted curves (all arguments broadcast; concentrations in any one unit).
 
     Parameters
     ----------
@@ -41,7 +47,8 @@ def dss_scores(top, slope, log_ic50, log_min_conc, log_max_conc, *, threshold: f
     Returns
     -------
     pandas.DataFrame
-        Columns ``dss1, dss2, dss3`` (NaN where the fit is missing).
+        Columns ``dss1, dss2, dss3`` (0-100; 0 for an inactive curve, NaN where the fit is missing), one row per
+        broadcast curve in input order (a fresh ``RangeIndex``).
     """
     a = np.minimum(np.asarray(top, float), 100.0)
     b = np.abs(np.asarray(slope, float))
@@ -75,7 +82,7 @@ def dss_scores(top, slope, log_ic50, log_min_conc, log_max_conc, *, threshold: f
 
 
 def selective_dss(dss: pd.DataFrame, reference: pd.DataFrame, *, value: str = "dss2", drug: str = "drug") -> pd.DataFrame:
-    """Selective scores of each curve against a reference set of the same drug.
+    """Score each curve against a reference set of the same drug (selective sDSS, zDSS, rDSS).
 
     Parameters
     ----------
@@ -83,6 +90,10 @@ def selective_dss(dss: pd.DataFrame, reference: pd.DataFrame, *, value: str = "d
         One row per curve with columns ``drug`` and ``value``.
     reference
         Reference scores (e.g. healthy bone marrows): columns ``drug`` and ``value``, several rows per drug.
+    value
+        The score column compared (``dss1``, ``dss2``, ``dss3``).
+    drug
+        The column naming the drug, in both tables.
 
     Returns
     -------

@@ -51,7 +51,7 @@ _ROWS = [
 
 
 def feature_dictionary(*, fit_model: str = "probit") -> pd.DataFrame:
-    """The dictionary of :func:`sample_features` (``features_dictionary.csv`` of the DST notebook).
+    """Build the dictionary of :func:`sample_features` (``features_dictionary.csv`` of the DST notebook).
 
     Parameters
     ----------
@@ -61,7 +61,9 @@ def feature_dictionary(*, fit_model: str = "probit") -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per column of the feature table, in the columns of the feature-dictionary contract.
+        One row per column of the feature table, in the columns of the feature-dictionary contract
+        (:func:`helpers.axes.dictionary_spec`: ``name``, ``unit``, ``source``, ``definition``, ``role``,
+        ``biomarker``, ``direction``).
     """
     d = pd.DataFrame(_ROWS, columns=list(dictionary_spec().columns))
     return d.replace({"source": {"probit fit": f"{fit_model} fit"}})
@@ -71,19 +73,22 @@ FEATURE_DICTIONARY = feature_dictionary()
 
 
 def sample_features(samples: pd.DataFrame, result: dict) -> pd.DataFrame:
-    """One row per DST sample with the features of :func:`feature_dictionary` (NaN where QC failed).
+    """Tabulate the features of :func:`feature_dictionary` per DST sample (NaN where plate QC failed).
 
     Parameters
     ----------
     samples
         The cohort's samples.csv (samples whose ``assays`` list ``dst``).
     result
-        Output of :func:`helpers.dst.process_plates` (``qc``, ``fits``, ``synergy``, ``synergy_cells``).
+        Output of :func:`helpers.dst.process_plates` (a :class:`~helpers.dst.cohort.DSTResult`, or a dict of its
+        tables): ``qc``, ``fits``, ``synergy``, ``synergy_cells``.
 
     Returns
     -------
     pandas.DataFrame
-        ``sample_id, patient_id, timepoint``, plate QC, venetoclax / azacitidine read-outs and AZA + VEN synergy.
+        One row per sample listing ``dst``, in the order and columns of :data:`FEATURE_DICTIONARY`: ``sample_id,
+        patient_id, timepoint``, plate QC (``dst_qc_pass`` 0/1, ``dst_z_prime``), venetoclax / azacitidine read-outs
+        (AUC, IC50 in µM, DSS2; ``ven_zdss2`` against the cohort's diagnosis samples) and AZA + VEN synergy (% inhibition).
     """
     has = has_assay(samples["assays"], "dst")
     out = samples.loc[has, ["sample_id", "patient_id", "timepoint"]].reset_index(drop=True)
@@ -113,7 +118,7 @@ def sample_features(samples: pd.DataFrame, result: dict) -> pd.DataFrame:
 
 
 def beataml_feature_dictionary() -> pd.DataFrame:
-    """The dictionary of the BeatAML 2.0 patient-level DST features (refitted probit AUC / IC50, 4PL DSS2).
+    """Build the dictionary of the BeatAML 2.0 patient-level DST features (refitted probit AUC / IC50, 4PL DSS2).
 
     Returns
     -------

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -31,13 +32,17 @@ from scipy.special import ndtr, ndtri
 from ..plausibility import raise_first, truncated_low_doses, viability_fraction_problems
 from .dss import dss_scores
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
 __all__ = ["pad_curves", "fit_probit", "fit_ll4", "probit_auc", "fit_curves", "ll4_inhibition"]
 
 _EPS = np.finfo(float).eps
 _PROBIT_THRESH = -ndtri(_EPS)  # R's probit linkinv clamps eta to +-8.1259
 
 
-def pad_curves(points: pd.DataFrame, keys: list[str], *, x: str = "conc_uM", y: str = "viability_pct"):
+def pad_curves(points: pd.DataFrame, keys: list[str], *, x: str = "conc_uM",
+               y: str = "viability_pct") -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:  # fmt: skip
     """Turn a long table of points into padded arrays, one row per curve.
 
     Parameters
@@ -46,6 +51,10 @@ def pad_curves(points: pd.DataFrame, keys: list[str], *, x: str = "conc_uM", y: 
         Long table with the ``keys`` columns, concentration ``x`` and response ``y``.
     keys
         Columns that identify a curve (e.g. ``["sample", "drug"]``).
+    x
+        Concentration column (µM for the fits of this module).
+    y
+        Response column (% viability for the fits of this module).
 
     Returns
     -------
@@ -74,8 +83,10 @@ def _probit_deviance(y, mu, w):
     return 2 * np.sum(w * (t1 + t2), axis=1)
 
 
-def probit_auc(intercept, beta, lo, hi):
-    """100 x integral of Phi(intercept + beta * x) over x in [lo, hi] (x = log10 conc), vectorised.
+def probit_auc(intercept: ArrayLike, beta: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> np.ndarray:
+    """Integrate the probit viability curve: 100 x integral of Phi(intercept + beta x) over x in [lo, hi], vectorised.
+
+    ``x`` is log10 concentration (µM).
 
     Uses the antiderivative G(u) = u Phi(u) + phi(u) of Phi; a flat curve (|beta| < 1e-9) integrates to Phi(a) (hi - lo).
 
@@ -116,7 +127,9 @@ def fit_probit(conc_uM: np.ndarray, viability_pct: np.ndarray, *, maxit: int = 2
     Returns
     -------
     pandas.DataFrame
-        ``intercept, beta, auc, ic50_uM, min_conc_uM, max_conc_uM, n_points, converged, iterations``.
+        One row per curve: ``intercept, beta`` (probit of the viability fraction on log10 µM), ``auc`` (% x
+        log10 µM, :func:`probit_auc`), ``ic50_uM`` (clamped to the tested range), ``min_conc_uM, max_conc_uM``,
+        ``n_points`` (usable points: finite, concentration > 0), ``converged``, ``iterations``.
     """
     conc = np.atleast_2d(np.asarray(conc_uM, float))
     via = np.atleast_2d(np.asarray(viability_pct, float))
@@ -187,8 +200,11 @@ def fit_probit(conc_uM: np.ndarray, viability_pct: np.ndarray, *, maxit: int = 2
     )
 
 
-def ll4_inhibition(x: np.ndarray, top, slope, log_ic50, bottom=0.0) -> np.ndarray:
-    """% inhibition of the logistic ``bottom + (top - bottom) / (1 + 10^(slope (log_ic50 - x)))``, x = log10 conc.
+def ll4_inhibition(x: np.ndarray, top: ArrayLike, slope: ArrayLike, log_ic50: ArrayLike,
+                   bottom: ArrayLike = 0.0) -> np.ndarray:  # fmt: skip
+    """Evaluate the logistic ``bottom + (top - bottom) / (1 + 10^(slope (log_ic50 - x)))`` in % inhibition.
+
+    ``x`` is log10 concentration (µM).
 
     Parameters
     ----------
@@ -200,7 +216,7 @@ def ll4_inhibition(x: np.ndarray, top, slope, log_ic50, bottom=0.0) -> np.ndarra
     Returns
     -------
     numpy.ndarray
-        % inhibition at each ``x``.
+        % inhibition at each ``x`` (the broadcast shape of the arguments).
     """
     with np.errstate(over="ignore"):
         return bottom + (top - bottom) / (1 + 10.0 ** (slope * (log_ic50 - x)))
@@ -503,7 +519,9 @@ def fit_ll4(
     Returns
     -------
     pandas.DataFrame
-        ``top, slope, log10_ic50_uM, bottom, ic50_uM, sse, r2, rmse, min_conc_uM, max_conc_uM, n_points``.
+        One row per curve: ``top`` (% inhibition), ``slope``, ``log10_ic50_uM``, ``bottom`` (0), ``ic50_uM``,
+        ``sse``, ``r2``, ``rmse`` (% inhibition), ``min_conc_uM, max_conc_uM``, ``n_points``; the fit columns are
+        NaN for curves with fewer than 4 usable points.
     """
     return _fit_ll4(conc_uM, inhibition_pct, slope_bounds=slope_bounds, max_iter=max_iter, n_starts=n_starts)[0]
 
@@ -597,6 +615,8 @@ def fit_curves(
     ------
     DataContractError
         Viability given as a fraction (every value within [0, 1.5]) instead of %.
+    ValueError
+        ``model`` is neither ``probit`` nor ``ll4``.
     """
     keys = list(keys)
     raise_first(viability_fraction_problems(points, None))

@@ -29,7 +29,7 @@ OUTCOME_ORDER = ("ongoing remission", "relapsed", "primary resistant")
 
 
 def example_plates(qc: pd.DataFrame) -> list[str]:
-    """The plates shown as examples: the first plate that passed QC and the first that failed (if any).
+    """Pick the plates shown as examples: the first plate that passed QC and the first that failed (if any).
 
     Parameters
     ----------
@@ -39,7 +39,12 @@ def example_plates(qc: pd.DataFrame) -> list[str]:
     Returns
     -------
     list of str
-        One or two plate ids.
+        One or two plate ids: the passed one first.
+
+    Raises
+    ------
+    ValueError
+        No plate passed QC.
     """
     passed = qc.loc[qc["qc_pass"] == 1, "plate_id"]
     if passed.empty:
@@ -48,7 +53,7 @@ def example_plates(qc: pd.DataFrame) -> list[str]:
 
 
 def sample_groups(samples: pd.DataFrame, endpoints: pd.DataFrame) -> pd.Series:
-    """Each sample's group for the curve plots: its patient's response at diagnosis, ``relapse`` for relapse samples.
+    """Group each sample for the curve plots: its patient's response at diagnosis, ``relapse`` for relapse samples.
 
     Parameters
     ----------
@@ -68,12 +73,12 @@ def sample_groups(samples: pd.DataFrame, endpoints: pd.DataFrame) -> pd.Series:
 
 
 def diagnosis_table(features: pd.DataFrame, endpoints: pd.DataFrame) -> pd.DataFrame:
-    """The diagnosis samples with QC-passed DST, joined with their patient's clinical endpoints.
+    """Select the diagnosis samples with QC-passed DST and join their patient's clinical endpoints.
 
     Parameters
     ----------
     features
-        DST feature table (:func:`helpers.dst.cohort.sample_features`).
+        DST feature table (:func:`helpers.dst.features.sample_features`).
     endpoints
         :func:`helpers.clinical.clinical_endpoints`, indexed by ``patient_id``.
 
@@ -88,7 +93,7 @@ def diagnosis_table(features: pd.DataFrame, endpoints: pd.DataFrame) -> pd.DataF
 
 
 def resistance_scores(dx: pd.DataFrame) -> dict[str, pd.Series]:
-    """The DST scores oriented so that a higher value predicts primary resistance.
+    """Orient the DST scores so that a higher value predicts primary resistance.
 
     VEN AUC and AZA AUC as they are (higher = more viable cells = resistant), VEN IC50 on a log10 scale; DSS2, ZIP
     synergy and the maximal combination inhibition are negated (higher = more sensitive).
@@ -101,7 +106,7 @@ def resistance_scores(dx: pd.DataFrame) -> dict[str, pd.Series]:
     Returns
     -------
     dict of str to pandas.Series
-        Readable score name -> score per sample.
+        Readable score name (``VEN AUC``, ``VEN log10 IC50``, ...) -> score per sample, indexed like ``dx``.
     """
     return {
         "VEN AUC": dx["ven_auc"],
@@ -115,7 +120,7 @@ def resistance_scores(dx: pd.DataFrame) -> dict[str, pd.Series]:
 
 def roc_table(scores: dict[str, pd.Series], label: pd.Series, *, n_boot: int = 2000,
               seed: int = 0) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:  # fmt: skip
-    """ROC AUC of each score for ``label``, with a stratified bootstrap interval.
+    """Compute the ROC AUC of each score for ``label``, with a stratified bootstrap interval.
 
     Parameters
     ----------
@@ -124,7 +129,7 @@ def roc_table(scores: dict[str, pd.Series], label: pd.Series, *, n_boot: int = 2
     label
         1 = primary resistant, 0 = responder, aligned with the scores.
     n_boot
-        Bootstrap resamples.
+        Bootstrap resamples (the interval is the 2.5-97.5 percentile of their AUCs).
     seed
         Seed of the bootstrap (the same for every score).
 
@@ -141,7 +146,7 @@ def roc_table(scores: dict[str, pd.Series], label: pd.Series, *, n_boot: int = 2
 
 
 def outcome_groups(dx: pd.DataFrame) -> pd.DataFrame:
-    """The diagnosis table with a ``group`` column: primary resistant, relapsed or ongoing remission.
+    """Add a ``group`` column to the diagnosis table: primary resistant, relapsed or ongoing remission.
 
     Parameters
     ----------
@@ -159,7 +164,9 @@ def outcome_groups(dx: pd.DataFrame) -> pd.DataFrame:
 
 
 def relapse_comparison(dx: pd.DataFrame, features: pd.DataFrame, *, value: str = "ven_auc") -> dict[str, float]:
-    """``value`` at diagnosis in responders who later relapsed versus those still in remission, and its paired shift.
+    """Compare ``value`` at diagnosis in responders who later relapsed and those still in remission, and its shift.
+
+    The shift is paired: relapse minus diagnosis in the patients with both samples.
 
     Parameters
     ----------

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ _WELL_NAMES = {"well", "well position", "wellposition", "well id", "wellid", "we
 
 
 def row_labels(n_rows: int) -> list[str]:
-    """Row labels of a plate: ``A``...``Z`` then ``AA``, ``AB``... (1536-well plates have 32 rows, ``A``-``AF``).
+    """List the row labels of a plate: ``A``...``Z`` then ``AA``, ``AB``... (1536 wells: 32 rows, ``A``-``AF``).
 
     Parameters
     ----------
@@ -71,7 +72,7 @@ def row_labels(n_rows: int) -> list[str]:
 
 
 def parse_well(well: str, *, n_rows: int = 32, n_cols: int = 48) -> tuple[int, int] | None:
-    """``"B07"`` or ``"B7"`` -> 0-based (row, column); ``None`` when it is not a well of such a plate.
+    """Parse ``"B07"`` or ``"B7"`` into 0-based (row, column); ``None`` when it is not a well of such a plate.
 
     Parameters
     ----------
@@ -83,7 +84,7 @@ def parse_well(well: str, *, n_rows: int = 32, n_cols: int = 48) -> tuple[int, i
     Returns
     -------
     tuple of int or None
-        ``(row, column)``, 0-based.
+        ``(row, column)``, 0-based; None for text that is not a well id or a well outside the plate.
     """
     m = _WELL_RE.match(str(well))
     if not m:
@@ -97,7 +98,7 @@ def parse_well(well: str, *, n_rows: int = 32, n_cols: int = 48) -> tuple[int, i
 
 
 def format_well(row: int, col: int) -> str:
-    """0-based (row, column) -> the contract's well id, ``"B07"`` (``"AB07"`` on 1536-well plates).
+    """Format 0-based (row, column) as the contract's well id, ``"B07"`` (``"AB07"`` on 1536-well plates).
 
     Parameters
     ----------
@@ -114,7 +115,7 @@ def format_well(row: int, col: int) -> str:
 
 # ------------------------------------------------------------------------------------------------------- reading
 def _read_rows(path: Path, sheet: str | int | None) -> tuple[list[list[str]], str]:
-    """The file as rows of stripped cell strings, and the separator used (``"xlsx"`` for spreadsheets)."""
+    """Read the file as rows of stripped cell strings (xlsx) or lines of text, with ``"xlsx"`` or None."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             import openpyxl
@@ -176,7 +177,7 @@ def _number(v: str, sep: str) -> float:
 
 
 def _grid_header(cells: list[str]) -> int | None:
-    """Number of columns when ``cells`` (after the corner) are 1..N of a plate format, else ``None``."""
+    """Count the columns when ``cells`` (after the corner) are 1..N of a plate format, else return ``None``."""
     nums = _trim(cells[1:])
     if len(nums) not in (12, 24, 48):
         return None
@@ -302,6 +303,15 @@ def read_plate(
     numpy.ndarray
         Shape (rows, columns) of the plate, float, row A first; ``inf`` = saturated; ``NaN`` = a well a long
         layout does not list (not read).
+
+    Raises
+    ------
+    ValueError
+        ``wells`` is not 96, 384 or 1536.
+    DataContractError
+        The file is missing or unreadable, has neither a grid nor a well table, a grid is truncated or has a wrong
+        row letter or number of values, a signal is not a number, a well is listed twice or lies outside the plate,
+        or the plate is not of ``wells`` wells; the message names the line and column.
     """
     path = Path(path)
     if wells is not None and wells not in PLATE_SHAPES:
@@ -364,7 +374,7 @@ def plate_map_from_picklist(
     controls: dict[str, str] | None = None,
     plate: str | None = None,
 ) -> pd.DataFrame:
-    """Plate map of the data contract from a dispenser's transfer list (Echo picklist, D300 export, generic CSV).
+    """Build the plate map of the data contract from a dispenser's transfer list (Echo, D300 export, generic CSV).
 
     Each line is one transfer into a destination well. The final concentration is read from a concentration column
     (``Concentration``/``Final Concentration``, unit in a ``Unit`` column or the header, e.g. ``Concentration (nM)``)
@@ -377,7 +387,7 @@ def plate_map_from_picklist(
     path
         The transfer list (CSV with any separator, or ``.xlsx``).
     well_volume_uL
-        Final assay volume per well, needed when concentrations are computed from stock and volume.
+        Final assay volume per well (µL), needed when concentrations are computed from stock and volume.
     controls
         ``{compound name: role}`` for control wells (roles ``neg_control``, ``pos_control``); names are matched
         case-insensitively. Default ``{"DMSO": "neg_control"}``.
@@ -389,6 +399,13 @@ def plate_map_from_picklist(
     pandas.DataFrame
         ``well, role, drug, conc, conc_unit, drug2, conc2, conc2_unit`` (concentrations in µM), one row per
         destination well, sorted by well; write it with :func:`helpers.io.write_table` as a ``maps/*_map.csv``.
+
+    Raises
+    ------
+    DataContractError
+        The list is empty or unreadable, lacks a well, compound or concentration (or stock and volume) column,
+        covers several plates without ``plate``, names a bad well, an unknown unit or a non-numeric value, needs
+        ``well_volume_uL`` that is not given, or sends more than two compounds into one well.
     """
     path = Path(path)
     controls = {k.lower(): v for k, v in (controls or {"DMSO": "neg_control"}).items()}
@@ -468,7 +485,7 @@ def plate_map_from_picklist(
     return pd.DataFrame(out, columns=["well", "role", "drug", "conc", "conc_unit", "drug2", "conc2", "conc2_unit"])
 
 
-def _picked_number(path: Path, value, line_no: int, column: str) -> float:
+def _picked_number(path: Path, value: Any, line_no: int, column: str) -> float:
     try:
         x = float(str(value).replace(",", ".")) if str(value).count(",") == 1 and "." not in str(value) else float(value)
     except (TypeError, ValueError):

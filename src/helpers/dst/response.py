@@ -8,9 +8,14 @@ once from ranks. The cut-off maximises Youden's J (sensitivity + specificity - 1
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["roc_auc", "roc_curve", "bootstrap_auc", "youden_cutoff", "diagnostic_table"]
 
@@ -24,8 +29,8 @@ def _clean(score, label):
     return s, y
 
 
-def roc_auc(score, label) -> float:
-    """ROC AUC (Mann-Whitney U / (n_pos n_neg)); NaN when a class is missing.
+def roc_auc(score: ArrayLike, label: ArrayLike) -> float:
+    """Compute the ROC AUC (Mann-Whitney U / (n_pos n_neg)); NaN when a class is missing.
 
     Parameters
     ----------
@@ -38,6 +43,11 @@ def roc_auc(score, label) -> float:
     -------
     float
         Probability that a random positive scores higher than a random negative (ties count half).
+
+    Raises
+    ------
+    ValueError
+        A finite label is not 0 or 1.
     """
     s, y = _clean(score, label)
     n1, n0 = int(y.sum()), int((1 - y).sum())
@@ -47,8 +57,8 @@ def roc_auc(score, label) -> float:
     return float((r[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def roc_curve(score, label) -> pd.DataFrame:
-    """False and true positive rates at every threshold (score >= threshold called positive).
+def roc_curve(score: ArrayLike, label: ArrayLike) -> pd.DataFrame:
+    """Compute false and true positive rates at every threshold (score >= threshold called positive).
 
     Parameters
     ----------
@@ -61,6 +71,11 @@ def roc_curve(score, label) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``threshold, fpr, tpr``, from the threshold ``inf`` (nothing positive) down to the lowest score.
+
+    Raises
+    ------
+    ValueError
+        A finite label is not 0 or 1.
     """
     s, y = _clean(score, label)
     thr = np.concatenate([[np.inf], np.unique(s)[::-1]])
@@ -70,8 +85,9 @@ def roc_curve(score, label) -> pd.DataFrame:
     return pd.DataFrame({"threshold": thr, "fpr": fpr, "tpr": tpr})
 
 
-def bootstrap_auc(score, label, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict[str, float]:
-    """ROC AUC with a stratified percentile bootstrap interval (cases and controls resampled separately).
+def bootstrap_auc(score: ArrayLike, label: ArrayLike, *, n_boot: int = 2000, seed: int = 0,
+                  level: float = 0.95) -> dict[str, float]:  # fmt: skip
+    """Compute the ROC AUC with a stratified percentile bootstrap interval (cases and controls resampled separately).
 
     Parameters
     ----------
@@ -89,7 +105,13 @@ def bootstrap_auc(score, label, *, n_boot: int = 2000, seed: int = 0, level: flo
     Returns
     -------
     dict
-        ``auc, ci_low, ci_high, n_pos, n_neg, n_boot``.
+        ``auc`` (:func:`roc_auc` of all subjects), ``ci_low, ci_high`` (quantiles ``(1 - level) / 2`` and
+        ``(1 + level) / 2`` of the resampled AUCs), ``n_pos, n_neg`` (subjects with a finite score) and ``n_boot``.
+
+    Raises
+    ------
+    ValueError
+        A finite label is not 0 or 1.
     """
     s, y = _clean(score, label)
     pos, neg = s[y == 1], s[y == 0]
@@ -106,8 +128,8 @@ def bootstrap_auc(score, label, *, n_boot: int = 2000, seed: int = 0, level: flo
             "n_pos": int(len(pos)), "n_neg": int(len(neg)), "n_boot": int(n_boot)}
 
 
-def youden_cutoff(score, label) -> float:
-    """Threshold maximising sensitivity + specificity - 1 (score >= threshold = positive); ties: the highest.
+def youden_cutoff(score: ArrayLike, label: ArrayLike) -> float:
+    """Find the threshold maximising sensitivity + specificity - 1 (score >= threshold = positive); ties: the highest.
 
     Parameters
     ----------
@@ -120,14 +142,19 @@ def youden_cutoff(score, label) -> float:
     -------
     float
         The threshold (one of the scores).
+
+    Raises
+    ------
+    ValueError
+        A finite label is not 0 or 1.
     """
     roc = roc_curve(score, label)
     j = roc["tpr"] - roc["fpr"]
     return float(roc["threshold"].iloc[int(np.argmax(j.to_numpy()))])
 
 
-def diagnostic_table(score, label, cutoff: float) -> dict[str, float]:
-    """Sensitivity, specificity, PPV, NPV and the 2 x 2 counts at ``cutoff`` (score >= cutoff = positive).
+def diagnostic_table(score: ArrayLike, label: ArrayLike, cutoff: float) -> dict[str, float]:
+    """Tabulate sensitivity, specificity, PPV, NPV and the 2 x 2 counts at ``cutoff`` (score >= cutoff = positive).
 
     Parameters
     ----------
@@ -142,6 +169,11 @@ def diagnostic_table(score, label, cutoff: float) -> dict[str, float]:
     -------
     dict
         ``cutoff, tp, fp, fn, tn, sensitivity, specificity, ppv, npv`` (NaN where a denominator is 0).
+
+    Raises
+    ------
+    ValueError
+        A finite label is not 0 or 1.
     """
     s, y = _clean(score, label)
     p = s >= cutoff

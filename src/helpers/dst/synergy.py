@@ -25,12 +25,17 @@ always follows SynergyFinder 3.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from ..numeric import solve_spd_batched
 from ..plausibility import raise_first, synergy_problems
 from .drc import DrcFitError, drm_ll4, fit_dose_response_synergyfinder
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["fit_drc_ll4", "drc_ll4", "synergy_scores", "block_synergy", "synergy_table"]
 
@@ -42,8 +47,8 @@ MONOTHERAPY_FITS = ("synergyfinder3", "synergyfinder2")
 FIT_ENGINES = ("least_squares", "drc")
 
 
-def drc_ll4(x, b, c, d, e):
-    """drc's LL.4 at concentration x (> 0): c + (d - c) / (1 + exp(b (ln x - ln e))).
+def drc_ll4(x: ArrayLike, b: ArrayLike, c: ArrayLike, d: ArrayLike, e: ArrayLike) -> np.ndarray:
+    """Evaluate drc's LL.4 at concentration x (> 0): c + (d - c) / (1 + exp(b (ln x - ln e))).
 
     Parameters
     ----------
@@ -55,14 +60,15 @@ def drc_ll4(x, b, c, d, e):
     Returns
     -------
     numpy.ndarray
-        The response at each ``x``.
+        The response at each ``x`` (unit of ``c`` and ``d``, % inhibition here), the broadcast shape.
     """
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         return c + (d - c) / (1 + np.exp(b * (np.log(x) - np.log(e))))
 
 
-def fit_drc_ll4(dose, resp, *, fix_c=None, fix_d=None, max_iter: int = 200) -> dict[str, np.ndarray]:
-    """Least-squares LL.4 fits of many curves at once (batched Levenberg-Marquardt, several starts).
+def fit_drc_ll4(dose: ArrayLike, resp: ArrayLike, *, fix_c: ArrayLike | None = None, fix_d: ArrayLike | None = None,
+                max_iter: int = 200) -> dict[str, np.ndarray]:  # fmt: skip
+    """Fit LL.4 curves by least squares, many at once (batched Levenberg-Marquardt, several starts).
 
     Parameters
     ----------
@@ -71,6 +77,8 @@ def fit_drc_ll4(dose, resp, *, fix_c=None, fix_d=None, max_iter: int = 200) -> d
     fix_c, fix_d
         Optional fixed bottom (c) and top (d): a scalar for all curves or an array with one value per curve; NaN or
         None = free.
+    max_iter
+        Levenberg-Marquardt iterations per start.
 
     Returns
     -------
@@ -310,7 +318,7 @@ def _zip_refits(dose, resp, bottom, *, engine):
 
 def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.ndarray, *,
                    monotherapy_fit: str = "synergyfinder3", fit_engine: str = "least_squares") -> dict[str, np.ndarray]:
-    """Per-cell Bliss, HSA, Loewe and ZIP scores of one dose matrix or of a stack of same-shaped matrices.
+    """Score every cell of one dose matrix (or a stack of same-shaped matrices) for Bliss, HSA, Loewe and ZIP synergy.
 
     Parameters
     ----------
@@ -342,6 +350,13 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
         ``bliss, hsa, loewe, zip`` score matrices (shape of ``inhibition``, 0 on the monotherapy row/column), the
         expected surfaces ``*_expected``, the monotherapy LL.4 parameters ``row_fit`` / ``col_fit`` (b, c, d, e) used
         by ZIP and ``loewe_row_fit`` / ``loewe_col_fit`` used by Loewe (the same under ``"synergyfinder3"``).
+        Scores and surfaces are in % inhibition (positive score = synergy).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``monotherapy_fit`` or ``fit_engine``, or a matrix whose first row and column are not at zero
+        concentration or whose shape does not match the concentrations.
     """
     if monotherapy_fit not in MONOTHERAPY_FITS:
         raise ValueError(f"monotherapy_fit must be one of {MONOTHERAPY_FITS}, not {monotherapy_fit!r}")
@@ -395,7 +410,7 @@ def synergy_scores(inhibition: np.ndarray, conc_row: np.ndarray, conc_col: np.nd
 
 
 def block_synergy(scores: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Block summaries over the combination cells: mean and maximum of each score, and the ZIP block p-value.
+    """Summarise each block over its combination cells: mean and maximum of each score, and the ZIP block p-value.
 
     Parameters
     ----------
@@ -407,7 +422,7 @@ def block_synergy(scores: dict[str, np.ndarray]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per block (a single matrix gives one row): ``<score>_mean``, ``<score>_max`` and ``zip_p`` (the
-        ZIP block p-value).
+        ZIP block p-value, exp(-0.717 z - 0.416 z^2) of the mean ZIP delta's z score), scores in % inhibition.
     """
     out = {}
     stack = {k: (v[None] if v.ndim == 2 else v) for k, v in scores.items() if k in ("bliss", "hsa", "loewe", "zip")}
@@ -428,22 +443,30 @@ def synergy_table(cells: pd.DataFrame, *, block: str = "block", conc_row: str = 
                   response: str = "inhibition_pct",
                   monotherapy_fit: str = "synergyfinder3",
                   fit_engine: str = "least_squares") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Synergy of every block of a long table of combination cells, all blocks of one layout in one batch.
+    """Score the synergy of every block of a long table of combination cells, all blocks of one layout in one batch.
 
     Parameters
     ----------
     cells
         One row per cell (replicates are averaged): block id, the two concentrations and % inhibition. Blocks with
         the same concentrations are scored together.
+    block
+        Column identifying a block (one dose matrix, e.g. ``sample_id``).
+    conc_row, conc_col
+        Columns of the row and column drug's concentration (any one unit per drug, e.g. µM; 0 for the monotherapy).
+    response
+        Column of the observed effect (% inhibition).
     monotherapy_fit, fit_engine
-        See `synergy_scores`.
+        See :func:`synergy_scores`.
 
     Returns
     -------
     per_cell : pandas.DataFrame
-        Block, concentrations, observed inhibition and the four scores.
+        One row per cell, sorted by block and concentrations: ``block``, ``conc_row``, ``conc_col``, ``response``
+        (columns under the given names) and ``bliss, hsa, loewe, zip`` (% inhibition; 0 on the monotherapies).
     per_block : pandas.DataFrame
-        One row per block with ``*_mean``, ``*_max`` and ``zip_p``.
+        One row per block: ``block``, ``<score>_mean`` and ``<score>_max`` of the four scores and ``zip_p``
+        (:func:`block_synergy`).
 
     Raises
     ------
