@@ -187,7 +187,7 @@ def optim_bfgs(fn: Callable[[np.ndarray], float], par: np.ndarray, *, maxit: int
 
 
 def _drc_optimise(sse, start, fixed, free):
-    """Call optim as drc does (parscale |start|, tiny values 1): all four parameters (fixed ones filled in) and the SSE."""
+    """Call optim as drc does (parscale |start|, tiny values 1): all four parameters (fixed filled in) and the SSE."""
     parscale = np.abs(start)
     parscale[parscale < 1e-4] = 1.0
     p, value, _ = optim_bfgs(sse, start, parscale=parscale)
@@ -202,7 +202,8 @@ def _drc_scale(v: np.ndarray) -> float:
     return float(s) if np.isfinite(s) and s >= 1e-10 else 1.0
 
 
-def drm_ll4(dose: ArrayLike, response: ArrayLike, *, bottom: float | None = None, top: float | None = None) -> dict[str, float]:
+def drm_ll4(dose: ArrayLike, response: ArrayLike, *, bottom: float | None = None,
+            top: float | None = None) -> dict[str, float]:  # fmt: skip
     """Fit one curve as ``drc::drm(response ~ dose, fct = LL.4(fixed = c(NA, bottom, top, NA)))`` does.
 
     Model: c + (d - c) / (1 + exp(b (ln x - ln e))). Missing responses are dropped (``na.omit``).
@@ -263,7 +264,8 @@ def drm_ll4(dose: ArrayLike, response: ArrayLike, *, bottom: float | None = None
     return {"b": float(b), "c": float(c), "d": float(d), "e": float(e), "sse": float(value * resp_scale**2)}
 
 
-def drm_l4(log_dose: ArrayLike, response: ArrayLike, *, bottom: float | None = None, top: float | None = None) -> dict[str, float]:
+def drm_l4(log_dose: ArrayLike, response: ArrayLike, *, bottom: float | None = None,
+           top: float | None = None) -> dict[str, float]:  # fmt: skip
     """Fit one curve as ``drc::drm(response ~ log(dose), fct = L.4(fixed = c(NA, bottom, top, NA)))`` does.
 
     Model: c + (d - c) / (1 + exp(b (x - e))) in x = log dose; drc scales neither axis for L.4, and its start values

@@ -88,7 +88,8 @@ def sample_features(samples: pd.DataFrame, result: dict) -> pd.DataFrame:
     pandas.DataFrame
         One row per sample listing ``dst``, in the order and columns of :data:`FEATURE_DICTIONARY`: ``sample_id,
         patient_id, timepoint``, plate QC (``dst_qc_pass`` 0/1, ``dst_z_prime``), venetoclax / azacitidine read-outs
-        (AUC, IC50 in µM, DSS2; ``ven_zdss2`` against the cohort's diagnosis samples) and AZA + VEN synergy (% inhibition).
+        (AUC, IC50 in µM, DSS2; ``ven_zdss2`` against the cohort's diagnosis samples) and AZA + VEN synergy
+        (% inhibition).
     """
     has = has_assay(samples["assays"], "dst")
     out = samples.loc[has, ["sample_id", "patient_id", "timepoint"]].reset_index(drop=True)
