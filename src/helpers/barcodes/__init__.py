@@ -1,7 +1,10 @@
-"""Genetic barcoding of xenografts: extraction from FASTQ or count tables, error correction, counts, diversity,
-clonal dynamics, differential clone abundance between arms and the test of pre-existing, heritable resistance to
-AZA/VEN. The chain from a data folder to counts per mouse is one call, :func:`process_barcodes`, returning a
-:class:`BarcodeData`. Command line: ``python -m helpers.barcodes --help``."""
+"""Genetic barcoding of xenografts, from reads to the test of pre-existing resistance to AZA/VEN.
+
+Extraction from FASTQ or count tables, error correction, counts, diversity, clonal dynamics, differential clone
+abundance between arms and the test of pre-existing, heritable resistance. The chain from a data folder to counts per
+mouse is one call, :func:`process_barcodes`, returning a :class:`BarcodeData`. Command line:
+``python -m helpers.barcodes --help``.
+"""
 
 # Names are imported from their submodule on first use (helpers._lazy): importing the package, or running its
 # command line's --help, does not load pandas, scipy and the axis' libraries.

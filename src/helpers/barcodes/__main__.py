@@ -1,15 +1,15 @@
-"""Command line of the barcoding axis.
+r"""Command line of the barcoding axis.
 
 Examples
 --------
-  python -m helpers.barcodes count --fastq a.fastq.gz b.fastq.gz --pattern ACTNNCGANN...CGANN \\
+  python -m helpers.barcodes count --fastq a.fastq.gz b.fastq.gz --pattern ACTNNCGANN...CGANN \
       --min-mean-quality 30 --max-mismatches 0 --out counts.tsv
-  python -m helpers.barcodes count --fastq s1.fastq.gz --pattern GTGGAAAGGACGAAACACCG...GTTTTAGAGCTAGAAATAGC \\
+  python -m helpers.barcodes count --fastq s1.fastq.gz --pattern GTGGAAAGGACGAAACACCG...GTTTTAGAGCTAGAAATAGC \
       --min-mean-quality none --min-base-quality 30 --cluster message_passing --distance 1 --ratio 3 --out counts.tsv
   python -m helpers.barcodes diversity --counts counts.tsv --out diversity.tsv
-  python -m helpers.barcodes diff --counts counts_bm.tsv --samples sample_sheet.csv --treated high_dose \\
+  python -m helpers.barcodes diff --counts counts_bm.tsv --samples sample_sheet.csv --treated high_dose \
       --control vehicle --out diff.tsv
-  python -m helpers.barcodes resistance --counts counts_bm.tsv --samples sample_sheet.csv --treated high_dose \\
+  python -m helpers.barcodes resistance --counts counts_bm.tsv --samples sample_sheet.csv --treated high_dose \
       --control vehicle --out calls.tsv --summary pdx.tsv
 """
 
@@ -41,6 +41,23 @@ def _sample_name(path: str) -> str:
 
 
 def cmd_count(a: argparse.Namespace) -> int:
+    """Run ``count``: extract barcodes from FASTQ files, optionally error-correct them, write the counts.
+
+    Parameters
+    ----------
+    a
+        Parsed arguments of the ``count`` subcommand (:func:`build_parser`).
+
+    Returns
+    -------
+    int
+        0; the counts (``barcode, sample, count``) are written to ``--out``, one summary line per sample to stderr.
+
+    Raises
+    ------
+    SystemExit
+        ``--sample`` names do not match the files one to one, or are not unique.
+    """
     import pandas as pd
 
     from .correct import cluster_barcodes
@@ -81,6 +98,25 @@ def cmd_count(a: argparse.Namespace) -> int:
 
 
 def cmd_diversity(a: argparse.Namespace) -> int:
+    """Run ``diversity``: diversity indices per sample from a long counts table.
+
+    Parameters
+    ----------
+    a
+        Parsed arguments of the ``diversity`` subcommand (:func:`build_parser`).
+
+    Returns
+    -------
+    int
+        0; the table of :func:`helpers.barcodes.diversity.diversity_table` (one row per sample) is written to
+        ``--out``.
+
+    Raises
+    ------
+    DataContractError
+        The counts file is missing, lacks ``barcode``, ``sample`` or ``count``, or has a negative or non-numeric
+        count.
+    """
     import pandas as pd
 
     from .diversity import diversity_table
@@ -115,6 +151,24 @@ def _load(a: argparse.Namespace):
 
 
 def cmd_diff(a: argparse.Namespace) -> int:
+    """Run ``diff``: differential clone abundance between two arms, written per barcode.
+
+    Parameters
+    ----------
+    a
+        Parsed arguments of the ``diff`` subcommand (:func:`build_parser`).
+
+    Returns
+    -------
+    int
+        0; the table of :func:`helpers.barcodes.diff.differential_abundance` sorted by p-value is written to
+        ``--out``, a one-line summary to stdout.
+
+    Raises
+    ------
+    DataContractError
+        The count table or the design sheet breaks its contract.
+    """
     from .diff import differential_abundance
 
     counts, units = _load(a)
@@ -129,6 +183,24 @@ def cmd_diff(a: argparse.Namespace) -> int:
 
 
 def cmd_resistance(a: argparse.Namespace) -> int:
+    """Run ``resistance``: call pre-existing resistant clones and test each PDX against its control arm.
+
+    Parameters
+    ----------
+    a
+        Parsed arguments of the ``resistance`` subcommand (:func:`build_parser`).
+
+    Returns
+    -------
+    int
+        0; the per-barcode calls are written to ``--out`` (``pdx_id, barcode, called, q_value, q_expansion``, ...),
+        the PDX-level table to ``--summary``, and ``pdx_p_value=...`` is the last line of stdout.
+
+    Raises
+    ------
+    DataContractError
+        The count table or the design sheet breaks its contract.
+    """
     from .preexisting import resistance_calls
 
     counts, units = _load(a)
@@ -166,6 +238,13 @@ def _design_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of ``python -m helpers.barcodes`` (count, diversity, diff, resistance).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; each subcommand's ``func`` default is the ``cmd_*`` function that runs it.
+    """
     ap = argparse.ArgumentParser(prog="python -m helpers.barcodes", description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -230,6 +309,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 on a data-contract error (printed as one line naming file, row and column).
+    """
     return run_command(build_parser(), argv)
 
 

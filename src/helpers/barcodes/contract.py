@@ -41,7 +41,23 @@ class BarcodeDataset:
     pattern: ReadPattern
 
     def fastq_path(self, library_id: str) -> Path:
-        """Absolute path of a library's FASTQ file."""
+        """Locate a library's FASTQ file.
+
+        Parameters
+        ----------
+        library_id
+            A ``library_id`` of the sample sheet.
+
+        Returns
+        -------
+        pathlib.Path
+            ``root`` joined with the sheet's ``file`` of that library.
+
+        Raises
+        ------
+        KeyError
+            ``library_id`` is not in the sheet.
+        """
         return self.root / self.sheet.set_index("library_id").loc[library_id, "file"]
 
 

@@ -23,6 +23,8 @@ Ties are broken by the order (count descending, sequence ascending), so results 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,8 +50,8 @@ def _rank(counts: pd.Series) -> pd.Series:
     return c.astype("int64")
 
 
-def neighbour_pairs(barcodes, distance: int, *, metric: str = "hamming") -> pd.DataFrame:
-    """All pairs of barcodes within ``distance`` (each unordered pair once).
+def neighbour_pairs(barcodes: Iterable[str], distance: int, *, metric: str = "hamming") -> pd.DataFrame:
+    """Find all pairs of barcodes within ``distance`` of each other (each unordered pair once).
 
     Parameters
     ----------
@@ -63,7 +65,13 @@ def neighbour_pairs(barcodes, distance: int, *, metric: str = "hamming") -> pd.D
     Returns
     -------
     DataFrame
-        Columns ``i, j`` (positions in ``barcodes``, ``i < j``) and ``distance``.
+        Columns ``i, j`` (positions in ``barcodes``, ``i < j``) and ``distance`` (substitutions, or edits for
+        Levenshtein), int64; empty for fewer than two barcodes or ``distance < 1``.
+
+    Raises
+    ------
+    ValueError
+        ``metric`` is neither ``hamming`` nor ``levenshtein``.
     """
     if metric not in ("hamming", "levenshtein"):
         raise ValueError(f"metric must be 'hamming' or 'levenshtein', got {metric!r}")
@@ -149,6 +157,11 @@ def cluster_barcodes(
     -------
     Series
         Centroid per barcode (index ``barcode``, name ``centroid``), in the order count descending, barcode ascending.
+
+    Raises
+    ------
+    ValueError
+        ``method`` is not one of :data:`CLUSTER_METHODS`, or ``metric`` is not ``hamming`` or ``levenshtein``.
     """
     if method not in CLUSTER_METHODS:
         raise ValueError(f"method must be one of {CLUSTER_METHODS}, got {method!r}")
@@ -214,7 +227,7 @@ def _adjacency(n: int, i: np.ndarray, j: np.ndarray, *, directed: bool = False) 
 
 
 def collapse_counts(counts: pd.Series | pd.DataFrame, centroid: pd.Series) -> pd.Series | pd.DataFrame:
-    """Sum counts (a Series, or a barcode x sample DataFrame) per centroid; barcodes without a centroid keep theirs.
+    """Sum counts (a Series, or a barcode x sample DataFrame) per centroid; a barcode without a centroid keeps its own.
 
     Parameters
     ----------
@@ -237,7 +250,7 @@ def collapse_counts(counts: pd.Series | pd.DataFrame, centroid: pd.Series) -> pd
     return out.loc[out.sum(axis=1).sort_index().sort_values(ascending=False, kind="stable").index]
 
 
-def correct_counts(counts: pd.Series, **kwargs) -> pd.Series:
+def correct_counts(counts: pd.Series, **kwargs: Any) -> pd.Series:
     """Cluster ``counts`` and return the counts per centroid.
 
     Parameters
@@ -250,6 +263,6 @@ def correct_counts(counts: pd.Series, **kwargs) -> pd.Series:
     Returns
     -------
     Series
-        Reads per centroid, most reads first.
+        Reads per centroid (index ``barcode``, name ``count``), most reads first.
     """
     return collapse_counts(_rank(counts), cluster_barcodes(counts, **kwargs))

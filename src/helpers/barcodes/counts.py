@@ -8,6 +8,7 @@ same clone gets the same name in every mouse.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,21 +22,9 @@ __all__ = ["count_libraries", "correct_by_group", "sample_counts", "wide_matrix"
 
 def count_libraries(
     dataset: BarcodeDataset, *, min_mean_quality: float | None = 30, max_mismatches: int = 0,
-    mapper: Callable[[Callable, list], list] | None = None, **kwargs
+    mapper: Callable[[Callable, list], list] | None = None, **kwargs: Any
 ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """Extract barcodes from every library of a dataset, one task per FASTQ.
-
-    Parameters
-    ----------
-    dataset
-        The libraries (:func:`helpers.barcodes.contract.load_barcodes`).
-    min_mean_quality, max_mismatches, kwargs
-        Passed to :func:`helpers.barcodes.extract.extract_barcodes`.
-    mapper
-        ``mapper(fn, items) -> list`` running one task per library, results in the order of ``items``: e.g.
-        :func:`helpers.workflow.map_tasks` (the dask cluster of a ``run_all.py --scheduler/--local-cluster`` run, else a
-        local pool) or an executor's ``map``. Default: one library after the other in this process. The tables are the
-        same, byte for byte, either way; a worker holds one library at a time.
 
     Parameters
     ----------
@@ -45,15 +34,22 @@ def count_libraries(
         Reads with a lower mean Phred quality are rejected (``None``: no filter).
     max_mismatches
         Mismatches allowed in the fixed positions of the read pattern.
+    mapper
+        ``mapper(fn, items) -> list`` running one task per library, results in the order of ``items``: e.g.
+        :func:`helpers.workflow.map_tasks` (the dask cluster of a ``run_all.py --scheduler/--local-cluster`` run, else a
+        local pool) or an executor's ``map``. Default: one library after the other in this process. The tables are the
+        same, byte for byte, either way; a worker holds one library at a time.
     **kwargs
         Further options of :func:`helpers.barcodes.extract_barcodes`.
 
     Returns
     -------
-    counts
-        Long table ``library_id, barcode, count`` (uncorrected).
-    qc
-        One row per library: reads, matched reads, match rate, distinct barcodes, rejections by reason.
+    counts : pandas.DataFrame
+        Long table ``library_id, barcode, count`` (reads, uncorrected).
+    qc : pandas.DataFrame
+        One row per library: ``library_id`` and the fields of
+        :meth:`helpers.barcodes.extract.ExtractionResult.summary` (reads, matched reads, match rate, distinct
+        barcodes, rejections by reason).
     """
     opts = {"min_mean_quality": min_mean_quality, "max_mismatches": max_mismatches, **kwargs}
     items = [(str(dataset.root / rel), dataset.pattern, opts) for rel in dataset.sheet["file"]]
@@ -67,8 +63,8 @@ def count_libraries(
     return counts, pd.DataFrame(qc)
 
 
-def _count_one(item) -> tuple[pd.DataFrame, dict]:
-    """One FASTQ as one task (module level, so that process pools and dask workers can unpickle it)."""
+def _count_one(item: tuple) -> tuple[pd.DataFrame, dict]:
+    """Count one FASTQ as one task (module level, so that process pools and dask workers can unpickle it)."""
     path, pattern, opts = item
     res = extract_barcodes(path, pattern, **opts)
     return res.counts.reset_index(), res.summary()
@@ -114,7 +110,7 @@ def correct_by_group(
 
 
 def detection_thresholds(long: pd.DataFrame, *, quantile: float = 0.99, floor: int = 2) -> pd.Series:
-    """Per sample, the read count that noise reaches: a high quantile of counts of barcodes seen in one replicate only.
+    """Estimate per sample the read count that noise reaches: a high quantile of single-replicate barcode counts.
 
     ``long`` holds ``sample_key, barcode, library_id, count`` for samples with PCR replicates. Barcodes seen in one PCR
     replicate only are PCR or sequencing noise (or clones too rare to sample twice); a barcode whose summed count is above
@@ -132,7 +128,7 @@ def detection_thresholds(long: pd.DataFrame, *, quantile: float = 0.99, floor: i
     Returns
     -------
     Series
-        ``detection_threshold`` per sample key.
+        ``detection_threshold`` (reads) per sample key, at least ``floor``.
     """
     per = long.groupby(["sample_key", "barcode"]).agg(n_rep=("library_id", "nunique"), count=("count", "sum"))
     n_lib = long.groupby("sample_key")["library_id"].nunique()
@@ -159,7 +155,8 @@ def sample_counts(corrected: pd.DataFrame, sheet: pd.DataFrame, *, quantile: flo
     -------
     DataFrame
         ``pdx_id, mouse_id, arm, timepoint, sample_key, barcode, count, n_replicates, detected, frequency``; the
-        frequency is among detected barcodes of the sample.
+        frequency is among detected barcodes of the sample (0 for a barcode not detected; detected frequencies sum
+        to 1 per sample).
     """
     meta = sheet.drop_duplicates("library_id").set_index("library_id")
     df = corrected.copy()
@@ -183,7 +180,7 @@ def sample_counts(corrected: pd.DataFrame, sheet: pd.DataFrame, *, quantile: flo
 
 
 def wide_matrix(long: pd.DataFrame, *, columns: str = "library_id", value: str = "count") -> pd.DataFrame:
-    """Barcode x ``columns`` matrix (zeros where absent), rows ordered by total count.
+    """Pivot a long table into a barcode x ``columns`` matrix (zeros where absent), rows ordered by total count.
 
     Parameters
     ----------

@@ -25,6 +25,7 @@ is the difference between arms of each clone's expansion in its own mouse.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,7 +147,7 @@ def _ql_test(x: np.ndarray, design: np.ndarray, normalization: str) -> pd.DataFr
 
 
 def _keep(x: np.ndarray, group: np.ndarray, *, min_count: float, min_total: float) -> np.ndarray:
-    """edgeR's filterByExpr: enough reads in at least as many mice as the smaller arm (label-free in size)."""
+    """Apply edgeR's filterByExpr: enough reads in at least as many mice as the smaller arm (label-free in size)."""
     import edgepython as ep
 
     return np.asarray(ep.filter_by_expr(x, group=group, min_count=min_count, min_total_count=min_total), dtype=bool)
@@ -157,7 +158,7 @@ def differential_abundance(counts: pd.DataFrame, units: pd.DataFrame, *, treated
                            baseline_timepoint: str = "pre_treatment", pre_existing: bool = True,
                            normalization: str = "none", min_count: float = 10, min_total: float = 15,
                            labels: np.ndarray | None = None) -> DiffResult:  # fmt: skip
-    """Per-barcode differential abundance, ``treated`` vs ``control`` mice (quasi-likelihood NB GLM, edgepython).
+    """Test per-barcode differential abundance of ``treated`` vs ``control`` mice (quasi-likelihood NB GLM).
 
     Parameters
     ----------
@@ -185,6 +186,12 @@ def differential_abundance(counts: pd.DataFrame, units: pd.DataFrame, *, treated
     DiffResult
         ``table``: ``barcode, log_fc`` (log2, treated / control), ``log_cpm`` (edgeR's average log2 CPM), ``f``,
         ``p_value``, ``q_value`` (BH), ``baseline_cpm`` (NaN without baseline), ``n_treated, n_control``.
+
+    Raises
+    ------
+    DataContractError
+        An unknown arm, tissue or timepoint (:func:`comparison_units`), fewer than one mouse per arm or three in
+        all, or fewer than 2 barcodes passing the abundance filter.
     """
     post, base, _ = comparison_units(units, treated=treated, control=control, tissue=tissue, timepoint=timepoint,
                                      pdx=pdx, baseline_timepoint=baseline_timepoint)  # fmt: skip
@@ -233,8 +240,9 @@ def differential_abundance(counts: pd.DataFrame, units: pd.DataFrame, *, treated
 
 
 def exact_test(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str, control: str, tissue: str | None = None,
-               timepoint: str | None = None, barcodes=None, normalization: str = "none") -> pd.DataFrame:  # fmt: skip
-    """edgeR's classic exact test (``estimateDisp`` then ``exactTest``, via edgepython) at the endpoint.
+               timepoint: str | None = None, barcodes: Iterable[str] | None = None,
+               normalization: str = "none") -> pd.DataFrame:  # fmt: skip
+    """Run edgeR's classic exact test (``estimateDisp`` then ``exactTest``, via edgepython) at the endpoint.
 
     Parameters
     ----------
@@ -252,7 +260,13 @@ def exact_test(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str, contr
     Returns
     -------
     DataFrame
-        ``barcode, log_fc, log_cpm, p_value, q_value`` for ``barcodes`` (default: every barcode with reads).
+        ``barcode, log_fc`` (log2, treated / control), ``log_cpm``, ``p_value``, ``q_value`` (BH) for ``barcodes``
+        (default: every barcode with reads).
+
+    Raises
+    ------
+    DataContractError
+        An unknown arm, tissue or timepoint (:func:`comparison_units`).
     """
     import edgepython as ep
 
@@ -275,8 +289,10 @@ def exact_test(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str, contr
 
 
 def exact_agreement(glm: pd.DataFrame, exact: pd.DataFrame, *, top: int = 50) -> dict[str, float]:
-    """Agreement of two per-barcode tables on their common barcodes: Spearman correlations of log fold changes and of
-    p-values, and the overlap of the ``top`` smallest p-values (share of ``top``).
+    """Measure the agreement of two per-barcode tables on their common barcodes.
+
+    Spearman correlations of log fold changes and of p-values, and the overlap of the ``top`` smallest p-values
+    (share of ``top``).
 
     Parameters
     ----------
@@ -302,7 +318,7 @@ def exact_agreement(glm: pd.DataFrame, exact: pd.DataFrame, *, top: int = 50) ->
 
 def exact_agreement_table(counts: pd.DataFrame, units: pd.DataFrame, barcodes: dict[str, pd.DataFrame], *,
                           control: str, tissue: str | None = None, top: int = 50) -> pd.DataFrame:  # fmt: skip
-    """:func:`exact_agreement` of the GLM results of every treated arm and PDX with edgeR's exact test.
+    """Compare the GLM results of every treated arm and PDX with edgeR's exact test (:func:`exact_agreement`).
 
     Parameters
     ----------

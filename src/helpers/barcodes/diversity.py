@@ -8,13 +8,19 @@ clone sizes among detected clones (0 = all equal).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["hill_numbers", "diversity_table", "gini"]
 
 
-def _as_matrix(counts) -> tuple[np.ndarray, list]:
+def _as_matrix(counts: ArrayLike | pd.Series | pd.DataFrame) -> tuple[np.ndarray, list]:
     if isinstance(counts, pd.DataFrame):
         return counts.to_numpy(dtype=float), list(counts.columns)
     if isinstance(counts, pd.Series):
@@ -23,8 +29,9 @@ def _as_matrix(counts) -> tuple[np.ndarray, list]:
     return (arr[:, None] if arr.ndim == 1 else arr), list(range(1 if arr.ndim == 1 else arr.shape[1]))
 
 
-def hill_numbers(counts, q=(0, 0.5, 1, 2, np.inf)) -> pd.DataFrame | pd.Series:
-    """Hill numbers of order ``q`` for each column of ``counts`` (counts or proportions; zeros ignored).
+def hill_numbers(counts: ArrayLike | pd.Series | pd.DataFrame,
+                 q: Iterable[float] = (0, 0.5, 1, 2, np.inf)) -> pd.DataFrame | pd.Series:  # fmt: skip
+    """Compute Hill numbers of order ``q`` for each column of ``counts`` (counts or proportions; zeros ignored).
 
     Parameters
     ----------
@@ -36,7 +43,13 @@ def hill_numbers(counts, q=(0, 0.5, 1, 2, np.inf)) -> pd.DataFrame | pd.Series:
     Returns
     -------
     Series or DataFrame
-        Indexed by q for a 1-D input, otherwise rows = q and columns = samples.
+        Effective numbers of clones, indexed by q (float) for a 1-D input, otherwise rows = q and columns = samples;
+        NaN for an empty column.
+
+    Raises
+    ------
+    ValueError
+        A count is negative.
     """
     x, cols = _as_matrix(counts)
     if (x < 0).any():
@@ -61,8 +74,8 @@ def hill_numbers(counts, q=(0, 0.5, 1, 2, np.inf)) -> pd.DataFrame | pd.Series:
     return df.iloc[:, 0].rename(None) if np.ndim(counts) == 1 else df
 
 
-def gini(counts) -> np.ndarray:
-    """Gini coefficient of the non-zero clone sizes of each column.
+def gini(counts: ArrayLike | pd.Series | pd.DataFrame) -> np.ndarray:
+    """Compute the Gini coefficient of the non-zero clone sizes of each column.
 
     Parameters
     ----------
@@ -72,7 +85,7 @@ def gini(counts) -> np.ndarray:
     Returns
     -------
     ndarray
-        One coefficient per column (NaN for an empty column).
+        One coefficient per column, 0 (all clones equal) to near 1 (one clone dominates); NaN for an empty column.
     """
     x, _ = _as_matrix(counts)
     out = []
@@ -88,7 +101,7 @@ def gini(counts) -> np.ndarray:
 
 
 def diversity_table(counts: pd.DataFrame) -> pd.DataFrame:
-    """Per sample (column): total reads, richness, Shannon, Simpson, inverse Simpson, Gini, Hill numbers q=0.5,1,2,inf.
+    """Tabulate per sample (column) total reads, richness, Shannon, Simpson, inverse Simpson, Gini and Hill numbers.
 
     Parameters
     ----------
@@ -98,7 +111,13 @@ def diversity_table(counts: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per sample (the index).
+        One row per sample (index ``sample``): ``reads``, ``richness``, ``shannon`` (natural log), ``simpson``
+        (Gini-Simpson), ``inverse_simpson``, ``gini``, ``hill_0.5``, ``hill_1``, ``hill_2``, ``hill_inf``.
+
+    Raises
+    ------
+    ValueError
+        A count is negative.
     """
     h = hill_numbers(counts)
     x, cols = _as_matrix(counts)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,7 +73,14 @@ class ExtractionResult:
         return int(self.counts.sum())
 
     def summary(self) -> dict[str, float]:
-        """Reads, matched reads, match rate, distinct barcodes and rejections by reason, as a flat dict."""
+        """Summarise the run as a flat dict: reads, matched reads, match rate, distinct barcodes, rejections.
+
+        Returns
+        -------
+        dict
+            ``reads``, ``matched``, ``match_rate`` (matched / reads; NaN without reads), ``distinct_barcodes`` and
+            ``rejected_<reason>`` for every reason of :data:`REJECT_REASONS` (reads).
+        """
         out = {"reads": self.n_reads, "matched": self.n_matched,
                "match_rate": self.n_matched / self.n_reads if self.n_reads else float("nan"),
                "distinct_barcodes": int(self.counts.size)}  # fmt: skip
@@ -80,7 +88,7 @@ class ExtractionResult:
         return out
 
 
-def iter_fastq_blocks(path: str | Path, *, buffer_size: int = 4 << 20):
+def iter_fastq_blocks(path: str | Path, *, buffer_size: int = 4 << 20) -> Iterator[memoryview]:
     """Yield ``bytes``-like blocks of whole FASTQ records from a plain or gzipped file.
 
     Parameters
@@ -112,8 +120,8 @@ def iter_fastq_blocks(path: str | Path, *, buffer_size: int = 4 << 20):
         raise DataContractError(path, f"not a FASTQ file ({exc})") from None
 
 
-def _records(block, path: Path, first_record: int):
-    """Numpy view of a block and the start/length of every sequence and quality line; validates the layout."""
+def _records(block: bytes | memoryview, path: Path, first_record: int):
+    """Return a numpy view of a block and the start/length of every sequence and quality line; validates the layout."""
     buf = np.frombuffer(block, dtype=np.uint8)
     if buf.size and buf[-1] != 10:  # the last record of a file may lack its final newline
         buf = np.concatenate([buf, np.array([10], dtype=np.uint8)])
@@ -143,7 +151,7 @@ def _records(block, path: Path, first_record: int):
 
 
 def _uniform_layout(buf: np.ndarray):
-    """Record arrays without scanning every byte, when all records of the block have the first record's layout.
+    """Find the record arrays without scanning every byte, when all records of the block have the first record's layout.
 
     Instruments write fixed-length reads and (often) fixed-length names; then every record is ``r`` bytes long with
     its newlines at the same offsets, which strided checks of a few bytes per record confirm. Returns None otherwise
@@ -171,8 +179,8 @@ def _uniform_layout(buf: np.ndarray):
     return buf, rec, rec + cuts[0] + 1, rec + cuts[2] + 1, seq_len
 
 
-def _matrices(buf, rec, s, q, seq_len, pad: int):
-    """Sequence and quality matrices (n x width); zero-copy views when every record has the same layout."""
+def _matrices(buf: np.ndarray, rec: np.ndarray, s: np.ndarray, q: np.ndarray, seq_len: np.ndarray, pad: int):
+    """Build the sequence and quality matrices (n x width); zero-copy views when every record has the same layout."""
     n = s.size
     width = int(seq_len.max()) if n else 0
     if n > 1 and pad == 0:
@@ -246,8 +254,10 @@ def decode_2bit(words: np.ndarray, length: int) -> np.ndarray:
 
 
 def _count_true(mask: np.ndarray, axis: int) -> np.ndarray:
-    """Number of True values along ``axis``; summing the bytes with a small accumulator is twice as fast as
-    ``np.count_nonzero(..., axis=...)``."""
+    """Count the True values along ``axis``.
+
+    Summing the bytes with a small accumulator is twice as fast as ``np.count_nonzero(..., axis=...)``.
+    """
     return np.add.reduce(mask.view(np.uint8), axis=axis, dtype=np.uint16)
 
 
@@ -310,8 +320,9 @@ def _edit_search(pattern: str, text: str, max_err: int, *, allow_partial_end: in
 class _Extractor:
     """State of one extraction run (pattern, filters, running counts); see :func:`extract_barcodes`."""
 
-    def __init__(self, pattern: ReadPattern, *, min_mean_quality, max_mismatches, min_base_quality,
-                 max_low_quality_fraction, indels, error_rate):  # fmt: skip
+    def __init__(self, pattern: ReadPattern, *, min_mean_quality: float | None, max_mismatches: int,
+                 min_base_quality: int | None, max_low_quality_fraction: float, indels: bool | None,
+                 error_rate: float):  # fmt: skip
         self.p = pattern
         self.min_mean_quality = min_mean_quality
         self.max_mm = int(max_mismatches)
@@ -352,8 +363,9 @@ class _Extractor:
             return _count_true(miss, 1).astype(np.int16)
         return np.stack([_count_true(miss[:, self.group == g], 1) for g in range(self.n_groups)]).max(0)
 
-    def _scan(self, seq, rest, max_off, best_mm, best_off) -> None:
-        """Every offset for the reads in ``rest``: the leftmost offset with the fewest mismatches (in place).
+    def _scan(self, seq: np.ndarray, rest: np.ndarray, max_off: np.ndarray, best_mm: np.ndarray,
+              best_off: np.ndarray) -> None:  # fmt: skip
+        """Try every offset for the reads in ``rest``: the leftmost offset with the fewest mismatches (in place).
 
         A first pass compares only the first few fixed positions at every offset; a (read, offset) pair with more
         than ``max_mismatches`` there cannot be accepted (mismatches only add up), so reads without the pattern, the
@@ -387,7 +399,7 @@ class _Extractor:
         best_mm[rest[found]] = mm_mat[np.arange(rest.size), best][found]
         best_off[rest[found]] = offs[best[found]]
 
-    def block(self, block, path: Path) -> None:
+    def block(self, block: bytes | memoryview, path: Path) -> None:
         buf, rec, s, q, seq_len = _records(block, path, self.n_reads)
         n = s.size
         self.n_reads += n
@@ -452,8 +464,8 @@ class _Extractor:
         else:
             self.rejected["no_pattern"] += int(unmatched.size)
 
-    def _indel_path(self, seq, seq_len, rows) -> None:
-        """Per-read, indel-tolerant flank search for the reads the vectorised path could not place."""
+    def _indel_path(self, seq: np.ndarray, seq_len: np.ndarray, rows: np.ndarray) -> None:
+        """Search the flanks read by read, indel-tolerant, for the reads the vectorised path could not place."""
         p = self.p
         lo, hi = p.barcode_length - p.length_tolerance, p.barcode_length + p.length_tolerance
         for r in rows:
@@ -532,7 +544,14 @@ def extract_barcodes(
     Returns
     -------
     ExtractionResult
-        Counts per barcode and every read's fate.
+        Counts per barcode (reads) and every read's fate.
+
+    Raises
+    ------
+    DataContractError
+        A file is missing, not FASTQ, a corrupt or truncated gzip stream, or has a malformed record (line count,
+        ``@`` / ``+`` lines, sequence and quality of different lengths; the message names the record), or the
+        ``pattern`` text is not a valid read pattern (:func:`helpers.barcodes.patterns.parse_pattern`).
     """
     pat = pattern if isinstance(pattern, ReadPattern) else parse_pattern(pattern)
     ex = _Extractor(pat, min_mean_quality=min_mean_quality, max_mismatches=max_mismatches,

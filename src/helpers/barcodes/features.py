@@ -66,7 +66,7 @@ _RESISTANT = ("bc_n_resistant_clones", "bc_resistant_clone_fraction", "bc_resist
 
 
 def feature_dictionary() -> pd.DataFrame:
-    """The dictionary of :func:`pdx_features` (``features_dictionary.csv`` of the barcoding notebook).
+    """Build the dictionary of :func:`pdx_features` (``features_dictionary.csv`` of the barcoding notebook).
 
     Returns
     -------
@@ -87,11 +87,31 @@ FEATURE_DICTIONARY = feature_dictionary()
 def pdx_features(samples: pd.DataFrame, result: ResistanceResult, sheet: pd.DataFrame, *,
                  pre: str = "pre_treatment", post: str = "post_treatment", treated_arm: str = "aza_ven",
                  control_arm: str = "vehicle") -> pd.DataFrame:  # fmt: skip
-    """One row per PDX: diversity before treatment, dominance after it, the resistant clones and the test's p-value.
+    """Tabulate per PDX the diversity before treatment, dominance after it, the resistant clones and the p-value.
 
-    ``samples`` is :func:`helpers.barcodes.sample_counts` or :func:`helpers.barcodes.samples_from_units` (a shared
-    baseline is then the ``pre`` sample of every mouse); ``result`` comes from
-    :func:`helpers.barcodes.resistance_calls` (or the older ``resistance_test``).
+    Parameters
+    ----------
+    samples
+        Long per-sample counts with ``pdx_id, mouse_id, arm, timepoint, sample_key, barcode, count, detected,
+        frequency``: :func:`helpers.barcodes.sample_counts` or :func:`helpers.barcodes.samples_from_units` (a shared
+        baseline is then the ``pre`` sample of every mouse). Diversity uses the detected barcodes only.
+    result
+        The resistance calls: :func:`helpers.barcodes.resistance_calls` (or the older ``resistance_test``), with
+        ``barcodes`` (``pdx_id, barcode, resistant``) and ``pdx`` (``pdx_id, p_value, n_barcodes, n_treated,
+        n_vehicle`` and, when present, ``p_simes``, ``min_attainable_p``, ``n_resistant_glm_only``).
+    sheet
+        The sample sheet: ``pdx_id`` with the ``sample_id`` and ``patient_id`` of the source sample.
+    pre, post
+        Timepoints before and after treatment.
+    treated_arm, control_arm
+        Arms of the treated and the control mice.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per PDX of ``sheet`` (sorted by ``pdx_id``), in the columns and order of :data:`FEATURE_DICTIONARY`
+        (``sample_id, patient_id, timepoint, pdx_id``, then the ``bc_*`` features; units in the dictionary: clones,
+        nats, shares 0-1, p-values); NaN where a PDX lacks the samples or the test.
     """
     det = samples[samples["detected"]]
     div = {}

@@ -14,18 +14,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from .diversity import gini as _gini_nonzero
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["replicate_r", "replicate_agreement", "pairwise_correlation", "bias_histogram", "gini", "BIAS_BREAKS"]
 
 BIAS_BREAKS = (10, 2, 1, 0.5)
 
 
-def replicate_r(rep1, rep2, *, log: bool = False) -> float:
-    """bartools' replicate agreement, ``sqrt(adjusted R^2)`` of the least-squares fit ``rep1 ~ rep2``.
+def replicate_r(rep1: ArrayLike, rep2: ArrayLike, *, log: bool = False) -> float:
+    """Compute bartools' replicate agreement, ``sqrt(adjusted R^2)`` of the least-squares fit ``rep1 ~ rep2``.
 
     Parameters
     ----------
@@ -49,7 +55,7 @@ def replicate_r(rep1, rep2, *, log: bool = False) -> float:
 
 
 def pairwise_correlation(counts: pd.DataFrame, *, method: str = "pearson") -> pd.DataFrame:
-    """barcodetrackR ``cor_plot`` correlations with p-values, over each pair's non-zero rows.
+    """Correlate every pair of samples as barcodetrackR's ``cor_plot`` does (with p-values, non-zero rows).
 
     Parameters
     ----------
@@ -61,7 +67,14 @@ def pairwise_correlation(counts: pd.DataFrame, *, method: str = "pearson") -> pd
     Returns
     -------
     DataFrame
-        One row per ordered pair of samples: ``sample_1, sample_2, n_barcodes, correlation, p_value``.
+        One row per ordered pair of samples (a sample with itself included): ``sample_1, sample_2, n_barcodes``
+        (rows with reads in either), ``correlation`` of the proportions and its ``p_value`` (NaN with fewer than 3
+        barcodes or a constant sample).
+
+    Raises
+    ------
+    ValueError
+        ``method`` is not ``pearson``, ``spearman`` or ``kendall``.
     """
     from scipy import stats
 
@@ -83,20 +96,22 @@ def pairwise_correlation(counts: pd.DataFrame, *, method: str = "pearson") -> pd
     return pd.DataFrame(rows)
 
 
-def bias_histogram(counts_1, counts_2, *, breaks=BIAS_BREAKS) -> pd.DataFrame:
-    """barcodetrackR ``bias_histogram`` bins: summed proportions of the barcodes by ``log2(p1 / p2)``.
+def bias_histogram(counts_1: ArrayLike, counts_2: ArrayLike, *,
+                   breaks: Sequence[float] = BIAS_BREAKS) -> pd.DataFrame:  # fmt: skip
+    """Bin the barcodes by ``log2(p1 / p2)`` as barcodetrackR's ``bias_histogram`` does, summing their proportions.
 
     Parameters
     ----------
     counts_1, counts_2
         Counts of the same barcodes in two samples.
     breaks
-        Bin edges of ``log2(p1 / p2)``.
+        Positive bin edges of ``log2(p1 / p2)``, mirrored to the negative side (``-inf`` and ``inf`` close the ends).
 
     Returns
     -------
     DataFrame
-        One row per bin in order: ``bin`` (R's interval label), ``lower, upper, n_barcodes, added_proportion``.
+        One row per bin in order: ``bin`` (R's interval label), ``lower, upper`` (log2 ratio), ``n_barcodes`` and
+        ``added_proportion`` (summed ``p1 + p2``, 0-2).
     """
     a, b = np.asarray(counts_1, dtype=float), np.asarray(counts_2, dtype=float)
     p1, p2 = a / a.sum(), b / b.sum()
@@ -120,8 +135,8 @@ def bias_histogram(counts_1, counts_2, *, breaks=BIAS_BREAKS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def gini(counts, *, include_zeros: bool = False) -> np.ndarray:
-    """Gini coefficient of clone sizes per column, over detected clones or (``include_zeros``) over all rows.
+def gini(counts: ArrayLike | pd.Series | pd.DataFrame, *, include_zeros: bool = False) -> np.ndarray:
+    """Compute the Gini coefficient of clone sizes per column, over detected clones or (``include_zeros``) all rows.
 
     With zeros, ``G = sum_i (2 i - n - 1) x_(i) / (n sum x)`` over all ``n`` rows (``ineq::Gini`` without its
     finite-sample correction), so unseen barcodes of the library count as clones of size zero.
@@ -136,7 +151,7 @@ def gini(counts, *, include_zeros: bool = False) -> np.ndarray:
     Returns
     -------
     ndarray
-        One coefficient per column.
+        One coefficient per column (0 = equal sizes); NaN for an empty column.
     """
     if not include_zeros:
         return _gini_nonzero(counts)
@@ -151,7 +166,7 @@ def gini(counts, *, include_zeros: bool = False) -> np.ndarray:
 
 
 def replicate_agreement(counts: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame:
-    """PCR-replicate agreement per unit (mouse, tissue, timepoint): Pearson on CPM and bartools' ``sqrt(adj R^2)``.
+    """Measure PCR-replicate agreement per unit (mouse, tissue, timepoint): Pearson on CPM, bartools' R.
 
     Parameters
     ----------
@@ -163,7 +178,9 @@ def replicate_agreement(counts: pd.DataFrame, design: pd.DataFrame) -> pd.DataFr
     Returns
     -------
     DataFrame
-        ``unit, n_replicates, pearson_cpm`` (mean over replicate pairs), ``bartools_r`` (first two replicates).
+        ``unit`` (``mouse|tissue|timepoint``), ``n_replicates``, ``pearson_cpm`` (mean over replicate pairs),
+        ``bartools_r`` (:func:`replicate_r` of the first two replicates); NaN for a unit with one replicate or fewer
+        than 3 barcodes.
     """
     d = design.set_index("sample").loc[list(counts.columns)].reset_index()
     d["unit"] = d["mouse"] + "|" + d["tissue"] + "|" + d["timepoint"]

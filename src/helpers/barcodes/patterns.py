@@ -57,7 +57,8 @@ class ReadPattern:
     fixed_base: np.ndarray = field(init=False, repr=False, compare=False)
     wobble_pos: np.ndarray = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
+        """Derive the fixed and wobble positions from the template."""
         t = np.frombuffer(self.template.encode(), dtype=np.uint8)
         wob = t == ord("N")
         object.__setattr__(self, "fixed_pos", np.flatnonzero(~wob))
@@ -77,6 +78,7 @@ class ReadPattern:
         return len(self.template)
 
     def __str__(self) -> str:
+        """Write the pattern as it is given: the template, or ``UPSTREAM...DOWNSTREAM``."""
         return f"{self.upstream}...{self.downstream}" if self.kind == "flanks" else self.template
 
 
@@ -147,6 +149,12 @@ def read_pattern_file(path: str | Path) -> ReadPattern:
     -------
     ReadPattern
         The parsed pattern (:func:`parse_pattern`).
+
+    Raises
+    ------
+    DataContractError
+        The file is missing, a line is not ``key: value``, ``pattern`` is missing, an option is not an integer, or
+        the pattern is invalid (:func:`parse_pattern`).
     """
     path = Path(path)
     if not path.is_file():

@@ -23,13 +23,15 @@ combination of the GLM's one-sided p-values) is reported beside it as the model-
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from math import comb
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..stats import bh_fdr
-from .diff import comparison_units, differential_abundance
+from .diff import DiffResult, comparison_units, differential_abundance
 from .resistance import ResistanceResult
 
 __all__ = ["resistance_calls", "resistance_by_arm", "resistance_tables", "resistance_call_summary",
@@ -41,8 +43,8 @@ def _one_sided(tab: pd.DataFrame) -> np.ndarray:
     return np.where(tab["log_fc"].to_numpy() > 0, p / 2, 1 - p / 2)
 
 
-def _mouse_values(res, prior: float = 0.5) -> np.ndarray:
-    """Barcode x mouse log2 CPM at the endpoint, or (paired design) log2 expansion over the mouse's own baseline."""
+def _mouse_values(res: DiffResult, prior: float = 0.5) -> np.ndarray:
+    """Compute barcode x mouse log2 CPM at the endpoint, or (paired design) log2 expansion over the own baseline."""
     post = res.units
     x = res.counts[post["unit"]].to_numpy(float)
     v = np.log2((x + prior) / x.sum(axis=0) * 1e6)
@@ -55,8 +57,10 @@ def _mouse_values(res, prior: float = 0.5) -> np.ndarray:
 
 
 def _label_matrix(n: int, k: int, observed: np.ndarray, max_perm: int, seed: int) -> np.ndarray:
-    """Arm assignments (rows, True = treated) with ``k`` treated among ``n`` mice, the observed one first: every
-    assignment when there are at most ``max_perm``, else the observed plus a seeded random sample."""
+    """List arm assignments (rows, True = treated) with ``k`` treated among ``n`` mice, the observed one first.
+
+    Every assignment when there are at most ``max_perm``, else the observed plus a seeded random sample.
+    """
     if comb(n, k) <= max_perm:
         rows = []
         for idx in itertools.combinations(range(n), k):
@@ -79,8 +83,11 @@ def _need(n_t: int, min_mice: int | None) -> int:
 
 
 def _perm_stats(v: np.ndarray, labs: np.ndarray, need: int, *, chunk: int = 256):
-    """Per assignment: every barcode's Welch-type t of the mouse values (SAM fudge ``s0`` in the denominator), the
-    reproducibility flag, and the PDX statistic (largest t among reproducible expanding barcodes, 0 if none)."""
+    """Compute per assignment every barcode's Welch-type t, its reproducibility flag and the PDX statistic.
+
+    The t of the mouse values has the SAM fudge ``s0`` in the denominator; the PDX statistic is the largest t among
+    reproducible expanding barcodes (0 if none).
+    """
     n_bc = v.shape[0]
     t_all = np.empty((labs.shape[0], n_bc))
     rep_all = np.empty((labs.shape[0], n_bc), dtype=bool)
@@ -140,7 +147,7 @@ def _simes(p: np.ndarray) -> float:
 def resistance_calls(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str, control: str,
                      tissue: str | None = None, timepoint: str | None = None, fdr: float = 0.05,
                      min_mice: int | None = None, max_perm: int = 5000, seed: int = 0,
-                     **kwargs) -> ResistanceResult:  # fmt: skip
+                     **kwargs: Any) -> ResistanceResult:  # fmt: skip
     """Call pre-existing resistant clones per PDX and test each PDX against its control arm (module docstring).
 
     Parameters
@@ -170,6 +177,12 @@ def resistance_calls(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str,
         ``n_mice_up, reproducible, resistant, baseline_cpm, n_treated, n_vehicle``. ``pdx``: ``pdx_id, treated_arm,
         control_arm, n_barcodes, n_treated, n_vehicle, n_resistant, n_resistant_glm_only, statistic, p_value``
         (permutation), ``n_assignments, min_attainable_p, p_simes`` (Simes over the one-sided GLM p).
+
+    Raises
+    ------
+    DataContractError
+        An unknown arm, tissue or timepoint, too few mice in a PDX's arms, or fewer than 2 barcodes passing the
+        abundance filter (:func:`helpers.barcodes.differential_abundance`).
     """
     bc_rows, pdx_rows = [], []
     for pdx in sorted(set(units.loc[units["arm"].isin([treated, control]), "pdx_id"])):
@@ -194,10 +207,11 @@ def resistance_calls(counts: pd.DataFrame, units: pd.DataFrame, *, treated: str,
     return ResistanceResult(bcs, pd.DataFrame(pdx_rows))
 
 
-def split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm: str, sizes=((3, 3), (2, 4), (4, 2)),
+def split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm: str,
+                      sizes: Iterable[tuple[int, int]] = ((3, 3), (2, 4), (4, 2)),
                       tissue: str | None = None, timepoint: str | None = None, pdx: str | None = None,
                       fdr: float = 0.05, min_mice: int | None = None, max_perm: int = 5000,
-                      **kwargs) -> pd.DataFrame:  # fmt: skip
+                      **kwargs: Any) -> pd.DataFrame:  # fmt: skip
     """Split the mice of one arm into pseudo-arms in every possible way and run the resistance test on each split.
 
     The pseudo-arms differ by nothing but chance, so every clone call is false and a calibrated test calls clones in
@@ -225,7 +239,8 @@ def split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm: str, si
     -------
     DataFrame
         One row per split: ``split_type`` ("3 vs 3"), ``treated_mice``, ``control_mice``, ``n_barcodes``,
-        ``n_called``, ``min_q``, ``statistic``, ``pdx_p_value`` (permutation), ``p_simes``.
+        ``n_called``, ``n_called_glm_only``, ``min_q``, ``min_q_glm_only``, ``statistic``, ``pdx_p_value``
+        (permutation), ``p_simes``; mice joined by ``;``.
     """
     sub = units[units["arm"] == arm]
     if pdx is not None:
@@ -256,9 +271,10 @@ def split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm: str, si
 
 
 def calibration_summary(splits: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
-    """Per split type: splits, splits with any clone call and their share, calls in all, the same for the GLM alone
-    (without the permutation bound), PDX-level permutation p and Simes p below ``alpha``, the smallest attainable
-    PDX-level p.
+    """Summarise the calibration splits per split type: false clone calls and PDX-level p-values below ``alpha``.
+
+    Splits, splits with any clone call and their share, calls in all, the same for the GLM alone (without the
+    permutation bound), PDX-level permutation p and Simes p below ``alpha``, the smallest attainable PDX-level p.
 
     Parameters
     ----------
@@ -270,7 +286,9 @@ def calibration_summary(splits: pd.DataFrame, *, alpha: float = 0.05) -> pd.Data
     Returns
     -------
     DataFrame
-        One row per split type.
+        One row per split type: ``split_type, splits, share_with_calls, splits_with_calls, clone_calls,
+        splits_with_calls_glm_only, clone_calls_glm_only, pdx_p_below_alpha, simes_p_below_alpha,
+        min_attainable_pdx_p``.
     """
     g = splits.groupby("split_type", sort=False)
     out = pd.DataFrame({
@@ -287,9 +305,9 @@ def calibration_summary(splits: pd.DataFrame, *, alpha: float = 0.05) -> pd.Data
     return out.reset_index()
 
 
-def resistance_by_arm(counts: pd.DataFrame, units: pd.DataFrame, *, arms, control: str,
-                      **kwargs) -> dict[str, ResistanceResult]:  # fmt: skip
-    """:func:`resistance_calls` of every treated arm against the control arm.
+def resistance_by_arm(counts: pd.DataFrame, units: pd.DataFrame, *, arms: Iterable[str], control: str,
+                      **kwargs: Any) -> dict[str, ResistanceResult]:  # fmt: skip
+    """Call resistant clones (:func:`resistance_calls`) of every treated arm against the control arm.
 
     Parameters
     ----------
@@ -311,8 +329,8 @@ def resistance_by_arm(counts: pd.DataFrame, units: pd.DataFrame, *, arms, contro
 
 
 def control_split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm: str, min_mice: int = 4,
-                              **kwargs) -> pd.DataFrame | None:  # fmt: skip
-    """:func:`split_calibration` of the control mice of every PDX that has enough of them.
+                              **kwargs: Any) -> pd.DataFrame | None:  # fmt: skip
+    """Run the split calibration (:func:`split_calibration`) on the control mice of every PDX that has enough.
 
     A PDX with ``n`` control mice is split ``n // 2`` vs the rest, 2 vs ``n - 2`` and ``n - 2`` vs 2 (each split
     size once, both sides at least 2 mice).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
@@ -68,8 +70,10 @@ def replicate_correlation(corrected: pd.DataFrame, sheet: pd.DataFrame, *, metho
     return pd.DataFrame(rows)
 
 
-def rarefaction(counts: pd.Series | np.ndarray, depths) -> np.ndarray:
-    """Expected number of distinct barcodes in a random subsample of ``depths`` reads (Hurlbert 1971), exact.
+def rarefaction(counts: pd.Series | np.ndarray, depths: float | Iterable[float] | np.ndarray) -> np.ndarray:
+    """Compute the expected number of distinct barcodes in a random subsample of ``depths`` reads (Hurlbert 1971).
+
+    Exact, not simulated.
 
     ``E[S(n)] = sum_i 1 - C(N - N_i, n) / C(N, n)``; a curve that flattens means the library was sequenced to
     saturation.
@@ -84,7 +88,7 @@ def rarefaction(counts: pd.Series | np.ndarray, depths) -> np.ndarray:
     Returns
     -------
     ndarray
-        Expected distinct barcodes at each depth.
+        Expected distinct barcodes at each depth (all barcodes with reads at or beyond the sample's depth).
     """
     x = np.asarray(counts, dtype=float)
     x = x[x > 0]

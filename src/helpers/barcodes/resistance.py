@@ -212,7 +212,7 @@ def _null_pvalues(z, strata, observed, stat, n_perm, rng, *, candidates):
 
 
 def _poisson_binomial_sf(k: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """P(K >= k) for K a sum of independent Bernoulli(probs)."""
+    """Compute P(K >= k) for K a sum of independent Bernoulli(probs)."""
     dist = np.array([1.0])
     for pr in probs:
         dist = np.convolve(dist, [1 - pr, pr])
@@ -222,7 +222,7 @@ def _poisson_binomial_sf(k: np.ndarray, probs: np.ndarray) -> np.ndarray:
 
 def uniform_overlap_test(samples: pd.DataFrame, *, arm: str = "aza_ven", timepoint: str = "post_treatment",
                          threshold: float = DOMINANT_THRESHOLD, fdr: float = 0.05) -> pd.DataFrame:  # fmt: skip
-    """The naive test: barcodes dominant in more mice of ``arm`` than uniform draws of barcodes would give.
+    """Run the naive test: barcodes dominant in more mice of ``arm`` than uniform draws of barcodes would give.
 
     Each mouse's dominant set (frequency > ``threshold``) is taken as a uniform random subset of the PDX's detected
     barcodes; the number of mice sharing a barcode is then Poisson-binomial. Calls need at least 2 mice and BH q <= fdr.
@@ -242,7 +242,8 @@ def uniform_overlap_test(samples: pd.DataFrame, *, arm: str = "aza_ven", timepoi
     Returns
     -------
     DataFrame
-        ``pdx_id, barcode, n_mice, n_dominant, p_value, q_value, called``.
+        One row per detected barcode of each PDX: ``pdx_id, barcode, n_mice`` (mice of ``arm`` at ``timepoint``),
+        ``n_dominant`` (mice where it is dominant), ``p_value`` (Poisson-binomial), ``q_value`` (BH), ``called``.
     """
     rows = []
     det = samples[samples["detected"]]

@@ -1,4 +1,4 @@
-"""Bridge from clone counts to single cells: which transcriptional states do given clones occupy?
+"""Bridge from clone counts to single cells: the transcriptional states that given clones occupy.
 
 A clone-aware single-cell experiment (LARRY, Weinreb et al. 2020; or the barcode read out of 10x libraries) gives a
 binary cell x clone matrix (``adata.obsm['X_clone']``). With clone names that match the barcodes of the bulk counts,
@@ -8,17 +8,25 @@ towards a state compared with all clones.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import DataContractError
 
+if TYPE_CHECKING:  # anndata is imported when a file is read, not with this module
+    from anndata import AnnData
+
 __all__ = ["clone_state_table", "shared_clones_with_cells", "state_enrichment", "load_clone_matrix", "expanding_clones"]
 
 
-def load_clone_matrix(path, *, clone_key: str = "X_clone", clone_names=None):
-    """Read an h5ad with a cell x clone matrix; returns ``(adata, clone_names)``.
+def load_clone_matrix(path: str | Path, *, clone_key: str = "X_clone",
+                      clone_names: Sequence[str] | None = None) -> tuple[AnnData, list[str]]:  # fmt: skip
+    """Read an h5ad with a cell x clone matrix and the names of its clones.
 
     Clone names come from ``adata.uns['clone_names']`` when present, else ``clone_names``, else ``clone_0...``.
 
@@ -33,8 +41,15 @@ def load_clone_matrix(path, *, clone_key: str = "X_clone", clone_names=None):
 
     Returns
     -------
-    (AnnData, list)
-        The cells and the clone names.
+    adata : anndata.AnnData
+        The cells, with the (cells x clones, binary) matrix in ``obsm[clone_key]``.
+    clone_names : list of str
+        One name per clone column.
+
+    Raises
+    ------
+    DataContractError
+        The file is not a readable h5ad, has no ``obsm[clone_key]``, or the clone names do not match its columns.
     """
     import warnings
 
@@ -56,9 +71,9 @@ def load_clone_matrix(path, *, clone_key: str = "X_clone", clone_names=None):
     return adata, names
 
 
-def clone_state_table(adata, clone_names, *, clone_key: str = "X_clone", state_key: str = "state_info",
-                      time_key: str | None = "time_info") -> pd.DataFrame:  # fmt: skip
-    """Cells per clone, state (and time point): long table ``clone, state[, time], n_cells``.
+def clone_state_table(adata: AnnData, clone_names: Sequence[str], *, clone_key: str = "X_clone",
+                      state_key: str = "state_info", time_key: str | None = "time_info") -> pd.DataFrame:  # fmt: skip
+    """Count cells per clone, state (and time point) into a long table ``clone, state[, time], n_cells``.
 
     Parameters
     ----------
@@ -87,8 +102,8 @@ def clone_state_table(adata, clone_names, *, clone_key: str = "X_clone", state_k
     return df.groupby(keys, as_index=False).size().rename(columns={"size": "n_cells"})
 
 
-def shared_clones_with_cells(barcodes, clone_names) -> list[str]:
-    """Clones present both among bulk barcodes and among the single-cell clone names (sorted).
+def shared_clones_with_cells(barcodes: Iterable[str], clone_names: Iterable[str]) -> list[str]:
+    """Find the clones present both among bulk barcodes and among the single-cell clone names (sorted).
 
     Parameters
     ----------
@@ -105,8 +120,8 @@ def shared_clones_with_cells(barcodes, clone_names) -> list[str]:
     return sorted(set(map(str, barcodes)) & set(map(str, clone_names)))
 
 
-def state_enrichment(table: pd.DataFrame, clones) -> pd.DataFrame:
-    """State composition of ``clones`` against all clones: cells, fractions and the log2 ratio per state.
+def state_enrichment(table: pd.DataFrame, clones: Iterable[str]) -> pd.DataFrame:
+    """Compare the state composition of ``clones`` with all clones: cells, fractions and the log2 ratio per state.
 
     Parameters
     ----------
@@ -118,7 +133,8 @@ def state_enrichment(table: pd.DataFrame, clones) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Per state: ``cells_selected, cells_all, fraction_selected, fraction_all, log2_ratio``.
+        One row per state (the index), most cells first: ``cells_selected, cells_all, fraction_selected,
+        fraction_all`` and ``log2_ratio`` (of the fractions, each plus 0.001).
     """
     clones = set(map(str, clones))
     per_state = table.groupby("state")["n_cells"].sum()
@@ -131,7 +147,7 @@ def state_enrichment(table: pd.DataFrame, clones) -> pd.DataFrame:
 
 
 def expanding_clones(table: pd.DataFrame, *, late: str = "6", min_cells: int = 5, fold: float = 3.0) -> pd.Index:
-    """Clones that expand to a late time point: ``min_cells`` cells there and ``fold`` times their earlier cells.
+    """Find the clones that expand to a late time point: ``min_cells`` cells there, ``fold`` times their earlier ones.
 
     Parameters
     ----------

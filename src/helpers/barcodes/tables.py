@@ -267,7 +267,7 @@ def load_design(path: str | Path, *, samples: list[str] | pd.Index | None = None
 
 
 def control_arm(design: pd.DataFrame, control: str | None = None) -> str:
-    """The control arm: ``control`` if given (it must exist), else the arm flagged ``control``, else ``vehicle``.
+    """Pick the control arm: ``control`` if given (it must exist), else the arm flagged ``control``, else ``vehicle``.
 
     Parameters
     ----------
@@ -335,7 +335,7 @@ def load_count_dataset(data_dir: str | Path) -> CountDataset:
 
 
 def design_from_fastq_sheet(sheet: pd.DataFrame, *, tissue: str = "peripheral_blood") -> pd.DataFrame:
-    """The design of a FASTQ data folder (its validated ``sample_sheet.csv``): libraries become samples.
+    """Build the design of a FASTQ data folder from its validated ``sample_sheet.csv``: libraries become samples.
 
     Each mouse's own ``pre_treatment`` sample is its baseline; the control arm is ``vehicle``.
 
@@ -385,7 +385,12 @@ def design_from_bartools(sample_table: str | Path, *, tissue: str = "bone_marrow
     Returns
     -------
     DataFrame
-        The design (:data:`DESIGN_COLUMNS`, ``baseline``, ``control``).
+        The design (:data:`DESIGN_COLUMNS`, ``baseline``, ``control``), one row per sequenced sample.
+
+    Raises
+    ------
+    DataContractError
+        The table is missing, unreadable or lacks one of the bartools columns.
     """
     path = Path(sample_table)
     if not path.is_file():
@@ -426,7 +431,13 @@ def collapse_replicates(counts: pd.DataFrame, design: pd.DataFrame, *, method: s
     -------
     counts, units
         The collapsed barcode x unit counts (int64) and one row per unit: ``unit, mouse, arm, tissue, timepoint,
-        pdx_id, patient_id, sample_id, baseline, control, burden_pct, n_replicates, lib_size``.
+        pdx_id, patient_id, sample_id, baseline, control, burden_pct, n_replicates, lib_size`` (reads); a unit is
+        named ``mouse|tissue|timepoint``.
+
+    Raises
+    ------
+    ValueError
+        ``method`` is neither ``sum`` nor ``truncated_mean``.
     """
     from scipy.stats import trim_mean
 
@@ -455,7 +466,7 @@ def collapse_replicates(counts: pd.DataFrame, design: pd.DataFrame, *, method: s
 
 
 def samples_from_units(counts: pd.DataFrame, units: pd.DataFrame, *, min_count: int = 1) -> pd.DataFrame:
-    """The long per-sample table of :func:`helpers.barcodes.sample_counts`, from collapsed counts.
+    """Build the long per-sample table of :func:`helpers.barcodes.sample_counts` from collapsed counts.
 
     A barcode is detected in a unit when it has at least ``min_count`` reads (count tables come error-corrected and
     thresholded by the tool that wrote them). ``sample_key`` is the unit; the baseline unit keeps ``mouse_id`` = its
