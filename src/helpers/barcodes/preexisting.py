@@ -363,7 +363,7 @@ def control_split_calibration(counts: pd.DataFrame, units: pd.DataFrame, *, arm:
 
 
 def resistance_tables(calls: dict[str, ResistanceResult]) -> dict[str, pd.DataFrame]:
-    """The tables of :func:`resistance_by_arm` as the files the barcoding notebook writes.
+    """Lay out the tables of :func:`resistance_by_arm` as the files the barcoding notebook writes.
 
     Parameters
     ----------
@@ -387,7 +387,7 @@ _SUMMARY_COLUMNS = ["arm", "call", "pdx_id", "barcode", "baseline_cpm", "log_fc"
 
 
 def resistance_call_summary(calls: dict[str, ResistanceResult], *, fdr: float, top: int = 10) -> pd.DataFrame:
-    """The clones behind each arm's call, as a reader checks them: the resistant ones, else the GLM's candidates.
+    """List the clones behind each arm's call, as a reader checks them: the resistant ones, else the GLM's candidates.
 
     Parameters
     ----------
