@@ -25,8 +25,9 @@ __all__ = ["association_screen", "check_association_inputs", "read_association_i
 MIN_SAMPLES = 5
 
 
-def check_association_inputs(features: pd.DataFrame, responses: pd.DataFrame, *, features_path: str | Path = "features",
-                             responses_path: str | Path = "responses", min_samples: int = MIN_SAMPLES) -> pd.DataFrame:  # fmt: skip
+def check_association_inputs(features: pd.DataFrame, responses: pd.DataFrame, *,
+                             features_path: str | Path = "features", responses_path: str | Path = "responses",
+                             min_samples: int = MIN_SAMPLES) -> pd.DataFrame:  # fmt: skip
     """Check the two tables and return the responses as a sample x drug matrix of AUCs.
 
     Parameters

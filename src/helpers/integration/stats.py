@@ -139,7 +139,8 @@ def auc(y: ArrayLike, score: ArrayLike) -> float:
     return float(_auc_matrix(np.asarray(y, dtype=int), np.asarray(score, dtype=float))[0])
 
 
-def auc_ci(y: ArrayLike, score: ArrayLike, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+def auc_ci(y: ArrayLike, score: ArrayLike, *, n_boot: int = 1000, seed: int = 0,
+           level: float = 0.95) -> tuple[float, float, float]:  # fmt: skip
     """Compute the ROC AUC with a percentile bootstrap interval (patients resampled, stratified by outcome).
 
     ``score`` may be a matrix (one column per repeat of a cross-validation): the estimate is then the mean AUC over
@@ -177,7 +178,7 @@ def auc_ci(y: ArrayLike, score: ArrayLike, *, n_boot: int = 1000, seed: int = 0,
 
 
 def _fit_logit(y: pd.Series, X: pd.DataFrame):
-    """Fit a statsmodels Logit with an intercept; return (result, note) where note flags separation / non-convergence."""
+    """Fit a statsmodels Logit with an intercept; return (result, note), note flagging separation / no convergence."""
     note = ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

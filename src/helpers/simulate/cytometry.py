@@ -825,7 +825,7 @@ _PROLIF_DRUG_EFFECT = {"VEN": (0.35, 0.2), "AZA": (0.8, 0.5)}
 
 
 def _acquisition_batches(samples: pd.DataFrame, rng: np.random.Generator, n_batches: int) -> tuple[dict, dict]:
-    """Assign samples to consecutive batches by collection date, drawing per batch a staining gain of each intracellular stain."""
+    """Assign samples to consecutive batches by collection date; draw per batch a gain of each intracellular stain."""
     order = samples.sort_values(["collection_date", "sample_id"])["sample_id"].tolist()
     batch_of = {sid: f"batch{1 + (k * n_batches) // len(order)}" for k, sid in enumerate(order)}
     gains = {f"batch{b + 1}": {m: float(10 ** rng.normal(0, BATCH_GAIN_LOG10_SD)) for m in BATCH_STAINS}
@@ -917,7 +917,7 @@ _LAIPS = [{"CD7": 2.9, "CD56": 2.6}, {"CD7": 2.9, "HLA-DR": 0.8}, {"CD56": 2.7, 
 
 def _mrd_events(rng: np.random.Generator, n: int, *, leukemic_fraction: float, laip: dict,
                 regenerating: bool) -> tuple[np.ndarray, int, int]:  # fmt: skip
-    """Draw the true intensities of an MRD tube: scatter then the MRD markers; return (events, CD45+ events, leukemic)."""
+    """Draw the true intensities of an MRD tube (scatter, then the MRD markers); return events, CD45+ and leukemic."""
     names = list(_MRD_POPS)
     ery = _MRD_POPS["erythroid"][0]
     cd45_share = np.array([_MRD_POPS[p][0] for p in names[:-1]])

@@ -328,7 +328,7 @@ def _pdx_design(seed: int, k: int, ven_log10_ic50: float) -> tuple[np.ndarray, l
 
 def _write_library(k: int, j: int, pdx: str, ven_log10_ic50: float, out: str, seed: int, read_fraction: float,
                    fingerprint: str) -> dict:  # fmt: skip
-    """Write the j-th library of the k-th PDX from its own stream, in chunks; return its sample-sheet row (with reads)."""
+    """Write the j-th library of the k-th PDX from its own stream, in chunks; return its sample-sheet row and reads."""
     codes, libs = _pdx_design(seed, k, ven_log10_ic50)
     lib = libs[j]
     lib_id = f"{pdx}-L{j + 1:02d}"

@@ -247,7 +247,7 @@ def _is_import_module_call(node: ast.Call) -> bool:
 
 
 def _resolve(pkg: Path, names: set[str]) -> set[Path]:
-    """Resolve the module files of ``names`` (an attribute ``helpers.a.f`` resolves to ``helpers.a``) and their parent packages."""
+    """Resolve the module files of ``names`` (attribute ``helpers.a.f`` -> ``helpers.a``) and their parent packages."""
     files: set[Path] = set()
     for name in names:
         parts = name.split(".")
