@@ -263,6 +263,8 @@ def read_fcs(path: str | Path, *, dtype: type = np.float32, preprocess: bool = T
     Returns
     -------
     FCSData
+        Detector ($PnN) and stain ($PnS) names, the events (events x channels) and the full TEXT keywords; see
+        :class:`FCSData` for the pre-processing applied.
 
     Raises
     ------

@@ -60,7 +60,8 @@ def forest_plot(table: pd.DataFrame, *, label: str, estimate: str, low: str, hig
 
     Returns
     -------
-    The Axes.
+    matplotlib.axes.Axes
+        The Axes drawn into.
     """
     t = table.dropna(subset=[estimate, low, high]).reset_index(drop=True)
     ax = axes_or_new(ax, figsize=(6.2, 0.32 * max(len(t), 3) + 1.0))
@@ -233,7 +234,8 @@ def km_plot(df: pd.DataFrame, time: str, event: str, group: str, *, xlabel: str,
 
     Returns
     -------
-    The Axes.
+    matplotlib.axes.Axes
+        The Axes drawn into.
     """
     d = df[[time, event, group]].dropna()
     levels = order or sorted(d[group].astype(str).unique())
