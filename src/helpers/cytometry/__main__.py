@@ -149,7 +149,13 @@ def _scrub(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (documented in docs/cytometry.md)."""
+    """Build the argument parser of ``python -m helpers.cytometry`` (documented in docs/cytometry.md).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser and its sub-commands.
+    """
     p = argparse.ArgumentParser(prog="python -m helpers.cytometry", description="Functional flow cytometry of DREAM.")
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("gate", help="apply a Gating-ML 2.0 file or a YAML strategy to FCS files",
@@ -207,7 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; a data-contract violation exits with status 2 and a one-line message."""
+    """Run the command line; a data-contract violation exits with status 2 and a one-line message.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status (0 success, 2 data-contract error).
+    """
     return run_command(build_parser(), argv)
 
 

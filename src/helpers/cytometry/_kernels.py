@@ -22,8 +22,20 @@ _BLOCK = 256  # rows compensated together: the sums of different rows are indepe
 
 
 @numba.njit(cache=True, nogil=True)
-def compensate_inplace(ev, cols, inv):  # pragma: no cover - compiled
-    """``ev[:, cols] = ev[:, cols] @ inv``, summed in float64 over ``j = 0, 1, ...`` and rounded once per value."""
+def compensate_inplace(ev: np.ndarray, cols: np.ndarray, inv: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Compensate in place: ``ev[:, cols] = ev[:, cols] @ inv``, summed in float64 over ``j = 0, 1, ...``.
+
+    Each value is rounded once, to the dtype of ``ev``.
+
+    Parameters
+    ----------
+    ev
+        Events x channels (C-contiguous float32 or float64), overwritten in the columns ``cols``.
+    cols
+        Integer indices of the fluorescence columns, in the order of the rows and columns of ``inv``.
+    inv
+        Inverse of the spillover matrix (float64, ``len(cols)`` x ``len(cols)``).
+    """
     m = cols.size
     n = ev.shape[0]
     buf = np.empty((m, _BLOCK))
@@ -46,11 +58,21 @@ def compensate_inplace(ev, cols, inv):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def points_in_polygon(x, y, vx, vy, out):  # pragma: no cover - compiled
-    """Crossing-number test of points (x, y) against the closed polygon (vx, vy), as matplotlib's ``points_in_path``.
+def points_in_polygon(x: np.ndarray, y: np.ndarray, vx: np.ndarray, vy: np.ndarray,
+                      out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Test points (x, y) against the closed polygon (vx, vy) by crossing number, as matplotlib's ``points_in_path``.
 
     The same comparisons in the same float64 arithmetic as matplotlib's C++ (``_path.h``, ``point_in_path_impl``),
     so a point on an edge or a vertex falls on the same side; checked against ``Path.contains_points`` in the tests.
+
+    Parameters
+    ----------
+    x, y
+        Event coordinates (same length), in the gate's scale.
+    vx, vy
+        Polygon vertices (float64); the last connects back to the first.
+    out
+        Boolean array of ``len(x)``, filled with whether each point is inside.
     """
     nv = vx.size
     for i in range(x.size):
@@ -70,8 +92,33 @@ def points_in_polygon(x, y, vx, vy, out):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def logicle_lookup(x, u0, inv_du, ys, slope, t, out):  # pragma: no cover - compiled
-    """Linear interpolation of the logicle table at knots uniform in asinh(x); returns how many |x| exceed ``t``."""
+def logicle_lookup(x: np.ndarray, u0: float, inv_du: float, ys: np.ndarray, slope: np.ndarray, t: float,
+                   out: np.ndarray) -> int:  # pragma: no cover - compiled
+    """Interpolate the logicle table linearly at knots uniform in asinh(x); return how many |x| exceed ``t``.
+
+    Parameters
+    ----------
+    x
+        Linear intensities (any float dtype).
+    u0
+        asinh of the first knot.
+    inv_du
+        1 / knot spacing in asinh units.
+    ys
+        Logicle values at the knots (float64).
+    slope
+        ``ys[k + 1] - ys[k]`` per knot.
+    t
+        Top of the scale (the logicle T); values beyond ``[-t, t]`` or NaN are clamped to the table's ends and
+        counted.
+    out
+        Output array of ``len(x)``, filled with the transformed values.
+
+    Returns
+    -------
+    int
+        The number of values outside ``[-t, t]`` (or NaN).
+    """
     last = ys.size - 1.000001
     n_out = 0
     for i in range(x.size):

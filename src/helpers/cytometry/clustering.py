@@ -7,6 +7,7 @@ samples shows states the gates split or miss (e.g. CD34- CD117+ blasts, partiall
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,7 +113,7 @@ def run_flowsom(X: np.ndarray, markers: list[str], *, xdim: int = 10, ydim: int 
 
 
 def flowsom_stability(X: np.ndarray, markers: list[str], *, seeds: list[int] | range = range(5),
-                      reference: np.ndarray | None = None, **kwargs) -> pd.DataFrame:  # fmt: skip
+                      reference: np.ndarray | None = None, **kwargs: Any) -> pd.DataFrame:  # fmt: skip
     """Run FlowSOM under several seeds and report how much the metaclustering depends on the seed.
 
     Parameters
@@ -153,7 +154,7 @@ def flowsom_stability(X: np.ndarray, markers: list[str], *, seeds: list[int] | r
 
 
 def stability_table(stability: pd.DataFrame) -> pd.DataFrame:
-    """The ARI spread of :func:`flowsom_stability` as a table (for a report or a benchmark).
+    """Summarise the ARI spread of :func:`flowsom_stability` as a table (for a report or a benchmark).
 
     Parameters
     ----------

@@ -131,6 +131,17 @@ def load_sample_sheet(path: str | Path, *, check_files: bool = True, problems: l
 def load_panels(path: str | Path) -> dict[str, dict[str, str]]:
     """Read ``panels.csv`` into ``{panel: {marker: channel}}``.
 
+    Parameters
+    ----------
+    path
+        The cohort's ``cytometry/panels.csv`` (columns ``panel, marker, channel``; one row per marker of a panel).
+
+    Returns
+    -------
+    dict of str to dict of str to str
+        Panel (e.g. ``FUNC``, ``PHENO``) -> canonical marker name (``CD34``, ``Ki-67``) -> detector ($PnN, e.g.
+        ``FL3-A``); panels sorted by name.
+
     Raises
     ------
     DataContractError
@@ -151,6 +162,17 @@ def load_panels(path: str | Path) -> dict[str, dict[str, str]]:
 
 def check_panel(data: FCSData, panel: dict[str, str], *, panel_name: str = "") -> None:
     """Check that an FCS file carries every marker of its panel on the declared detector.
+
+    Stains are compared as written (no synonyms): :func:`helpers.cytometry.panel.enforce_panel` is the tolerant check.
+
+    Parameters
+    ----------
+    data
+        The file as read.
+    panel
+        Marker -> detector ($PnN) of the tube's panel (from :func:`load_panels`).
+    panel_name
+        The panel's name, for messages.
 
     Raises
     ------
@@ -179,6 +201,17 @@ class CytometryInputs:
 
 def load_cytometry(folder: str | Path) -> CytometryInputs:
     """Load and validate a cohort's ``cytometry/`` folder (sample sheet, panels, gating definition).
+
+    Parameters
+    ----------
+    folder
+        The ``cytometry`` folder of a cohort in the data-contract layout.
+
+    Returns
+    -------
+    CytometryInputs
+        ``root`` (the folder), ``sheet`` (the validated ``sample_sheet.csv`` with a resolved ``path`` per file),
+        ``panels`` (:func:`load_panels`) and ``gating`` (``gating.yaml``, else ``gating.xml``).
 
     Raises
     ------

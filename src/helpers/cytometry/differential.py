@@ -1,6 +1,8 @@
-"""Differential tests of clusters between groups of samples, in the manner of diffcyt (Weber et al. 2019, Commun Biol
-2:183): differential abundance (DA) from cell counts per sample and metacluster, differential state (DS) from a
-marker's median per sample and metacluster, one test per metacluster, Benjamini-Hochberg FDR over metaclusters.
+"""Differential tests of clusters between groups of samples, in the manner of diffcyt (Weber et al. 2019).
+
+Following diffcyt (Commun Biol 2:183): differential abundance (DA) from cell counts per sample and metacluster,
+differential state (DS) from a marker's median per sample and metacluster, one test per metacluster,
+Benjamini-Hochberg FDR over metaclusters.
 
 - DA: diffcyt's ``diffcyt-DA-edgeR`` model, with edgeR's quasi-likelihood F-test (``glmQLFit`` / ``glmQLFTest``,
   Lund et al. 2012; Chen et al. 2016) in place of its likelihood-ratio test, through ``edgepython`` (a maintained
@@ -161,6 +163,11 @@ def differential_state(medians: pd.DataFrame, meta: pd.DataFrame, *, group: str)
     pandas.DataFrame
         One row per metacluster: ``metacluster, effect`` (second group minus first, in the medians' unit), ``se,
         p_value, fdr, n_samples``.
+
+    Raises
+    ------
+    DataContractError
+        When ``group`` does not have exactly two levels among the samples.
     """
     meta = meta.loc[medians.index]
     levels = sorted(meta[group].unique())

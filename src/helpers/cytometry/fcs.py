@@ -15,6 +15,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import flowio
 import numpy as np
@@ -22,6 +23,9 @@ import pandas as pd
 
 from ..errors import DataContractError
 from ..io import atomic_path
+
+if TYPE_CHECKING:
+    import anndata as ad
 
 __all__ = [
     "FCSData",
@@ -88,7 +92,24 @@ class FCSData:
         return None
 
     def column(self, name: str) -> int:
-        """Index of a channel given by marker ($PnS) or detector ($PnN) name."""
+        """Find the column of a channel given by marker ($PnS) or detector ($PnN) name.
+
+        Parameters
+        ----------
+        name
+            A stain (e.g. ``"CD34"``) or detector (e.g. ``"FL3-A"``) name, exactly as in the file; markers are
+            searched first.
+
+        Returns
+        -------
+        int
+            The column index in :attr:`events`.
+
+        Raises
+        ------
+        DataContractError
+            When neither a marker nor a detector has that name.
+        """
         if name in self.markers:
             return self.markers.index(name)
         if name in self.channels:
@@ -97,12 +118,25 @@ class FCSData:
                                 channel=name)  # fmt: skip
 
     def frame(self) -> pd.DataFrame:
-        """Events as a DataFrame with marker names as columns."""
+        """Return the events as a DataFrame with marker names as columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Events x channels (float32, pre-processed as :attr:`events`), columns the stain names ($PnS, else $PnN).
+        """
         return pd.DataFrame(self.events, columns=self.markers)
 
-    def to_anndata(self):
-        """An AnnData view (events x channels) for scverse tools: ``var`` holds detector and marker names, ``uns``
-        the scrubbed keywords only (identifying keywords never travel with the events)."""
+    def to_anndata(self) -> ad.AnnData:
+        """Convert to AnnData (events x channels) for scverse tools.
+
+        Returns
+        -------
+        anndata.AnnData
+            ``X`` the events (linear, uncompensated), ``var`` indexed by unique marker names with ``channel`` ($PnN)
+            and ``marker`` ($PnS); ``uns['file']`` the file name and ``uns['fcs']`` the scrubbed keywords only
+            (identifying keywords never travel with the events).
+        """
         import anndata as ad
 
         var = pd.DataFrame({"channel": self.channels, "marker": self.markers},
@@ -157,7 +191,7 @@ def _int_keyword(path: Path, text: dict, key: str) -> int:
 
 
 def _check_structure(path: Path, text: dict, fd: flowio.FlowData) -> None:
-    """The DATA segment must hold exactly $TOT x $PAR values of the declared widths, and $PAR must match $PnN.
+    """Check that the DATA segment holds exactly $TOT x $PAR values of the declared widths, and $PAR must match $PnN.
 
     FlowIO reads the first $TOT x $PAR values and ignores the rest, so a file holding more data than its keywords
     declare (a wrong $TOT or $PAR written by converting software) would be read with events lost or columns shifted.
@@ -229,6 +263,8 @@ def read_fcs(path: str | Path, *, dtype: type = np.float32, preprocess: bool = T
     Returns
     -------
     FCSData
+        Detector ($PnN) and stain ($PnS) names, the events (events x channels) and the full TEXT keywords; see
+        :class:`FCSData` for the pre-processing applied.
 
     Raises
     ------
@@ -320,6 +356,18 @@ def parse_spillover(text: str, *, path: str | Path | None = None) -> pd.DataFram
 
     Rows are the dyes (source detector), columns the detectors that see their light, as the FCS 3.1 standard defines.
 
+    Parameters
+    ----------
+    text
+        The keyword's value ($SPILLOVER, $SPILL or SPILL), comma-separated.
+    path
+        The file it came from, named in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Spillover fractions (1 on the diagonal), index and columns the detector names ($PnN) in the keyword's order.
+
     Raises
     ------
     DataContractError
@@ -338,7 +386,7 @@ def parse_spillover(text: str, *, path: str | Path | None = None) -> pd.DataFram
 _SPILL_CACHE: dict[str, pd.DataFrame] = {}
 
 
-def _parse_spillover(text: str, path) -> pd.DataFrame:
+def _parse_spillover(text: str, path: str | Path | None) -> pd.DataFrame:
     parts = [p.strip() for p in text.split(",")]
     try:
         n = int(float(parts[0]))
@@ -359,6 +407,16 @@ def scrub_metadata(metadata: dict[str, str]) -> dict[str, str]:
 
     A whitelist rather than a blacklist: vendors add free-text keywords (patient, sample or operator names) under
     names nobody can enumerate, so anything not known to be safe is dropped.
+
+    Parameters
+    ----------
+    metadata
+        FCS TEXT keywords (any case).
+
+    Returns
+    -------
+    dict of str to str
+        The safe keywords, keys upper-cased: $PnX channel keywords and :data:`SAFE_KEYWORDS`.
     """
     keep = {}
     for k, v in metadata.items():
@@ -379,6 +437,11 @@ def write_fcs(data: FCSData, path: str | Path, *, events: np.ndarray | None = No
         Target file (written atomically).
     events
         Optional event matrix to write instead of ``data.events`` (e.g. the events of one gate).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     ev = np.array(data.events if events is None else events, dtype=np.float32)
     meta = scrub_metadata(data.metadata)

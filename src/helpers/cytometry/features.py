@@ -61,7 +61,7 @@ def feature_role(name: str) -> tuple[str, str]:
 
 
 def feature_direction(name: str) -> str:
-    """The pre-specified direction of a feature for the response to AZA/VEN (empty when none is).
+    """Look up the pre-specified direction of a feature for the response to AZA/VEN (empty when none is).
 
     Parameters
     ----------
@@ -81,7 +81,7 @@ def feature_direction(name: str) -> str:
 
 
 def feature_dictionary(columns: Iterable[str]) -> pd.DataFrame:
-    """Data dictionary of the feature columns present (``features_dictionary.csv`` of the cytometry notebook).
+    """Describe the feature columns present (``features_dictionary.csv`` of the cytometry notebook).
 
     Parameters
     ----------

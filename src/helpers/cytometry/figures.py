@@ -30,7 +30,7 @@ EXAMPLE_GATES = (
 def plot_example_gates(sheet: pd.DataFrame, strategy: Strategy, sample_id: str, *,
                        tubes: Sequence[tuple[str, str, Sequence[str]]] = EXAMPLE_GATES,
                        fig: plt.Figure | None = None) -> plt.Figure:  # fmt: skip
-    """The gates of one sample's tubes, one row of biaxial plots per tube (compensated, arcsinh-scaled events).
+    """Draw the gates of one sample's tubes, one row of biaxial plots per tube (compensated, arcsinh-scaled events).
 
     A boolean gate has no geometry: its first operand is drawn instead (the viable rectangle whose complement the
     apoptotic gate is).
@@ -52,6 +52,11 @@ def plot_example_gates(sheet: pd.DataFrame, strategy: Strategy, sample_id: str, 
     -------
     matplotlib.figure.Figure
         The figure, titled with the sample and its tubes.
+
+    Raises
+    ------
+    ValueError
+        When the sample has no tube of one of the requested panel / condition pairs.
     """
     n_cols = len(tubes[0][2])
     fig = fig or plt.figure(figsize=(13, 3.1 * len(tubes)))

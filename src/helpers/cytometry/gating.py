@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import flowkit as fk
 import numpy as np
@@ -29,6 +30,9 @@ from ..errors import DataContractError
 from . import _kernels
 from .fcs import FCSData, read_fcs
 from .transforms import compensate, logicle
+
+if TYPE_CHECKING:
+    from flowkit._models.gating_results import GatingResults
 
 __all__ = [
     "Gate",
@@ -50,7 +54,19 @@ _ASINH_M = 4.5  # decades of the Gating-ML fasinh used to express arcsinh(x / co
 
 
 def is_linear_dimension(name: str) -> bool:
-    """Scatter and time dimensions are gated on the linear instrument scale; all others on arcsinh(x / cofactor)."""
+    """Tell whether a dimension is gated on the linear instrument scale (scatter and time) rather than arcsinh.
+
+    Parameters
+    ----------
+    name
+        A gate dimension: a marker or a detector name (``FSC-A``, ``SSC-H``, ``Time``, ``CD34``...).
+
+    Returns
+    -------
+    bool
+        True for names starting with ``FSC``, ``SSC`` or ``TIME`` (any case); fluorescence dimensions are gated on
+        arcsinh(x / cofactor) (or the strategy's logicle scale).
+    """
     return name.upper().startswith(_LINEAR_PREFIXES)
 
 
@@ -98,14 +114,41 @@ class Strategy:
     _panels: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def gate(self, gate_id: str) -> Gate:
-        """The gate named ``gate_id``."""
+        """Look up the gate named ``gate_id``.
+
+        Parameters
+        ----------
+        gate_id
+            The gate's id in the strategy (e.g. ``"blasts"``).
+
+        Returns
+        -------
+        Gate
+            The gate.
+
+        Raises
+        ------
+        KeyError
+            No gate of that id.
+        """
         for g in self.gates:
             if g.id == gate_id:
                 return g
         raise KeyError(gate_id)
 
     def path(self, gate_id: str) -> tuple[str, ...]:
-        """FlowKit gate path of ``gate_id``: ('root', ancestors...)."""
+        """Return the FlowKit gate path of ``gate_id``: ('root', ancestors...).
+
+        Parameters
+        ----------
+        gate_id
+            The gate's id.
+
+        Returns
+        -------
+        tuple of str
+            ``"root"`` then the ids of its ancestors, outermost first (the gate itself not included).
+        """
         chain = []
         parent = self.gate(gate_id).parent
         while parent is not None:
@@ -114,15 +157,35 @@ class Strategy:
         return ("root", *reversed(chain))
 
     def dimensions(self) -> list[str]:
-        """Every dimension the strategy uses, in first-use order."""
+        """List every dimension the strategy uses, in first-use order.
+
+        Returns
+        -------
+        list of str
+            Markers and scatter / time channels named by the gates.
+        """
         out: list[str] = []
         for g in self.gates:
             out += [d for d in g.dims if d not in out]
         return out
 
     def with_logicle(self, *, t: float = 262144, w: float = 0.5, m: float = 4.5, a: float = 0.0) -> Strategy:
-        """The same gates on the logicle scale: every fluorescence coordinate v (arcsinh(x / cofactor)) becomes
-        logicle(cofactor sinh(v)), so the gates enclose the same intensities."""
+        """Convert the gates to the logicle scale, enclosing the same intensities.
+
+        Every fluorescence coordinate v (arcsinh(x / cofactor)) becomes logicle(cofactor sinh(v)); scatter and time
+        stay linear.
+
+        Parameters
+        ----------
+        t, w, m, a
+            Logicle parameters (Parks et al. 2006): top of scale (linear units), linearisation width and positive
+            decades, additional negative decades.
+
+        Returns
+        -------
+        Strategy
+            A new strategy named ``<name>_logicle`` whose :attr:`logicle` holds the parameters.
+        """
         from dataclasses import replace
 
         def conv(v):
@@ -145,7 +208,18 @@ class Strategy:
                         {"t": float(t), "w": float(w), "m": float(m), "a": float(a)})  # fmt: skip
 
     def for_panel(self, available: set[str] | list[str]) -> Strategy:
-        """The strategy restricted to gates whose dimensions are all ``available`` (and whose parents are kept)."""
+        """Restrict the strategy to gates whose dimensions are all ``available`` (and whose parents are kept).
+
+        Parameters
+        ----------
+        available
+            Markers and channels a panel measures.
+
+        Returns
+        -------
+        Strategy
+            The same strategy without the gates the panel cannot evaluate (cached per channel set).
+        """
         available = frozenset(available)
         if available in self._panels:
             return self._panels[available]
@@ -179,6 +253,11 @@ def load_strategy(source: str | Path = "aml_functional") -> Strategy:
     ----------
     source
         A YAML file, or the name of a strategy shipped with the package (``strategies/<name>.yaml``).
+
+    Returns
+    -------
+    Strategy
+        The gates in topological order (parents first), with the cofactor and compensation of the file.
 
     Raises
     ------
@@ -272,6 +351,16 @@ def compile_gatingml(strategy: Strategy, channels: dict[str, str], *, out: str |
     out
         Where to write the Gating-ML XML (optional).
 
+    Returns
+    -------
+    flowkit.GatingStrategy
+        The compiled strategy, ready for ``gate_sample``.
+
+    Raises
+    ------
+    DataContractError
+        A fluorescence dimension with no detector in ``channels``.
+
     Notes
     -----
     arcsinh(x / c) equals the Gating-ML fasinh with A = 0, M = 4.5 and T = c sinh(M ln 10), multiplied by M ln 10,
@@ -343,7 +432,14 @@ class GatingOutcome:
     parents: dict[str, str | None]
 
     def stats(self) -> pd.DataFrame:
-        """One row per gate: ``file, gate, parent, count, percent_parent``."""
+        """Tabulate the gate statistics of the file.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per gate: ``file, gate, parent`` (``root`` for a top gate), ``count`` (events) and
+            ``percent_parent`` (% of the parent's events; NaN when the parent is empty).
+        """
         rows = []
         for gid, mask in self.membership.items():
             parent = self.parents.get(gid)
@@ -479,7 +575,7 @@ class _LazyScaled(dict):
 # Entry point
 
 
-def _flowkit_membership(results, report: pd.DataFrame) -> dict[str, np.ndarray]:
+def _flowkit_membership(results: GatingResults, report: pd.DataFrame) -> dict[str, np.ndarray]:
     # FlowKit's GatingResults.get_gate_membership tests `None in quadrant_parent`, which pandas 3 stores as NaN, so it
     # fails for every non-quadrant gate; read the raw results with the same keys instead.
     out: dict[str, np.ndarray] = {}
@@ -495,7 +591,23 @@ def _flowkit_membership(results, report: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def flowkit_sample(fcs: str | Path) -> fk.Sample:
-    """A FlowKit ``Sample`` of the file, retried with FlowKit's tolerant offset options like :func:`read_fcs`."""
+    """Open the file as a FlowKit ``Sample``, retried with FlowKit's tolerant offset options like :func:`read_fcs`.
+
+    Parameters
+    ----------
+    fcs
+        The FCS file.
+
+    Returns
+    -------
+    flowkit.Sample
+        All events (no subsampling).
+
+    Raises
+    ------
+    DataContractError
+        When FlowKit cannot read the file with any of the options.
+    """
     last = None
     for opts in ({}, {"ignore_offset_discrepancy": True}, {"ignore_offset_error": True},
                  {"ignore_offset_error": True, "ignore_offset_discrepancy": True}):  # fmt: skip
@@ -537,6 +649,13 @@ def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.Da
     Returns
     -------
     GatingOutcome
+        The gate membership of every event; :meth:`GatingOutcome.stats` tabulates counts and percentages.
+
+    Raises
+    ------
+    DataContractError
+        A missing or invalid Gating-ML file, an unreadable FCS file, a file that does not match ``panel``, or a
+        strategy that needs the file's spillover matrix when it has none.
     """
     fcs = Path(fcs)
     if isinstance(gates, str | Path) and Path(gates).suffix.lower() == ".xml":
@@ -565,6 +684,20 @@ def gate_file(fcs: str | Path, gates: str | Path | Strategy, *, spillover: pd.Da
 def compensate_for(strategy: Strategy, data: FCSData, spillover: pd.DataFrame | None = None) -> FCSData:
     """Compensate ``data`` in place as the strategy asks: with ``spillover`` when given, else the file's own matrix.
 
+    Parameters
+    ----------
+    strategy
+        The strategy; its ``compensation`` is ``FCS`` (the file's matrix) or ``none``.
+    data
+        One file's events (linear scale), modified in place.
+    spillover
+        Detectors x detectors spillover matrix replacing the file's own (rows: dyes, columns: detectors).
+
+    Returns
+    -------
+    FCSData
+        ``data``, compensated (unchanged when the strategy does not compensate and no matrix is given).
+
     Raises
     ------
     DataContractError
@@ -580,9 +713,16 @@ def compensate_for(strategy: Strategy, data: FCSData, spillover: pd.DataFrame | 
     return data
 
 
-def gate_files(fcs_files: list[str | Path], gates: str | Path | Strategy, *, spillover=None,
+def gate_files(fcs_files: list[str | Path], gates: str | Path | Strategy, *, spillover: pd.DataFrame | None = None,
                panel: dict[str, str] | None = None, panel_name: str = "") -> pd.DataFrame:  # fmt: skip
     """Gate several files (one at a time, so memory stays flat) and stack their statistics.
+
+    Parameters
+    ----------
+    fcs_files
+        The FCS files.
+    gates, spillover, panel, panel_name
+        As :func:`gate_file` (a YAML strategy is loaded once for all files).
 
     Returns
     -------
@@ -606,6 +746,15 @@ def gate_workspace(wsp: str | Path, fcs: str | Path, *, panel: dict[str, str] | 
 
     The file is matched to the workspace sample of the same name (the only sample when the workspace has one).
     Where the workspace stores FlowJo's own event count for a gate, the count computed here must equal it.
+
+    Parameters
+    ----------
+    wsp
+        The FlowJo workspace (``.wsp``).
+    fcs
+        The FCS file to gate.
+    panel, panel_name
+        The file's panel (marker -> detector), checked first (:func:`helpers.cytometry.panel.enforce_panel`).
 
     Returns
     -------

@@ -1,5 +1,7 @@
-"""Flow measurable residual disease (MRD) at remission: the leukemia-associated immunophenotype (LAIP) of the
-diagnosis sample, and different-from-normal (DfN) analysis of the remission sample, with the ELN limits.
+"""Flow measurable residual disease (MRD) at remission, with the ELN limits.
+
+The leukemia-associated immunophenotype (LAIP) of the diagnosis sample, and different-from-normal (DfN) analysis of
+the remission sample.
 
 ELN 2021 (Heuser et al., Blood 2021;138:2753, MFC-MRD recommendations table) recommends the integrated LAIP + DfN
 strategy on the progenitor compartment (core markers CD34, CD117, CD45, CD33, CD13, CD56, CD7, HLA-DR), MRD as a
@@ -33,7 +35,7 @@ ELN_LIMITS = {
 
 def laip_profile(diagnosis_blasts: pd.DataFrame, normal: pd.DataFrame, *, min_fraction: float = 0.5,
                  lo_q: float = 0.01, hi_q: float = 0.99) -> pd.DataFrame:  # fmt: skip
-    """The LAIP: markers on which at least ``min_fraction`` of the diagnosis blasts fall outside the normal range.
+    """Find the LAIP: markers on which at least ``min_fraction`` of the diagnosis blasts fall outside the normal range.
 
     Parameters
     ----------
@@ -88,8 +90,9 @@ def laip_events(events: pd.DataFrame, laip: pd.DataFrame) -> np.ndarray:
 
 
 def dfn_events(events: pd.DataFrame, normal: pd.DataFrame, *, quantile: float = 0.999, seed: int = 0) -> np.ndarray:
-    """Boolean mask of the events different from normal: robust Mahalanobis distance beyond the ``quantile`` of the
-    normal reference's own distances.
+    """Mark the events different from normal (DfN) by their robust Mahalanobis distance to the normal reference.
+
+    An event is different from normal when its distance exceeds the ``quantile`` of the reference's own distances.
 
     Parameters
     ----------

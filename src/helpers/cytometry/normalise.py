@@ -59,6 +59,12 @@ class QuantileNormaliser:
         channels
             Channels to normalise (default: the columns shared by all controls).
 
+        Returns
+        -------
+        QuantileNormaliser
+            ``self``, with ``goal_`` (the mean of the batches' arcsinh quantiles per channel) and ``maps_`` (batch ->
+            channel -> monotone map onto the goal).
+
         Raises
         ------
         DataContractError
@@ -81,7 +87,25 @@ class QuantileNormaliser:
         return self
 
     def transform(self, batch: str, events: pd.DataFrame) -> pd.DataFrame:
-        """Normalise one sample of ``batch`` (linear intensities in, linear intensities out; other columns kept)."""
+        """Normalise one sample of ``batch`` (linear intensities in, linear intensities out; other columns kept).
+
+        Parameters
+        ----------
+        batch
+            The batch the sample was acquired in (a key of the controls given to :meth:`fit`).
+        events
+            The sample's events (cells x channels, linear compensated intensities).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of ``events`` with every fitted channel mapped onto the goal distribution (same dtypes).
+
+        Raises
+        ------
+        DataContractError
+            A batch without a reference sample in the fit.
+        """
         if batch not in self.maps_:
             raise DataContractError(None, f"batch '{batch}' has no reference sample (batches: {', '.join(self.maps_)})")
         out = events.copy()
@@ -93,7 +117,7 @@ class QuantileNormaliser:
 
 
 def _monotone_map(src: np.ndarray, dst: np.ndarray):
-    """A monotone map with src quantiles -> dst quantiles, linear beyond the ends."""
+    """Build a monotone map with src quantiles -> dst quantiles, linear beyond the ends."""
     # Ties (a channel piled at zero) make the knots non-increasing: keep the first of equal source values.
     keep = np.concatenate([[True], np.diff(src) > 1e-9])
     x, y = src[keep], np.maximum.accumulate(dst[keep])

@@ -1,5 +1,7 @@
-"""The panel contract, enforced wherever FCS files are read: stain names matched through a synonym table, every marker of
-a tube present exactly once on its declared detector, and a plausibility check that flags swapped channels.
+"""The panel contract, enforced wherever FCS files are read.
+
+Stain names are matched through a synonym table, every marker of a tube must be present exactly once on its declared
+detector, and a plausibility check flags swapped channels.
 
 Instruments and operators spell stains in many ways ("Ki-67", "KI67", "ki67 APC-R700", "MKI67"). A stain is matched
 by a normalised key (case folded; spaces, hyphens, underscores, dots and slashes removed; a trailing fluorochrome or
@@ -79,10 +81,20 @@ for _canon, _aliases in MARKER_SYNONYMS.items():
 
 
 def canonical_marker(stain: str) -> str | None:
-    """The canonical name of a stain ($PnS), or None when it is not a known marker.
+    """Return the canonical name of a stain ($PnS), or None when it is not a known marker.
 
     Matching ignores case and separators ("KI-67", "Ki 67", "ki67" are Ki-67), knows common aliases ("CD279" is PD-1,
     "MKI67" is Ki-67) and drops a trailing fluorochrome or clone word ("CD34 APC", "Ki67 APC-R700", "CD45-V500").
+
+    Parameters
+    ----------
+    stain
+        The stain as written in the file ($PnS), possibly with its conjugate.
+
+    Returns
+    -------
+    str or None
+        A key of :data:`MARKER_SYNONYMS` (e.g. ``"Ki-67"``, ``"PD-1"``), or None for an empty or unknown stain.
     """
     if not stain or not str(stain).strip():
         return None
@@ -178,10 +190,21 @@ FUNCTIONAL_MARKERS = frozenset({"AnnexinV", "7-AAD", "Ki-67", "Puromycin", "CFSE
 
 
 def marker_profile(data: FCSData, mask: np.ndarray | None, markers: list[str], *, cofactor: float = 150.0) -> pd.DataFrame:
-    """Quantiles (:data:`PROFILE_QUANTILES`) of arcsinh(x / cofactor) of each marker over the events in ``mask``.
+    """Compute quantiles (:data:`PROFILE_QUANTILES`) of arcsinh(x / cofactor) of each marker over events in ``mask``.
 
     The shape of a marker's distribution over the leukemic cells, not one summary: CD34 and CD38 can have similar
     means on CD34+ CD38+ blasts while CD34 spreads from negative to very bright and CD38 sits in a narrower band.
+
+    Parameters
+    ----------
+    data
+        One file (compensated linear intensities), its stains renamed to the panel's markers.
+    mask
+        Boolean mask of the events to profile (e.g. the blast gate); None uses every event.
+    markers
+        Markers to profile; those not in the file are skipped.
+    cofactor
+        arcsinh cofactor (150 for fluorescence).
 
     Returns
     -------

@@ -112,6 +112,13 @@ def fit_generations(values: np.ndarray, reference: np.ndarray, *, autofluorescen
     Returns
     -------
     GenerationFit
+        Fraction of the cells in each generation (0 = undivided), the fitted day-0 peak and width (log2 units), the
+        shift of the peaks against the reference (log2, dye loss in culture) and the events fitted.
+
+    Raises
+    ------
+    DataContractError
+        Fewer than 20 events in ``values`` or ``reference``, or a reference no brighter than the autofluorescence.
     """
     ref = np.asarray(reference, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
@@ -153,9 +160,24 @@ def fit_generations(values: np.ndarray, reference: np.ndarray, *, autofluorescen
 
 
 def proliferation_indices(fractions: Sequence[float], *, dilution: float = 2.0) -> dict[str, float]:
-    """Roederer's indices (and the expansion index) from the fraction of cells per generation (0, 1, ...).
+    """Compute Roederer's indices (and the expansion index) from the fraction of cells per generation (0, 1, ...).
 
     The precursors of generation ``g`` are ``N_g / dilution^g`` (2^g for an even split).
+
+    Parameters
+    ----------
+    fractions
+        Fraction (or count) of the cells in each generation, undivided first (e.g. :attr:`GenerationFit.fractions`).
+    dilution
+        Dye ratio between a mother and a daughter (2 for an even split).
+
+    Returns
+    -------
+    dict of str to float
+        ``mean_divisions`` (mean generation of the cells), ``division_index`` (mean divisions of the precursors,
+        undivided included), ``proliferation_index`` (mean divisions of the precursors that divided; NaN when none),
+        ``percent_divided`` (% of precursors that divided), ``precursor_frequency`` (the same as a fraction) and
+        ``expansion_index`` (cells per precursor).
     """
     n = np.asarray(fractions, dtype=np.float64)
     g = np.arange(n.size)
@@ -174,7 +196,24 @@ def proliferation_indices(fractions: Sequence[float], *, dilution: float = 2.0) 
 
 def median_divisions(sample_median: float, reference_median: float, *, autofluorescence: float = 0.0,
                      dilution: float = 2.0) -> float:  # fmt: skip
-    """Model-free divisions from medians: log2((ref - af) / (sample - af)) / log2(dilution); NaN when not positive."""
+    """Estimate divisions without a model from medians: log2((ref - af) / (sample - af)) / log2(dilution).
+
+    Parameters
+    ----------
+    sample_median
+        Median dye intensity of the cultured cells (linear).
+    reference_median
+        Median dye intensity of the day-0 cells (linear).
+    autofluorescence
+        Median signal of unstained cells, subtracted from both.
+    dilution
+        Dye ratio between a mother and a daughter.
+
+    Returns
+    -------
+    float
+        Divisions (NaN when either median is not above the autofluorescence).
+    """
     a, b = reference_median - autofluorescence, sample_median - autofluorescence
     if a <= 0 or b <= 0:
         return float("nan")
@@ -182,7 +221,27 @@ def median_divisions(sample_median: float, reference_median: float, *, autofluor
 
 
 def edu_positive_fraction(values: np.ndarray, control: np.ndarray, *, quantile: float = 0.995) -> float:
-    """Fraction of events above the ``quantile`` of the control (unstained or EdU-free) intensities."""
+    """Compute the fraction of events above the ``quantile`` of the control (unstained or EdU-free) intensities.
+
+    Parameters
+    ----------
+    values
+        EdU intensities of the stained cells (linear).
+    control
+        EdU intensities of the control tube; its ``quantile`` is the positivity threshold.
+    quantile
+        Quantile of the control that a positive event exceeds (0.995: 0.5 % false positives).
+
+    Returns
+    -------
+    float
+        Fraction 0-1 of ``values`` above the threshold (NaN when ``values`` is empty).
+
+    Raises
+    ------
+    DataContractError
+        A control with fewer than 20 events.
+    """
     v, c = np.asarray(values, dtype=np.float64), np.asarray(control, dtype=np.float64)
     if c.size < 20:
         raise DataContractError(None, f"the EdU control has {c.size} events; at least 20 are needed for a threshold")
@@ -190,8 +249,29 @@ def edu_positive_fraction(values: np.ndarray, control: np.ndarray, *, quantile: 
 
 
 def dye_values(path: str | Path, channel: str, *, min_fsc: float | None = 35000.0) -> np.ndarray:
-    """The dye channel (marker $PnS or detector $PnN) of one file, linear, compensated with the file's matrix when it
-    has one; debris (FSC-A below ``min_fsc``, the cohort strategy's debris gate) left out when the file has FSC-A."""
+    """Read the dye channel of one file, linear, compensated with the file's matrix when it has one.
+
+    Debris (FSC-A below ``min_fsc``, the cohort strategy's debris gate) is left out when the file has FSC-A.
+
+    Parameters
+    ----------
+    path
+        The FCS file.
+    channel
+        The dye's marker ($PnS, e.g. ``"CFSE"``) or detector ($PnN).
+    min_fsc
+        FSC-A threshold of the debris gate (linear units); None keeps every event.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 intensities of the kept events.
+
+    Raises
+    ------
+    DataContractError
+        An unreadable file or no channel of that name.
+    """
     data = read_fcs(path)
     if data.spillover is not None:
         from .transforms import compensate
@@ -206,7 +286,22 @@ def dye_values(path: str | Path, channel: str, *, min_fsc: float | None = 35000.
 def proliferation_table(files: Sequence[str | Path], channel: str, reference: str | Path, *,
                         unstained: str | Path | None = None, dilution: float = 2.0, max_generations: int = 10,
                         min_fsc: float | None = 35000.0) -> pd.DataFrame:  # fmt: skip
-    """One row per file: the dye-dilution read-outs (the ``proliferation`` command line).
+    """Tabulate the dye-dilution read-outs of each file (the ``proliferation`` command line).
+
+    Parameters
+    ----------
+    files
+        The cultured tubes' FCS files.
+    channel
+        The dye's marker or detector name.
+    reference
+        The day-0 tube (undivided cells) of the same staining.
+    unstained
+        Unstained control whose median is subtracted as autofluorescence (None: 0).
+    dilution, max_generations
+        As :func:`fit_generations`.
+    min_fsc
+        FSC-A threshold of the debris gate (None: keep every event).
 
     Returns
     -------

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,9 @@ from .privacy import tube_id
 from .qc import qc_file
 from .results import CytometryResult
 from .transforms import fluorescence_columns
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "GATED_PANELS",
@@ -195,18 +199,41 @@ def _process_one(path, strategy, spillover, panel, panel_name):
 
 
 def specific_apoptosis(treated: np.ndarray | float, untreated: np.ndarray | float) -> np.ndarray:
-    """Specific apoptosis (%) = 100 (treated - untreated) / (100 - untreated), from % apoptotic cells.
+    """Compute specific apoptosis (%) = 100 (treated - untreated) / (100 - untreated), from % apoptotic cells.
 
     Negative values (fewer apoptotic cells than untreated) are kept: they are noise around zero, and clipping them
     would bias the mean upwards. NaN where the untreated well is entirely apoptotic.
+
+    Parameters
+    ----------
+    treated
+        % apoptotic (Annexin V+) blasts in the drug-exposed tube(s).
+    untreated
+        % apoptotic blasts in the untreated tube of the same sample (broadcast against ``treated``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Specific apoptosis in %, shape of the broadcast inputs (0-d for scalars).
     """
     t, u = np.asarray(treated, dtype=float), np.asarray(untreated, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(u < 100, 100.0 * (t - u) / (100.0 - u), np.nan)
 
 
-def scenith_indices(co, dg, o, dgo) -> dict[str, np.ndarray]:
-    """SCENITH indices (%) from puromycin MFIs under Co, DG, O and DGO (Arguello et al. 2020), clipped to [0, 100].
+def scenith_indices(co: ArrayLike, dg: ArrayLike, o: ArrayLike, dgo: ArrayLike) -> dict[str, np.ndarray]:
+    """Compute SCENITH indices (%) from puromycin MFIs (Arguello et al. 2020), clipped to [0, 100].
+
+    Parameters
+    ----------
+    co
+        Anti-puromycin MFI of the control tube (no inhibitor), linear.
+    dg
+        The same under 2-deoxy-D-glucose (glycolysis blocked).
+    o
+        The same under oligomycin (mitochondrial ATP synthase blocked).
+    dgo
+        The same under both (the translation floor).
 
     Returns
     -------
@@ -223,8 +250,20 @@ def scenith_indices(co, dg, o, dgo) -> dict[str, np.ndarray]:
             "glycolytic_capacity": 100 - md}  # fmt: skip
 
 
-def bcl2_family_score(bcl2, bclxl, mcl1) -> np.ndarray:
-    """log2(BCL2 / sqrt(BCL-xL x MCL1)) from MFIs (NaN where any MFI is not positive)."""
+def bcl2_family_score(bcl2: ArrayLike, bclxl: ArrayLike, mcl1: ArrayLike) -> np.ndarray:
+    """Score BCL-2 dependence as log2(BCL2 / sqrt(BCL-xL x MCL1)) from MFIs.
+
+    Parameters
+    ----------
+    bcl2, bclxl, mcl1
+        MFIs (linear, e.g. of the leukemic stem cells) of BCL2, BCL-xL and MCL1, broadcast together.
+
+    Returns
+    -------
+    numpy.ndarray
+        The score (log2 units; higher = more BCL2 against BCL-xL and MCL1, the venetoclax-sensitive direction; its
+        zero depends on the detectors' gains); NaN where any MFI is not positive.
+    """
     b, x, m = (np.asarray(v, dtype=float) for v in (bcl2, bclxl, mcl1))
     ok = (b > 0) & (x > 0) & (m > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -287,7 +326,7 @@ FEATURES = {
 
 def sample_features(res: dict[str, pd.DataFrame], sheet: pd.DataFrame, samples: pd.DataFrame | None = None,
                     *, scores: bool = True) -> pd.DataFrame:  # fmt: skip
-    """Per-sample feature table from :func:`process_files` output.
+    """Build the per-sample feature table from :func:`process_files` output.
 
     Parameters
     ----------
@@ -305,6 +344,11 @@ def sample_features(res: dict[str, pd.DataFrame], sheet: pd.DataFrame, samples: 
     pandas.DataFrame
         One row per ``sample_id`` with tubes of :data:`GATED_PANELS`; columns as in :data:`FEATURES` (see
         :func:`helpers.cytometry.features.feature_dictionary`).
+
+    Raises
+    ------
+    DataContractError
+        A sample of the sheet that ``samples`` does not list.
     """
     st, mf, qc = res["stats"], res["mfi"], res["qc"]
     ids = pd.Index(sorted(sheet.loc[sheet["panel"].isin(GATED_PANELS), "sample_id"].unique()), name="sample_id")
@@ -387,6 +431,11 @@ def derive_cutoff(score: np.ndarray, outcome: np.ndarray, *, higher_is_positive:
     dict
         ``cutoff``, ``cutoff_ci`` (2.5 and 97.5 percentiles), ``auc`` (apparent), ``n``, and the cross-validated
         ``cv_sensitivity``, ``cv_specificity``, ``cv_ppv``, ``cv_npv``, ``cv_accuracy``.
+
+    Raises
+    ------
+    ValueError
+        When the patients with a score do not include both outcome classes.
     """
     s = np.asarray(score, dtype=float)
     y = np.asarray(outcome, dtype=int)

@@ -93,7 +93,7 @@ def gatingml_crosscheck(sheet: pd.DataFrame, strategy: Strategy, panels: Mapping
 
 
 def sample_batches(sheet: pd.DataFrame, sample_ids: pd.Series) -> pd.Series:
-    """The acquisition batch of each sample (the sheet's ``batch`` of its first tube), aligned with ``sample_ids``.
+    """Look up each sample's acquisition batch (the sheet's ``batch`` of its first tube), aligned with ``sample_ids``.
 
     Parameters
     ----------
@@ -143,7 +143,7 @@ def batch_variance_share(features: pd.DataFrame, batch: pd.Series, *,
 
 
 def add_mrd_features(features: pd.DataFrame, samples: pd.DataFrame, mrd: pd.DataFrame) -> pd.DataFrame:
-    """The feature table with one row per remission sample holding its flow MRD (the integration reads it there).
+    """Add to the feature table one row per remission sample holding its flow MRD (the integration reads it there).
 
     Parameters
     ----------
@@ -166,7 +166,7 @@ def add_mrd_features(features: pd.DataFrame, samples: pd.DataFrame, mrd: pd.Data
 
 
 def diagnosis_table(features: pd.DataFrame, endpoints: pd.DataFrame) -> pd.DataFrame:
-    """The diagnosis samples with their patient's response: ``responder`` (0/1), ``response_group`` and ``response``.
+    """Select the diagnosis samples with their patient's response (``responder`` 0/1, ``response_group``, ``response``).
 
     Parameters
     ----------
@@ -222,7 +222,7 @@ def readouts_by_response(dx: pd.DataFrame, readouts: Iterable[str] = RESPONSE_RE
 
 
 def cutoff_table(cut: Mapping) -> pd.DataFrame:
-    """The result of :func:`helpers.cytometry.readouts.derive_cutoff` as a one-row table.
+    """Tabulate the result of :func:`helpers.cytometry.readouts.derive_cutoff` as one row.
 
     Parameters
     ----------
@@ -330,7 +330,7 @@ def metacluster_medians(sample_ids: pd.Series, metaclusters: np.ndarray, values:
 
 def metacluster_tests(counts: pd.DataFrame, design: pd.DataFrame, response: pd.Series, medians: pd.DataFrame, *,
                       marker: str) -> pd.DataFrame:  # fmt: skip
-    """The three differential tests of the metaclusters, in one table with a ``test`` column.
+    """Run the three differential tests of the metaclusters, in one table with a ``test`` column.
 
     ``relapse_vs_diagnosis``: abundance, paired by patient (each patient its own control);
     ``responder_vs_primary_resistant``: abundance at diagnosis, unpaired; ``<marker> relapse_vs_diagnosis``: the

@@ -32,7 +32,23 @@ class CytometryResult:
     profiles: pd.DataFrame
 
     def __getitem__(self, name: str) -> pd.DataFrame:
-        """The table ``name`` (``result["qc"]`` is ``result.qc``), for code that reads the tables by name."""
+        """Return the table ``name`` (``result["qc"]`` is ``result.qc``), for code that reads the tables by name.
+
+        Parameters
+        ----------
+        name
+            A field of the result (``stats``, ``mfi``, ``qc``, ``profiles``...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The table.
+
+        Raises
+        ------
+        KeyError
+            No table of that name.
+        """
         if name not in {f.name for f in fields(self)}:
             raise KeyError(name)
         return getattr(self, name)

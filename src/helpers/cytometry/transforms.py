@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from ..errors import DataContractError
 from ..numeric import inv_fixed_order, matmul_fixed_order
 from . import _kernels
 from .fcs import FCSData, parse_spillover
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "compensate",
@@ -40,7 +44,18 @@ _NON_FLUORESCENCE = ("FSC", "SSC", "TIME", "EVENT_LENGTH", "CELL_LENGTH", "WIDTH
 
 
 def fluorescence_columns(data: FCSData) -> list[int]:
-    """Indices of the fluorescence (or mass) channels: everything except scatter, time and instrument parameters."""
+    """List the fluorescence (or mass) channels: everything except scatter, time and instrument parameters.
+
+    Parameters
+    ----------
+    data
+        One file; its detector names ($PnN) decide.
+
+    Returns
+    -------
+    list of int
+        Column indices of :attr:`FCSData.events`, in file order (the channels compensation and arcsinh apply to).
+    """
     return [i for i, c in enumerate(data.channels) if not c.upper().replace("-", "_").startswith(_NON_FLUORESCENCE)]
 
 
@@ -109,7 +124,7 @@ def _ordered(spill: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     return detectors, spill.to_numpy(dtype=np.float64)
 
 
-def _file_matrix(text: str, path) -> tuple[list[str], np.ndarray]:
+def _file_matrix(text: str, path: str | Path | None) -> tuple[list[str], np.ndarray]:
     # Keyed by the matrix text (a cohort shares a handful); a bad matrix raises, naming its file, and is not kept.
     hit = _FILE_MATRICES.get(text)
     if hit is None:
@@ -129,7 +144,21 @@ def _inverse(matrix_bytes: bytes, n: int) -> np.ndarray:
 
 
 def arcsinh(x: np.ndarray, cofactor: float = COFACTOR_FLOW) -> np.ndarray:
-    """arcsinh(x / cofactor), the usual variance-stabilising transform (150 flow, 5 mass cytometry)."""
+    """Compute arcsinh(x / cofactor), the usual variance-stabilising transform (150 flow, 5 mass cytometry).
+
+    Parameters
+    ----------
+    x
+        Linear (compensated) intensities, any shape.
+    cofactor
+        Divisor of the linear scale: roughly the width of the negative population (150 for fluorescence flow,
+        5 for mass cytometry).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape; the float dtype of ``x`` is kept (float32 stays float32), other dtypes become float64.
+    """
     x = np.asarray(x)
     dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     out = x.astype(dt, copy=True)
@@ -138,18 +167,57 @@ def arcsinh(x: np.ndarray, cofactor: float = COFACTOR_FLOW) -> np.ndarray:
 
 
 def gml_asinh(x: np.ndarray, t: float, m: float, a: float) -> np.ndarray:
-    """Gating-ML 2.0 fasinh = (asinh(x sinh(M ln10) / T) + A ln10) / ((M + A) ln10)."""
+    """Apply the Gating-ML 2.0 fasinh = (asinh(x sinh(M ln10) / T) + A ln10) / ((M + A) ln10).
+
+    Parameters
+    ----------
+    x
+        Linear intensities.
+    t, m, a
+        Top of scale (linear units), decades, extra negative decades.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, same shape; 1 at ``x = T``.
+    """
     ln10 = np.log(10.0)
     return (np.arcsinh(np.asarray(x, dtype=np.float64) * np.sinh(m * ln10) / t) + a * ln10) / ((m + a) * ln10)
 
 
 def gml_linear(x: np.ndarray, t: float, a: float) -> np.ndarray:
-    """Gating-ML 2.0 flin = (x + A) / (T + A)."""
+    """Apply the Gating-ML 2.0 flin = (x + A) / (T + A).
+
+    Parameters
+    ----------
+    x
+        Linear intensities.
+    t, a
+        Top of scale and offset (linear units).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, same shape; 1 at ``x = T``.
+    """
     return (np.asarray(x, dtype=np.float64) + a) / (t + a)
 
 
 def gml_log(x: np.ndarray, t: float, m: float) -> np.ndarray:
-    """Gating-ML 2.0 flog = (1/M) log10(x / T) + 1 (undefined, NaN, for x <= 0)."""
+    """Apply the Gating-ML 2.0 flog = (1/M) log10(x / T) + 1 (undefined, NaN, for x <= 0).
+
+    Parameters
+    ----------
+    x
+        Linear intensities.
+    t, m
+        Top of scale (linear units) and decades.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, same shape; 1 at ``x = T``, NaN where ``x <= 0``.
+    """
     x = np.asarray(x, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(x > 0, np.log10(np.where(x > 0, x, 1.0) / t) / m + 1.0, np.nan)
@@ -157,7 +225,7 @@ def gml_log(x: np.ndarray, t: float, m: float) -> np.ndarray:
 
 def logicle(x: np.ndarray, t: float = 262144, w: float = 0.5, m: float = 4.5, a: float = 0.0, *,
             scale: str = "unit", exact: bool = False) -> np.ndarray:  # fmt: skip
-    """Logicle transform (Moore & Parks 2012) with the Gating-ML 2.0 parameters T, W, M, A.
+    """Apply the logicle transform (Moore & Parks 2012) with the Gating-ML 2.0 parameters T, W, M, A.
 
     Parameters
     ----------
@@ -178,6 +246,11 @@ def logicle(x: np.ndarray, t: float = 262144, w: float = 0.5, m: float = 4.5, a:
     -------
     numpy.ndarray
         Same shape as ``x``, float64 (float32 in, float32 out on the fast path).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``scale``.
     """
     if scale not in ("unit", "flowcore"):
         raise ValueError(f"scale must be 'unit' or 'flowcore', not {scale!r}")
@@ -199,7 +272,7 @@ def logicle(x: np.ndarray, t: float = 262144, w: float = 0.5, m: float = 4.5, a:
     return out * m if scale == "flowcore" else out
 
 
-def _logicle_exact(x: np.ndarray, t, w, m, a) -> np.ndarray:
+def _logicle_exact(x: np.ndarray, t: float, w: float, m: float, a: float) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64).reshape(-1, 1)
     return _fu.logicle(arr, [0], t=t, m=m, w=w, a=a).reshape(np.shape(x))
 
@@ -217,7 +290,20 @@ def _logicle_table(t: float, w: float, m: float, a: float, dtype: str) -> tuple[
 
 
 def hyperlog(x: np.ndarray, t: float = 262144, w: float = 0.5, m: float = 4.5, a: float = 0.0) -> np.ndarray:
-    """Hyperlog transform (Bagwell 2005) with the Gating-ML 2.0 parameters T, W, M, A."""
+    """Apply the hyperlog transform (Bagwell 2005) with the Gating-ML 2.0 parameters T, W, M, A.
+
+    Parameters
+    ----------
+    x
+        Linear intensities (scalar, vector or events x channels).
+    t, w, m, a
+        Top of scale (linear units), linearisation width (decades), decades, extra negative decades.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 on the unit scale (1 at ``x = T``), same shape as ``x``.
+    """
     arr = np.atleast_2d(np.asarray(x, dtype=np.float64)).reshape(-1, 1) if np.ndim(x) <= 1 else np.asarray(x, float)
     out = _fu.hyperlog(arr, list(range(arr.shape[1])), t=t, m=m, w=w, a=a)
     return out.reshape(np.shape(x))

@@ -1,5 +1,7 @@
-"""The tubes beside the gated functional panels: dye dilution (``PROLIF``), flow MRD at remission (``MRD``) and the
-reference controls that standardise intensities across acquisition batches.
+"""The tubes beside the gated functional panels.
+
+Dye dilution (``PROLIF``), flow MRD at remission (``MRD``) and the reference controls that standardise intensities
+across acquisition batches.
 
 - :func:`proliferation_readouts` / :func:`proliferation_features`: every PROLIF tube of a sample against its day-0
   reference and unstained control (:func:`helpers.cytometry.proliferation.proliferation_table`), then per sample the
@@ -28,7 +30,7 @@ from ..errors import DataContractError
 from ..safepaths import confined_path
 from ..validation import read_csv_checked
 from .fcs import read_fcs
-from .gating import apply_strategy, compensate_for, load_strategy
+from .gating import Strategy, apply_strategy, compensate_for, load_strategy
 from .mrd import ELN_LIMITS, dfn_events, laip_events, laip_profile, mrd_call
 from .normalise import QuantileNormaliser
 from .privacy import tube_id
@@ -81,6 +83,17 @@ TUBE_FEATURES = {
 def load_reference_controls(folder: str | Path) -> pd.DataFrame | None:
     """Read ``<cytometry>/reference_controls.csv`` (None when the folder has none).
 
+    Parameters
+    ----------
+    folder
+        The cohort's ``cytometry`` folder.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The table as text (``file, batch, panel, role`` and any other columns; empty cells as ``""``) plus ``path``,
+        each file resolved inside ``folder``; None when the file is absent.
+
     Raises
     ------
     DataContractError
@@ -109,7 +122,19 @@ def load_reference_controls(folder: str | Path) -> pd.DataFrame | None:
 
 def proliferation_readouts(sheet: pd.DataFrame, *, channel: str = "CFSE", dilution: float = 2.0,
                            min_fsc: float | None = 35000.0) -> pd.DataFrame:  # fmt: skip
-    """Dye-dilution read-outs of every cultured PROLIF tube of the sheet (one row per tube, named by tube id).
+    """Compute the dye-dilution read-outs of every cultured PROLIF tube of the sheet (one row per tube, by tube id).
+
+    Parameters
+    ----------
+    sheet
+        Validated sample sheet with ``path``; each sample's PROLIF tubes need a ``day0`` reference (and may have an
+        ``unstained`` control) beside the cultured conditions.
+    channel
+        The dye's marker or detector name.
+    dilution
+        Dye ratio between a mother and a daughter cell.
+    min_fsc
+        FSC-A threshold of the debris gate (None: keep every event).
 
     Returns
     -------
@@ -137,7 +162,20 @@ def proliferation_readouts(sheet: pd.DataFrame, *, channel: str = "CFSE", diluti
 
 
 def proliferation_features(table: pd.DataFrame) -> pd.DataFrame:
-    """Per-sample dye-dilution features (indexed by ``sample_id``; see :data:`TUBE_FEATURES`)."""
+    """Summarise the dye-dilution read-outs per sample (see :data:`TUBE_FEATURES`).
+
+    Parameters
+    ----------
+    table
+        :func:`proliferation_readouts` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``sample_id``: the ``dye_*`` columns of :data:`TUBE_FEATURES` (division index per arm, untreated
+        percent divided, proliferation index and median divisions, and the drug arms' % arrest of the division
+        index against untreated).
+    """
     cols = [c for c in TUBE_FEATURES if c.startswith("dye_")]
     if table.empty:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="sample_id"))
@@ -156,7 +194,7 @@ def proliferation_features(table: pd.DataFrame) -> pd.DataFrame:
     return f[cols]
 
 
-def _control_events(path: str, strategy, markers: list[str], gate: str | None = None) -> pd.DataFrame:
+def _control_events(path: str, strategy: Strategy, markers: list[str], gate: str | None = None) -> pd.DataFrame:
     data = compensate_for(strategy, read_fcs(path))
     if gate is None:
         return pd.DataFrame({m: data.events[:, data.column(m)] for m in markers})
@@ -167,8 +205,9 @@ def _control_events(path: str, strategy, markers: list[str], gate: str | None = 
 
 def batch_normalised_mfi(mfi: pd.DataFrame, sheet: pd.DataFrame, controls: pd.DataFrame, *,
                          markers: tuple[str, ...] = ("BCL2", "BCL-xL", "MCL1"), panel: str = "PHENO",
-                         strategy="aml_functional", cofactor: float = 150.0) -> tuple[pd.DataFrame, QuantileNormaliser]:  # fmt: skip
-    """Reference-sample normalisation of the MFIs of ``markers`` in ``panel`` tubes.
+                         strategy: str | Path | Strategy = "aml_functional",
+                         cofactor: float = 150.0) -> tuple[pd.DataFrame, QuantileNormaliser]:  # fmt: skip
+    """Normalise the MFIs of ``markers`` in ``panel`` tubes by the reference sample acquired in every batch.
 
     Parameters
     ----------
@@ -178,6 +217,14 @@ def batch_normalised_mfi(mfi: pd.DataFrame, sheet: pd.DataFrame, controls: pd.Da
         The sample sheet with its ``batch`` column.
     controls
         :func:`load_reference_controls`; its ``batch_control`` rows of ``panel`` are the reference sample.
+    markers
+        Markers normalised (their MFIs in every gate of ``panel``).
+    panel
+        Panel of the tubes and of the reference controls.
+    strategy
+        Gating strategy (or its name / YAML path) whose compensation the controls get.
+    cofactor
+        arcsinh cofactor of the scale the quantile maps work on.
 
     Returns
     -------
@@ -214,7 +261,20 @@ def batch_normalised_mfi(mfi: pd.DataFrame, sheet: pd.DataFrame, controls: pd.Da
 
 
 def normalised_features(mfi_norm: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
-    """``lsc_*_mfi_norm`` and ``bcl2_family_score_norm`` per sample from :func:`batch_normalised_mfi` output."""
+    """Build ``lsc_*_mfi_norm`` and ``bcl2_family_score_norm`` per sample from :func:`batch_normalised_mfi` output.
+
+    Parameters
+    ----------
+    mfi_norm
+        The MFI table of :func:`batch_normalised_mfi` (``median_normalised`` column).
+    ids
+        Sample ids of the rows (samples without an untreated PHENO tube get NaN).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``ids``: batch-normalised LSC MFIs of BCL2, BCL-xL and MCL1 (linear) and their log2 family score.
+    """
     from .readouts import bcl2_family_score
 
     sel = mfi_norm[(mfi_norm["panel"] == "PHENO") & (mfi_norm["condition"] == "untreated") & (mfi_norm["gate"] == "lsc")]
@@ -228,8 +288,9 @@ def normalised_features(mfi_norm: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
 
 
 def mrd_readouts(sheet: pd.DataFrame, controls: pd.DataFrame, samples: pd.DataFrame, *,
-                 strategy="mrd_progenitors", limits: dict | None = None, seed: int = 0) -> pd.DataFrame:  # fmt: skip
-    """Flow MRD of every remission MRD tube (the patient's diagnosis MRD tube gives the LAIP).
+                 strategy: str | Path | Strategy = "mrd_progenitors", limits: dict | None = None,
+                 seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Measure flow MRD in every remission MRD tube (the patient's diagnosis MRD tube gives the LAIP).
 
     Parameters
     ----------
@@ -239,6 +300,12 @@ def mrd_readouts(sheet: pd.DataFrame, controls: pd.DataFrame, samples: pd.DataFr
         :func:`load_reference_controls` with one ``normal_reference`` MRD tube.
     samples
         samples.csv (``sample_id -> patient_id``).
+    strategy
+        Gating strategy with ``cd45pos`` and ``progenitors`` gates (or its name / YAML path).
+    limits
+        Overrides of :data:`helpers.cytometry.mrd.ELN_LIMITS` (LOD and LLOQ events, minimum CD45+ events, threshold).
+    seed
+        Random state of the robust covariance of the different-from-normal analysis.
 
     Returns
     -------
@@ -246,6 +313,11 @@ def mrd_readouts(sheet: pd.DataFrame, controls: pd.DataFrame, samples: pd.DataFr
         One row per remission tube: ``sample_id, patient_id, laip`` (markers and direction, empty: none found, DfN
         used), ``laip_events, dfn_events, progenitor_events`` and the :func:`mrd_call` columns prefixed ``mrd_flow_``
         (``mrd_flow_pct, mrd_flow_events, mrd_flow_cd45_events, mrd_flow_status, mrd_flow_lod_pct``).
+
+    Raises
+    ------
+    DataContractError
+        No ``normal_reference`` tube of panel MRD among the controls, or an unreadable tube.
     """
     strat = strategy if not isinstance(strategy, str | Path) else load_strategy(strategy)
     lim = {**ELN_LIMITS, **(limits or {})}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from .qc import qc_file
 from .readouts import GATED_PANELS, MFI_READOUTS
 from .transforms import compensate
 
+if TYPE_CHECKING:
+    from .gating import Strategy
+
 __all__ = ["workspace_readouts", "missing_gates", "export_workspace", "FEATURE_GATES"]
 
 # Gates the per-sample features are computed from (readouts.sample_features).
@@ -32,7 +36,7 @@ _MIN_EVENTS_MFI = 5
 
 
 def missing_gates(stats: pd.DataFrame) -> list[str]:
-    """The gates of :data:`FEATURE_GATES` that the workspace does not define.
+    """List the gates of :data:`FEATURE_GATES` that the workspace does not define.
 
     Parameters
     ----------
@@ -83,6 +87,12 @@ def workspace_readouts(sheet: pd.DataFrame, wsp: str | Path, *,
     dict
         ``stats`` (gate, parent, count, percent_parent), ``mfi`` (gate, marker, n, median) and ``qc``, each with
         ``tube_id, sample_id, panel, condition``.
+
+    Raises
+    ------
+    DataContractError
+        A tube whose panel ``panels`` does not define, or any problem :func:`helpers.cytometry.gate_workspace` finds
+        (missing file or sample, a count that differs from FlowJo's).
     """
     from .gating import gate_workspace
 
@@ -119,8 +129,8 @@ def workspace_readouts(sheet: pd.DataFrame, wsp: str | Path, *,
     }
 
 
-def export_workspace(strategy, channels: dict[str, str], fcs: list[str | Path], out: str | Path, *,
-                     group: str = "DREAM") -> Path:  # fmt: skip
+def export_workspace(strategy: str | Path | Strategy, channels: dict[str, str], fcs: list[str | Path],
+                     out: str | Path, *, group: str = "DREAM") -> Path:  # fmt: skip
     """Write the project's gating strategy for one panel as a FlowJo 10 workspace (FlowKit's writer).
 
     A flow core can open the project's gates in FlowJo (the gates carry the project's names: ``blasts``, ``lsc``...),
@@ -147,6 +157,11 @@ def export_workspace(strategy, channels: dict[str, str], fcs: list[str | Path], 
     -------
     pathlib.Path
         ``out``.
+
+    Raises
+    ------
+    DataContractError
+        Two files with the same name, or a marker of the gates with no detector in ``channels``.
     """
     import flowkit as fk
 

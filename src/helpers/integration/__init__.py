@@ -1,5 +1,7 @@
-"""Integration of the axes of the registry with the clinical data: patient and sample tables, models of primary and adaptive
-resistance, and the publication figures and tables."""
+"""Integration of the axes of the registry with the clinical data.
+
+Patient and sample tables, models of primary and adaptive resistance, and the publication figures and tables.
+"""
 
 # Names are imported from their submodule on first use (helpers._lazy): importing the package, or running its
 # command line's --help, does not load pandas, scipy and the axis' libraries.

@@ -13,7 +13,7 @@ from ..io import write_table
 __all__ = ["main", "build_parser"]
 
 
-def _associate(args) -> int:
+def _associate(args: argparse.Namespace) -> int:
     from .associate import association_screen, read_association_inputs
 
     feats, resp = read_association_inputs(args.features, args.responses)
@@ -26,7 +26,7 @@ def _associate(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of ``python -m helpers.integration``.
+    """Build the argparse parser of ``python -m helpers.integration``.
 
     Returns
     -------

@@ -25,8 +25,9 @@ __all__ = ["association_screen", "check_association_inputs", "read_association_i
 MIN_SAMPLES = 5
 
 
-def check_association_inputs(features: pd.DataFrame, responses: pd.DataFrame, *, features_path="features",
-                             responses_path="responses", min_samples: int = MIN_SAMPLES) -> pd.DataFrame:  # fmt: skip
+def check_association_inputs(features: pd.DataFrame, responses: pd.DataFrame, *,
+                             features_path: str | Path = "features", responses_path: str | Path = "responses",
+                             min_samples: int = MIN_SAMPLES) -> pd.DataFrame:  # fmt: skip
     """Check the two tables and return the responses as a sample x drug matrix of AUCs.
 
     Parameters
@@ -112,8 +113,8 @@ def read_association_inputs(features: str | Path, responses: str | Path) -> tupl
 
 
 def association_screen(features: pd.DataFrame, responses: pd.DataFrame, *, covariates: list[str] | None = None,
-                       min_samples: int = MIN_SAMPLES, features_path="features",
-                       responses_path="responses") -> pd.DataFrame:  # fmt: skip
+                       min_samples: int = MIN_SAMPLES, features_path: str | Path = "features",
+                       responses_path: str | Path = "responses") -> pd.DataFrame:  # fmt: skip
     """Correlate every feature with every drug's AUC.
 
     Parameters
@@ -126,12 +127,19 @@ def association_screen(features: pd.DataFrame, responses: pd.DataFrame, *, covar
         Columns of ``features`` to adjust for (partial correlation); they are not screened themselves.
     min_samples
         Fewest samples with both values for a pair to be tested (pairs below are reported with ``n`` only).
+    features_path, responses_path
+        The files the tables were read from, named in error messages.
 
     Returns
     -------
     pandas.DataFrame
         ``feature, drug, n, pearson_r, pearson_p, spearman_rho, p_value, q_value`` (``p_value`` = Spearman p, BH
         over all pairs), plus ``partial_r, partial_p, partial_q`` with covariates; sorted by ``p_value``.
+
+    Raises
+    ------
+    DataContractError
+        Any problem :func:`check_association_inputs` finds, or a covariate that is not a column of ``features``.
     """
     mat = check_association_inputs(features, responses, features_path=features_path, responses_path=responses_path,
                                    min_samples=min_samples)  # fmt: skip

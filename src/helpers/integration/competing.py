@@ -1,5 +1,6 @@
-"""Relapse with death in remission as a competing event, and the multi-state course diagnosis -> remission -> relapse
--> death.
+"""Relapse with death in remission as a competing event, and the multi-state course of the study.
+
+The course is diagnosis -> remission -> relapse -> death.
 
 - Cumulative incidence: Aalen-Johansen (:func:`helpers.integration.cumulative_incidence`; checked against lifelines'
   ``AalenJohansenFitter`` in the tests), here also as a curve (:func:`cif_curve`) for figures.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,9 @@ from scipy import stats
 from ..errors import DataContractError
 from ..units import DAYS_PER_MONTH
 from .stats import design_matrix
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "cif_curve",
@@ -50,15 +55,15 @@ __all__ = [
 MONTH = DAYS_PER_MONTH
 
 
-def cif_curve(time, cause, *, event: int = 1) -> pd.DataFrame:
-    """Aalen-Johansen cumulative incidence of ``event`` (other non-zero causes compete), exact at tied times.
+def cif_curve(time: ArrayLike, cause: ArrayLike, *, event: int = 1) -> pd.DataFrame:
+    """Estimate the Aalen-Johansen cumulative incidence of ``event`` (other non-zero causes compete), exact at ties.
 
     Parameters
     ----------
     time
-        Follow-up times.
+        Follow-up times, one per patient (any unit; the returned ``time`` is in the same unit).
     cause
-        0 censored, else the cause of the event.
+        Integer code per patient: 0 censored, else the cause of the event (e.g. 1 relapse, 2 death in remission).
     event
         The cause of interest.
 
@@ -82,7 +87,7 @@ def cif_curve(time, cause, *, event: int = 1) -> pd.DataFrame:
 
 
 def fine_gray_data(df: pd.DataFrame, time: str, cause: str, covariates: list[str], *, event: int = 1) -> pd.DataFrame:
-    """The weighted counting-process data set of the Fine-Gray model for cause ``event``.
+    """Build the weighted counting-process data set of the Fine-Gray model for cause ``event``.
 
     Patients with the event or censored keep one row ``(0, T]``; a patient with a competing event at T keeps ``(0, T]``
     and then one row per later event time t_j of interest, ``(t_{j-1}, t_j]`` with weight G(t_j-) / G(T), where G is
@@ -138,8 +143,12 @@ def fine_gray_data(df: pd.DataFrame, time: str, cause: str, covariates: list[str
 
 @dataclass
 class FineGrayFit:
-    """A Fine-Gray model: ``table`` with ``term, scale, shr, ci_low, ci_high, p`` (subdistribution hazard ratios,
-    robust 95 % intervals), patients ``n``, ``events`` of interest and ``competing`` events."""
+    """A fitted Fine-Gray model.
+
+    ``table`` has ``term, scale, shr, ci_low, ci_high, p`` (subdistribution hazard ratios, robust 95 % intervals);
+    ``model`` is the lifelines fit, ``n`` the patients, ``events`` the events of interest and ``competing`` the
+    competing events.
+    """
 
     table: pd.DataFrame
     model: CoxPHFitter
@@ -231,8 +240,11 @@ def fine_gray_wald_test(df: pd.DataFrame, time: str, cause: str, group: str, *, 
 
 
 def _group_curves(t: np.ndarray, c: np.ndarray, times: np.ndarray, event: int) -> dict[str, np.ndarray]:
-    """One group's quantities at the pooled event times: at risk Y, events of the cause (d1) and of other causes
-    (d2), all-cause Kaplan-Meier S(t-) and Aalen-Johansen F(t-) just before, and the jump dF of the cause."""
+    """Compute one group's quantities at the pooled event times.
+
+    At risk Y, events of the cause (d1) and of other causes (d2), all-cause Kaplan-Meier S(t-) and Aalen-Johansen
+    F(t-) just before, and the jump dF of the cause.
+    """
     y = (t[None, :] >= times[:, None]).sum(1).astype(float)
     at = t[None, :] == times[:, None]
     d1 = (at & (c[None, :] == event)).sum(1).astype(float)

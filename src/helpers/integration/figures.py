@@ -1,5 +1,7 @@
-"""Publication figures of the integration: forest plot, ROC curves, calibration, Kaplan-Meier with numbers at risk,
-and the biomarker heatmap (the figure index of a notebook is :class:`helpers.notebook.Notebook`).
+"""Publication figures of the integration.
+
+Forest plot, ROC curves, calibration, Kaplan-Meier with numbers at risk, and the biomarker heatmap (the figure index
+of a notebook is :class:`helpers.notebook.Notebook`).
 
 All figures use the colour-blind-safe palettes of :mod:`helpers.plotting` and carry axis labels with units; saving
 goes through :func:`helpers.plotting.save_figure` (PDF + PNG, reproducible bytes). One-panel functions take
@@ -10,6 +12,8 @@ readable names (``names=``, from :func:`helpers.plotting.readable_names`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -18,6 +22,9 @@ from matplotlib.ticker import FuncFormatter
 from sklearn.metrics import roc_curve
 
 from ..plotting import OKABE_ITO, axes_or_new, micro, readable_term
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "forest_plot", "roc_plot", "calibration_plot", "km_plot", "biomarker_heatmap", "group_boxplot", "paired_plot",
@@ -28,7 +35,7 @@ __all__ = [
 def forest_plot(table: pd.DataFrame, *, label: str, estimate: str, low: str, high: str, xlabel: str,
                 p: str | None = "p", title: str = "", groups: str | None = None, names: dict[str, str] | None = None,
                 ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
-    """Forest plot of ratios (odds or hazard) on a log axis, one row per line of ``table`` (top to bottom).
+    """Draw a forest plot of ratios (odds or hazard) on a log axis, one row per line of ``table`` (top to bottom).
 
     Parameters
     ----------
@@ -40,6 +47,8 @@ def forest_plot(table: pd.DataFrame, *, label: str, estimate: str, low: str, hig
         Axis label, e.g. ``"odds ratio (95 % CI), log scale"``.
     p
         Column of p-values printed at the right (None to omit).
+    title
+        Panel title (empty: none).
     groups
         Optional column whose values colour the points (e.g. the model or the source axis).
     names
@@ -51,7 +60,8 @@ def forest_plot(table: pd.DataFrame, *, label: str, estimate: str, low: str, hig
 
     Returns
     -------
-    The Axes.
+    matplotlib.axes.Axes
+        The Axes drawn into.
     """
     t = table.dropna(subset=[estimate, low, high]).reset_index(drop=True)
     ax = axes_or_new(ax, figsize=(6.2, 0.32 * max(len(t), 3) + 1.0))
@@ -194,10 +204,26 @@ def calibration_plot(bins: pd.DataFrame, summary: dict, *, title: str = "", ax: 
 def km_plot(df: pd.DataFrame, time: str, event: str, group: str, *, xlabel: str, ylabel: str, title: str = "",
             order: list[str] | None = None, colors: dict[str, str] | None = None, ticks: float = 6.0,
             annotation: str = "", ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
-    """Kaplan-Meier curves per group with censoring marks, 95 % bands and a numbers-at-risk table underneath.
+    """Draw Kaplan-Meier curves per group with censoring marks, 95 % bands and a numbers-at-risk table underneath.
 
     Parameters
     ----------
+    df
+        One row per patient; rows with a missing time, event or group are dropped.
+    time
+        Column of the follow-up time (months, as the tick spacing ``ticks``).
+    event
+        Column of the event indicator (1 event, 0 censored).
+    group
+        Column whose values define the curves (compared as text).
+    xlabel, ylabel
+        Axis labels, e.g. ``"months from diagnosis"`` and ``"relapse-free survival"``.
+    title
+        Panel title (empty: none).
+    order
+        Groups in legend and at-risk-table order (default: sorted); groups without patients are left out.
+    colors
+        ``{group: colour}``; groups not listed take the Okabe-Ito palette in order.
     ticks
         Spacing of the time ticks (months) at which the numbers at risk are counted.
     annotation
@@ -208,7 +234,8 @@ def km_plot(df: pd.DataFrame, time: str, event: str, group: str, *, xlabel: str,
 
     Returns
     -------
-    The Axes.
+    matplotlib.axes.Axes
+        The Axes drawn into.
     """
     d = df[[time, event, group]].dropna()
     levels = order or sorted(d[group].astype(str).unique())
@@ -354,8 +381,8 @@ def group_boxplot(table: pd.DataFrame, value: str, group: str, *, order: list[st
 
 def paired_plot(samples: pd.DataFrame, features: list[str], *, units: dict[str, str], reference: str = "diagnosis",
                 contrast: str = "relapse", title: str = "", names: dict[str, str] | None = None,
-                axes=None) -> plt.Figure:  # fmt: skip
-    """One panel per feature: each patient's value at ``reference`` joined to its value at ``contrast``.
+                axes: Sequence[plt.Axes] | np.ndarray | None = None) -> plt.Figure:  # fmt: skip
+    """Draw one panel per feature: each patient's value at ``reference`` joined to its value at ``contrast``.
 
     ``names``: readable feature names for the axis labels (default: the column names); ``axes``: one Axes per
     feature to draw into (default: a new figure, one row). Returns the Figure.

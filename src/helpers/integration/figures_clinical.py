@@ -1,5 +1,8 @@
-"""Figures of the clinical analyses: cumulative incidence with a competing event, stacked multi-state occupation
-probabilities, decision curves. Each draws one panel, takes ``ax=None`` and returns the Axes."""
+"""Figures of the clinical analyses.
+
+Cumulative incidence with a competing event, stacked multi-state occupation probabilities, decision curves. Each
+draws one panel, takes ``ax=None`` and returns the Axes.
+"""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ def timepoint_shifts(
     contrast: str = "relapse",
     group: str = "patient_id",
 ) -> pd.DataFrame:
-    """Shift of each feature from ``reference`` to ``contrast`` samples within patients.
+    """Estimate the shift of each feature from ``reference`` to ``contrast`` samples within patients.
 
     Parameters
     ----------
@@ -38,6 +38,8 @@ def timepoint_shifts(
         Numeric feature columns to test.
     reference, contrast
         Timepoints compared; other timepoints are left out (remission samples hold few leukemic cells).
+    group
+        Column of the unit whose samples are paired (the random intercept of the mixed model), the patient.
 
     Returns
     -------

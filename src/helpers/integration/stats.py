@@ -1,5 +1,7 @@
-"""Primary resistance: univariable screens, multivariable and penalised logistic models, cross-validated ROC AUC with
-bootstrap intervals, added value over ELN 2024, calibration.
+"""Primary resistance: logistic models of the 0/1 outcome and how well they discriminate.
+
+Univariable screens, multivariable and penalised logistic models, cross-validated ROC AUC with bootstrap intervals,
+added value over ELN 2024, calibration.
 
 Conventions
 -----------
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +31,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..stats import bh_fdr
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "bh_fdr",
@@ -47,7 +53,7 @@ __all__ = [
 
 
 def is_binary(s: pd.Series) -> bool:
-    """True for a numeric 0/1 column (a mutation flag).
+    """Tell whether a column is a numeric 0/1 flag (a mutation flag).
 
     Parameters
     ----------
@@ -115,8 +121,8 @@ def _auc_matrix(y: np.ndarray, s: np.ndarray) -> np.ndarray:
     return (r[y == 1].sum(axis=0) - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
-def auc(y, score) -> float:
-    """ROC AUC of ``score`` for the 0/1 outcome ``y``.
+def auc(y: ArrayLike, score: ArrayLike) -> float:
+    """Compute the ROC AUC of ``score`` for the 0/1 outcome ``y`` (Mann-Whitney, ties count one half).
 
     Parameters
     ----------
@@ -133,8 +139,9 @@ def auc(y, score) -> float:
     return float(_auc_matrix(np.asarray(y, dtype=int), np.asarray(score, dtype=float))[0])
 
 
-def auc_ci(y, score, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
-    """ROC AUC with a percentile bootstrap interval (patients resampled, stratified by outcome).
+def auc_ci(y: ArrayLike, score: ArrayLike, *, n_boot: int = 1000, seed: int = 0,
+           level: float = 0.95) -> tuple[float, float, float]:  # fmt: skip
+    """Compute the ROC AUC with a percentile bootstrap interval (patients resampled, stratified by outcome).
 
     ``score`` may be a matrix (one column per repeat of a cross-validation): the estimate is then the mean AUC over
     columns, and each bootstrap replicate averages the columns on the same resampled patients.
@@ -171,7 +178,7 @@ def auc_ci(y, score, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) 
 
 
 def _fit_logit(y: pd.Series, X: pd.DataFrame):
-    """statsmodels Logit with an intercept; returns (result, note) where note flags separation / non-convergence."""
+    """Fit a statsmodels Logit with an intercept; return (result, note), note flagging separation / no convergence."""
     note = ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -391,7 +398,7 @@ def cross_validated_auc(
     n_boot: int = 500,
     seed: int = 0,
 ) -> CVResult:
-    """Repeated stratified k-fold ROC AUC of a logistic model, with a bootstrap interval.
+    """Estimate the repeated stratified k-fold ROC AUC of a logistic model, with a bootstrap interval.
 
     Parameters
     ----------
@@ -417,6 +424,11 @@ def cross_validated_auc(
     -------
     CVResult
         Cross-validated AUC with its bootstrap interval, the AUC of every repeat and the mean out-of-fold prediction.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two patients in either outcome class (no stratified split), or an unknown ``penalty``.
     """
     d = df.dropna(subset=[outcome])
     X, _ = design_matrix(d, predictors)
@@ -453,15 +465,27 @@ def added_value(
     n_boot: int = 500,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Added value of each marker over a base model (ELN 2024): likelihood-ratio test and change in CV AUC.
+    """Test the added value of each marker over a base model (ELN 2024): likelihood ratio and change in CV AUC.
 
     Each comparison uses the patients in whom the marker was measured, with the same folds for both models, so the
     AUC difference is paired; its interval resamples patients.
 
     Parameters
     ----------
+    df
+        Patient table, one row per patient.
+    outcome
+        0/1 column (e.g. primary resistance).
+    base
+        Predictor columns of the base model (e.g. ``["eln2024"]``; categorical ones become indicators).
     markers
         Label -> predictor columns added to ``base``.
+    n_splits, n_repeats
+        Folds and repeats of the cross-validation (fewer folds when an outcome class is small).
+    n_boot
+        Bootstrap replicates of the AUC difference (patients resampled within outcome class).
+    seed
+        Fixes the folds (shared by the base and the full model) and the bootstrap.
 
     Returns
     -------
@@ -502,8 +526,8 @@ def added_value(
     return out[cols]
 
 
-def calibration(y, p, *, n_bins: int = 5) -> tuple[pd.DataFrame, dict]:
-    """Calibration of predicted probabilities: observed versus predicted by quantile bin, slope and intercept.
+def calibration(y: ArrayLike, p: ArrayLike, *, n_bins: int = 5) -> tuple[pd.DataFrame, dict]:
+    """Assess the calibration of predicted probabilities: observed versus predicted by quantile bin, slope, intercept.
 
     Parameters
     ----------

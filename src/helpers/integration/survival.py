@@ -56,7 +56,7 @@ def km_summary(df: pd.DataFrame, time: str, event: str, group: str, *, at: tuple
     return pd.DataFrame(rows)
 
 
-def _finite(x) -> float:
+def _finite(x: object) -> float:
     x = float(x)
     return x if np.isfinite(x) else np.nan
 
@@ -231,7 +231,7 @@ def univariable_cox(df: pd.DataFrame, time: str, event: str, features: list[str]
 def cumulative_incidence(
     df: pd.DataFrame, time: str, cause: str, group: str, *, at: tuple[float, ...] = (12.0, 24.0)
 ) -> pd.DataFrame:
-    """Cumulative incidence of cause 1 with cause 2 as a competing risk (Aalen-Johansen), per group.
+    """Estimate the cumulative incidence of cause 1 with cause 2 as a competing risk (Aalen-Johansen), per group.
 
     Relapse after CR/CRi competes with death in remission: ``1 - Kaplan-Meier`` with deaths censored overstates
     the probability of relapse. Here CIF(t) = sum over event times t_j <= t of S(t_j-) d1_j / n_j, with S the
@@ -239,13 +239,26 @@ def cumulative_incidence(
 
     Parameters
     ----------
+    df
+        One row per patient; rows with a missing time, cause or group are dropped.
+    time
+        Column of the follow-up time in months (the unit of ``at``).
     cause
         0 = censored, 1 = event of interest (relapse), 2 = competing event (death without relapse).
+    group
+        Column of the groups estimated separately.
+    at
+        Times (months) at which the incidence is read off the step function.
 
     Returns
     -------
     pandas.DataFrame
-        ``group, n, events, competing, cif_<t>m`` for each time in ``at``.
+        ``group, n, events, competing, cif_<t>m`` for each time in ``at`` (e.g. ``cif_12m``, a probability 0-1).
+
+    Raises
+    ------
+    ValueError
+        A ``cause`` value other than 0, 1 or 2.
     """
     d = df[[time, cause, group]].dropna()
     rows = []
@@ -272,7 +285,7 @@ def cumulative_incidence(
 
 def cox_added_value(df: pd.DataFrame, time: str, event: str, base: list[str], markers: dict[str, list[str]]
                     ) -> pd.DataFrame:  # fmt: skip
-    """Added value of each marker over a base Cox model (e.g. ELN 2024, or ELN 2024 + MRD).
+    """Test the added value of each marker over a base Cox model (e.g. ELN 2024, or ELN 2024 + MRD).
 
     Both models are fitted on the same complete cases (lifelines); likelihood-ratio test and the change in Harrell's
     C (in-sample, descriptive).

@@ -167,7 +167,7 @@ def write_table_one(t1: pd.DataFrame, stem: str | Path, *, caption: str) -> list
             "</tbody></table>\n</body></html>\n")  # fmt: skip
     out.append(write_text(page, stem.with_suffix(".html")))
 
-    def tex(x) -> str:
+    def tex(x: object) -> str:
         s = str(x)
         for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
                      ("<", r"$<$"), (">", r"$>$")):  # fmt: skip

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,7 @@ class FeatureTable:
         return [c for c in self.table.columns if c not in _ID_COLUMNS]
 
 
-def _read(path: Path, **kw) -> pd.DataFrame:
+def _read(path: Path, **kw: Any) -> pd.DataFrame:
     # Feature tables are written by the axis notebooks, where pandas writes missing values as NA/NaN.
     return read_csv_checked(path, na_values=["", "NA", "NaN", "nan"], **kw)
 
@@ -184,7 +185,7 @@ def load_feature_table(folder: str | Path, *, axis: str) -> FeatureTable:
 
 
 def combined_dictionary(features: dict[str, FeatureTable]) -> pd.DataFrame:
-    """The dictionaries of all loaded axes in one table.
+    """Stack the dictionaries of all loaded axes into one table.
 
     Parameters
     ----------
@@ -299,7 +300,7 @@ def _status(samples: pd.DataFrame, measured: pd.Series, axis: str) -> pd.Series:
 
 
 def assemble_sample_table(samples: pd.DataFrame, features: dict[str, FeatureTable]) -> pd.DataFrame:
-    """The longitudinal table: every sample with its features and an explicit status per axis.
+    """Build the longitudinal table: every sample with its features and an explicit status per axis.
 
     Parameters
     ----------
@@ -350,7 +351,7 @@ def assemble_patient_table(
     *,
     timepoint: str = "diagnosis",
 ) -> pd.DataFrame:
-    """One row per patient: clinical data, endpoints, genetic groups and the features of one timepoint.
+    """Build the patient table: clinical data, endpoints, genetic groups and the features of one timepoint.
 
     Parameters
     ----------
@@ -367,7 +368,12 @@ def assemble_patient_table(
     -------
     pandas.DataFrame
         Clinical columns, ``signalling``, ``npm1_or_idh``, remission endpoints, then per axis ``status_<axis>``
-        followed by its features (missing where the assay was not done or failed).
+        followed by its features (missing where the assay was not done or failed); one row per patient.
+
+    Raises
+    ------
+    DataContractError
+        Per-sample features given without a samples table.
     """
     pt = clinical.copy()
     groups = genetic_groups(pt)
@@ -467,7 +473,7 @@ _GENE_NAMES = {"FLT3_ITD": "FLT3 internal tandem duplication"}
 def data_dictionary(
     table: pd.DataFrame, features: dict[str, FeatureTable] | pd.DataFrame, *, level: str = "patient"
 ) -> pd.DataFrame:
-    """Dictionary of every column of an integration table.
+    """Describe every column of an integration table (its data dictionary).
 
     Parameters
     ----------
@@ -578,7 +584,7 @@ MARKER_COLUMNS = ["biomarker", "feature", "direction", "n_measured"]
 
 def find_markers(table: pd.DataFrame, candidates: list[str], dictionary: pd.DataFrame, *,
                  min_n: int = 10) -> pd.DataFrame:  # fmt: skip
-    """The feature that stands for each of the study's pre-specified biomarkers, with its direction.
+    """Name the feature that stands for each of the study's pre-specified biomarkers, with its direction.
 
     The axes' dictionaries name the feature that carries a biomarker (column ``biomarker``) and what a higher value
     is expected to mean (``direction``: ``resistant``, ``sensitive`` or empty). Where several axes carry the same

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from scipy import special, stats
 from sklearn.model_selection import RepeatedStratifiedKFold
 
 from .stats import _auc_matrix, _model, _wilson, design_matrix
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "riley_sample_size",
@@ -46,7 +50,7 @@ def _max_r2(prevalence: float) -> float:
 
 def riley_sample_size(*, parameters: int, prevalence: float, r2_cs: float, shrinkage: float = 0.9,
                       delta_r2: float = 0.05, margin: float = 0.05) -> pd.DataFrame:  # fmt: skip
-    """Minimum sample size to develop a logistic prediction model (Riley et al. 2020, criteria 1-3).
+    """Compute the minimum sample size to develop a logistic prediction model (Riley et al. 2020, criteria 1-3).
 
     Parameters
     ----------
@@ -63,6 +67,11 @@ def riley_sample_size(*, parameters: int, prevalence: float, r2_cs: float, shrin
     -------
     pandas.DataFrame
         One row per criterion and the final one: ``criterion, n, events, epp, shrinkage``.
+
+    Raises
+    ------
+    ValueError
+        ``r2_cs`` at or above its maximum for the prevalence, or at or above ``shrinkage``.
     """
     max_r2 = _max_r2(prevalence)
     if r2_cs >= max_r2 or r2_cs >= shrinkage:
@@ -143,8 +152,8 @@ def r2_cox_snell_from_c(c_statistic: float, prevalence: float, *, nodes: int = 2
     return float(1 - np.exp(-2 * (ll_model - ll_null)))
 
 
-def calibration_slope_intercept(y, p) -> tuple[float, float]:
-    """Calibration slope (logistic regression of y on logit p) and intercept (calibration-in-the-large, offset logit p).
+def calibration_slope_intercept(y: ArrayLike, p: ArrayLike) -> tuple[float, float]:
+    """Estimate the calibration slope (logistic y on logit p) and intercept (calibration-in-the-large, offset logit p).
 
     Parameters
     ----------
@@ -230,8 +239,8 @@ def bootstrap_optimism(df: pd.DataFrame, outcome: str, predictors: list[str], *,
                          "n_boot": len(opt)})  # fmt: skip
 
 
-def decision_curve(y, p, *, thresholds=None) -> pd.DataFrame:
-    """Net benefit of acting on predicted risk ``p`` at each threshold, beside treating all and none.
+def decision_curve(y: ArrayLike, p: ArrayLike, *, thresholds: ArrayLike | None = None) -> pd.DataFrame:
+    """Compute the net benefit of acting on predicted risk ``p`` at each threshold, beside treating all and none.
 
     Parameters
     ----------
@@ -275,12 +284,22 @@ def _youden_cut(x: np.ndarray, y: np.ndarray, sign: int) -> float:
 
 def cv_cutoff(df: pd.DataFrame, outcome: str, marker: str, *, high_is_positive: bool, n_splits: int = 5,
               n_repeats: int = 10, seed: int = 0) -> dict:  # fmt: skip
-    """Out-of-fold classification by a marker cut-off chosen (Youden) on the training folds only.
+    """Classify out of fold by a marker cut-off chosen (Youden) on the training folds only.
 
     Parameters
     ----------
+    df
+        Patient table; rows missing the outcome or the marker are dropped.
+    outcome
+        0/1 column.
+    marker
+        Continuous marker column (in its own unit; the cut-offs are reported in it).
     high_is_positive
         True when high marker values predict the outcome (e.g. a VEN AUC for primary resistance), False otherwise.
+    n_splits, n_repeats
+        Folds (fewer when an outcome class is small) and repeats of the stratified cross-validation.
+    seed
+        Fixes the folds.
 
     Returns
     -------

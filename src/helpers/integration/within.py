@@ -31,7 +31,7 @@ from .stats import bh_fdr
 
 
 def _t_test(test: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | None:
-    """A scipy t-test, or None when scipy reports catastrophic cancellation (values nearly identical).
+    """Run a scipy t-test; return None when scipy reports catastrophic cancellation (values nearly identical).
 
     Its p-value would then be unreliable (scipy says so), and the warning would print a machine path into the notebook.
     """
@@ -92,7 +92,7 @@ def within_patient_shifts(
     group: str = "patient_id",
     method: str = "fixed_effects",
 ) -> pd.DataFrame:
-    """Within-patient change of each feature from ``reference`` to ``contrast`` samples.
+    """Estimate the within-patient change of each feature from ``reference`` to ``contrast`` samples.
 
     Parameters
     ----------
@@ -100,6 +100,10 @@ def within_patient_shifts(
         Longitudinal sample table (``patient_id``, ``timepoint`` and the feature columns).
     features
         Numeric features.
+    reference, contrast
+        The two timepoints compared; only patients with a value at both are used (fewer than 3: not tested).
+    group
+        Column of the patient, the unit of pairing (its fixed effect).
     method
         ``"fixed_effects"`` (default) or ``"paired"`` for the reported estimate and p; both are in the table.
 
@@ -108,6 +112,11 @@ def within_patient_shifts(
     pandas.DataFrame
         ``feature, n_paired, estimate, ci_low, ci_high, p, q, paired_mean, paired_p, p_wilcoxon, estimand, method``:
         ``estimate`` is the mean within-patient change (feature units), ``q`` Benjamini-Hochberg over the features.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``method``.
     """
     if method not in ("fixed_effects", "paired"):
         raise ValueError(f"method must be 'fixed_effects' or 'paired', got {method!r}")
@@ -150,12 +159,20 @@ def between_patient_differences(
     timepoint: str = "diagnosis",
     group: str = "patient_id",
 ) -> pd.DataFrame:
-    """Difference at ``timepoint`` between patients who relapse and those who do not (a between-patient contrast).
+    """Compare patients who relapse with those who do not at ``timepoint`` (a between-patient contrast).
 
     Parameters
     ----------
+    samples
+        Sample table (``timepoint``, ``group`` and the feature columns).
+    features
+        Numeric features compared (Welch t and Mann-Whitney U, at least 3 patients per side).
     relapsed
         0/1 per patient (indexed by patient id), e.g. responders' relapse flag.
+    timepoint
+        The samples compared (one per patient).
+    group
+        Column of ``samples`` holding the patient id that ``relapsed`` is indexed by.
 
     Returns
     -------

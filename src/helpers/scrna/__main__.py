@@ -1,9 +1,9 @@
 """Command line of the single-cell axis.
 
-  python -m helpers.scrna check DATA_DIR          validate scrna/sample_sheet.csv and every 10x output
-  python -m helpers.scrna qc DATA_DIR --out FILE  per-sample QC summary (MAD limits, Hb, scrublet) as CSV
-  python -m helpers.scrna annotate --input FILE.h5ad|FILE.h5 --out OUT.h5ad [--log-normalized] [--species human|mouse]
-                                                  malignant / normal call with its evidence, cell type, hierarchy
+- ``python -m helpers.scrna check DATA_DIR``: validate ``scrna/sample_sheet.csv`` and every 10x output.
+- ``python -m helpers.scrna qc DATA_DIR --out FILE``: per-sample QC summary (MAD limits, Hb, scrublet) as CSV.
+- ``python -m helpers.scrna annotate --input FILE.h5ad|FILE.h5 --out OUT.h5ad [--log-normalized]
+  [--species human|mouse]``: malignant / normal call with its evidence, cell type, hierarchy state.
 """
 
 from __future__ import annotations
@@ -67,6 +67,18 @@ def _annotate(a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``python -m helpers.scrna`` (sub-commands ``check``, ``qc``, ``annotate``; see ``--help``).
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 on a data-contract error (reported in one line).
+    """
     ap = argparse.ArgumentParser(prog="python -m helpers.scrna", description="Single-cell RNA-seq axis of DREAM.")
     sub = ap.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="validate the scRNA part of a cohort folder against the data contract")

@@ -24,7 +24,7 @@ _REVERSE_ALIASES = {v: k for k, v in SYMBOL_ALIASES.items()}
 
 
 def match_genes(genes: list[str], var_names: pd.Index) -> list[str]:
-    """The genes of a list found in ``var_names``, trying the old / current symbol when the given one is absent.
+    """Find the genes of a list in ``var_names``, trying the old / current symbol when the given one is absent.
 
     Parameters
     ----------
@@ -123,6 +123,11 @@ def annotate_cells(
     DataFrame
         Per cell: ``cell_type``, ``compartment`` (leukemic / normal), ``annotation_margin`` (best minus second score)
         and the score of each type (``score_<type>``). ``obs`` gets ``cell_type``, ``compartment`` and the margin.
+
+    Raises
+    ------
+    ValueError
+        ``smooth`` without a kNN graph in ``adata.obsp['connectivities']``.
     """
     sets = dict(gene_sets) if gene_sets is not None else hierarchy_gene_sets(top=100)
     if unique_genes:

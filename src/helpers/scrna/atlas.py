@@ -1,5 +1,7 @@
-"""The whole per-cell pipeline in one call: QC, normalisation, HVG, PCA, Harmony, kNN, Leiden, UMAP, malignant call,
-annotation."""
+"""The whole per-cell pipeline in one call.
+
+QC, normalisation, HVG, PCA, Harmony, kNN, Leiden, UMAP, malignant call, annotation.
+"""
 
 from __future__ import annotations
 

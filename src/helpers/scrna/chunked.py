@@ -53,7 +53,15 @@ REMAINDER = "_other_genes"
 
 
 def annotation_gene_list() -> list[str]:
-    """Every gene symbol the annotation, programme scores and per-sample features read (before matching)."""
+    """List every gene symbol the annotation, programme scores and per-sample features read (before matching).
+
+    Returns
+    -------
+    list of str
+        Human gene symbols, first occurrence order, without duplicates: the hierarchy and normal-cell markers, the
+        OXPHOS set, the LSC17 and LinClass-7 genes and the BCL-2 family. The chunked path keeps only these genes of
+        every cell in memory.
+    """
     sig = signatures()
     genes = [g for gs in hierarchy_gene_sets(top=100).values() for g in gs]
     genes += [g for gs in hierarchy_gene_sets(top=100, include_normal=False).values() for g in gs]
@@ -213,11 +221,12 @@ def qc_samples(
 
 
 def _combine_hvg(parts: list[pd.DataFrame], n_vars: int, n_top: int) -> pd.Series:
-    """Scanpy's batch-aware combination of per-batch ``seurat`` HVG tables (``_highly_variable_genes_batched`` of
-    scanpy 1.12: mean of the statistics, genes ranked by the batches selecting them, ties by normalised dispersion).
+    """Combine per-batch ``seurat`` HVG tables as scanpy does (``_highly_variable_genes_batched`` of scanpy 1.12).
 
-    Written here because scanpy combines only batches it holds in one AnnData; the per-batch tables come from
-    ``sc.pp.highly_variable_genes`` itself."""
+    The mean of the statistics, genes ranked by the batches selecting them, ties by normalised dispersion. Written
+    here because scanpy combines only batches it holds in one AnnData; the per-batch tables come from
+    ``sc.pp.highly_variable_genes`` itself.
+    """
     order = parts[0].index.copy()
     df = pd.concat(parts, axis=0)
     df["highly_variable"] = df["highly_variable"].astype(int)
@@ -231,7 +240,7 @@ def _combine_hvg(parts: list[pd.DataFrame], n_vars: int, n_top: int) -> pd.Serie
 
 
 def _select_hvg(results: list[SampleQC], var_names: pd.Index, n_top_genes: int) -> np.ndarray:
-    """The mask :func:`helpers.scrna.embedding.select_hvg` gives on the whole cohort, from the per-sample tables."""
+    """Compute the mask :func:`helpers.scrna.embedding.select_hvg` gives on the whole cohort, from per-sample tables."""
     import scanpy as sc
 
     keep = ~_excluded(var_names)
@@ -266,8 +275,10 @@ def _scaled_block(path: str, var_names: pd.Index, hv: np.ndarray, mean: np.ndarr
 
 
 def _moments(results: list[SampleQC], var_names: pd.Index, hv: np.ndarray, workers: int) -> tuple[np.ndarray, ...]:
-    """Per-gene mean and standard deviation (ddof 1, as ``sc.pp.scale``) streamed over the samples (Chan et al.'s
-    pairwise combination of per-block means and sums of squared deviations)."""
+    """Stream the per-gene mean and standard deviation (ddof 1, as ``sc.pp.scale``) over the samples.
+
+    Chan et al.'s pairwise combination of per-block means and sums of squared deviations.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     def one(r):
@@ -308,8 +319,21 @@ class ChunkedAtlas:
     knn: str = ""
 
     def sample_features(self, *, min_leukemic_cells: int = 20) -> pd.DataFrame:
-        """:func:`helpers.scrna.features.sample_features` of the atlas (pseudobulk of the feature genes and of the
-        rest of the transcriptome)."""
+        """Compute :func:`helpers.scrna.features.sample_features` of the atlas.
+
+        Pseudobulk of the feature genes and of the rest of the transcriptome, from the raw counts kept for them.
+
+        Parameters
+        ----------
+        min_leukemic_cells
+            Fewest leukemic cells for a sample's leukemic-compartment features (fewer: missing).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per sample (``sample_id``, ``patient_id``, ``timepoint`` and the features), as
+            :func:`helpers.scrna.features.sample_features` returns it.
+        """
         from .features import sample_features
 
         fa = self.feat_counts
@@ -337,17 +361,39 @@ def build_atlas_chunked(
     species: str = "human",
     threads: int = 2,
 ) -> ChunkedAtlas:
-    """QC, HVG, PCA, Harmony, kNN, Leiden, UMAP and annotation of a cohort, one sample in memory at a time.
+    """Run QC, HVG, PCA, Harmony, kNN, Leiden, UMAP and annotation of a cohort, one sample in memory at a time.
 
-    Parameters as :func:`helpers.scrna.build_atlas` (which this reproduces with ``cnv=False``), plus:
+    This reproduces :func:`helpers.scrna.build_atlas` with ``cnv=False`` (same cells, clusters up to the kNN search).
 
     Parameters
     ----------
     sheet, samples, scratch, executor
         As :func:`qc_samples` (the per-sample QC is fanned out on ``executor``).
+    seed
+        Random state of scrublet, PCA, Harmony, Leiden and UMAP.
+    min_genes
+        Absolute floor on detected genes, on top of the per-sample MAD limits.
+    hb_max
+        Haemoglobin share of a barcode's UMIs (%) above which it is removed as a red cell / reticulocyte.
+    doublets
+        Detect doublets with scrublet (per sample).
+    n_top_genes
+        Highly variable genes (batch-aware over the samples, as :func:`helpers.scrna.embedding.select_hvg`).
+    n_pcs
+        Principal components (at most the HVG and the cells minus one).
+    integrate_key
+        ``obs`` column Harmony integrates across (``None``, or fewer than two values: no integration).
     knn
         ``"auto"`` (exact search up to :data:`~helpers.scrna.embedding.EXACT_KNN_MAX_CELLS` cells, pynndescent
         above), ``"sklearn"`` or ``"pynndescent"``.
+    n_neighbors
+        Neighbours per cell of the kNN graph.
+    resolution
+        Leiden resolution.
+    umap
+        Compute the UMAP layout.
+    species
+        ``"human"`` or ``"mouse"`` gene symbols.
     threads
         Threads of the cohort step's passes over the samples (each holds one sample's HVG block).
 
@@ -356,6 +402,14 @@ def build_atlas_chunked(
     ChunkedAtlas
         ``timings`` gives the seconds of each step (``qc``, ``hvg``, ``pca``, ``harmony``, ``knn``, ``leiden``,
         ``umap``, ``annotation``).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``knn``, or a cohort of a single sample (use :func:`helpers.scrna.build_atlas`).
+    DataContractError
+        A sample whose features differ from the first sample's (another Cell Ranger reference), or any problem of
+        the 10x files found while reading them.
     """
     import dask
     import dask.array as da
@@ -445,6 +499,18 @@ def write_atlas_chunked(atlas: ChunkedAtlas, path: str | Path) -> Path:
 
     ``X`` (log-normalised) and ``layers['counts']`` of all genes are appended one sample at a time with anndata's
     ``sparse_dataset(...).append``; ``obs``, ``var``, ``obsm`` and ``obsp`` are written with ``write_elem``.
+
+    Parameters
+    ----------
+    atlas
+        The result of :func:`build_atlas_chunked` (its scratch files must still exist).
+    path
+        The ``.h5ad`` file to write (atomically; its folder is created).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     import h5py
     from anndata.io import sparse_dataset, write_elem

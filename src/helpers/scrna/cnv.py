@@ -23,6 +23,7 @@ import contextlib
 import functools
 import io
 import warnings
+from typing import TYPE_CHECKING
 
 import anndata as ad
 import numpy as np
@@ -30,6 +31,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import DataContractError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 __all__ = ["gene_positions", "annotate_positions", "choose_reference", "infer_cnv_patient", "CNV_ARMS"]
 
@@ -73,8 +77,8 @@ def _position_table(species: str) -> pd.DataFrame:
     return var.astype({"chromosome": str, "start": float, "end": float})
 
 
-def gene_positions(genes, *, species: str = "human") -> pd.DataFrame:
-    """Genomic position of each gene symbol (matched case-insensitively; NaN where unknown).
+def gene_positions(genes: Iterable[str], *, species: str = "human") -> pd.DataFrame:
+    """Look up the genomic position of each gene symbol (matched case-insensitively; NaN where unknown).
 
     Parameters
     ----------
@@ -101,6 +105,20 @@ def gene_positions(genes, *, species: str = "human") -> pd.DataFrame:
 def annotate_positions(adata: ad.AnnData, *, species: str = "human", min_genes: int = 200) -> int:
     """Add ``var`` columns ``chromosome``, ``start``, ``end`` (what infercnvpy reads); return the genes placed.
 
+    Parameters
+    ----------
+    adata
+        Cells x genes with gene symbols as ``var_names``; its ``var`` is changed in place (NaN where unknown).
+    species
+        ``"human"`` (hg19 positions in base pairs); ``"mouse"`` raises: no table is shipped.
+    min_genes
+        Fewest symbols with a known position for the copy-number inference to be meaningful.
+
+    Returns
+    -------
+    int
+        The number of genes given a position.
+
     Raises
     ------
     DataContractError
@@ -118,12 +136,24 @@ def annotate_positions(adata: ad.AnnData, *, species: str = "human", min_genes: 
 
 
 def choose_reference(cell_class: pd.Series, *, min_cells: int = 20,
-                     preferred=("T", "B", "NK"), fallback=("Erythroid", "Myeloid", "Mast/Baso", "Megakaryocyte"),
+                     preferred: Sequence[str] = ("T", "B", "NK"),
+                     fallback: Sequence[str] = ("Erythroid", "Myeloid", "Mast/Baso", "Megakaryocyte"),
                      ) -> tuple[np.ndarray, str]:
     """Pick the normal reference cells of one patient from their expression class.
 
     Lymphocytes first (AML is a myeloid disease: its T, B and NK cells are the sample's own normal cells); if there
     are fewer than ``min_cells``, the mature non-myeloblastic classes are added.
+
+    Parameters
+    ----------
+    cell_class
+        Expression class of each of the patient's cells (``T``, ``B``, ``NK``, ``Myeloid``, ...).
+    min_cells
+        Fewest reference cells accepted.
+    preferred
+        Classes tried first.
+    fallback
+        Classes added when the preferred ones have fewer than ``min_cells`` cells.
 
     Returns
     -------

@@ -166,7 +166,7 @@ def pseudobulk_de(
     min_counts: int = 10,
     sample_key: str = "sample_id",
 ) -> pd.DataFrame:
-    """DESeq2 (pydeseq2) on pseudobulks of the leukemic cells of each sample.
+    """Test differential expression with DESeq2 (pydeseq2) on pseudobulks of the leukemic cells of each sample.
 
     Parameters
     ----------
@@ -182,6 +182,8 @@ def pseudobulk_de(
         Samples with fewer leukemic cells are left out.
     min_counts
         Genes with fewer total counts over the included pseudobulks are left out, as are MT- and haemoglobin genes.
+    sample_key
+        ``obs`` column naming each cell's sample (the pseudobulk unit, matched to the index of ``samples``).
 
     Returns
     -------

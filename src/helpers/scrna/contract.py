@@ -94,6 +94,13 @@ def load_samples_10x(sheet: pd.DataFrame, *, join: str = "exact") -> ad.AnnData:
     AnnData
         ``obs_names`` = ``<sample_id>_<barcode>``, ``obs['sample_id']``, ``obs['barcode']`` and the sheet's columns;
         ``var['gene_ids']``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``join``, or a sheet without samples.
+    DataContractError
+        With ``join="exact"``, a sample whose features differ from the first sample's; or an unreadable 10x output.
     """
     if join not in ("exact", "inner"):
         raise ValueError(f"join must be 'exact' or 'inner', got {join!r}")
@@ -141,6 +148,12 @@ def load_cohort_scrna(data_dir: str | Path, *, samples: pd.DataFrame | None = No
     -------
     AnnData
         Raw counts with ``obs`` columns ``sample_id``, ``patient_id``, ``timepoint``, ``barcode``.
+
+    Raises
+    ------
+    DataContractError
+        A sheet sample missing from ``samples.csv`` or without ``scrna`` among its assays (row = line of the sheet),
+        a sample planned for scrna but absent from the sheet, or any problem of the sheet and the 10x outputs.
     """
     from ..clinical import load_samples
 

@@ -1,15 +1,22 @@
-"""The cohort's contrasts: responders against primary-resistant patients at diagnosis, and diagnosis against relapse
-in the same patient; their composition tests and pseudobulk differential expression (the patient as the unit)."""
+"""The cohort's single-cell contrasts and their tests.
+
+Responders against primary-resistant patients at diagnosis, and diagnosis against relapse in the same patient; their
+composition tests and pseudobulk differential expression (the patient as the unit).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
 from .compare import clr, compare_groups, pseudobulk_de, state_counts
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "RESPONSE_GROUPS",
@@ -26,8 +33,8 @@ RESPONSE_GROUPS = ("responder", "primary_resistant")
 _COMPARED_FEATURES = ["monocytic_frac", "lsc17_score", "bcl2_index", "oxphos_score", "monocytic_score"]
 
 
-def response_labels(clinical: pd.DataFrame, patient_ids) -> pd.Categorical:
-    """The response group of each patient id: ``primary_resistant``, else ``responder``.
+def response_labels(clinical: pd.DataFrame, patient_ids: Iterable[str]) -> pd.Categorical:
+    """Label each patient id with its response group: ``primary_resistant``, else ``responder``.
 
     Parameters
     ----------

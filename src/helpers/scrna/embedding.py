@@ -151,10 +151,12 @@ def cluster_and_umap(
     umap: bool = True,
     seed: int = 0,
 ) -> str:
-    """kNN graph, Leiden clusters (``obs['leiden']``) and UMAP (``obsm['X_umap']``), in place.
+    """Build the kNN graph, Leiden clusters (``obs['leiden']``) and UMAP (``obsm['X_umap']``), in place.
 
     Parameters
     ----------
+    adata
+        Cells with the representation ``use_rep`` in ``obsm``; gets ``obsp['connectivities']``/``['distances']``.
     use_rep
         Representation in ``obsm`` (from :func:`embed`).
     n_neighbors
@@ -172,6 +174,11 @@ def cluster_and_umap(
     -------
     str
         The kNN search used (``"sklearn"`` or ``"pynndescent"``).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``knn``.
     """
     import scanpy as sc
 

@@ -60,7 +60,7 @@ _SOURCE = "scRNA-seq (notebook 03_scrna)"
 
 
 def feature_dictionary(*, source: str = _SOURCE) -> pd.DataFrame:
-    """The dictionary of :func:`sample_features` (``features_dictionary.csv`` of the single-cell notebook).
+    """Describe the columns of :func:`sample_features` (``features_dictionary.csv`` of the single-cell notebook).
 
     Parameters
     ----------

@@ -85,6 +85,16 @@ _HB = ("HBB", "HBA1", "HBA2", "HBD", "HBG1", "HBG2", "HBM", "HBQ1", "HBZ", "HBE1
 def read_gmt(path: str | Path) -> dict[str, list[str]]:
     """Read a GMT file (name, description, genes...; tab-separated) into ``{name: genes}``.
 
+    Parameters
+    ----------
+    path
+        The ``.gmt`` file (MSigDB layout: one gene set per line; blank lines are skipped).
+
+    Returns
+    -------
+    dict of str to list of str
+        Set name -> its gene symbols in file order, repeats within a set dropped.
+
     Raises
     ------
     DataContractError
@@ -116,12 +126,18 @@ def _hallmark_sets() -> dict[str, list[str]]:
 
 
 def hallmark_sets() -> dict[str, list[str]]:
-    """MSigDB Hallmark gene sets (v7.0), ``{name: genes}``."""
+    """Return the MSigDB Hallmark gene sets (v7.0, human symbols).
+
+    Returns
+    -------
+    dict of str to list of str
+        ``{name: genes}``, e.g. ``HALLMARK_OXIDATIVE_PHOSPHORYLATION``; a fresh copy (read once from the registry).
+    """
     return {k: list(v) for k, v in _hallmark_sets().items()}
 
 
 def hierarchy_gene_sets(*, top: int = 100, include_normal: bool = True) -> dict[str, list[str]]:
-    """Gene sets of the Zeng 2022 leukemic states (and the normal populations).
+    """Return the gene sets of the Zeng 2022 leukemic states (and the normal populations).
 
     Parameters
     ----------
@@ -134,6 +150,11 @@ def hierarchy_gene_sets(*, top: int = 100, include_normal: bool = True) -> dict[
     -------
     dict
         ``{cell type: genes}`` in the order of :data:`CELL_TYPES`.
+
+    Raises
+    ------
+    ValueError
+        ``top`` other than 100 or 250.
     """
     if top not in (100, 250):
         raise ValueError(f"top must be 100 or 250, got {top}")
@@ -172,7 +193,7 @@ BCL2_FAMILY = {
 
 
 def signatures() -> dict[str, list[str]]:
-    """Gene lists of the scored programmes: LSC17, BCL2 family (anti-apoptotic, effectors, BH3-only) and OXPHOS.
+    """Return the gene lists of the scored programmes: LSC17, BCL2 family (anti-apoptotic, effectors, BH3-only), OXPHOS.
 
     Returns
     -------
@@ -190,7 +211,7 @@ def signatures() -> dict[str, list[str]]:
 
 
 def lsc17_weights(*, current_symbols: bool = True) -> dict[str, float]:
-    """The 17 LSC17 weights of Ng et al. 2016 (score = sum of weight x log2 expression).
+    """Return the 17 LSC17 weights of Ng et al. 2016 (score = sum of weight x log2 expression).
 
     Parameters
     ----------
@@ -206,7 +227,7 @@ def lsc17_weights(*, current_symbols: bool = True) -> dict[str, float]:
 
 
 def linclass7_weights(*, current_symbols: bool = True) -> dict[str, float]:
-    """The LinClass-7 weights of Zeng et al. 2022 (lasso on the LSC17 genes predicting hierarchy PC2).
+    """Return the LinClass-7 weights of Zeng et al. 2022 (lasso on the LSC17 genes predicting hierarchy PC2).
 
     Applied to log1p CPM / TPM (bulk) or pseudobulk expression; higher = more primitive (LSPC-rich) hierarchy.
 
@@ -224,10 +245,22 @@ def linclass7_weights(*, current_symbols: bool = True) -> dict[str, float]:
 
 
 def mito_genes() -> list[str]:
-    """The 13 protein-coding mitochondrial genes (``MT-`` prefix, human)."""
+    """List the 13 protein-coding mitochondrial genes (``MT-`` prefix, human).
+
+    Returns
+    -------
+    list of str
+        ``MT-ND1`` ... ``MT-CYB``: their UMI share is the mitochondrial fraction of QC.
+    """
     return list(_MITO)
 
 
 def hb_genes() -> list[str]:
-    """Haemoglobin genes counted in the haemoglobin fraction (HBB, HBA1/2, HBD, HBG1/2, HBM, HBQ1, HBZ, HBE1)."""
+    """List the haemoglobin genes counted in the haemoglobin fraction (HBB, HBA1/2, HBD, HBG1/2, HBM, HBQ1, HBZ, HBE1).
+
+    Returns
+    -------
+    list of str
+        Human symbols; a barcode whose UMIs are mostly these is a red cell / reticulocyte.
+    """
     return list(_HB)

@@ -31,7 +31,7 @@ ATLAS_OBS = ("patient_id", "sample_id", "timepoint", "barcode", "malignant_call"
              "malignant_evidence", "cnv_score", "cell_type", "hierarchy_state", "normal_class", "compartment")
 
 
-def _is_counts(x) -> bool:
+def _is_counts(x: np.ndarray | sp.spmatrix) -> bool:
     data = x.data if sp.issparse(x) else np.asarray(x).ravel()
     data = data[: 1_000_000]
     return bool(data.size == 0 or (np.all(data >= 0) and np.all(data == np.round(data))))

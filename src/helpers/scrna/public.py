@@ -16,12 +16,18 @@ __all__ = ["load_aml027", "load_larry"]
 
 
 def load_aml027() -> ad.AnnData:
-    """The real AML027 pre-transplant bone marrow (Zheng et al. 2017), raw counts, as a one-sample cohort.
+    """Load the real AML027 pre-transplant bone marrow (Zheng et al. 2017), raw counts, as a one-sample cohort.
 
     Returns
     -------
     AnnData
-        5,150 cells x 12,658 genes with ``obs`` ``sample_id = patient_id = "AML027"``, ``timepoint = "diagnosis"``.
+        5,150 cells x 12,658 genes with ``obs`` ``sample_id = patient_id = "AML027"``, ``timepoint = "diagnosis"``,
+        ``barcode``; ``obs_names`` are ``AML027_<barcode>``, ``X`` sparse float32 UMI counts, ``var['gene_ids']``.
+
+    Raises
+    ------
+    DataContractError
+        When the registry file's ``X`` is not sparse integer UMI counts.
     """
     path = dataset_path("aml027_bmmc", "aml027_pre_10x.h5ad")
     a = ad.read_h5ad(path)
@@ -39,7 +45,7 @@ def load_aml027() -> ad.AnnData:
 
 
 def load_larry() -> ad.AnnData:
-    """The LARRY clonal subset (Weinreb et al. 2020) with its cell x clone matrix checked.
+    """Load the LARRY clonal subset (Weinreb et al. 2020) with its cell x clone matrix checked.
 
     ``obsm['X_clone']`` (binary cells x clones) is the bridge to barcoding: cells sharing a clone share a lentiviral
     barcode. Adds ``obs['clone_id']`` (the cell's clone, -1 when none) and ``obs['clone_size']`` (cells in that clone).

@@ -28,7 +28,7 @@ def qc_totals(qc_summary: pd.DataFrame) -> pd.Series:
 
 
 def qc_outcome(qc_summary: pd.DataFrame) -> pd.DataFrame:
-    """What QC did to the cells of a run: how many it kept and how many each reason removed, with shares of the input.
+    """Count what QC did to the cells of a run: how many it kept and how many each reason removed, with input shares.
 
     Parameters
     ----------

@@ -33,7 +33,9 @@ def _decode(a: np.ndarray) -> np.ndarray:
     return np.array([x.decode() if isinstance(x, bytes) else str(x) for x in a], dtype=object)
 
 
-def _build(path: Path, data, indices, indptr, shape, barcodes, gene_ids, gene_names, feature_types=None) -> ad.AnnData:
+def _build(path: Path, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: np.ndarray,
+           barcodes: np.ndarray, gene_ids: np.ndarray, gene_names: np.ndarray,
+           feature_types: np.ndarray | None = None) -> ad.AnnData:  # fmt: skip
     """Check every dimension of a features x barcodes CSC matrix and return cells x genes AnnData."""
     n_genes, n_cells = (int(x) for x in shape)
     if len(indptr) != n_cells + 1:
@@ -79,6 +81,13 @@ def read_10x_h5(path: str | Path, *, genome: str | None = None) -> ad.AnnData:
         ``filtered_feature_bc_matrix.h5`` or ``filtered_gene_bc_matrices_h5.h5``.
     genome
         For v2 files with several genomes: which one (default: the only one, else an error).
+
+    Returns
+    -------
+    AnnData
+        Cells x genes: ``X`` sparse CSR float32 raw UMI counts, ``obs_names`` the barcodes, ``var_names`` the gene
+        symbols (made unique), ``var['gene_ids']`` (Ensembl ids) and ``var['feature_types']``; only "Gene
+        Expression" features are kept (antibody / CRISPR features dropped).
 
     Raises
     ------
@@ -132,6 +141,16 @@ def _first(folder: Path, names: list[str]) -> Path | None:
 def read_10x_mtx(folder: str | Path) -> ad.AnnData:
     """Read a Cell Ranger matrix-market folder (v3 ``features.tsv.gz`` or v2 ``genes.tsv``).
 
+    Parameters
+    ----------
+    folder
+        The folder holding ``matrix.mtx[.gz]``, ``features.tsv[.gz]`` (or ``genes.tsv``) and ``barcodes.tsv[.gz]``.
+
+    Returns
+    -------
+    AnnData
+        As :func:`read_10x_h5`: cells x genes raw UMI counts, gene symbols as ``var_names``, ``var['gene_ids']``.
+
     Raises
     ------
     DataContractError
@@ -168,7 +187,23 @@ def read_10x_mtx(folder: str | Path) -> ad.AnnData:
 
 
 def read_10x(path: str | Path) -> ad.AnnData:
-    """Read one sample's 10x output: an ``.h5`` file or a matrix-market folder (see module docstring)."""
+    """Read one sample's 10x output: an ``.h5`` file or a matrix-market folder (see module docstring).
+
+    Parameters
+    ----------
+    path
+        A Cell Ranger ``.h5`` matrix, or a matrix-market folder.
+
+    Returns
+    -------
+    AnnData
+        Cells x genes raw UMI counts as :func:`read_10x_h5` returns them.
+
+    Raises
+    ------
+    DataContractError
+        When ``path`` does not exist, or any problem :func:`read_10x_h5` / :func:`read_10x_mtx` finds.
+    """
     path = Path(path)
     if path.is_dir():
         return read_10x_mtx(path)
@@ -200,6 +235,11 @@ def write_10x_h5(
         Labels of the cells and genes.
     library_id, genome, chemistry
         Metadata stored as Cell Ranger does.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` (written atomically).
     """
     from ..io import atomic_path
 

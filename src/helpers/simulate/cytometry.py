@@ -238,7 +238,7 @@ def _draw_events(
     panel: str,
     condition: str,
 ) -> tuple[np.ndarray, dict, pd.DataFrame]:
-    """True (unspilled) intensities of ``n`` events (scatter, then the panel's markers), event counts, event labels."""
+    """Draw the true (unspilled) intensities of ``n`` events (scatter, then the panel's markers), counts and labels."""
     leuk = bio["leukemic_pct_of_cd45"] / 100
     mono = bio["monocytic_pct_of_leukemic"] / 100
     lsc = bio["lsc_pct_of_leukemic"] / 100
@@ -531,9 +531,11 @@ def _dye_truth(rel: str, sid: str, arm: str, cells: np.ndarray) -> dict:
 
 def _write_dye_tubes(rng: np.random.Generator, root: Path, folder: str, arms: dict[str, tuple[float, float]],
                      n_events: int, n_generations: int) -> list[tuple[str, str, np.ndarray]]:  # fmt: skip
-    """Write one sample's PROLIF tubes (day-0 reference, unstained control, then ``arms``: name -> (fraction of the
-    precursors that divide, mean further divisions)); return (arm, relative path, planted fraction of the cells per
-    generation) per tube."""
+    """Write one sample's PROLIF tubes: day-0 reference, unstained control, then ``arms``.
+
+    ``arms``: name -> (fraction of the precursors that divide, mean further divisions). Returns (arm, relative path,
+    planted fraction of the cells per generation) per tube.
+    """
     dye = PROLIF_DYE
     written = []
     for arm in ("day0", "unstained", *arms):
@@ -615,8 +617,23 @@ BATCH_STREAM, COUNTS_STREAM, MRD_STREAM = 22, 23, 24
 
 def simulate_batch_shifts(*, seed: int = 20261129, n_batches: int = 4, samples_per_batch: int = 6,
                           n_events: int = 3000, shifted: bool = True) -> dict:  # fmt: skip
-    """Samples acquired on different days, each day with an aliquot of one reference sample, under planted batch
-    effects (per day and detector: a gain, a non-linearity and an offset).
+    """Simulate samples acquired on different days, each day with an aliquot of one reference sample.
+
+    Planted batch effects per day and detector: a gain, a non-linearity and an offset, applied to the linear
+    intensities of ``CD45, CD34, CD33, BCL2`` (70 % of the events positive for every marker).
+
+    Parameters
+    ----------
+    seed
+        Seed of the run; the batch study draws from its own stream of it.
+    n_batches
+        Acquisition days, each with one reference aliquot.
+    samples_per_batch
+        Patient samples acquired per day.
+    n_events
+        Events per tube (reference aliquots and samples).
+    shifted
+        False acquires every day without batch effects (the null of a normalisation test).
 
     Returns
     -------
@@ -730,13 +747,26 @@ def simulate_cluster_counts(*, seed: int = 20261129, n_patients: int = 20, n_clu
 
 def simulate_mrd(*, seed: int = 20261129, n_cd45: int = 500_000, mrd_fraction: float = 1e-3,
                  progenitor_fraction: float = 0.015, n_normal_reference: int = 5000) -> dict:  # fmt: skip
-    """Progenitor-gate events of a diagnosis and a remission marrow, and of a normal (regenerating) marrow.
+    """Simulate progenitor-gate events of a diagnosis and a remission marrow, and of a normal (regenerating) marrow.
 
     Markers (arcsinh scale): CD34, CD117, CD45, CD33, CD13, CD56, CD7, HLA-DR (the ELN core MRD markers). Normal
     progenitors form two overlapping populations (CD34+ myeloid and CD34- CD117+ promyelocyte-like, with a
     regenerating shift of CD13/CD33); the leukemia carries a LAIP (CD7+ CD56+, CD45 lower) with its own spread. The
     remission sample holds ``mrd_fraction`` of its ``n_cd45`` CD45+ cells as leukemic cells, among normal progenitors
     (``progenitor_fraction`` of CD45+).
+
+    Parameters
+    ----------
+    seed
+        Seed of the run; the MRD study draws from its own stream of it.
+    n_cd45
+        CD45+ events acquired in the remission tube (ELN asks for at least 500 000 for a negative call).
+    mrd_fraction
+        Expected leukemic cells per CD45+ event of the remission marrow (1e-3 = 0.1 % MRD); the count is binomial.
+    progenitor_fraction
+        Expected normal progenitors per CD45+ event (the progenitor gate keeps these and the leukemic cells).
+    n_normal_reference
+        Events of the normal regenerating marrow that serves as the reference.
 
     Returns
     -------
@@ -795,7 +825,7 @@ _PROLIF_DRUG_EFFECT = {"VEN": (0.35, 0.2), "AZA": (0.8, 0.5)}
 
 
 def _acquisition_batches(samples: pd.DataFrame, rng: np.random.Generator, n_batches: int) -> tuple[dict, dict]:
-    """Samples in consecutive batches by collection date; per batch a staining gain of each intracellular stain."""
+    """Assign samples to consecutive batches by collection date; draw per batch a gain of each intracellular stain."""
     order = samples.sort_values(["collection_date", "sample_id"])["sample_id"].tolist()
     batch_of = {sid: f"batch{1 + (k * n_batches) // len(order)}" for k, sid in enumerate(order)}
     gains = {f"batch{b + 1}": {m: float(10 ** rng.normal(0, BATCH_GAIN_LOG10_SD)) for m in BATCH_STAINS}
@@ -887,7 +917,7 @@ _LAIPS = [{"CD7": 2.9, "CD56": 2.6}, {"CD7": 2.9, "HLA-DR": 0.8}, {"CD56": 2.7, 
 
 def _mrd_events(rng: np.random.Generator, n: int, *, leukemic_fraction: float, laip: dict,
                 regenerating: bool) -> tuple[np.ndarray, int, int]:  # fmt: skip
-    """True intensities of an MRD tube: scatter then the MRD markers; returns (events, CD45+ events, leukemic)."""
+    """Draw the true intensities of an MRD tube (scatter, then the MRD markers); return events, CD45+ and leukemic."""
     names = list(_MRD_POPS)
     ery = _MRD_POPS["erythroid"][0]
     cd45_share = np.array([_MRD_POPS[p][0] for p in names[:-1]])

@@ -65,7 +65,7 @@ def _fingerprint(seed: int, event_fraction: float, code: list[Path] = _CODE) -> 
 
 @functools.lru_cache(maxsize=2)
 def _dream_tables(n_patients: int, seed: int):
-    """The cohort's tables with the study's number of PDX: ``DREAM_PDX`` diagnosis samples carry ``barcoding``.
+    """Simulate the cohort's tables with the study's number of PDX: ``DREAM_PDX`` diagnosis samples carry ``barcoding``.
 
     The PDX are drawn from the dream scale's own stream, so the other tables (and the cytometry) do not move.
     """
@@ -124,7 +124,19 @@ def _write_sample(k: int, sample_id: str, bio: dict, out: str, seed: int, event_
 
 
 def dream_scrna_samples(samples: pd.DataFrame) -> pd.DataFrame:
-    """The samples profiled by scRNA-seq at the dream scale: every diagnosis and relapse sample, in cohort order."""
+    """Select the samples profiled by scRNA-seq at the dream scale: every diagnosis and relapse sample.
+
+    Parameters
+    ----------
+    samples
+        The cohort's ``samples.csv`` table (``sample_id``, ``patient_id``, ``timepoint``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Its diagnosis and relapse rows, in cohort order, with a fresh 0..n-1 index (the position is the sample's
+        random stream).
+    """
     return samples[samples["timepoint"].isin(["diagnosis", "relapse"])].reset_index(drop=True)
 
 
@@ -132,7 +144,7 @@ _MODELS: dict = {}
 
 
 def _scrna_model(seed: int, n_patients: int, cells: int) -> dict:
-    """The cohort's single-cell model (built once per process: workers rebuild it rather than receive it)."""
+    """Return the cohort's single-cell model (built once per process: workers rebuild it rather than receive it)."""
     key = (seed, n_patients, cells)
     if key not in _MODELS:
         tables = simulate_patients(n_patients, seed=seed)
@@ -146,7 +158,7 @@ def _scrna_model(seed: int, n_patients: int, cells: int) -> dict:
 
 def _write_scrna_sample(k: int, sid: str, pid: str, tp: str, out: str, seed: int, n_patients: int, cells: int,
                         fingerprint: str) -> tuple[dict, dict]:  # fmt: skip
-    """The k-th scRNA sample from its own stream; returns its sample-sheet and sample-truth rows."""
+    """Write the k-th scRNA sample from its own stream; return its sample-sheet and sample-truth rows."""
     folder = Path(out) / "scrna" / sid
     stamp = folder / ".dream"
     if stamp.is_file():
@@ -193,6 +205,8 @@ def write_dream(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_sa
         ``truth/cytometry_dream_files.csv``.
     seed
         Same seed, same bytes (whatever ``workers`` and whichever slice).
+    n_patients
+        Patients of the simulated cohort (the study's 120).
     max_samples
         Write only the first N samples of the cohort (a slice for benchmarks and tests).
     workers
@@ -209,6 +223,11 @@ def write_dream(out_dir: str | Path, *, seed: int, n_patients: int = 120, max_sa
     -------
     pathlib.Path
         ``out_dir``.
+
+    Raises
+    ------
+    ValueError
+        An axis in ``axes`` other than ``"cytometry"`` and ``"scrna"``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -309,7 +328,7 @@ def _pdx_design(seed: int, k: int, ven_log10_ic50: float) -> tuple[np.ndarray, l
 
 def _write_library(k: int, j: int, pdx: str, ven_log10_ic50: float, out: str, seed: int, read_fraction: float,
                    fingerprint: str) -> dict:  # fmt: skip
-    """The j-th library of the k-th PDX from its own stream, in chunks; returns its sample-sheet row (with reads)."""
+    """Write the j-th library of the k-th PDX from its own stream, in chunks; return its sample-sheet row and reads."""
     codes, libs = _pdx_design(seed, k, ven_log10_ic50)
     lib = libs[j]
     lib_id = f"{pdx}-L{j + 1:02d}"
@@ -354,6 +373,8 @@ def write_dream_barcodes(out_dir: str | Path, *, seed: int, n_patients: int = 12
         and ``truth/barcodes_dream_libraries.csv`` (reads per library).
     seed
         Same seed, same bytes (whatever ``workers`` and whichever slice).
+    n_patients
+        Patients of the simulated cohort (as given to :func:`write_dream`: the PDX are drawn among them).
     max_samples
         Write only the libraries of the first N PDX (diagnosis samples carrying the ``barcoding`` assay).
     workers

@@ -14,9 +14,12 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..io import sha256_file, write_text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "ChecksumCache",
@@ -50,7 +53,7 @@ DECLARATION = "__computed_imports__"
 
 
 class ChecksumCache:
-    """sha256 of files, cached by (size, mtime) so that a no-change run does not re-read gigabytes.
+    """Compute sha256 checksums of files, cached by (size, mtime) so that a no-change run does not re-read gigabytes.
 
     Parameters
     ----------
@@ -67,7 +70,20 @@ class ChecksumCache:
         self.dirty = False
 
     def sha(self, f: Path | str, st: os.stat_result | None = None) -> str:
-        """sha256 of file ``f`` (from the cache when its size and mtime are unchanged)."""
+        """Return the sha256 of file ``f`` (from the cache when its size and mtime are unchanged).
+
+        Parameters
+        ----------
+        f
+            The file.
+        st
+            Its ``os.stat`` result when the caller already has it (saves a system call); None stats the file.
+
+        Returns
+        -------
+        str
+            The hex digest (64 characters).
+        """
         # Keyed by the absolute path as given (no resolve(): one syscall per path component, for thousands of files).
         key = os.path.abspath(f)
         st = st or os.stat(key)
@@ -80,7 +96,21 @@ class ChecksumCache:
         return digest
 
     def tree(self, folder: Path, *, base: Path | None = None) -> dict[str, str]:
-        """sha256 of every file under ``folder`` (hidden files and folders excluded), keyed by path from ``base``."""
+        """Return the sha256 of every file under ``folder`` (hidden files and folders excluded).
+
+        Parameters
+        ----------
+        folder
+            A folder, or a single file.
+        base
+            The folder the keys are relative to (default: ``folder`` itself).
+
+        Returns
+        -------
+        dict of str to str
+            POSIX path relative to ``base`` -> hex digest, sorted by path; empty when ``folder`` lies in a hidden
+            folder below ``base``.
+        """
         base = base or folder
         if folder.is_file():
             return {folder.relative_to(base).as_posix(): self.sha(folder)}
@@ -112,17 +142,45 @@ class ChecksumCache:
 
 
 def digest_obj(obj: Any) -> str:
-    """sha256 of the canonical JSON of ``obj`` (sorted keys)."""
+    """Return the sha256 of the canonical JSON of ``obj`` (sorted keys).
+
+    Parameters
+    ----------
+    obj
+        A JSON-like value; objects JSON cannot encode (paths, dates) are encoded by their ``str``.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def package_dir() -> Path:
-    """The folder of the ``helpers`` package."""
+    """Locate the folder of the ``helpers`` package.
+
+    Returns
+    -------
+    pathlib.Path
+        The resolved folder this module's package belongs to.
+    """
     return Path(__file__).resolve().parents[1]
 
 
 def helpers_digest(pkg: Path | None = None) -> str:
-    """Digest of the whole helper package's source: the fallback when a notebook's imports cannot be read."""
+    """Digest the whole helper package's source: the fallback when a notebook's imports cannot be read.
+
+    Parameters
+    ----------
+    pkg
+        Folder of the ``helpers`` package (default: :func:`package_dir`).
+
+    Returns
+    -------
+    str
+        sha256 over every ``.py`` and package data file (path and bytes), in path order.
+    """
     pkg = pkg or package_dir()
     h = hashlib.sha256()
     for f in sorted(pkg.rglob("*")):
@@ -133,7 +191,7 @@ def helpers_digest(pkg: Path | None = None) -> str:
 
 # ------------------------------------------------------------------------------------------------- import graph
 def _module_file(pkg: Path, dotted: str) -> Path | None:
-    """The file of module ``helpers.a.b`` (``a/b.py`` or ``a/b/__init__.py``), or None if it is not one."""
+    """Find the file of module ``helpers.a.b`` (``a/b.py`` or ``a/b/__init__.py``), or None if it is not one."""
     parts = dotted.split(".")[1:]
     base = pkg.joinpath(*parts)
     if (base / "__init__.py").is_file():
@@ -189,7 +247,7 @@ def _is_import_module_call(node: ast.Call) -> bool:
 
 
 def _resolve(pkg: Path, names: set[str]) -> set[Path]:
-    """Module files of ``names`` (an attribute ``helpers.a.f`` resolves to ``helpers.a``) and their parent packages."""
+    """Resolve the module files of ``names`` (attribute ``helpers.a.f`` -> ``helpers.a``) and their parent packages."""
     files: set[Path] = set()
     for name in names:
         parts = name.split(".")
@@ -207,7 +265,7 @@ def _resolve(pkg: Path, names: set[str]) -> set[Path]:
 
 
 def _declaration(tree: ast.AST) -> dict | None:
-    """The module's literal ``__computed_imports__``, or None."""
+    """Read the module's literal ``__computed_imports__``, or None."""
     for node in getattr(tree, "body", []):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
         if any(isinstance(t, ast.Name) and t.id == DECLARATION for t in targets) and node.value is not None:
@@ -304,7 +362,7 @@ def _command_line(pkg: Path, f: Path) -> bool:
 
 
 def module_closure(names: set[str], *, pkg: Path | None = None) -> list[Path]:
-    """Module files of ``names`` and of everything they import inside the package, transitively.
+    """List the module files of ``names`` and of everything they import inside the package, transitively.
 
     Parameters
     ----------
@@ -315,7 +373,8 @@ def module_closure(names: set[str], *, pkg: Path | None = None) -> list[Path]:
 
     Returns
     -------
-    The module files, sorted.
+    list of pathlib.Path
+        The module files, sorted (the package's ``__init__.py`` always among them).
     """
     pkg = pkg or package_dir()
     declarations = _declarations(pkg)
@@ -332,7 +391,7 @@ def module_closure(names: set[str], *, pkg: Path | None = None) -> list[Path]:
 
 
 def notebook_modules(notebook: Path, *, pkg: Path | None = None) -> list[Path] | None:
-    """The helper module files a Jupytext percent notebook depends on; None when its source cannot be parsed.
+    """List the helper module files a Jupytext percent notebook depends on; None when its source cannot be parsed.
 
     Parameters
     ----------
@@ -343,7 +402,9 @@ def notebook_modules(notebook: Path, *, pkg: Path | None = None) -> list[Path] |
 
     Returns
     -------
-    Sorted module files, or None (the caller then falls back to the whole package).
+    list of pathlib.Path or None
+        Sorted module files, or None when the source cannot be parsed or imports by a computed name (the caller then
+        falls back to the whole package).
     """
     pkg = pkg or package_dir()
     try:
@@ -369,7 +430,22 @@ def _data_files(pkg: Path, modules: list[Path]) -> list[Path]:
 
 
 def modules_digest(modules: list[Path], *, pkg: Path | None = None) -> tuple[str, list[str]]:
-    """Digest of module files and the package data beside them, and the package-relative paths it covers."""
+    """Digest module files and the package data beside them.
+
+    Parameters
+    ----------
+    modules
+        Module files inside ``pkg`` (e.g. from :func:`module_closure`).
+    pkg
+        Folder of the ``helpers`` package (default: :func:`package_dir`).
+
+    Returns
+    -------
+    digest : str
+        sha256 over the files' package-relative paths and bytes, in path order.
+    files : list of str
+        The package-relative POSIX paths it covers (the modules and the data files in their folders).
+    """
     pkg = pkg or package_dir()
     files = sorted(set(modules) | set(_data_files(pkg, modules)))
     h = hashlib.sha256()
@@ -382,7 +458,7 @@ def modules_digest(modules: list[Path], *, pkg: Path | None = None) -> tuple[str
 
 
 def code_digest(notebook: Path, *, pkg: Path | None = None) -> tuple[str, list[str]]:
-    """Digest of the helper code a notebook depends on, and the package-relative files it covers.
+    """Digest the helper code a notebook depends on, and list the package-relative files it covers.
 
     Parameters
     ----------
@@ -393,7 +469,10 @@ def code_digest(notebook: Path, *, pkg: Path | None = None) -> tuple[str, list[s
 
     Returns
     -------
-    The sha256 and the sorted relative paths (``["*"]`` when the whole package is hashed).
+    digest : str
+        The sha256.
+    files : list of str
+        The sorted relative paths (``["*"]`` when the whole package is hashed).
     """
     pkg = pkg or package_dir()
     modules = notebook_modules(notebook, pkg=pkg)
@@ -403,7 +482,18 @@ def code_digest(notebook: Path, *, pkg: Path | None = None) -> tuple[str, list[s
 
 
 def tree_signature(pkg: Path | None = None) -> str:
-    """Digest of the (path, size, mtime) of every source and data file of the package: stats only, no reads."""
+    """Digest the (path, size, mtime) of every source and data file of the package: stats only, no reads.
+
+    Parameters
+    ----------
+    pkg
+        Folder of the ``helpers`` package (default: :func:`package_dir`).
+
+    Returns
+    -------
+    str
+        A sha256 that changes when any such file is added, removed, resized or touched.
+    """
     pkg = pkg or package_dir()
     h = hashlib.sha256()
     stack = [os.fspath(pkg)]
@@ -423,7 +513,7 @@ def tree_signature(pkg: Path | None = None) -> str:
 
 
 class CodeCache:
-    """Code digests reused while no file of the package (and not the notebook) changed size or mtime.
+    """Reuse code digests while no file of the package (and not the notebook) changed size or mtime.
 
     Resolving a notebook's imports parses every module it reaches; a no-change rerun instead stats the package's
     files once and reads the digests back (kept, like the checksum cache, in the private folder: absolute paths).
@@ -445,7 +535,7 @@ class CodeCache:
         self.dirty = False
         self._signature: str | None = None
 
-    def _lookup(self, key: str, extra: str, compute) -> tuple[str, list[str]]:
+    def _lookup(self, key: str, extra: str, compute: Callable[[], tuple[str, list[str]]]) -> tuple[str, list[str]]:
         if self._signature is None:
             self._signature = tree_signature(self.pkg)
         sig = f"{self._signature}:{extra}"
@@ -458,13 +548,39 @@ class CodeCache:
         return digest, files
 
     def notebook(self, notebook: Path) -> tuple[str, list[str]]:
-        """:func:`code_digest` of ``notebook``, from the cache when nothing changed."""
+        """Return :func:`code_digest` of ``notebook``, from the cache when nothing changed.
+
+        Parameters
+        ----------
+        notebook
+            The notebook's ``.py`` file (its size and mtime are part of the cache key).
+
+        Returns
+        -------
+        digest : str
+            The sha256 of the code it depends on.
+        files : list of str
+            The package-relative files covered (``["*"]`` for the whole package).
+        """
         st = os.stat(notebook)
         return self._lookup(os.path.abspath(notebook), f"{st.st_size}:{st.st_mtime_ns}",
                             lambda: code_digest(notebook, pkg=self.pkg))  # fmt: skip
 
     def modules(self, names: set[str]) -> tuple[str, list[str]]:
-        """Digest of modules ``names`` and everything they import (e.g. ``{"helpers.simulate"}``)."""
+        """Digest modules ``names`` and everything they import (e.g. ``{"helpers.simulate"}``).
+
+        Parameters
+        ----------
+        names
+            Absolute dotted module names.
+
+        Returns
+        -------
+        digest : str
+            :func:`modules_digest` of their :func:`module_closure`.
+        files : list of str
+            The package-relative files covered.
+        """
         key = "modules:" + ",".join(sorted(names))
         return self._lookup(key, "", lambda: modules_digest(module_closure(names, pkg=self.pkg), pkg=self.pkg))
 
