@@ -106,3 +106,56 @@ def public_data() -> Path:
     if not root.is_dir():
         pytest.fail(f"public data mirror not found at {root}; set DREAM_PUBLIC_DATA", pytrace=False)
     return root
+
+
+# Fixtures of a test file split across tiers, shared by its parts (module-scoped as they were in the one file).
+
+
+@pytest.fixture(scope="module")
+def cohort(ci_cohort_with) -> Path:
+    """The integration tests' cohort (tests/unit/test_integration.py, tests/pipeline/test_integration_pipeline.py).
+
+    Modules with a ``cohort`` fixture of their own override this one.
+    """
+    # The clinical part is all the integration needs from the cohort; axis outputs are derived from its truth below.
+    return ci_cohort_with()
+
+
+@pytest.fixture(scope="module")
+def upstream(cohort, tmp_path_factory) -> dict[str, str]:
+    """The axes' feature tables derived from the cohort's truth plus noise (``helpers.simulate.features``)."""
+    from helpers.simulate.features import simulate_feature_tables
+
+    return simulate_feature_tables(cohort, tmp_path_factory.mktemp("upstream"))
+
+
+@pytest.fixture(scope="module")
+def one_sample(ci_cohort):
+    """One scRNA diagnosis sample of the CI cohort with a planted copy-number change: id, counts, truth per cell."""
+    import pandas as pd
+
+    from helpers.scrna import read_10x, read_sample_sheet
+
+    sheet = read_sample_sheet(ci_cohort / "scrna" / "sample_sheet.csv")
+    truth = pd.read_csv(ci_cohort / "truth" / "scrna_cells.csv.gz")
+    planted = pd.read_csv(ci_cohort / "truth" / "scrna_samples.csv", keep_default_na=False).set_index("sample_id")
+    # a diagnosis sample of a patient with a planted copy-number change
+    sid = next(s for s in sheet["sample_id"] if planted.loc[s, "cnv_events"] and s.endswith("-DX")
+               and planted.loc[s, "n_cells"] >= 200)
+    a = read_10x(sheet.set_index("sample_id").loc[sid, "path"])
+    t = truth[truth["sample_id"] == sid].set_index("barcode").loc[a.obs_names]
+    return sid, a, t
+
+
+@pytest.fixture(scope="module")
+def splintr(public_data, tmp_path_factory):
+    """The bartools SPLINTR counts, design and replicate-collapsed counts (the public data mirror)."""
+    import helpers.barcodes as bc
+    from helpers.registry import dataset_path
+
+    tmp = tmp_path_factory.mktemp("splintr")
+    counts = bc.read_count_table(dataset_path("bartools_splintr", "counts_bm.tsv"))
+    bc.design_from_bartools(dataset_path("bartools_splintr", "sample_table.csv")).to_csv(tmp / "s.csv", index=False)
+    design = bc.load_design(tmp / "s.csv", samples=counts.columns)
+    c, units = bc.collapse_replicates(counts, design)
+    return counts, design, c, units
