@@ -189,7 +189,7 @@ ELN_CASES = [
     ({"IDH2": 1}, "favorable"),
     ({"IDH1": 1}, "favorable"),
     # Under AZA + VEN, IDH1 with signalling mutations is intermediate (Dohner et al. 2024, Table 1, footnote *: the
-    # IDH1 rule irrespective of signalling applies to AZA + ivosidenib); see tests/test_clinical.py for AZA + IVO.
+    # IDH1 rule irrespective of signalling applies to AZA + ivosidenib); see tests/unit/test_clinical.py for AZA + IVO.
     ({"IDH1": 1, "FLT3_ITD": 1, "KRAS": 1}, "intermediate"),
     ({"DDX41": 1, "NRAS": 1}, "favorable"),
     ({}, "favorable"),  # other abnormalities without FLT3-ITD/NRAS/KRAS/TP53
