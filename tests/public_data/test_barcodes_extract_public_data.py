@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.barcodes import (
-    BC32_GFP,
-    PYCASHIER_DEFAULT,
-    correct_counts,
-    extract_barcodes,
-)
+from helpers.barcodes import BC32_GFP, PYCASHIER_DEFAULT, correct_counts, extract_barcodes
 from helpers.registry import dataset_path
 
 

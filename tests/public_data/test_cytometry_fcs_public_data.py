@@ -13,14 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.cytometry import (
-    arcsinh,
-    compensate,
-    gml_asinh,
-    hyperlog,
-    logicle,
-    read_fcs,
-)
+from helpers.cytometry import arcsinh, compensate, gml_asinh, hyperlog, logicle, read_fcs
 from helpers.registry import dataset_path
 
 

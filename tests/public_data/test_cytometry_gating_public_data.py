@@ -10,12 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.cytometry import (
-    compensate,
-    gate_file,
-    gate_workspace,
-    read_fcs,
-)
+from helpers.cytometry import compensate, gate_file, gate_workspace, read_fcs
 from helpers.cytometry.__main__ import main as cli
 from helpers.errors import DataContractError
 from helpers.registry import dataset_path

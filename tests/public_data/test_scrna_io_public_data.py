@@ -18,13 +18,7 @@ from test_scrna_io import _sheet  # shared with the unit part
 
 from helpers.errors import DataContractError
 from helpers.registry import dataset_path
-from helpers.scrna import (
-    load_larry,
-    load_samples_10x,
-    read_10x,
-    read_10x_h5,
-    read_sample_sheet,
-)
+from helpers.scrna import load_larry, load_samples_10x, read_10x, read_10x_h5, read_sample_sheet
 
 
 @pytest.fixture()

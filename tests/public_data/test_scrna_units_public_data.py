@@ -10,12 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.scrna import (
-    hierarchy_gene_sets,
-    lsc17_score,
-    lsc17_weights,
-    signatures,
-)
+from helpers.scrna import hierarchy_gene_sets, lsc17_score, lsc17_weights, signatures
 
 
 def test_lsc17_score_uses_published_weights_and_aliases(public_data):

@@ -9,12 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.barcodes import (
-    gini,
-    hill_numbers,
-    load_clone_matrix,
-    rarefaction,
-)
+from helpers.barcodes import gini, hill_numbers, load_clone_matrix, rarefaction
 from helpers.errors import DataContractError
 
 Q = (0, 0.5, 1, 2, np.inf)

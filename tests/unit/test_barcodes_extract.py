@@ -12,12 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.barcodes import (
-    BC32_GFP,
-    extract_barcodes,
-    parse_pattern,
-    read_pattern_file,
-)
+from helpers.barcodes import BC32_GFP, extract_barcodes, parse_pattern, read_pattern_file
 from helpers.barcodes.extract import decode_2bit, encode_2bit
 from helpers.errors import DataContractError
 

@@ -13,14 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.cytometry import (
-    compensate,
-    parse_spillover,
-    qc_file,
-    read_fcs,
-    scrub_metadata,
-    write_fcs,
-)
+from helpers.cytometry import compensate, parse_spillover, qc_file, read_fcs, scrub_metadata, write_fcs
 from helpers.cytometry.__main__ import main as cli
 from helpers.cytometry.privacy import tube_id
 from helpers.errors import DataContractError

@@ -10,14 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.cytometry import (
-    apply_strategy,
-    compensate,
-    compile_gatingml,
-    gate_file,
-    load_strategy,
-    read_fcs,
-)
+from helpers.cytometry import apply_strategy, compensate, compile_gatingml, gate_file, load_strategy, read_fcs
 from helpers.errors import DataContractError
 from helpers.paths import repo_root
 

@@ -11,12 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import registry
-from helpers.registry import (
-    PublicDataMissing,
-    fetch,
-    load_manifest,
-    load_registry,
-)
+from helpers.registry import PublicDataMissing, fetch, load_manifest, load_registry
 
 
 def test_unreachable_mirror_and_missing_address_are_clear(tmp_path, monkeypatch):

@@ -15,14 +15,7 @@ import pytest
 import scipy.sparse as sp
 
 from helpers.errors import DataContractError
-from helpers.scrna import (
-    load_cohort_scrna,
-    load_samples_10x,
-    read_10x,
-    read_10x_h5,
-    read_sample_sheet,
-    write_10x_h5,
-)
+from helpers.scrna import load_cohort_scrna, load_samples_10x, read_10x, read_10x_h5, read_sample_sheet, write_10x_h5
 
 
 def _sheet(tmp_path: Path, rows: list[dict]) -> Path:
