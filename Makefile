@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make all         set up .venv from the lock and regenerate the compendium (COHORT=$(COHORT))"
-	@echo "make test        set up .venv and run the full test suite (unit, real-data, nbval)"
+	@echo "make test        set up .venv and run the full test suite (tests/unit, tests/public_data, tests/pipeline, nbval)"
 	@echo "make references  re-execute the nbval reference notebooks after an intended change"
 	@echo "make bench       run the benchmarks"
 	@echo "make lock        re-resolve requirements.lock from pyproject.toml"

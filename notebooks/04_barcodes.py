@@ -262,7 +262,7 @@ if splits is not None:
 # control: the same PDX re-simulated without any resistant clone (through `helpers.truth`, the one reader of
 # the simulator in the notebooks), taken through the same chain and calls; every call there is false. A lab's data
 # folder skips this section. Recovery of the clones the simulators plant (precision and recall against their truth
-# tables) is checked by the test suite (`tests/test_barcodes_sim.py`, `tests/test_barcodes_counts.py`).
+# tables) is checked by the test suite (`tests/unit/test_barcodes_sim.py`, `tests/unit/test_barcodes_counts.py`).
 
 # %%
 from helpers.truth import barcodes as barcode_truth  # noqa: E402  (validation only: the analysis above never reads the simulator)

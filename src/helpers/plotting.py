@@ -372,7 +372,7 @@ def readable_term(term: str, names: Mapping[str, str] | None = None) -> str:
 
 
 # Functions that draw several panels: they return the Figure and draw into given ``axes=`` (or ``fig=``) instead of
-# taking ``ax=`` (tests/test_conventions.py checks every other public plot function for ``ax``).
+# taking ``ax=`` (tests/unit/test_conventions.py checks every other public plot function for ``ax``).
 MULTI_PANEL = (
     "helpers.cohort_summary.plot_cohort_overview",
     "helpers.dst.plots.plot_plate_heatmaps",

@@ -25,7 +25,7 @@ from ..io import write_table
 
 # Only the standard library and the light helpers modules at import time: each subcommand imports what it needs
 # (pandas, rapidfuzz, numba...), so that --help answers at once. The clustering methods are spelled out for the
-# parser's choices; tests/test_conventions.py checks that they are helpers.barcodes.correct.CLUSTER_METHODS.
+# parser's choices; tests/unit/test_conventions.py checks that they are helpers.barcodes.correct.CLUSTER_METHODS.
 CLUSTER_METHODS = ("message_passing", "closest_abundant", "sphere", "directional")
 
 

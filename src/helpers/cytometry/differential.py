@@ -18,7 +18,7 @@ Benjamini-Hochberg FDR over metaclusters.
   sample, whereas the between-sample variation of a cluster's share does not shrink with more cells; with unequal
   totals it weights the big samples far too much and its Pearson dispersion over a handful of residual df is
   unstable. On paired nulls with overdispersion, between-patient differences and unequal totals it gave 9-10 % false
-  positives at alpha 0.05 (``tests/test_cytometry_calibration.py`` measures the present model on the same nulls and
+  positives at alpha 0.05 (``tests/unit/test_cytometry_calibration.py`` measures the present model on the same nulls and
   on permuted labels of real events).
 - DS: a linear mixed model per metacluster (statsmodels MixedLM), ``median ~ group + (1 | patient)`` when patients
   repeat, ordinary least squares otherwise.

@@ -21,7 +21,7 @@ For the barcoding axis the planted truth is also a negative control: :func:`.bar
 re-simulates the same PDX without any resistant clone and runs the same analysis chain on it, so every call there is
 false.
 
-The analysis modules never import this package (``tests/test_layers.py``): it sits beside the simulator. The readers
+The analysis modules never import this package (``tests/unit/test_layers.py``): it sits beside the simulator. The readers
 live here and import nothing of the simulator; what needs the simulator or an axis sits in a submodule
 (:mod:`.barcodes`, :mod:`.integration`) that a notebook imports on its own, so that a notebook depends (and reruns)
 only on the code it uses.
