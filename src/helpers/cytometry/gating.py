@@ -573,7 +573,8 @@ def compensate_for(strategy: Strategy, data: FCSData, spillover: pd.DataFrame | 
     if spillover is not None:
         return compensate(data, spillover, inplace=True)
     if strategy.compensation.upper() == "FCS":
-        if data.spillover is None:
+        # The keyword, not ``data.spillover``: building that DataFrame would cost more than a small file's gating.
+        if not any(k in data.metadata for k in ("$SPILLOVER", "$SPILL", "SPILL")):
             raise DataContractError(data.path, "the gating strategy compensates with the file's spillover matrix, "
                                                "but the file has no $SPILLOVER/$SPILL keyword (give a matrix)")  # fmt: skip
         return compensate(data, inplace=True)
