@@ -117,6 +117,14 @@ def _rss_peak_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_now_mb() -> float:
+    try:
+        with open("/proc/self/status") as fh:
+            return int(re.search(r"VmRSS:\s+(\d+)", fh.read()).group(1)) / 1024
+    except (OSError, AttributeError):
+        return float("nan")
+
+
 RSS_RESETS = _reset_rss_peak()
 
 
@@ -130,10 +138,11 @@ def timed(fn) -> tuple[float, int, float]:
 
 def measure(name: str, files: list[Path], strategy, tmp: Path, fk_files: list[Path]) -> tuple:
     """One row: our rate over ``files``, FlowKit's over ``fk_files``, RSS and tracemalloc peaks (MB)."""
-    t, n, rss_all = timed(lambda: run_ours(files, strategy))
+    # One file first: the high-water mark starts from the process's current RSS, which a larger run may leave higher.
     _, _, rss_1 = timed(lambda: run_ours(files[:1], strategy))
-    t_fk, n_fk, _ = timed(lambda: run_flowkit(fk_files, strategy, tmp))
+    t, n, rss_all = timed(lambda: run_ours(files, strategy))
     _, _, rss_fk = timed(lambda: run_flowkit(fk_files[:1], strategy, tmp))
+    t_fk, n_fk, _ = timed(lambda: run_flowkit(fk_files, strategy, tmp))
     m1 = peak_mb(lambda: run_ours(files[:1], strategy))
     m_all = peak_mb(lambda: run_ours(files, strategy))
     m_fk = peak_mb(lambda: run_flowkit(fk_files[:1], strategy, tmp))
@@ -172,6 +181,8 @@ def _run(args: argparse.Namespace) -> int:
         files = make_files(template, n_total, 10, tmp)
         run_ours(files[:1], strategy)  # warm-up: imports, compiled kernels
         run_ours(files[:1], lstrat)  # and the logicle table
+        gc.collect()
+        rss_base = _rss_now_mb()
         label = f"10 files of {n_total // 10 / 1e6:g} M"
         rows.append(measure(f"{label}, arcsinh", files, strategy, tmp, files[:n_fk]))
         rows.append(measure(f"{label}, logicle", files, lstrat, tmp, files[:n_fk]))
@@ -194,7 +205,7 @@ def _run(args: argparse.Namespace) -> int:
           + ", ".join(f"{v:.2f}" for v in os.getloadavg()) + f" on {os.cpu_count()} CPUs")
     rss = "RSS high-water" if RSS_RESETS else "RSS high-water (lifetime: not resettable here)"
     print(f"memory in MB: {rss} of the process for 1 file / all files / FlowKit 1 file, then the tracemalloc peak "
-          f"of the pipeline's allocations for the same")
+          f"of the pipeline's allocations for the same; RSS after imports and warm-up {rss_base:.0f} MB")
     head = (f"{'case':<30} {'events':>11} {'ours s':>7} {'ours ev/s':>11} {'FlowKit ev/s':>12} {'ratio':>6} "
             f"{'RSS 1 / all / FlowKit':>22} {'alloc 1 / all / FlowKit':>24}")  # fmt: skip
     print(head)
