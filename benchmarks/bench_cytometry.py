@@ -8,19 +8,27 @@ the DATA segment, one matrix product for compensation, arcsinh of the gated chan
 parent's events) with FlowKit's own per-sample pipeline (``Sample`` + ``GatingStrategy.gate_sample`` on the same
 strategy compiled to Gating-ML), measured in the same run on the same files.
 
-Cases: (1) 10 million events in 10 FCS files built from the simulated cohort's events (with their spillover);
-(2) many small files: 400 files of 20,000 events (the demo cohort's 1,422 tubes are of this size), the per-file
-overhead case; (3) every file of the simulated cohort (``data/simulated/full`` if present, else ``data/simulated/ci``).
-The machine's load average is printed with the table (on a shared machine read the ratios to FlowKit).
-Memory: tracemalloc peak while processing the first file, and over all files: streaming keeps them equal.
+Cases: (1) 10 million events (``--events``) in 10 FCS files built from the simulated cohort's events (with their
+spillover); (2) many small files: 400 files of 20,000 events, the per-file overhead case; (3) every gated tube (FUNC,
+PHENO, SCENITH) of the simulated cohort (``data/simulated/full`` if present, else ``data/simulated/ci``). FlowKit
+runs on the first files of each case (2 of the 10 large files). The machine's load average is printed with the table
+(on a shared machine read the ratios to FlowKit, measured in the same run).
 
-Usage: ``python benchmarks/bench_cytometry.py [--quick]`` (quick: 2 million events, fewer FlowKit files).
+Memory, two measures: the process's resident-set high-water mark (VmHWM, reset before each measured run through
+``/proc/self/clear_refs``; interpreter and libraries included) during the first file and during all files of a case,
+and the tracemalloc peak of the pipeline's own allocations over the same runs. Streaming keeps "1 file" and "all
+files" equal: memory follows the largest file, not the number of events in all files.
+
+Usage: ``python benchmarks/bench_cytometry.py [--quick] [--events N]`` (quick: 2 million events, fewer files).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
+import re
+import resource
 import sys
 import tempfile
 import time
@@ -82,6 +90,7 @@ def run_flowkit(files: list[Path], strategy, tmp: Path) -> tuple[float, int]:
 
 
 def peak_mb(fn) -> float:
+    """tracemalloc peak (MB) of the allocations made while ``fn`` runs."""
     gc.collect()
     tracemalloc.start()
     fn()
@@ -90,9 +99,61 @@ def peak_mb(fn) -> float:
     return peak / 2**20
 
 
+def _reset_rss_peak() -> bool:
+    """Reset the process's resident-set high-water mark (Linux >= 4.0); False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_peak_mb() -> float:
+    try:
+        with open("/proc/self/status") as fh:
+            return int(re.search(r"VmHWM:\s+(\d+)", fh.read()).group(1)) / 1024
+    except (OSError, AttributeError):  # ru_maxrss: kB on Linux, the lifetime high-water mark
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_now_mb() -> float:
+    try:
+        with open("/proc/self/status") as fh:
+            return int(re.search(r"VmRSS:\s+(\d+)", fh.read()).group(1)) / 1024
+    except (OSError, AttributeError):
+        return float("nan")
+
+
+RSS_RESETS = _reset_rss_peak()
+
+
+def timed(fn) -> tuple[float, int, float]:
+    """Run ``fn`` (returning seconds and events) with a fresh RSS high-water mark; (seconds, events, RSS peak MB)."""
+    gc.collect()
+    _reset_rss_peak()
+    t, n = fn()
+    return t, n, _rss_peak_mb()
+
+
+def measure(name: str, files: list[Path], strategy, tmp: Path, fk_files: list[Path]) -> tuple:
+    """One row: our rate over ``files``, FlowKit's over ``fk_files``, RSS and tracemalloc peaks (MB)."""
+    # One file first: the high-water mark starts from the process's current RSS, which a larger run may leave higher.
+    _, _, rss_1 = timed(lambda: run_ours(files[:1], strategy))
+    t, n, rss_all = timed(lambda: run_ours(files, strategy))
+    _, _, rss_fk = timed(lambda: run_flowkit(fk_files[:1], strategy, tmp))
+    t_fk, n_fk, _ = timed(lambda: run_flowkit(fk_files, strategy, tmp))
+    m1 = peak_mb(lambda: run_ours(files[:1], strategy))
+    m_all = peak_mb(lambda: run_ours(files, strategy))
+    m_fk = peak_mb(lambda: run_flowkit(fk_files[:1], strategy, tmp))
+    return name, n, t, n / t, n_fk / t_fk, rss_1, rss_all, rss_fk, m1, m_all, m_fk
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 million events and fewer FlowKit files")
+    ap.add_argument("--events", type=int, default=None,
+                    help="events of the large-file case, in 10 files (default 10 million, 2 million with --quick)")  # fmt: skip
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -110,63 +171,50 @@ def _run(args: argparse.Namespace) -> int:
 
     ensure_cohort(cohort, scale="full" if cohort.name == "full" else "ci", seed=DEFAULT_SEED, axes=("cytometry",))
     strategy = load_strategy()
-    n_total = 2_000_000 if args.quick else 10_000_000
+    lstrat = strategy.with_logicle()
+    n_total = args.events or (2_000_000 if args.quick else 10_000_000)
     n_fk = 1 if args.quick else 2
     rows = []
     with tempfile.TemporaryDirectory() as tmpd:
         tmp = Path(tmpd)
         template = cohort / "cytometry" / "fcs" / "DRM001-DX" / "PHENO_untreated.fcs"
         files = make_files(template, n_total, 10, tmp)
-        run_ours(files[:1], strategy)  # warm-up: imports, BLAS threads
-        t, n = run_ours(files, strategy)
-        t_fk, n_fk_ev = run_flowkit(files[:n_fk], strategy, tmp)
-        m1 = peak_mb(lambda: run_ours(files[:1], strategy))
-        m_all = peak_mb(lambda: run_ours(files, strategy))
-        m_fk = peak_mb(lambda: run_flowkit(files[:1], strategy, tmp))
-        rows.append(("synthetic 10 files, arcsinh", n, t, n / t, n_fk_ev / t_fk, m1, m_all, m_fk))
-        lstrat = strategy.with_logicle()
-        run_ours(files[:1], lstrat)  # warm-up: the logicle table
-        t, n = run_ours(files, lstrat)
-        t_fk, n_fk_ev = run_flowkit(files[:n_fk], lstrat, tmp)
-        m1 = peak_mb(lambda: run_ours(files[:1], lstrat))
-        m_all = peak_mb(lambda: run_ours(files, lstrat))
-        m_fk = peak_mb(lambda: run_flowkit(files[:1], lstrat, tmp))
-        rows.append(("synthetic 10 files, logicle", n, t, n / t, n_fk_ev / t_fk, m1, m_all, m_fk))
+        run_ours(files[:1], strategy)  # warm-up: imports, compiled kernels
+        run_ours(files[:1], lstrat)  # and the logicle table
+        gc.collect()
+        rss_base = _rss_now_mb()
+        label = f"10 files of {n_total // 10 / 1e6:g} M"
+        rows.append(measure(f"{label}, arcsinh", files, strategy, tmp, files[:n_fk]))
+        rows.append(measure(f"{label}, logicle", files, lstrat, tmp, files[:n_fk]))
         n_small = 100 if args.quick else 400
         small = make_files(template, 20_000 * n_small, n_small, tmp, seed=1, prefix="small")
         run_ours(small[:5], lstrat)
         for name, st in (("arcsinh", strategy), ("logicle", lstrat)):
-            t, n = run_ours(small, st)
-            t_fk, n_fk_ev = run_flowkit(small[: 10 if args.quick else 30], st, tmp)
-            m1 = peak_mb(lambda st=st: run_ours(small[:1], st))
-            m_all = peak_mb(lambda st=st: run_ours(small[:50], st))
-            m_fk = peak_mb(lambda st=st: run_flowkit(small[:1], st, tmp))
-            rows.append((f"{n_small} files of 20k, {name}", n, t, n / t, n_fk_ev / t_fk, m1, m_all, m_fk))
+            rows.append(measure(f"{n_small} files of 20k, {name}", small, st, tmp, small[: 10 if args.quick else 30]))
         import pandas as pd
 
+        from helpers.cytometry.readouts import GATED_PANELS
+
         sheet = pd.read_csv(cohort / "cytometry" / "sample_sheet.csv")
+        sheet = sheet[sheet["panel"].isin(GATED_PANELS)]  # PROLIF and MRD tubes have their own analyses
         cfiles = [cohort / "cytometry" / f for f in sheet["file"]]
-        t, n = run_ours(cfiles, strategy)
         # FlowKit on the tubes of one panel (a compiled Gating-ML is panel-specific), a subset to keep it short.
         pheno = [cohort / "cytometry" / f for f in sheet.loc[sheet["panel"] == "PHENO", "file"]][: 20 if args.quick else 60]
-        t_fk, n_fk_ev = run_flowkit(pheno, strategy, tmp)
-        m1 = peak_mb(lambda: run_ours(cfiles[:1], strategy))
-        m_all = peak_mb(lambda: run_ours(cfiles, strategy))
-        m_fk = peak_mb(lambda: run_flowkit(pheno[:1], strategy, tmp))
-        rows.append((f"cohort {cohort.name} ({len(cfiles)} files)", n, t, n / t, n_fk_ev / t_fk, m1, m_all, m_fk))
-    import os
-
+        rows.append(measure(f"cohort {cohort.name} ({len(cfiles)} files)", cfiles, strategy, tmp, pheno))
     print("read + compensate + transform + gate, single process, one BLAS thread; load average "
           + ", ".join(f"{v:.2f}" for v in os.getloadavg()) + f" on {os.cpu_count()} CPUs")
-    head = (f"{'case':<30} {'events':>11} {'ours s':>8} {'ours ev/s':>11} {'FlowKit ev/s':>13} {'ratio':>7} "
-            f"{'peak MB 1 file':>15} {'peak MB all':>12} {'FlowKit MB/file':>16}")  # fmt: skip
+    rss = "RSS high-water" if RSS_RESETS else "RSS high-water (lifetime: not resettable here)"
+    print(f"memory in MB: {rss} of the process for 1 file / all files / FlowKit 1 file, then the tracemalloc peak "
+          f"of the pipeline's allocations for the same; RSS after imports and warm-up {rss_base:.0f} MB")
+    head = (f"{'case':<30} {'events':>11} {'ours s':>7} {'ours ev/s':>11} {'FlowKit ev/s':>12} {'ratio':>6} "
+            f"{'RSS 1 / all / FlowKit':>22} {'alloc 1 / all / FlowKit':>24}")  # fmt: skip
     print(head)
     print("-" * len(head))
-    for case, n, t, eps, fk_eps, m1, m_all, m_fk in rows:
-        print(f"{case:<30} {n:>11,d} {t:>8.2f} {eps:>11,.0f} {fk_eps:>13,.0f} {eps / fk_eps:>6.1f}x "
-              f"{m1:>15.1f} {m_all:>12.1f} {m_fk:>16.1f}")  # fmt: skip
-    print("target: >= 2,000,000 events/s (logicle, 10 M events) and >= 1,000,000 events/s on many small files; peak "
-          "memory over all files ~ peak memory of one file (streaming)")
+    for case, n, t, eps, fk_eps, r1, r_all, r_fk, m1, m_all, m_fk in rows:
+        print(f"{case:<30} {n:>11,d} {t:>7.2f} {eps:>11,.0f} {fk_eps:>12,.0f} {eps / fk_eps:>5.1f}x "
+              f"{r1:>7.0f} {r_all:>6.0f} {r_fk:>7.0f} {m1:>8.1f} {m_all:>7.1f} {m_fk:>7.1f}")  # fmt: skip
+    print("target: >= 2,000,000 events/s (logicle, 10 M events) and >= 1,000,000 events/s on many small files; memory "
+          "over all files ~ memory of one file (streaming)")
     return 0
 
 

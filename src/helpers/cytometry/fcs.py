@@ -1,8 +1,9 @@
 """Reading FCS 2.0 / 3.0 / 3.1 files with clear errors, and scrubbing identifying keywords before anything is written.
 
-Parsing of the HEADER and TEXT segments and of integer data (bit widths, $PnE log amplification, $PnG gain) is left
-to FlowIO; float and double data are mapped straight from the file with numpy, which is what makes reading fast
-enough for the cohort (see ``benchmarks/bench_cytometry.py``). Files whose declared offsets do not match their size
+The HEADER and TEXT segments are parsed here (:func:`_fast_text`) when the TEXT segment is regular, which is almost
+always; FlowIO parses everything else, and integer data (bit widths, $PnE log amplification, $PnG gain). Float and
+double data are mapped straight from the file with numpy, which is what makes reading fast enough for the cohort (see
+``benchmarks/bench_cytometry.py``). Files whose declared offsets do not match their size
 (a common quirk of older instrument software) are retried with FlowIO's tolerant options before giving up; a truncated
 or corrupt file raises :class:`helpers.errors.DataContractError` naming the file and what is wrong.
 """
@@ -144,6 +145,179 @@ class FCSData:
         return ad.AnnData(X=self.events, var=var, uns={"file": self.path.name, "fcs": scrub_metadata(self.metadata)})
 
 
+@dataclass
+class _TextInfo:
+    """What :func:`read_fcs` needs from the HEADER and TEXT segments, from the fast reader or from FlowIO."""
+
+    text: dict[str, str]  # keywords in the project's form (see :func:`_key`)
+    version: str
+    data_start: int  # HEADER offsets of the DATA segment (0 when the TEXT holds them)
+    data_stop: int
+    channels: list[str]  # $PnN, in parameter order
+    stains: list[str]  # $PnS ('' where absent)
+    gains: list[float]  # $PnG (1.0 where absent, and for the time channel)
+    time_index: int | None
+    n_channels: int
+    n_events: int
+    data_type: str
+
+
+def _info_from_flowio(fd: flowio.FlowData) -> _TextInfo:
+    chans = [fd.channels[n] for n in sorted(fd.channels)]
+    return _TextInfo(text={_key(k): v for k, v in fd.text.items()}, version=fd.version,
+                     data_start=fd.header["data_start"], data_stop=fd.header["data_stop"],
+                     channels=list(fd.pnn_labels), stains=list(fd.pns_labels), gains=[c["png"] for c in chans],
+                     time_index=fd.time_index, n_channels=fd.channel_count, n_events=fd.event_count,
+                     data_type=fd.data_type)  # fmt: skip
+
+
+def _fast_text(path: Path, size: int) -> _TextInfo | None:
+    r"""Parse the HEADER, TEXT and supplemental TEXT segments (FCS 2.0, 3.0, 3.1), or None to leave the file to FlowIO.
+
+    Why not FlowIO for every file: FlowIO 1.4 is pure Python; it splits the TEXT with a regular expression, builds a
+    record of every parameter keyword and opens the file several times, which was most of the per-file time on the
+    cohort's small files. This reader does only what :func:`read_fcs` needs and returns what FlowIO would (keys in
+    the form of :func:`_key`, which also reproduces FlowIO's removal of '$' from keys), with two standard rules that
+    FlowIO lacks: a doubled delimiter in an FCS 3.x TEXT is an escaped delimiter (FlowIO leaves '||', '\\' and
+    '**' doubled), and the supplemental TEXT ($BEGINSTEXT / $ENDSTEXT) is read (a keyword of the primary TEXT wins).
+    The DATA offsets come from the HEADER, or from $BEGINDATA / $ENDDATA when the HEADER holds 0 (files over
+    99,999,999 bytes).
+
+    It returns None, and FlowIO reads the file as before, wherever the readings could differ or FlowIO's tolerant
+    retries matter: a doubled delimiter in FCS 2.0 (writers such as CellQuest meant an empty value), three or more
+    delimiters in a row, an empty keyword or value, a '$' inside a value (FlowIO drops it), a TEXT segment not closed
+    by its delimiter, several data sets ($NEXTDATA), an ANALYSIS segment, DATA offsets in HEADER and TEXT that
+    disagree or run past the end of the file, parameters numbered unusually ($P01N) and any keyword that does not
+    parse.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(58)
+            version = head[3:6].decode("ascii")
+            t0, t1, d0, d1 = (int(head[i : i + 8]) for i in (10, 18, 26, 34))
+            a0, a1 = (int(v) if v.strip() else -1 for v in (head[42:50], head[50:58]))
+            if version not in ("2.0", "3.0", "3.1") or not 58 <= t0 < t1 < size:
+                return None
+            fh.seek(t0)
+            raw = fh.read(t1 - t0 + 1)
+            text = _fast_pairs(raw, escapes=version != "2.0")
+            if text is None:
+                return None
+            s0, s1 = text.get("$BEGINSTEXT", "0").strip() or "0", text.get("$ENDSTEXT", "0").strip() or "0"
+            s0, s1 = int(s0), int(s1)
+            if s1 > s0 > 0:
+                if s1 >= size:
+                    return None
+                fh.seek(s0)
+                supplement = _fast_pairs(fh.read(s1 - s0 + 1), escapes=True)
+                if supplement is None:
+                    return None
+                text = {**supplement, **text}
+        if int(text.get("$NEXTDATA", "0")) != 0:
+            return None
+        # FlowIO parses an ANALYSIS segment (TEXT offsets first, then HEADER ones) and can fail on it.
+        if int(text.get("$BEGINANALYSIS", a0)) != int(text.get("$ENDANALYSIS", a1)):
+            return None
+        if version != "2.0":
+            b0, b1 = int(text["$BEGINDATA"]), int(text["$ENDDATA"])
+            # HEADER offsets of 0 mean "see TEXT" (files over 99,999,999 bytes, and some writers always).
+            if (b0, b1) != (d0, d1) and (d0, d1) != (0, 0):
+                return None
+            stop = b1
+        else:
+            stop = d1
+        if stop > size:
+            return None
+        n_channels, n_events, data_type = int(text["$PAR"]), int(text["$TOT"]), text["$DATATYPE"]
+        layout = _channel_layout(tuple(text))
+        if layout is None:
+            return None
+        channels, stains, gains, time_index = [], [], [], None
+        for i, (k_n, k_r, k_e, k_g, k_s) in enumerate(layout):
+            name = text[k_n]
+            float(text[k_r])  # required; FlowIO fails on a missing or non-numeric range
+            if k_e in text:
+                _decades, _log0 = (float(x) for x in text[k_e].split(","))  # FlowIO's validation
+            gain = float(text[k_g]) if k_g in text else 1.0
+            if name.lower() == "time":  # FlowIO's rule: the time channel has no gain
+                time_index, gain = i, 1.0
+            channels.append(name)
+            stains.append(text.get(k_s, ""))
+            gains.append(gain)
+    except (ValueError, KeyError, IndexError, OSError, UnicodeDecodeError):
+        return None
+    return _TextInfo(text=text, version=version, data_start=d0, data_stop=d1, channels=channels, stains=stains,
+                     gains=gains, time_index=time_index, n_channels=n_channels, n_events=n_events,
+                     data_type=data_type)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)  # a cohort's files share their keyword sets: find the parameters once per set
+def _pnn_numbers(keys: tuple[str, ...]) -> list[int]:
+    """Return the sorted parameter numbers n of the $PnN keywords."""
+    return sorted(int(k[2:-1]) for k in keys if _PNN_KEY.fullmatch(k))
+
+
+@functools.lru_cache(maxsize=256)
+def _channel_layout(keys: tuple[str, ...]) -> tuple[tuple[str, str, str, str, str], ...] | None:
+    """Return the keywords ($PnN, $PnR, $PnE, $PnG, $PnS) of each parameter in order, None when numbered unusually."""
+    numbers = _pnn_numbers(keys)
+    names = set(keys)
+    if any(f"$P{n}N" not in names for n in numbers):  # e.g. $P01N: FlowIO's numbering is left to FlowIO
+        return None
+    return tuple(tuple(f"$P{n}{c}" for c in "NREGS") for n in numbers)
+
+
+@functools.lru_cache(maxsize=256)
+def _normalised_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_key(k.replace("$", "").lower()) for k in keys)
+
+
+def _fast_pairs(raw: bytes, *, escapes: bool) -> dict[str, str] | None:
+    """Keyword-value pairs of a TEXT segment (its first character the delimiter), or None (see :func:`_fast_text`).
+
+    ``escapes``: a doubled delimiter is an escaped delimiter (FCS 3.x); otherwise a doubled delimiter returns None.
+    """
+    try:
+        segment = raw.decode()
+    except UnicodeDecodeError:  # the same fallback as FlowIO
+        segment = raw.decode("ISO-8859-1")
+    if len(segment) < 3:
+        return None
+    delim = segment[0]
+    # FlowIO drops the segment's last character whatever it is: a closing delimiter, or one stray byte after it.
+    if segment[-1] == delim:
+        body = segment[1:-1]
+    elif segment[-2] == delim:
+        body = segment[1:-2]
+    else:
+        return None
+    if not body:
+        return None
+    escaped = delim * 2 in body
+    if escaped:
+        # Keyword values are never empty (FCS 3.1, 3.2.6), so a pair of delimiters is one escaped delimiter; a run of
+        # three or more has two readings.
+        placeholder = "\ue000"  # a private-use character, stands for the escaped delimiter while splitting
+        if not escapes or delim * 3 in body or placeholder in body:
+            return None
+        body = body.replace(delim * 2, placeholder)
+    parts = body.split(delim)
+    if len(parts) % 2 or not all(parts):
+        return None
+    keys, values = parts[0::2], parts[1::2]
+    if "$" in "".join(values):
+        return None
+    if escaped:
+        keys = [k.replace(placeholder, delim) for k in keys]
+        values = [v.replace(placeholder, delim) for v in values]
+    return dict(zip(_normalised_keys(tuple(keys)), values, strict=True))
+
+
+def _read_info(path: Path, size: int) -> _TextInfo:
+    info = _fast_text(path, size)
+    return info if info is not None else _info_from_flowio(_open_flowdata(path, only_text=True))
+
+
 def _open_flowdata(path: Path, *, only_text: bool) -> flowio.FlowData:
     """FlowIO parse with increasingly tolerant offset handling; a clear error if the file is not a readable FCS."""
     attempts = [{}, {"ignore_offset_discrepancy": True}, {"ignore_offset_discrepancy": True, "use_header_offsets": True},
@@ -162,7 +336,8 @@ def _open_flowdata(path: Path, *, only_text: bool) -> flowio.FlowData:
     raise DataContractError(path, f"not a readable FCS file: {type(last).__name__}: {last}")
 
 
-def _check_header(path: Path) -> None:
+def _check_header(path: Path) -> int:
+    """Check the HEADER segment against the file's size; returns the size."""
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(58)
@@ -180,6 +355,7 @@ def _check_header(path: Path) -> None:
     if data_end >= size + 1:
         raise DataContractError(path, f"truncated file: the DATA segment ends at byte {data_end} but the file has "
                                       f"{size} bytes")  # fmt: skip
+    return size
 
 
 def _int_keyword(path: Path, text: dict, key: str) -> int:
@@ -190,7 +366,7 @@ def _int_keyword(path: Path, text: dict, key: str) -> int:
         raise DataContractError(path, f"keyword {key} must be a whole number, found {raw!r}") from err
 
 
-def _check_structure(path: Path, text: dict, fd: flowio.FlowData) -> None:
+def _check_structure(path: Path, text: dict, info: _TextInfo, size: int) -> None:
     """Check that the DATA segment holds exactly $TOT x $PAR values of the declared widths, and $PAR must match $PnN.
 
     FlowIO reads the first $TOT x $PAR values and ignores the rest, so a file holding more data than its keywords
@@ -202,12 +378,12 @@ def _check_structure(path: Path, text: dict, fd: flowio.FlowData) -> None:
     n_par, n_tot = _int_keyword(path, text, "$PAR"), _int_keyword(path, text, "$TOT")
     if n_par < 1 or n_tot < 0:
         raise DataContractError(path, f"$PAR = {n_par} and $TOT = {n_tot} describe no data")
-    named = [k for k in text if _PNN_KEY.fullmatch(k)]
-    idx = sorted(int(k[2:-1]) for k in named)
-    missing = [i for i in range(1, n_par + 1) if i not in idx]
+    idx = _pnn_numbers(tuple(text))
+    present = set(idx)
+    missing = [i for i in range(1, n_par + 1) if i not in present]
     if missing:
         raise DataContractError(path, f"$PAR = {n_par} but keyword $P{missing[0]}N is missing "
-                                      f"({len(named)} $PnN keywords)", channel=f"$P{missing[0]}N")  # fmt: skip
+                                      f"({len(idx)} $PnN keywords)", channel=f"$P{missing[0]}N")  # fmt: skip
     extra = [i for i in idx if i > n_par]
     if extra:
         raise DataContractError(path, f"$PAR = {n_par} but the TEXT segment describes parameter $P{extra[0]}N "
@@ -228,7 +404,7 @@ def _check_structure(path: Path, text: dict, fd: flowio.FlowData) -> None:
             widths.append(int(bits) // 8)
     else:
         raise DataContractError(path, f"unsupported $DATATYPE {dtype!r} (F, D or I)")
-    start, stop = fd.header["data_start"], fd.header["data_stop"]
+    start, stop = info.data_start, info.data_stop
     if start == 0 and stop == 0:
         start, stop = int(text.get("$BEGINDATA", 0) or 0), int(text.get("$ENDDATA", 0) or 0)
     if stop <= 0 and start <= 0:
@@ -240,9 +416,9 @@ def _check_structure(path: Path, text: dict, fd: flowio.FlowData) -> None:
         raise DataContractError(path, f"DATA segment holds {held} bytes, more than $TOT x $PAR x bytes per value = "
                                       f"{n_tot} x {n_par} x {sum(widths) / n_par:g} = {need}: $TOT or $PAR is wrong "
                                       f"(events would be lost or columns shifted)")  # fmt: skip
-    if held < need and start + need > path.stat().st_size:
+    if held < need and start + need > size:
         raise DataContractError(path, f"truncated file: {n_tot} events x {n_par} channels need {need} bytes from "
-                                      f"byte {start}, but the file has {path.stat().st_size} bytes")  # fmt: skip
+                                      f"byte {start}, but the file has {size} bytes")  # fmt: skip
     if held < need:
         raise DataContractError(path, f"DATA segment holds {held} bytes, fewer than $TOT x $PAR x bytes per value = "
                                       f"{n_tot} x {n_par} x {sum(widths) / n_par:g} = {need}")  # fmt: skip
@@ -276,24 +452,23 @@ def read_fcs(path: str | Path, *, dtype: type = np.float32, preprocess: bool = T
     path = Path(path)
     if not path.is_file():
         raise DataContractError(path, "file not found")
-    _check_header(path)
-    fd = _open_flowdata(path, only_text=True)
-    text = {_key(k): v for k, v in fd.text.items()}
-    _check_structure(path, text, fd)
+    size = _check_header(path)
+    info = _read_info(path, size)
+    text = info.text
+    _check_structure(path, text, info, size)
     mode = text.get("$MODE", "L").upper()
     if mode != "L":
         raise DataContractError(path, f"only list-mode data are supported ($MODE = {mode})")
-    channels = list(fd.pnn_labels)
-    markers = [s.strip() if s and s.strip() else n for n, s in zip(fd.pnn_labels, fd.pns_labels, strict=True)]
-    n_ch, n_ev = fd.channel_count, fd.event_count
-    start, stop = fd.header["data_start"], fd.header["data_stop"]
+    channels = list(info.channels)
+    markers = [s.strip() if s and s.strip() else n for n, s in zip(info.channels, info.stains, strict=True)]
+    n_ch, n_ev = info.n_channels, info.n_events
+    start, stop = info.data_start, info.data_stop
     if start == 0 and stop == 0:  # FCS 3.x with large files: offsets only in TEXT
         start, stop = int(text.get("$BEGINDATA", 0)), int(text.get("$ENDDATA", 0))
-    dtype_code = fd.data_type
+    dtype_code = info.data_type
     if dtype_code in ("F", "D"):
         width = 4 if dtype_code == "F" else 8
         need = n_ev * n_ch * width
-        size = path.stat().st_size
         if start + need > size:
             raise DataContractError(path, f"truncated file: {n_ev} events x {n_ch} channels need {need} bytes from "
                                           f"byte {start}, but the file has {size} bytes")  # fmt: skip
@@ -301,11 +476,11 @@ def read_fcs(path: str | Path, *, dtype: type = np.float32, preprocess: bool = T
         raw = np.fromfile(path, dtype=f"{order}f{width}", count=n_ev * n_ch, offset=start)
         # np.fromfile returns a fresh array: scaling it in place is safe.
         events = raw.reshape(n_ev, n_ch).astype(dtype, copy=False)
-        gains = np.array([fd.channels[i + 1]["png"] or 1.0 for i in range(n_ch)], dtype=np.float64)
+        gains = np.array([g or 1.0 for g in info.gains[:n_ch]], dtype=np.float64)
         if preprocess and np.any(gains != 1.0):
             events /= gains.astype(dtype)
-        if preprocess and fd.time_index is not None and text.get("$TIMESTEP", "").strip():
-            events[:, fd.time_index] *= dtype(float(text["$TIMESTEP"]))
+        if preprocess and info.time_index is not None and text.get("$TIMESTEP", "").strip():
+            events[:, info.time_index] *= dtype(float(text["$TIMESTEP"]))
     else:
         try:
             full = _open_flowdata(path, only_text=False)
@@ -320,7 +495,7 @@ def read_fcs(path: str | Path, *, dtype: type = np.float32, preprocess: bool = T
     if not finite.all():
         bad = int(np.flatnonzero(~finite.all(axis=0))[0])
         raise DataContractError(path, "non-finite event values", channel=channels[bad])
-    return FCSData(path=path, channels=channels, markers=markers, events=events, metadata=text, version=fd.version)
+    return FCSData(path=path, channels=channels, markers=markers, events=events, metadata=text, version=info.version)
 
 
 def _unique(names: list[str]) -> list[str]:

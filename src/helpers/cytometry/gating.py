@@ -483,14 +483,17 @@ def apply_strategy(data: FCSData, strategy: Strategy, *, compensated: bool = Fal
     kept: dict[str, np.ndarray] = {}
 
     def narrowed(dim: str, gate: str | None) -> np.ndarray | None:
-        if (dim, gate) in cache:
-            return cache[dim, gate]
-        if gate is None or gate not in kept:
-            return None
-        base = narrowed(dim, parents[gate])
-        if base is None:
-            return None
-        cache[dim, gate] = out = base[kept[gate]]
+        # A loop, not recursion: a nested function that calls itself is a reference cycle, which kept every file's
+        # events and transformed columns alive until the garbage collector ran (memory grew with the file count).
+        chain = []
+        while (dim, gate) not in cache:
+            if gate is None or gate not in kept:
+                return None
+            chain.append(gate)
+            gate = parents[gate]
+        out = cache[dim, gate]
+        for g in reversed(chain):
+            cache[dim, g] = out = out[kept[g]]
         return out
 
     def values(dim: str, idx: np.ndarray | None, parent: str | None = None) -> np.ndarray:
@@ -706,7 +709,8 @@ def compensate_for(strategy: Strategy, data: FCSData, spillover: pd.DataFrame | 
     if spillover is not None:
         return compensate(data, spillover, inplace=True)
     if strategy.compensation.upper() == "FCS":
-        if data.spillover is None:
+        # The keyword, not ``data.spillover``: building that DataFrame would cost more than a small file's gating.
+        if not any(k in data.metadata for k in ("$SPILLOVER", "$SPILL", "SPILL")):
             raise DataContractError(data.path, "the gating strategy compensates with the file's spillover matrix, "
                                                "but the file has no $SPILLOVER/$SPILL keyword (give a matrix)")  # fmt: skip
         return compensate(data, inplace=True)
