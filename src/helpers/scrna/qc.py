@@ -162,10 +162,12 @@ def detect_doublets(
 
     out = pd.DataFrame({"doublet_score": np.nan, "doublet_threshold": np.nan, "predicted_doublet": False},
                        index=adata.obs_names)
+    x = sp.csr_matrix(adata.X)  # once: the X of a view is a new copy at every access
     for _, idx in adata.obs.groupby(batch_key, observed=True).indices.items():
         if len(idx) < min_cells:
             continue
-        sub = ad.AnnData(X=sp.csr_matrix(adata.X[idx]), obs=pd.DataFrame(index=adata.obs_names[idx]),
+        whole = len(idx) == adata.n_obs  # one sample (the chunked path): no row copy (scrublet copies its input)
+        sub = ad.AnnData(X=x if whole else x[idx], obs=pd.DataFrame(index=adata.obs_names[idx]),
                          var=pd.DataFrame(index=adata.var_names))
         n_pcs = int(min(30, len(idx) // 3))
         # scrublet divides by zero when it detects no doublet (harmless)
