@@ -114,7 +114,7 @@ def _normalised(counts: sp.csr_matrix, var_names: pd.Index) -> ad.AnnData:
     from .embedding import normalise
 
     a = ad.AnnData(X=counts.copy(), var=pd.DataFrame(index=var_names))
-    normalise(a)
+    normalise(a, keep_counts=False)  # the caller has the counts: a second copy would only be copied again on slicing
     return a
 
 
@@ -145,15 +145,16 @@ def _qc_one(t: _Task) -> SampleQC:
     norm = _normalised(counts, kept.var_names)
     keep_genes = ~_excluded(kept.var_names)
     hvg, small = None, None
+    log_kept = sp.csr_matrix(norm.X[:, keep_genes])  # one column slice, used by the HVG or pooled
     if kept.n_obs >= 3:
-        sub = norm[:, keep_genes].copy()
+        sub = ad.AnnData(X=log_kept, var=pd.DataFrame(index=kept.var_names[keep_genes]))
         n_top = int(min(t.n_top_genes, sub.n_vars))
         # What scanpy's batch-aware selection computes for each batch (same function, same options).
         hvg = sc.pp.highly_variable_genes(sub, n_top_genes=n_top, flavor="seurat", filter_unexpressed_genes=True,
                                           inplace=False)  # fmt: skip
         hvg.index = sub.var_names
     else:
-        small = sp.csr_matrix(norm.X[:, keep_genes])
+        small = log_kept
     ann = match_genes(annotation_gene_list(), kept.var_names)
     feat = match_genes(_feature_genes(), kept.var_names)
     ai = kept.var_names.get_indexer(ann)

@@ -26,7 +26,7 @@ __all__ = ["EXACT_KNN_MAX_CELLS", "normalise", "select_hvg", "embed", "cluster_a
 EXACT_KNN_MAX_CELLS = 20_000
 
 
-def normalise(adata: ad.AnnData, *, target_sum: float = 1e4) -> None:
+def normalise(adata: ad.AnnData, *, target_sum: float = 1e4, keep_counts: bool = True) -> None:
     """Keep raw counts in ``layers['counts']``; ``X`` becomes log1p of counts per ``target_sum`` (in place).
 
     Parameters
@@ -35,6 +35,8 @@ def normalise(adata: ad.AnnData, *, target_sum: float = 1e4) -> None:
         Raw counts in ``X``; changed in place.
     target_sum
         Counts per cell after scaling.
+    keep_counts
+        Store a copy of the raw counts in ``layers['counts']`` (``False`` when the caller keeps them itself).
 
     Returns
     -------
@@ -43,7 +45,8 @@ def normalise(adata: ad.AnnData, *, target_sum: float = 1e4) -> None:
     """
     import scanpy as sc
 
-    adata.layers["counts"] = adata.X.copy()
+    if keep_counts:
+        adata.layers["counts"] = adata.X.copy()
     sc.pp.normalize_total(adata, target_sum=target_sum)
     sc.pp.log1p(adata)
 
