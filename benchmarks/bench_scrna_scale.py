@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="dream cohort folder (written incrementally)")
     ap.add_argument("--scratch", default=None, help="folder for the chunked path's per-sample counts")
     a = ap.parse_args(argv)
+    if a.scratch:  # a folder named on the command line may not exist yet
+        Path(a.scratch).mkdir(parents=True, exist_ok=True)
     sizes = a.cells or ([20_000, 40_000] if a.quick else [100_000, 250_000, 500_000, 1_000_000])
     rows = []
     for size in sizes:
