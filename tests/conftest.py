@@ -176,21 +176,18 @@ def public_data() -> Path:
 
 
 @pytest.fixture(scope="module")
-def cohort(ci_cohort_with) -> Path:
-    """The integration tests' cohort (tests/unit/test_integration.py, tests/pipeline/test_integration_pipeline.py).
-
-    Modules with a ``cohort`` fixture of their own override this one.
-    """
+def integration_cohort(ci_cohort_with) -> Path:
+    """The integration tests' cohort (tests/unit/test_integration.py, tests/pipeline/test_integration_pipeline.py)."""
     # The clinical part is all the integration needs from the cohort; axis outputs are derived from its truth below.
     return ci_cohort_with()
 
 
 @pytest.fixture(scope="module")
-def upstream(cohort, tmp_path_factory) -> dict[str, str]:
+def upstream(integration_cohort, tmp_path_factory) -> dict[str, str]:
     """The axes' feature tables derived from the cohort's truth plus noise (``helpers.simulate.features``)."""
     from helpers.simulate.features import simulate_feature_tables
 
-    return simulate_feature_tables(cohort, tmp_path_factory.mktemp("upstream"))
+    return simulate_feature_tables(integration_cohort, tmp_path_factory.mktemp("upstream"))
 
 
 @pytest.fixture(scope="module")

@@ -32,13 +32,13 @@ NOTEBOOK = repo_root() / "notebooks" / "05_integration.py"
 
 
 @pytest.fixture(scope="module")
-def assembled(cohort, upstream):
-    clinical, samples = load_cohort_tables(cohort)
+def assembled(integration_cohort, upstream):
+    clinical, samples = load_cohort_tables(integration_cohort)
     feats, status = it.collect_features(upstream)
     patients = it.assemble_patient_table(clinical, samples, feats)
     patients, dic, logs = it.log_transform_concentrations(patients, it.combined_dictionary(feats))
     sample_table = it.assemble_sample_table(samples, feats)
-    truth = pd.read_csv(cohort / "truth" / "patients.csv", dtype={"patient_id": str}).set_index("patient_id")
+    truth = pd.read_csv(integration_cohort / "truth" / "patients.csv", dtype={"patient_id": str}).set_index("patient_id")
     return {"clinical": clinical, "samples": samples, "feats": feats, "status": status, "patients": patients,
             "dictionary": dic, "logs": logs, "sample_table": sample_table,
             "truth": truth.loc[patients["patient_id"]].reset_index()}  # fmt: skip
@@ -79,8 +79,8 @@ def test_missing_assays_are_explicit(assembled):
     assert p["ven_auc"].isna().sum() >= 1 and (p["status_dst"] == "measured").all()
 
 
-def test_planned_but_absent_assay_is_missing(cohort, tmp_path):
-    clinical, samples = load_cohort_tables(cohort)
+def test_planned_but_absent_assay_is_missing(integration_cohort, tmp_path):
+    clinical, samples = load_cohort_tables(integration_cohort)
     dx = samples[samples["assays"].str.contains("dst")].iloc[1:]  # drop the first planned DST sample
     folder = _write_axis(tmp_path / "01_dst", dx[["sample_id", "patient_id", "timepoint"]].assign(ven_auc=100.0),
                          ["ven_auc"])  # fmt: skip
@@ -121,8 +121,8 @@ def test_feature_contract_violations_name_file_row_column(tmp_path, edit, patter
         it.load_feature_table(tmp_path, axis="dst")
 
 
-def test_feature_rows_must_match_samples(cohort, tmp_path):
-    clinical, samples = load_cohort_tables(cohort)
+def test_feature_rows_must_match_samples(integration_cohort, tmp_path):
+    clinical, samples = load_cohort_tables(integration_cohort)
     rows = samples.iloc[:3][["sample_id", "patient_id", "timepoint"]].assign(x=1.0)
     bad = rows.copy()
     bad.loc[bad.index[1], "timepoint"] = "relapse" if bad["timepoint"].iloc[1] != "relapse" else "diagnosis"
