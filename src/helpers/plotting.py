@@ -49,6 +49,9 @@ OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
 RESPONSE_COLORS = {"responder": "#0072B2", "primary_resistant": "#D55E00", "relapse": "#CC79A7"}
 ARM_COLORS = {"vehicle": "#999999", "aza_ven": "#D55E00"}
 TIMEPOINT_COLORS = {"diagnosis": "#0072B2", "remission": "#009E73", "relapse": "#D55E00"}
+# Iterations of adjustText in label_points: enough for the few dozen labels of a volcano plot (it stops earlier once no
+# label overlaps), a count rather than its default 1 s of wall time so that figures do not depend on machine speed.
+ADJUST_TEXT_ITERATIONS = 500
 
 
 def set_style() -> None:
@@ -265,7 +268,8 @@ def label_points(
     texts = [ax.text(xi, yi, str(lab), fontsize=fontsize) for xi, yi, lab in zip(x, y, labels, strict=True)]
     if texts:
         kw = {"arrowprops": {"arrowstyle": "-", "color": "#555555", "lw": 0.4}} if arrows else {}
-        adjust_text(texts, ax=ax, **kw)
+        # an iteration count, not adjustText's default 1 s of wall time (see ADJUST_TEXT_ITERATIONS)
+        adjust_text(texts, ax=ax, iter_lim=ADJUST_TEXT_ITERATIONS, **kw)
     return texts
 
 

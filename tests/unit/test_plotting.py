@@ -33,6 +33,29 @@ def test_label_points_separates_crowded_labels():
     assert before > 10 and after < before / 3
 
 
+def _crowded_label_positions() -> list[tuple[float, float]]:
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(0, 0.05, 30), rng.normal(5, 0.05, 30)
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.scatter(x, y)
+    ax.set(xlim=(-2, 2), ylim=(0, 10))
+    texts = label_points(ax, x, y, [f"GENE{i}" for i in range(30)])
+    pos = [t.get_position() for t in texts]
+    plt.close(fig)
+    return pos
+
+
+def test_label_positions_do_not_depend_on_machine_speed(monkeypatch):
+    """adjustText stops after 1 s of wall time by default; label_points counts iterations instead."""
+    import adjustText
+
+    quiet = _crowded_label_positions()
+    clock = iter(range(0, 10**6, 10))  # a machine where each iteration seems to take 10 s
+    monkeypatch.setattr(adjustText, "timer", lambda: next(clock))
+    slow = _crowded_label_positions()
+    assert np.allclose(quiet, slow, rtol=0, atol=1e-12)
+
+
 def test_compact_ticks_do_not_overlap_on_a_raw_scatter_scale():
     fig, ax = plt.subplots(figsize=(1.8, 1.8))
     ax.set_xlim(0, 262144)
