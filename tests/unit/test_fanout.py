@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
@@ -40,3 +42,14 @@ def test_fcs_fanout_on_a_local_cluster_gives_the_serial_tables(small_sheet):
     with ProcessPoolExecutor(2) as ex:
         _same(serial, process_files(sheet, gating, panels=panels, executor=ex))
 
+
+def test_local_cluster_workers_keep_the_default_allocator(monkeypatch):
+    # dask's nannies set MALLOC_TRIM_THRESHOLD_, which makes every large numpy temporary a fresh mmap (slower per file);
+    # the executor drops it, and a value the user sets still reaches the workers.
+    worker_value = functools.partial(os.getenv, "MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with open_executor(local_cluster=1) as ex:
+        assert ex.submit(worker_value).result() is None
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "0")
+    with open_executor(local_cluster=1) as ex:
+        assert ex.submit(worker_value).result() == "0"
