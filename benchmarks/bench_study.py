@@ -17,6 +17,7 @@ Usage: ``python benchmarks/bench_study.py [--quick]``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -68,7 +69,11 @@ def traced(fn):
 
 
 def _csv(tables) -> list[str]:
-    items = tables.values() if isinstance(tables, dict) else tables
+    """Each table of a result as CSV text: a dataclass of tables (cytometry), a dict or a tuple of them (barcodes)."""
+    if dataclasses.is_dataclass(tables):
+        items = [getattr(tables, f.name) for f in dataclasses.fields(tables)]
+    else:
+        items = tables.values() if isinstance(tables, dict) else tables
     return [t.to_csv(index=False) for t in items]
 
 
