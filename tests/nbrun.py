@@ -3,6 +3,8 @@
 nbclient waits only 4 s by default for a cell's outputs after the kernel reports the cell done, then drops what has
 not arrived: on a loaded machine a printed line goes missing and a test that looks for it fails by chance. Here the
 wait is long and a timeout raises instead of dropping output; the kernel start and each cell get generous limits.
+A print can also reach the notebook as several stream outputs (the kernel flushes on a timer, mid-line on a busy
+machine): each cell's streams are merged into one per name, as nbval does before it compares.
 Tests assert on the files a notebook writes first, and on its saved outputs only for what no file records.
 """
 
@@ -26,5 +28,5 @@ def execute_py_notebook(source: str | Path, workdir: str | Path, *, parameters: 
     pm.execute_notebook(str(workdir / "in.ipynb"), str(workdir / "done.ipynb"), cwd=str(cwd), progress_bar=False,
                         kernel_name="python3", parameters=parameters, start_timeout=START_TIMEOUT,
                         execution_timeout=CELL_TIMEOUT, iopub_timeout=IOPUB_TIMEOUT,
-                        raise_on_iopub_timeout=True)  # fmt: skip
+                        raise_on_iopub_timeout=True, coalesce_streams=True)  # fmt: skip
     return nbformat.read(workdir / "done.ipynb", as_version=4)

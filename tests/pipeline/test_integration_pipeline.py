@@ -41,7 +41,4 @@ def test_notebook_runs_with_a_subset_of_axes(upstream, tmp_path):
     assert not [o for o in streams if o.name == "stderr"], "warnings leaked into the notebook output"
     # The planted effects span cytometry too: the recovery table is not written, and the notebook says why.
     assert not (out / "planted_effect_recovery.csv").exists() and not (out / "design_power.csv").exists()
-    # One print can reach the notebook as several stream outputs (the kernel flushes on a timer, mid-line on a busy
-    # machine): the text is searched across all of them, in order.
-    stdout = "".join(o.get("text", "") for o in streams if o.name == "stdout")
-    assert "missing here: T/NK activation" in stdout
+    assert any("missing here: T/NK activation" in "".join(o.get("text", "")) for o in streams)

@@ -137,6 +137,9 @@ def execute_notebook(task: RunTask) -> dict[str, Any]:
             # nbclient drops outputs still in flight 4 s after a cell ends; on a loaded machine wait, or fail loudly.
             iopub_timeout=300,
             raise_on_iopub_timeout=True,
+            # One print can arrive as several stream outputs when the kernel flushes mid-line on a busy machine: each
+            # cell keeps one stdout and one stderr output, so the saved notebook reads the same on every machine.
+            coalesce_streams=True,
             # A kernel on a loaded machine (or a busy cluster node) can take minutes to start; papermill's 60 s
             # default failed a whole demo run at load 30.
             start_timeout=KERNEL_START_TIMEOUT,
